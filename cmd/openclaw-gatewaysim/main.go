@@ -1,0 +1,90 @@
+// Command openclaw-gatewaysim simulates an OpenClaw gateway for tests and the
+// demo: the real gateway's HTTP surface, logs and locks, with faults injected
+// through a control API.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"unsafe"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/alecthomas/units"
+	"github.com/prometheus/common/promslog"
+	promslogflag "github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/common/version"
+
+	"github.com/clawwatch/clawwatch/internal/gatewaysim"
+)
+
+// The gateway retitles itself; so does the simulator, so that discovery by
+// process title finds it like the real one. init runs on the main thread,
+// whose name is what /proc/PID/comm shows.
+func init() {
+	title := []byte("openclaw-gatewa\x00")
+	const prSetName = 15
+	_, _, _ = syscall.RawSyscall(syscall.SYS_PRCTL, prSetName, uintptr(unsafe.Pointer(&title[0])), 0)
+}
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	app := kingpin.New("openclaw-gatewaysim", "A simulated OpenClaw gateway with injectable faults, for tests and demos.")
+	home, _ := os.UserHomeDir()
+	defaultState := filepath.Join(home, ".openclaw")
+	if env := os.Getenv("OPENCLAW_STATE_DIR"); env != "" {
+		defaultState = env
+	}
+	var (
+		cfg     gatewaysim.Config
+		maxSize units.Base2Bytes
+	)
+	app.Flag("port", "Gateway port.").Default("18789").IntVar(&cfg.Port)
+	app.Flag("bind", "Bind mode: loopback, lan, auto, or an IP address.").Default("loopback").StringVar(&cfg.Bind)
+	app.Flag("state-dir", "State directory; locks go to <state-dir>/tmp/openclaw-<uid>/.").Default(defaultState).StringVar(&cfg.StateDir)
+	app.Flag("log-dir", "Directory of the openclaw-YYYY-MM-DD.log files.").Default("/tmp/openclaw").StringVar(&cfg.LogDir)
+	app.Flag("log-max-size", "Size at which the log file is rotated (.1 … .5).").Default("100MiB").BytesVar(&maxSize)
+	app.Flag("profile", "Profile name, as in openclaw-<profile>-YYYY-MM-DD.log.").StringVar(&cfg.Profile)
+	app.Flag("token", "Bearer token required by /v1/*; empty accepts any caller.").Envar("OPENCLAW_GATEWAY_TOKEN").StringVar(&cfg.Token)
+	app.Flag("version", "The gateway version to report.").Default("2026.9.6").StringVar(&cfg.Version)
+	app.Flag("control.listen-address", "Address of the fault-injection control API.").Default("127.0.0.1:18790").StringVar(&cfg.ControlAddr)
+	logCfg := &promslog.Config{}
+	promslogflag.AddFlags(app, logCfg)
+	app.HelpFlag.Short('h')
+	// --version is the reported gateway version here, so the build's own
+	// version gets another name.
+	app.Flag("sim.version", "Show the simulator's build version.").PreAction(func(*kingpin.ParseContext) error {
+		fmt.Println(version.Print("openclaw-gatewaysim"))
+		os.Exit(0)
+		return nil
+	}).Bool()
+
+	if _, err := app.Parse(args); err != nil {
+		fmt.Fprintf(os.Stderr, "openclaw-gatewaysim: %v (try --help)\n", err)
+		return 2
+	}
+	cfg.LogMaxBytes = int64(maxSize)
+	cfg.Logger = promslog.New(logCfg)
+
+	sim, err := gatewaysim.New(cfg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "openclaw-gatewaysim: %v\n", err)
+		if se, ok := err.(*gatewaysim.StartError); ok {
+			return se.Code
+		}
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := sim.Run(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "openclaw-gatewaysim: %v\n", err)
+		return 1
+	}
+	return 0
+}

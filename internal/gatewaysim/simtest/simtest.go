@@ -1,0 +1,282 @@
+// Package simtest builds the simulator binary and runs it as a child process
+// for tests that must observe it from outside: its pid, /proc, its files,
+// signals and exit codes.
+package simtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/clawwatch/clawwatch/internal/gatewaysim"
+)
+
+var (
+	buildOnce sync.Once
+	buildPath string
+	buildErr  error
+)
+
+// Binary returns the path of an openclaw-gatewaysim built from this
+// checkout, once per test binary. $CLAWWATCH_GATEWAYSIM overrides it.
+func Binary(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("CLAWWATCH_GATEWAYSIM"); p != "" {
+		return p
+	}
+	buildOnce.Do(func() { buildPath, buildErr = build() })
+	if buildErr != nil {
+		t.Fatalf("build simulator: %v", buildErr)
+	}
+	return buildPath
+}
+
+func build() (string, error) {
+	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	root := filepath.Dir(strings.TrimSpace(string(gomod)))
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	dir := filepath.Join(cache, "clawwatch", "testbin")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	// Build under a unique name and rename: test binaries of several
+	// packages build concurrently.
+	tmp := filepath.Join(dir, fmt.Sprintf(".openclaw-gatewaysim.%d", os.Getpid()))
+	cmd := exec.Command("go", "build", "-o", tmp, "./cmd/openclaw-gatewaysim")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	final := filepath.Join(dir, "openclaw-gatewaysim")
+	return final, os.Rename(tmp, final)
+}
+
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// Eventually polls cond until it returns nil or the deadline passes, and
+// fails the test with cond's last error.
+func Eventually(t testing.TB, timeout time.Duration, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %v", timeout, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Options for Start; zero values get private directories and free ports.
+type Options struct {
+	Port        int
+	ControlPort int
+	StateDir    string
+	LogDir      string
+	Version     string
+	Token       string
+	Args        []string // more flags
+}
+
+// Sim is a running simulator process.
+type Sim struct {
+	Cmd        *exec.Cmd
+	PID        int
+	Port       int
+	URL        string // gateway base URL
+	ControlURL string
+	StateDir   string
+	LogDir     string
+	output     *lockedBuffer
+
+	done    chan struct{}
+	waitErr error
+}
+
+// Start runs the simulator and waits until its control API answers. It is
+// stopped with SIGKILL at the end of the test if still running.
+func Start(t testing.TB, o Options) *Sim {
+	t.Helper()
+	s, err := Launch(t, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	Eventually(t, 30*time.Second, func() error {
+		select {
+		case <-s.done:
+			return fmt.Errorf("simulator exited early (%v): %s", s.waitErr, s.Output())
+		default:
+		}
+		resp, err := http.Get(s.ControlURL + "/state")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		return nil
+	})
+	return s
+}
+
+// Launch starts the simulator without waiting for it, for tests that expect
+// it to fail.
+func Launch(t testing.TB, o Options) (*Sim, error) {
+	t.Helper()
+	if o.Port == 0 {
+		o.Port = FreePort(t)
+	}
+	if o.ControlPort == 0 {
+		o.ControlPort = FreePort(t)
+	}
+	if o.StateDir == "" {
+		o.StateDir = t.TempDir()
+	}
+	if o.LogDir == "" {
+		o.LogDir = t.TempDir()
+	}
+	if o.Version == "" {
+		o.Version = "2026.9.6"
+	}
+	args := []string{
+		"--port", strconv.Itoa(o.Port),
+		"--control.listen-address", "127.0.0.1:" + strconv.Itoa(o.ControlPort),
+		"--state-dir", o.StateDir,
+		"--log-dir", o.LogDir,
+		"--version", o.Version,
+		"--token", o.Token,
+	}
+	s := &Sim{
+		Port:       o.Port,
+		URL:        "http://127.0.0.1:" + strconv.Itoa(o.Port),
+		ControlURL: "http://127.0.0.1:" + strconv.Itoa(o.ControlPort),
+		StateDir:   o.StateDir,
+		LogDir:     o.LogDir,
+		output:     &lockedBuffer{},
+		done:       make(chan struct{}),
+	}
+	s.Cmd = exec.Command(Binary(t), append(args, o.Args...)...)
+	s.Cmd.Stdout, s.Cmd.Stderr = s.output, s.output
+	if err := s.Cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start simulator: %w", err)
+	}
+	s.PID = s.Cmd.Process.Pid
+	go func() {
+		s.waitErr = s.Cmd.Wait()
+		close(s.done)
+	}()
+	t.Cleanup(func() {
+		_ = s.Cmd.Process.Kill()
+		<-s.done
+	})
+	return s, nil
+}
+
+// Wait waits for the process to exit and returns its exit code.
+func (s *Sim) Wait(t testing.TB, timeout time.Duration) int {
+	t.Helper()
+	select {
+	case <-s.done:
+	case <-time.After(timeout):
+		t.Fatalf("simulator did not exit within %s", timeout)
+	}
+	var ee *exec.ExitError
+	if errors.As(s.waitErr, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal())
+		}
+		return ee.ExitCode()
+	}
+	return 0
+}
+
+// Fault posts a fault; it fails the test unless the answer is 204.
+func (s *Sim) Fault(t testing.TB, spec string) {
+	t.Helper()
+	code, body := s.Control(t, http.MethodPost, "/faults", spec)
+	if code != http.StatusNoContent {
+		t.Fatalf("POST /faults %s: %d %s", spec, code, body)
+	}
+}
+
+// Control sends a request to the control API and returns status and body.
+func (s *Sim) Control(t testing.TB, method, path, body string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, s.ControlURL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// State reads GET /state.
+func (s *Sim) State(t testing.TB) gatewaysim.State {
+	t.Helper()
+	code, body := s.Control(t, http.MethodGet, "/state", "")
+	if code != http.StatusOK {
+		t.Fatalf("GET /state: %d %s", code, body)
+	}
+	var st gatewaysim.State
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatalf("GET /state: %v", err)
+	}
+	return st
+}
+
+// Output is what the process printed so far (stdout and stderr).
+func (s *Sim) Output() string { return s.output.String() }
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}

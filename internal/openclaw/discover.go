@@ -1,0 +1,228 @@
+package openclaw
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// ErrNotFound means no gateway process could be found by any method.
+var ErrNotFound = errors.New("gateway process not found")
+
+// Method says how a gateway process was found.
+type Method string
+
+const (
+	ByPort  Method = "port"  // the process that LISTENs on the gateway port
+	ByLock  Method = "lock"  // the live owner of a gateway lock
+	ByTitle Method = "title" // a process titled like a gateway
+)
+
+// ListenInodes returns the socket inodes in LISTEN state on the TCP port,
+// IPv4 and IPv6, as seen in the network namespace of the proc root.
+func (p ProcFS) ListenInodes(port int) ([]uint64, error) {
+	var inodes []uint64
+	for _, name := range []string{"tcp", "tcp6"} {
+		found, err := p.listenInodes(p.path("net", name), port)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				continue // no IPv6 in this kernel
+			}
+			return nil, err
+		}
+		inodes = append(inodes, found...)
+	}
+	return inodes, nil
+}
+
+const tcpListen = "0A"
+
+func (p ProcFS) listenInodes(path string, port int) ([]uint64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	want := fmt.Sprintf(":%04X", port)
+	var inodes []uint64
+	sc := bufio.NewScanner(f)
+	sc.Scan() // header
+	for sc.Scan() {
+		// sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 10 || fields[3] != tcpListen || !strings.HasSuffix(fields[1], want) {
+			continue
+		}
+		if inode, err := strconv.ParseUint(fields[9], 10, 64); err == nil && inode != 0 {
+			inodes = append(inodes, inode)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return inodes, nil
+}
+
+// ownsSocket reports whether one of pid's descriptors is one of the sockets.
+func (p ProcFS) ownsSocket(pid int, inodes map[string]bool) bool {
+	dir := p.path(strconv.Itoa(pid), "fd")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false // gone, or not ours to read
+	}
+	for _, e := range entries {
+		target, err := os.Readlink(dir + "/" + e.Name())
+		if err == nil && inodes[target] {
+			return true
+		}
+	}
+	return false
+}
+
+// ListenerPID returns the process that holds a LISTEN socket on the port.
+// candidates are checked first, so a known pid costs one fd directory read
+// instead of a walk over every process.
+func (p ProcFS) ListenerPID(port int, candidates ...int) (int, error) {
+	inodes, err := p.ListenInodes(port)
+	if err != nil {
+		return 0, err
+	}
+	if len(inodes) == 0 {
+		return 0, fmt.Errorf("no listener on port %d: %w", port, ErrNotFound)
+	}
+	want := make(map[string]bool, len(inodes))
+	for _, ino := range inodes {
+		want["socket:["+strconv.FormatUint(ino, 10)+"]"] = true
+	}
+	for _, pid := range candidates {
+		if p.ownsSocket(pid, want) {
+			return pid, nil
+		}
+	}
+	pids, err := p.PIDs()
+	if err != nil {
+		return 0, err
+	}
+	for _, pid := range pids {
+		if p.ownsSocket(pid, want) {
+			return pid, nil
+		}
+	}
+	// The socket exists but its owner's fds are unreadable: another user
+	// without CAP_SYS_PTRACE, or another pid namespace.
+	return 0, fmt.Errorf("port %d is listening but its owner is not visible (permissions?): %w", port, ErrNotFound)
+}
+
+// IsGatewayTitle reports whether a process's comm or argv look like a gateway:
+// current builds retitle themselves to "openclaw-gateway" (comm is cut to 15
+// characters), older ones ran as "openclaw gateway …".
+func IsGatewayTitle(comm string, argv []string) bool {
+	if comm == "openclaw-gatewa" || comm == "openclaw-gateway" {
+		return true
+	}
+	if len(argv) == 0 {
+		return false
+	}
+	if strings.HasPrefix(argv[0], "openclaw-gateway") {
+		return true
+	}
+	// "openclaw gateway run" started directly or through node.
+	for i, a := range argv {
+		base := a[strings.LastIndexByte(a, '/')+1:]
+		if (base == "openclaw" || base == "openclaw.mjs") && i+1 < len(argv) && argv[i+1] == "gateway" {
+			return true
+		}
+	}
+	return false
+}
+
+// FindByTitle walks the process table for gateway-titled processes. It is
+// the last resort and the way to count competing gateways, not a per-scrape
+// operation.
+func (p ProcFS) FindByTitle() ([]Process, error) {
+	pids, err := p.PIDs()
+	if err != nil {
+		return nil, err
+	}
+	var out []Process
+	for _, pid := range pids {
+		st, err := p.Stat(pid)
+		if err != nil || st.State == 'Z' {
+			continue
+		}
+		argv, _ := p.Cmdline(pid)
+		if !IsGatewayTitle(st.Comm, argv) {
+			continue
+		}
+		// A gateway's own worker children carry "openclaw" paths but are
+		// not gateways; skip children of a gateway.
+		if pst, err := p.Stat(st.PPID); err == nil {
+			pargv, _ := p.Cmdline(st.PPID)
+			if IsGatewayTitle(pst.Comm, pargv) {
+				continue
+			}
+		}
+		out = append(out, Process{PID: pid, StartTime: st.StartTime})
+	}
+	return out, nil
+}
+
+// Discoverer finds a gateway's process. The zero Port disables the port
+// method, empty LockDirs the lock method.
+type Discoverer struct {
+	Procs    ProcFS
+	Port     int
+	LockDirs []string
+}
+
+// Find tries the listener on the port, then the live owner of a lock, then
+// the process title. known, if non-zero, is checked first so that an
+// unchanged gateway is confirmed cheaply.
+func (d Discoverer) Find(known Process) (Process, Method, error) {
+	var errs []error
+	if d.Port > 0 {
+		var cands []int
+		if known.PID > 0 {
+			cands = append(cands, known.PID)
+		}
+		pid, err := d.Procs.ListenerPID(d.Port, cands...)
+		if err == nil {
+			proc, err := d.Procs.Identify(pid)
+			if err == nil {
+				return proc, ByPort, nil
+			}
+			errs = append(errs, err)
+		} else {
+			errs = append(errs, err)
+		}
+	}
+	if len(d.LockDirs) > 0 {
+		locks, err := FindLocks(d.LockDirs...)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		for _, lf := range locks {
+			if lf.Err != nil {
+				continue
+			}
+			if st, err := lf.Lock.State(d.Procs); err == nil && st == LockLive {
+				proc, err := d.Procs.Identify(lf.Lock.PID)
+				if err == nil {
+					return proc, ByLock, nil
+				}
+			}
+		}
+	}
+	procs, err := d.Procs.FindByTitle()
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if len(procs) > 0 {
+		return procs[0], ByTitle, nil
+	}
+	errs = append(errs, ErrNotFound)
+	return Process{}, "", errors.Join(errs...)
+}

@@ -1,0 +1,177 @@
+package openclaw
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"time"
+)
+
+// Lock is the JSON a gateway writes into gateway.<hash>.lock and gateway.state.lock.
+type Lock struct {
+	PID        int    `json:"pid"`
+	OwnerID    string `json:"ownerId,omitempty"`
+	CreatedAt  string `json:"createdAt,omitempty"`
+	ConfigPath string `json:"configPath,omitempty"`
+	StateDir   string `json:"stateDir,omitempty"`
+	Port       int    `json:"port,omitempty"`
+	// StartTime is the owner's start time in clock ticks since boot (field 22
+	// of /proc/PID/stat); 0 when the writer did not record it.
+	StartTime uint64 `json:"startTime,omitempty"`
+}
+
+// lockPadding is the size the gateway pads its lock files to with spaces, so
+// that a rewrite in place never leaves a tail of an older, longer JSON.
+const lockPadding = 1024
+
+// ParseLock decodes a lock file's content. The gateway pads the JSON with
+// whitespace, so only the first JSON value counts; anything but whitespace
+// after it is an error.
+func ParseLock(data []byte) (Lock, error) {
+	var l Lock
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&l); err != nil {
+		return Lock{}, fmt.Errorf("decode lock JSON: %w", err)
+	}
+	rest := data[dec.InputOffset():]
+	if len(bytes.TrimSpace(bytes.Trim(rest, "\x00"))) != 0 {
+		return Lock{}, fmt.Errorf("unexpected data after lock JSON at byte %d", dec.InputOffset())
+	}
+	if l.PID <= 0 {
+		return Lock{}, fmt.Errorf("lock has no valid pid (got %d)", l.PID)
+	}
+	return l, nil
+}
+
+// Marshal encodes the lock the way the gateway writes it: compact JSON
+// followed by space padding.
+func (l Lock) Marshal() []byte {
+	b, _ := json.Marshal(l) // a struct of strings and ints cannot fail
+	if len(b) < lockPadding {
+		b = append(b, bytes.Repeat([]byte{' '}, lockPadding-len(b))...)
+	}
+	return b
+}
+
+// LockFileName is the name of the per-config gateway lock: gateway.<first 8
+// hex digits of sha256(configPath)>.lock.
+func LockFileName(configPath string) string {
+	sum := sha256.Sum256([]byte(configPath))
+	return "gateway." + hex.EncodeToString(sum[:])[:8] + ".lock"
+}
+
+// StateLockName is the second lock the gateway holds next to the per-config one.
+const StateLockName = "gateway.state.lock"
+
+// LockDir is where a gateway with the given state directory keeps its locks.
+func LockDir(stateDir string, uid int) string {
+	return filepath.Join(stateDir, "tmp", "openclaw-"+strconv.Itoa(uid))
+}
+
+// LockDirs lists where locks may be: the state-dir layout of current builds
+// first, then the $TMPDIR layout of older ones.
+func LockDirs(stateDir, tmpDir string, uid int) []string {
+	if tmpDir == "" {
+		tmpDir = os.TempDir()
+	}
+	return []string{LockDir(stateDir, uid), filepath.Join(tmpDir, "openclaw-"+strconv.Itoa(uid))}
+}
+
+// LockFile is a lock found on disk. Err is set when the file could not be
+// read or parsed; such a lock is never judged stale.
+type LockFile struct {
+	Path    string
+	ModTime time.Time
+	Lock    Lock
+	Err     error
+}
+
+// FindLocks returns the gateway.*.lock files in dirs, sorted by path. Missing
+// directories are not an error; symlinks are skipped, never followed, because
+// whoever acts on a lock must act on the file that is really in the directory.
+func FindLocks(dirs ...string) ([]LockFile, error) {
+	var out []LockFile
+	for _, dir := range dirs {
+		matches, err := filepath.Glob(filepath.Join(dir, "gateway.*.lock"))
+		if err != nil {
+			return nil, fmt.Errorf("list locks in %s: %w", dir, err)
+		}
+		for _, path := range matches {
+			fi, err := os.Lstat(path)
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) {
+					continue // removed since the glob
+				}
+				return nil, fmt.Errorf("stat lock %s: %w", path, err)
+			}
+			if !fi.Mode().IsRegular() {
+				continue
+			}
+			lf := LockFile{Path: path, ModTime: fi.ModTime()}
+			data, err := readLimited(path, 64<<10)
+			if err == nil {
+				lf.Lock, err = ParseLock(data)
+			}
+			if err != nil {
+				lf.Err = fmt.Errorf("lock %s: %w", path, err)
+			}
+			out = append(out, lf)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out, nil
+}
+
+// LockState says whether a lock's owner still holds it.
+type LockState string
+
+const (
+	LockLive      LockState = "live"
+	LockOwnerDead LockState = "owner_dead" // no process with that pid
+	LockPIDReused LockState = "pid_reused" // the pid belongs to a younger or older process
+)
+
+// Stale reports whether the state means nobody holds the lock any more.
+func (s LockState) Stale() bool { return s == LockOwnerDead || s == LockPIDReused }
+
+// State decides whether the lock's owner is alive. A lock without a recorded
+// start time is live as long as its pid exists: without it, reuse cannot be
+// proven, and a live owner's lock must never be called stale.
+func (l Lock) State(procs ProcFS) (LockState, error) {
+	start, err := procs.StartTime(l.PID)
+	if errors.Is(err, ErrNoProcess) {
+		return LockOwnerDead, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("check lock owner %d: %w", l.PID, err)
+	}
+	if l.StartTime != 0 && start != l.StartTime {
+		return LockPIDReused, nil
+	}
+	return LockLive, nil
+}
+
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("larger than %d bytes", limit)
+	}
+	return data, nil
+}

@@ -1,0 +1,216 @@
+package openclaw
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// ErrNoProcess means the pid does not exist (any more).
+var ErrNoProcess = errors.New("no such process")
+
+// Process identifies a process across pid reuse: a pid alone may name
+// another program tomorrow, the pair (pid, start time) never does.
+type Process struct {
+	PID       int
+	StartTime uint64 // clock ticks since boot, field 22 of /proc/PID/stat
+}
+
+// ProcFS reads the process table from a proc mount. Root is "/proc" on a
+// host; tests point it at a fake tree, and a containerised exporter at the
+// host's proc mounted elsewhere.
+type ProcFS struct {
+	Root string
+}
+
+// DefaultProcFS reads the real /proc.
+var DefaultProcFS = ProcFS{Root: "/proc"}
+
+func (p ProcFS) path(parts ...string) string {
+	return filepath.Join(append([]string{p.Root}, parts...)...)
+}
+
+// Stat is the part of /proc/PID/stat we use.
+type Stat struct {
+	Comm      string
+	State     byte
+	PPID      int
+	StartTime uint64
+}
+
+// Stat parses /proc/PID/stat. comm may hold spaces and parentheses, so the
+// fields after it are located from the last ')'.
+func (p ProcFS) Stat(pid int) (Stat, error) {
+	data, err := os.ReadFile(p.path(strconv.Itoa(pid), "stat"))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
+			return Stat{}, fmt.Errorf("pid %d: %w", pid, ErrNoProcess)
+		}
+		return Stat{}, fmt.Errorf("read stat of pid %d: %w", pid, err)
+	}
+	open := bytes.IndexByte(data, '(')
+	closing := bytes.LastIndexByte(data, ')')
+	if open < 0 || closing < open {
+		return Stat{}, fmt.Errorf("parse stat of pid %d: no comm field", pid)
+	}
+	fields := strings.Fields(string(data[closing+1:]))
+	// fields[0] is field 3 (state); field N is fields[N-3].
+	if len(fields) < 20 {
+		return Stat{}, fmt.Errorf("parse stat of pid %d: %d fields after comm, want at least 20", pid, len(fields))
+	}
+	ppid, err := strconv.Atoi(fields[1])
+	if err != nil {
+		return Stat{}, fmt.Errorf("parse stat of pid %d: ppid: %w", pid, err)
+	}
+	start, err := strconv.ParseUint(fields[19], 10, 64)
+	if err != nil {
+		return Stat{}, fmt.Errorf("parse stat of pid %d: starttime: %w", pid, err)
+	}
+	st := Stat{Comm: string(data[open+1 : closing]), PPID: ppid, StartTime: start}
+	if len(fields[0]) > 0 {
+		st.State = fields[0][0]
+	}
+	return st, nil
+}
+
+// StartTime returns the start time of pid, or ErrNoProcess. A zombie has
+// exited already and counts as gone.
+func (p ProcFS) StartTime(pid int) (uint64, error) {
+	st, err := p.Stat(pid)
+	if err != nil {
+		return 0, err
+	}
+	if st.State == 'Z' || st.State == 'X' {
+		return 0, fmt.Errorf("pid %d is a zombie: %w", pid, ErrNoProcess)
+	}
+	return st.StartTime, nil
+}
+
+// Identify returns the (pid, start time) identity of a live process.
+func (p ProcFS) Identify(pid int) (Process, error) {
+	start, err := p.StartTime(pid)
+	if err != nil {
+		return Process{}, err
+	}
+	return Process{PID: pid, StartTime: start}, nil
+}
+
+// Cmdline returns the argv of pid. A process that rewrote its title into
+// argv[0] (as the gateway does) may pad it with spaces; they are trimmed.
+func (p ProcFS) Cmdline(pid int) ([]string, error) {
+	data, err := os.ReadFile(p.path(strconv.Itoa(pid), "cmdline"))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
+			return nil, fmt.Errorf("pid %d: %w", pid, ErrNoProcess)
+		}
+		return nil, fmt.Errorf("read cmdline of pid %d: %w", pid, err)
+	}
+	data = bytes.TrimRight(data, "\x00")
+	if len(data) == 0 {
+		return nil, nil
+	}
+	args := strings.Split(string(data), "\x00")
+	for i := range args {
+		args[i] = strings.TrimRight(args[i], " ")
+	}
+	return args, nil
+}
+
+// PIDs lists the numeric entries of the proc root.
+func (p ProcFS) PIDs() ([]int, error) {
+	entries, err := os.ReadDir(p.Root)
+	if err != nil {
+		return nil, fmt.Errorf("list processes in %s: %w", p.Root, err)
+	}
+	pids := make([]int, 0, len(entries))
+	for _, e := range entries {
+		if pid, err := strconv.Atoi(e.Name()); err == nil && pid > 0 {
+			pids = append(pids, pid)
+		}
+	}
+	sort.Ints(pids)
+	return pids, nil
+}
+
+// Children returns the direct children of pid, from the kernel's per-task
+// children lists where available, else by scanning every process's parent.
+func (p ProcFS) Children(pid int) ([]int, error) {
+	tasks, err := os.ReadDir(p.path(strconv.Itoa(pid), "task"))
+	if err == nil {
+		var kids []int
+		found := false
+		for _, t := range tasks {
+			data, err := os.ReadFile(p.path(strconv.Itoa(pid), "task", t.Name(), "children"))
+			if err != nil {
+				continue
+			}
+			found = true
+			for _, f := range strings.Fields(string(data)) {
+				if k, err := strconv.Atoi(f); err == nil {
+					kids = append(kids, k)
+				}
+			}
+		}
+		if found {
+			return kids, nil
+		}
+	}
+	pids, err := p.PIDs()
+	if err != nil {
+		return nil, err
+	}
+	var kids []int
+	for _, k := range pids {
+		if st, err := p.Stat(k); err == nil && st.PPID == pid {
+			kids = append(kids, k)
+		}
+	}
+	return kids, nil
+}
+
+// OpenFDs counts the entries of /proc/PID/fd.
+func (p ProcFS) OpenFDs(pid int) (int, error) {
+	entries, err := os.ReadDir(p.path(strconv.Itoa(pid), "fd"))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return 0, fmt.Errorf("pid %d: %w", pid, ErrNoProcess)
+		}
+		return 0, fmt.Errorf("count fds of pid %d: %w", pid, err)
+	}
+	return len(entries), nil
+}
+
+// RSSBytes reads VmRSS from /proc/PID/status.
+func (p ProcFS) RSSBytes(pid int) (uint64, error) {
+	f, err := os.Open(p.path(strconv.Itoa(pid), "status"))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return 0, fmt.Errorf("pid %d: %w", pid, ErrNoProcess)
+		}
+		return 0, fmt.Errorf("read status of pid %d: %w", pid, err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("parse VmRSS of pid %d: %w", pid, err)
+			}
+			return kb * 1024, nil
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, fmt.Errorf("read status of pid %d: %w", pid, err)
+	}
+	return 0, fmt.Errorf("pid %d: no VmRSS in status (kernel thread or zombie)", pid)
+}

@@ -26,7 +26,6 @@ func (s *Sim) gatewayHandler() http.Handler {
 	})
 	mux.Handle("/health", health)
 	mux.Handle("/healthz", health)
-	mux.Handle("/livez", health)
 	ready := probeOnly(s.serveReadyz)
 	mux.Handle("/ready", ready)
 	mux.Handle("/readyz", ready)

@@ -6,19 +6,18 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/clawwatch/clawwatch/internal/openclaw"
 )
 
-// logArchives is how many rotated files the gateway keeps (.1 … .5).
+// logArchives is how many rotated files the gateway keeps (DATE.1.log … DATE.5.log).
 const logArchives = 5
 
 // logFile writes tslog lines to openclaw[-profile]-YYYY-MM-DD.log in dir and
-// rotates by size the way the gateway does: the live file becomes .1, .1
-// becomes .2, and so on up to .5, which is dropped.
+// rotates by size the way the gateway does: the live file becomes
+// DATE.1.log, .1 becomes .2, and so on up to .5, which is dropped.
 type logFile struct {
 	dir      string
 	profile  string
@@ -91,12 +90,12 @@ func (w *logFile) rotate(now time.Time) error {
 	w.f.Close()
 	w.f = nil
 	for i := logArchives - 1; i >= 1; i-- {
-		err := os.Rename(w.path+"."+strconv.Itoa(i), w.path+"."+strconv.Itoa(i+1))
+		err := os.Rename(openclaw.RotatedLogName(w.path, i), openclaw.RotatedLogName(w.path, i+1))
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("rotate log: %w", err)
 		}
 	}
-	if err := os.Rename(w.path, w.path+".1"); err != nil {
+	if err := os.Rename(w.path, openclaw.RotatedLogName(w.path, 1)); err != nil {
 		return fmt.Errorf("rotate log: %w", err)
 	}
 	return w.openFor(now)

@@ -29,7 +29,7 @@ func TestLogFileRotatesKeepingFiveArchives(t *testing.T) {
 		t.Errorf("profile = %q", live.Profile)
 	}
 	for i := 1; i <= logArchives; i++ {
-		fi, err := os.Stat(live.Path + "." + string(rune('0'+i)))
+		fi, err := os.Stat(openclaw.RotatedLogName(live.Path, i))
 		if err != nil {
 			t.Fatalf("archive .%d: %v", i, err)
 		}
@@ -37,7 +37,7 @@ func TestLogFileRotatesKeepingFiveArchives(t *testing.T) {
 			t.Errorf("archive .%d is %d bytes, over the rotation size", i, fi.Size())
 		}
 	}
-	if _, err := os.Stat(live.Path + ".6"); !os.IsNotExist(err) {
+	if _, err := os.Stat(openclaw.RotatedLogName(live.Path, 6)); !os.IsNotExist(err) {
 		t.Errorf("archive .6 exists (err %v), want at most 5", err)
 	}
 	matches, _ := filepath.Glob(filepath.Join(dir, "*"))

@@ -217,7 +217,8 @@ func (s *Sim) writeLocks() error {
 				continue
 			}
 			if st, err := lf.Lock.State(openclaw.DefaultProcFS); err == nil && st == openclaw.LockLive && lf.Lock.PID != os.Getpid() {
-				return &StartError{Code: ExitConfig, Err: fmt.Errorf("Gateway failed to start: gateway already running (pid %d); lock %s", lf.Lock.PID, path)}
+				// The real gateway's wording.
+				return &StartError{Code: ExitConfig, Err: fmt.Errorf("Another gateway (pid %d) already owns this state directory; refusing to run automatic startup migrations or report the gateway ready. Lock: %s", lf.Lock.PID, path)}
 			}
 			s.logf(openclaw.LevelWarn, "gateway", "replacing stale lock %s (pid %d)", path, lf.Lock.PID)
 		}
@@ -226,13 +227,14 @@ func (s *Sim) writeLocks() error {
 	_, _ = rand.Read(owner)
 	id := hex.EncodeToString(owner)
 	lock := openclaw.Lock{
-		PID:        os.Getpid(),
-		OwnerID:    id[:8] + "-" + id[8:12] + "-4" + id[13:16] + "-" + id[16:20] + "-" + id[20:],
-		CreatedAt:  time.Now().UTC().Format("2006-01-02T15:04:05.000Z"),
-		ConfigPath: configPath,
-		StateDir:   s.cfg.StateDir,
-		Port:       s.cfg.Port,
-		StartTime:  s.self.StartTime,
+		PID:                 os.Getpid(),
+		OwnerID:             id[:8] + "-" + id[8:12] + "-4" + id[13:16] + "-" + id[16:20] + "-" + id[20:],
+		CronOwnerProjection: "dynamic-default-v1",
+		CreatedAt:           time.Now().UTC().Format("2006-01-02T15:04:05.000Z"),
+		ConfigPath:          configPath,
+		StateDir:            s.cfg.StateDir,
+		Port:                s.cfg.Port,
+		StartTime:           s.self.StartTime,
 	}
 	data := lock.Marshal()
 	for _, name := range names {

@@ -303,12 +303,12 @@ func TestLogFloodRotates(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if _, err := os.Stat(lf.Path + ".5"); err != nil {
+		if _, err := os.Stat(openclaw.RotatedLogName(lf.Path, 5)); err != nil {
 			return err
 		}
 		return nil
 	})
-	matches, _ := filepath.Glob(filepath.Join(s.LogDir, "openclaw-*.log.6"))
+	matches, _ := filepath.Glob(filepath.Join(s.LogDir, "openclaw-*.6.log"))
 	if len(matches) != 0 {
 		t.Errorf("more than 5 archives: %v", matches)
 	}
@@ -388,7 +388,7 @@ func TestStartFailures(t *testing.T) {
 		wantText string
 	}{
 		{"port taken", simtest.Options{Port: first.Port}, gatewaysim.ExitConfig, "EADDRINUSE"},
-		{"lock held", simtest.Options{StateDir: first.StateDir}, gatewaysim.ExitConfig, "gateway already running"},
+		{"lock held", simtest.Options{StateDir: first.StateDir}, gatewaysim.ExitConfig, "already owns this state directory"},
 		{"bad port flag", simtest.Options{Args: []string{"--port", "http"}}, 2, "port"},
 		{"unknown flag", simtest.Options{Args: []string{"--colour"}}, 2, "colour"},
 		{"bad bind", simtest.Options{Args: []string{"--bind", "everywhere"}}, 2, "--bind"},

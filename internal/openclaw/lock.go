@@ -2,6 +2,7 @@ package openclaw
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -18,20 +19,17 @@ import (
 
 // Lock is the JSON a gateway writes into gateway.<hash>.lock and gateway.state.lock.
 type Lock struct {
-	PID        int    `json:"pid"`
-	OwnerID    string `json:"ownerId,omitempty"`
-	CreatedAt  string `json:"createdAt,omitempty"`
-	ConfigPath string `json:"configPath,omitempty"`
-	StateDir   string `json:"stateDir,omitempty"`
-	Port       int    `json:"port,omitempty"`
+	PID                 int    `json:"pid"`
+	OwnerID             string `json:"ownerId,omitempty"`
+	CronOwnerProjection string `json:"cronOwnerProjection,omitempty"`
+	CreatedAt           string `json:"createdAt,omitempty"`
+	ConfigPath          string `json:"configPath,omitempty"`
+	StateDir            string `json:"stateDir,omitempty"`
+	Port                int    `json:"port,omitempty"`
 	// StartTime is the owner's start time in clock ticks since boot (field 22
 	// of /proc/PID/stat); 0 when the writer did not record it.
 	StartTime uint64 `json:"startTime,omitempty"`
 }
-
-// lockPadding is the size the gateway pads its lock files to with spaces, so
-// that a rewrite in place never leaves a tail of an older, longer JSON.
-const lockPadding = 1024
 
 // ParseLock decodes a lock file's content. The gateway pads the JSON with
 // whitespace, so only the first JSON value counts; anything but whitespace
@@ -52,14 +50,26 @@ func ParseLock(data []byte) (Lock, error) {
 	return l, nil
 }
 
-// Marshal encodes the lock the way the gateway writes it: compact JSON
-// followed by space padding.
+// Marshal encodes the lock the way the gateway writes it: JSON indented by
+// two spaces, a newline, then a whitespace trailer (8 tabs and 16 random
+// bytes spelled bit by bit, tab for 1 and space for 0, most significant bit
+// first, then a newline) that the gateway's lock reclaim uses as a nonce.
 func (l Lock) Marshal() []byte {
-	b, _ := json.Marshal(l) // a struct of strings and ints cannot fail
-	if len(b) < lockPadding {
-		b = append(b, bytes.Repeat([]byte{' '}, lockPadding-len(b))...)
+	b, _ := json.MarshalIndent(l, "", "  ") // strings and ints cannot fail
+	var nonce [16]byte
+	_, _ = rand.Read(nonce[:])
+	b = append(b, '\n')
+	b = append(b, bytes.Repeat([]byte{'\t'}, 8)...)
+	for _, c := range nonce {
+		for bit := 7; bit >= 0; bit-- {
+			if c&(1<<bit) != 0 {
+				b = append(b, '\t')
+			} else {
+				b = append(b, ' ')
+			}
+		}
 	}
-	return b
+	return append(b, '\n')
 }
 
 // LockFileName is the name of the per-config gateway lock: gateway.<first 8

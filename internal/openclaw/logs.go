@@ -43,8 +43,15 @@ func LogFileName(profile string, day time.Time) string {
 	return "openclaw-" + profile + "-" + day.Format(time.DateOnly) + ".log"
 }
 
+// RotatedLogName is the name of the i-th archive of a live log file: the
+// gateway inserts the index before the extension, openclaw-DATE.1.log.
+func RotatedLogName(path string, i int) string {
+	ext := filepath.Ext(path)
+	return strings.TrimSuffix(path, ext) + "." + strconv.Itoa(i) + ext
+}
+
 // ParseLogFileName splits a live log file's name into profile and date.
-// Rotated archives (.log.1 … .log.5) do not match.
+// Rotated archives (DATE.1.log … DATE.5.log) do not match.
 func ParseLogFileName(name string) (profile, date string, ok bool) {
 	m := logNameRe.FindStringSubmatch(name)
 	if m == nil {
@@ -148,7 +155,9 @@ type rawRecord struct {
 	} `json:"_meta"`
 	Time    string  `json:"time"`
 	Message *string `json:"message"`
-	Arg1    *string `json:"1"`
+	// "1" is the first argument: the message when the logger has a name,
+	// but an object when the call passed one (then "2" is the message).
+	Arg1 json.RawMessage `json:"1"`
 }
 
 // DecodeRecord decodes one tslog JSON line into r.
@@ -182,27 +191,30 @@ func DecodeRecord(line []byte, r *Record) error {
 	switch {
 	case raw.Message != nil:
 		r.Message = *raw.Message
-	case raw.Arg1 != nil:
-		r.Message = *raw.Arg1
 	default:
 		r.Message = ""
+		_ = json.Unmarshal(raw.Arg1, &r.Message) // left empty unless a string
 	}
 	return nil
 }
 
 // subsystem reads the logger name, which the gateway sets to a JSON object
-// such as {"subsystem":"gateway"}, or a plain name.
+// such as {"subsystem":"gateway"} or {"module":"cron",…}, or a plain name.
 func subsystem(name string) string {
 	if !strings.HasPrefix(name, "{") {
 		return name
 	}
 	var n struct {
 		Subsystem string `json:"subsystem"`
+		Module    string `json:"module"`
 	}
 	if json.Unmarshal([]byte(name), &n) != nil {
 		return ""
 	}
-	return n.Subsystem
+	if n.Subsystem != "" {
+		return n.Subsystem
+	}
+	return n.Module
 }
 
 // EncodeRecord renders r as the gateway's tslog writes it (used by the

@@ -1,0 +1,102 @@
+package openclaw
+
+import (
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestListenerPIDFindsThisProcess(t *testing.T) {
+	for _, network := range []string{"tcp4", "tcp6"} {
+		t.Run(network, func(t *testing.T) {
+			addr := "127.0.0.1:0"
+			if network == "tcp6" {
+				addr = "[::1]:0"
+			}
+			ln, err := net.Listen(network, addr)
+			if err != nil {
+				if network == "tcp6" && os.Getenv("CI") == "" {
+					t.Skipf("no IPv6 loopback: %v", err)
+				}
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			port := ln.Addr().(*net.TCPAddr).Port
+			pid, err := DefaultProcFS.ListenerPID(port)
+			if err != nil || pid != os.Getpid() {
+				t.Fatalf("ListenerPID(%d) = %d, %v; want %d", port, pid, err, os.Getpid())
+			}
+			// With the right candidate, the same answer.
+			if pid, err := DefaultProcFS.ListenerPID(port, os.Getpid()); err != nil || pid != os.Getpid() {
+				t.Fatalf("ListenerPID with candidate = %d, %v", pid, err)
+			}
+		})
+	}
+}
+
+func TestListenerPIDNoListener(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	if _, err := DefaultProcFS.ListenerPID(port); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("err = %v, want ErrNotFound", err)
+	}
+}
+
+func TestIsGatewayTitle(t *testing.T) {
+	cases := []struct {
+		comm string
+		argv []string
+		want bool
+	}{
+		{"openclaw-gatewa", []string{"openclaw-gateway"}, true},
+		{"node", []string{"openclaw-gateway"}, true},
+		{"node", []string{"/usr/bin/node", "/usr/lib/node_modules/openclaw/openclaw.mjs", "gateway", "run"}, true},
+		{"openclaw", []string{"openclaw", "gateway", "--port", "18789"}, true},
+		{"openclaw", []string{"openclaw", "update", "--tag", "2026.9.6"}, false},
+		{"MainThread", []string{"/usr/bin/node", "/x/node_modules/openclaw/dist/process/spawn-broker/worker.js"}, false},
+		{"bash", nil, false},
+	}
+	for _, c := range cases {
+		if got := IsGatewayTitle(c.comm, c.argv); got != c.want {
+			t.Errorf("IsGatewayTitle(%q, %q) = %v", c.comm, c.argv, got)
+		}
+	}
+}
+
+func TestDiscovererFallsBackToLockThenTitle(t *testing.T) {
+	fp := newFakeProc(t)
+	// A fake tree has no sockets: port discovery fails.
+	fp.write(filepath.Join(fp.root, "net", "tcp"), "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n")
+	fp.add(300, 1, "openclaw-gatewa", 'S', 700, "openclaw-gateway")
+	fp.add(301, 300, "MainThread", 'S', 710, "/usr/bin/node", "/x/node_modules/openclaw/dist/process/spawn-broker/worker.js")
+	fp.add(400, 1, "openclaw-gatewa", 'S', 900, "openclaw-gateway")
+	lockDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(lockDir, "gateway.12345678.lock"), Lock{PID: 400, StartTime: 900}.Marshal(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	d := Discoverer{Procs: fp.fs(), Port: 18789, LockDirs: []string{lockDir}}
+	p, m, err := d.Find(Process{})
+	if err != nil || m != ByLock || p != (Process{PID: 400, StartTime: 900}) {
+		t.Fatalf("with a live lock: %+v %s %v", p, m, err)
+	}
+	d.LockDirs = nil
+	p, m, err = d.Find(Process{})
+	if err != nil || m != ByTitle || p.PID != 300 {
+		t.Fatalf("by title: %+v %s %v", p, m, err)
+	}
+	all, err := fp.fs().FindByTitle()
+	if err != nil || len(all) != 2 {
+		t.Fatalf("FindByTitle = %+v, %v; want the two gateways and not the worker", all, err)
+	}
+	empty := newFakeProc(t)
+	if _, _, err := (Discoverer{Procs: empty.fs()}).Find(Process{}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("nothing to find: err = %v", err)
+	}
+}

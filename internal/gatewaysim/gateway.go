@@ -30,7 +30,11 @@ func (s *Sim) gatewayHandler() http.Handler {
 	mux.Handle("/ready", ready)
 	mux.Handle("/readyz", ready)
 	mux.Handle("/startupz", probeOnly(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "status": "started", "version": s.cfg.Version, "uptimeMs": time.Since(s.started).Milliseconds()})
+		code, ok, status := http.StatusOK, true, "started"
+		if s.starting() {
+			code, ok, status = http.StatusServiceUnavailable, false, "starting"
+		}
+		writeJSON(w, code, map[string]any{"ok": ok, "status": status, "version": s.cfg.Version, "uptimeMs": time.Since(s.started).Milliseconds()})
 	}))
 	mux.HandleFunc("POST /v1/chat/completions", s.serveChat)
 	mux.HandleFunc("GET /v1/models", s.serveModels)
@@ -74,8 +78,13 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+func (s *Sim) starting() bool { return time.Since(s.started) < s.cfg.StartupDelay }
+
 func (s *Sim) serveReadyz(w http.ResponseWriter, r *http.Request) {
 	failing := s.failingChecks()
+	if s.starting() {
+		failing = append([]string{openclaw.FailingStartupSidecars}, failing...)
+	}
 	ready := len(failing) == 0
 	code := http.StatusOK
 	if !ready {

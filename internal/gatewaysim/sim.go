@@ -39,7 +39,10 @@ type Config struct {
 	Version     string
 	ControlAddr string
 	LogMaxBytes int64 // rotation size of the log file
-	Logger      *slog.Logger
+	// StartupDelay is how long /readyz reports "startup-sidecars" after the
+	// start, as the real gateway does for a few seconds.
+	StartupDelay time.Duration
+	Logger       *slog.Logger
 	// Exit ends the process for the crash fault; tests replace it.
 	Exit func(code int)
 }

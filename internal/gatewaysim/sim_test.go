@@ -77,6 +77,24 @@ func TestHealthReadyAndVersion(t *testing.T) {
 	}
 }
 
+func TestStartupDelay(t *testing.T) {
+	s := simtest.Start(t, simtest.Options{Args: []string{"--startup-delay", "5s"}})
+	code, r := readyz(t, s)
+	if r.UptimeMs == nil {
+		t.Fatalf("readyz = %d %+v, want details", code, r)
+	}
+	// Judged by the uptime the answer itself reports, not by our clock.
+	if *r.UptimeMs < 5000 && (code != http.StatusServiceUnavailable || len(r.Failing) != 1 || r.Failing[0] != openclaw.FailingStartupSidecars) {
+		t.Errorf("readyz at uptime %.0fms = %d %+v, want 503 startup-sidecars", *r.UptimeMs, code, r)
+	}
+	simtest.Eventually(t, 20*time.Second, func() error {
+		if code, r := readyz(t, s); code != 200 || !r.Ready {
+			return fmt.Errorf("readyz = %d %+v", code, r)
+		}
+		return nil
+	})
+}
+
 func TestHang(t *testing.T) {
 	s := simtest.Start(t, simtest.Options{})
 	s.Fault(t, `{"kind":"hang"}`)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -25,45 +26,82 @@ const (
 // IPv4 and IPv6, as seen in the network namespace of the proc root.
 func (p ProcFS) ListenInodes(port int) ([]uint64, error) {
 	var inodes []uint64
-	for _, name := range []string{"tcp", "tcp6"} {
-		found, err := p.listenInodes(p.path("net", name), port)
-		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				continue // no IPv6 in this kernel
-			}
-			return nil, err
+	err := p.scanTCP(0, port, func(state string, inode uint64) {
+		if state == tcpListen && inode != 0 {
+			inodes = append(inodes, inode)
 		}
-		inodes = append(inodes, found...)
-	}
-	return inodes, nil
+	})
+	return inodes, err
+}
+
+// TCPStates counts the sockets on a local TCP port by state (established,
+// time_wait, …, listen) in the network namespace of pid.
+func (p ProcFS) TCPStates(pid, port int) (map[string]int, error) {
+	counts := map[string]int{}
+	err := p.scanTCP(pid, port, func(state string, _ uint64) {
+		name, ok := tcpStateNames[state]
+		if !ok {
+			name = "unknown"
+		}
+		counts[name]++
+	})
+	return counts, err
 }
 
 const tcpListen = "0A"
 
-func (p ProcFS) listenInodes(path string, port int) ([]uint64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
+// tcpStateNames are the kernel's TCP states as /proc/net/tcp spells them.
+var tcpStateNames = map[string]string{
+	"01": "established", "02": "syn_sent", "03": "syn_recv", "04": "fin_wait1",
+	"05": "fin_wait2", "06": "time_wait", "07": "close", "08": "close_wait",
+	"09": "last_ack", tcpListen: "listen", "0B": "closing", "0C": "new_syn_recv",
+}
+
+// TCPStateNames lists every state TCPStates can report, for series that
+// should exist at 0.
+func TCPStateNames() []string {
+	names := make([]string, 0, len(tcpStateNames))
+	for _, n := range tcpStateNames {
+		names = append(names, n)
 	}
-	defer f.Close()
+	sort.Strings(names)
+	return names
+}
+
+// scanTCP calls fn for each IPv4 and IPv6 socket whose local port is port,
+// from the tables of pid's network namespace (pid 0: the proc root's).
+func (p ProcFS) scanTCP(pid, port int, fn func(state string, inode uint64)) error {
 	want := fmt.Sprintf(":%04X", port)
-	var inodes []uint64
-	sc := bufio.NewScanner(f)
-	sc.Scan() // header
-	for sc.Scan() {
-		// sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 10 || fields[3] != tcpListen || !strings.HasSuffix(fields[1], want) {
-			continue
+	for _, name := range []string{"tcp", "tcp6"} {
+		path := p.path("net", name)
+		if pid > 0 {
+			path = p.path(strconv.Itoa(pid), "net", name)
 		}
-		if inode, err := strconv.ParseUint(fields[9], 10, 64); err == nil && inode != 0 {
-			inodes = append(inodes, inode)
+		f, err := os.Open(path)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				continue // no IPv6 in this kernel
+			}
+			return err
+		}
+		sc := bufio.NewScanner(f)
+		sc.Scan() // header
+		for sc.Scan() {
+			// sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+			fields := strings.Fields(sc.Text())
+			if len(fields) < 10 || !strings.HasSuffix(fields[1], want) {
+				continue
+			}
+			inode, _ := strconv.ParseUint(fields[9], 10, 64)
+			fn(fields[3], inode)
+		}
+		err = sc.Err()
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("read %s: %w", path, err)
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	return inodes, nil
+	return nil
 }
 
 // ownsSocket reports whether one of pid's descriptors is one of the sockets.
@@ -171,11 +209,13 @@ func (p ProcFS) FindByTitle() ([]Process, error) {
 }
 
 // Discoverer finds a gateway's process. The zero Port disables the port
-// method, empty LockDirs the lock method.
+// method, empty LockDirs the lock method, SkipTitle the title method (a walk
+// over every process, too costly for every scrape).
 type Discoverer struct {
-	Procs    ProcFS
-	Port     int
-	LockDirs []string
+	Procs     ProcFS
+	Port      int
+	LockDirs  []string
+	SkipTitle bool
 }
 
 // Find tries the listener on the port, then the live owner of a lock, then
@@ -216,12 +256,14 @@ func (d Discoverer) Find(known Process) (Process, Method, error) {
 			}
 		}
 	}
-	procs, err := d.Procs.FindByTitle()
-	if err != nil {
-		errs = append(errs, err)
-	}
-	if len(procs) > 0 {
-		return procs[0], ByTitle, nil
+	if !d.SkipTitle {
+		procs, err := d.Procs.FindByTitle()
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if len(procs) > 0 {
+			return procs[0], ByTitle, nil
+		}
 	}
 	errs = append(errs, ErrNotFound)
 	return Process{}, "", errors.Join(errs...)

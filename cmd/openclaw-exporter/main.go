@@ -1,0 +1,108 @@
+// Command openclaw-exporter is a Prometheus exporter for OpenClaw gateways.
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/promslog"
+	promslogflag "github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	webflag "github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/clawwatch/clawwatch/exporter"
+	"github.com/clawwatch/clawwatch/exporter/config"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	var (
+		configFile  = kingpin.Flag("config.file", "Configuration file; without one the local default gateway is monitored.").String()
+		configCheck = kingpin.Flag("config.check", "Check the configuration file and exit.").Bool()
+		metricsPath = kingpin.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
+		maxRequests = kingpin.Flag("web.max-requests", "Maximum number of parallel scrape requests; 0 disables the limit.").Default("40").Int()
+		webConfig   = webflag.AddFlags(kingpin.CommandLine, ":9787")
+	)
+	logCfg := &promslog.Config{}
+	promslogflag.AddFlags(kingpin.CommandLine, logCfg)
+	kingpin.Version(version.Print("openclaw-exporter"))
+	kingpin.HelpFlag.Short('h')
+	kingpin.Parse()
+	logger := promslog.New(logCfg)
+
+	cfg := config.Default()
+	if *configFile != "" {
+		var err error
+		if cfg, err = config.Load(*configFile); err != nil {
+			fmt.Fprintf(os.Stderr, "openclaw-exporter: %v\n", err)
+			return 1
+		}
+	}
+	if *configCheck {
+		fmt.Printf("config OK: %d gateway(s)\n", len(cfg.Gateways))
+		return 0
+	}
+	logger.Info("starting openclaw-exporter", "version", version.Info(), "gateways", len(cfg.Gateways))
+
+	exp, err := exporter.New(cfg, logger)
+	if err != nil {
+		logger.Error("cannot start", "err", err)
+		return 1
+	}
+	defer exp.Close()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(exp, versioncollector.NewCollector("openclaw_exporter"))
+	reloader := exporter.NewReloader(*configFile, exp, reg, logger)
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for range hup {
+			_ = reloader.Reload()
+		}
+	}()
+
+	mux := http.NewServeMux()
+	mux.Handle(*metricsPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorHandling:       promhttp.ContinueOnError,
+		MaxRequestsInFlight: *maxRequests,
+		ErrorLog:            slogAdapter{logger},
+	}))
+	mux.Handle("/-/reload", reloader)
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })
+	if *metricsPath != "/" {
+		landing, err := web.NewLandingPage(web.LandingConfig{
+			Name:        "OpenClaw Exporter",
+			Description: "Prometheus exporter for OpenClaw gateways",
+			Version:     version.Info(),
+			Links:       []web.LandingLinks{{Address: *metricsPath, Text: "Metrics"}},
+		})
+		if err != nil {
+			logger.Error("landing page", "err", err)
+			return 1
+		}
+		mux.Handle("/", landing)
+	}
+	srv := &http.Server{Handler: mux}
+	if err := web.ListenAndServe(srv, webConfig, logger); err != nil {
+		logger.Error("http server", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// slogAdapter lets promhttp log through slog.
+type slogAdapter struct{ l interface{ Error(string, ...any) } }
+
+func (a slogAdapter) Println(v ...any) { a.l.Error(fmt.Sprint(v...)) }

@@ -1,0 +1,276 @@
+// Package config loads and validates the exporter's YAML configuration. The
+// keys are an API: they are extended, never renamed.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/common/config"
+	"github.com/prometheus/common/model"
+	"go.yaml.in/yaml/v2"
+
+	"github.com/clawwatch/clawwatch/internal/openclaw"
+)
+
+// Defaults.
+const (
+	DefaultURL           = "http://127.0.0.1:18789"
+	DefaultProbeInterval = model.Duration(5 * time.Second)
+	DefaultProbeTimeout  = model.Duration(3 * time.Second)
+	DefaultVersionEvery  = model.Duration(10 * time.Minute)
+)
+
+// Config is the whole file.
+type Config struct {
+	Gateways []*Gateway `yaml:"gateways"`
+	// LogPatterns are counted in every gateway's log; nil means the defaults.
+	LogPatterns []Pattern `yaml:"log_patterns,omitempty"`
+}
+
+// Gateway is one monitored OpenClaw gateway.
+type Gateway struct {
+	Name      string           `yaml:"name"`
+	URL       string           `yaml:"url"`
+	TokenFile string           `yaml:"token_file,omitempty"`
+	TLSConfig config.TLSConfig `yaml:"tls_config,omitempty"`
+	StateDir  string           `yaml:"state_dir,omitempty"`
+	LogDir    string           `yaml:"log_dir,omitempty"`
+	// LogProfile selects openclaw-<profile>-DATE.log files; empty is the
+	// default profile.
+	LogProfile string `yaml:"log_profile,omitempty"`
+
+	ProbeInterval model.Duration `yaml:"probe_interval,omitempty"`
+	ProbeTimeout  model.Duration `yaml:"probe_timeout,omitempty"`
+	// VersionInterval is how often the version is re-read even when the
+	// process did not change.
+	VersionInterval model.Duration `yaml:"version_interval,omitempty"`
+	// MemoryLimitBytes overrides the cgroup limit of the gateway process.
+	MemoryLimitBytes int64 `yaml:"memory_limit_bytes,omitempty"`
+
+	port int
+}
+
+// Port is the TCP port of the gateway URL, used to find its process.
+func (g *Gateway) Port() int { return g.port }
+
+// HTTPClientConfig is the client configuration for the gateway's endpoints.
+func (g *Gateway) HTTPClientConfig() config.HTTPClientConfig {
+	c := config.DefaultHTTPClientConfig
+	c.TLSConfig = g.TLSConfig
+	if g.TokenFile != "" {
+		c.Authorization = &config.Authorization{Type: "Bearer", CredentialsFile: g.TokenFile}
+	}
+	return c
+}
+
+// LockDirs are where this gateway's locks are looked for.
+func (g *Gateway) LockDirs() []string {
+	return openclaw.LockDirs(g.StateDir, "", os.Getuid())
+}
+
+// LogDirs are where this gateway's logs are looked for.
+func (g *Gateway) LogDirs() []string {
+	return openclaw.LogDirs(g.LogDir, "", os.Getuid())
+}
+
+// Pattern is a named substring counted in log lines.
+type Pattern struct {
+	Name string `yaml:"name"`
+	// Contains lists substrings of the log text; a line counts once if it
+	// contains any of them.
+	Contains []string `yaml:"contains"`
+}
+
+// DefaultLogPatterns are the lines OPENCLAW.md and the operators' write-ups
+// name as worth counting.
+var DefaultLogPatterns = []Pattern{
+	{"liveness_warning", []string{"liveness warning"}},
+	{"memory_pressure_critical", []string{"memory pressure: level=critical"}},
+	{"health_monitor_restart", []string{"health-monitor: restarting"}},
+	{"auto_restart_attempt", []string{"auto-restart attempt"}},
+	{"restart_given_up", []string{"giving up after"}},
+	{"eaddrinuse", []string{"EADDRINUSE"}},
+	{"emfile", []string{"EMFILE"}},
+	{"ebadf", []string{"EBADF"}},
+	{"out_of_memory", []string{"heap out of memory", "OutOfMemoryError"}},
+	{"model_not_responding", []string{"ModelNotResponding"}},
+	{"invalid_api_response", []string{"InvalidAPIResponse"}},
+}
+
+// Default is the configuration without a file: the local default gateway.
+func Default() *Config {
+	c := &Config{Gateways: []*Gateway{{Name: "default"}}}
+	if err := c.validate(""); err != nil {
+		panic(err) // the defaults are valid by construction
+	}
+	return c
+}
+
+// Load reads and validates a configuration file. Unknown keys are errors
+// with their line number; relative paths are relative to the file.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	c, err := Parse(data, filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse parses and validates configuration text; dir resolves relative paths.
+func Parse(data []byte, dir string) (*Config, error) {
+	c := &Config{}
+	if err := yaml.UnmarshalStrict(data, c); err != nil {
+		return nil, err
+	}
+	if err := c.validate(dir); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+var labelValueRe = regexp.MustCompile(`^[a-z0-9_]+$`)
+
+func (c *Config) validate(dir string) error {
+	if len(c.Gateways) == 0 {
+		return errors.New("gateways: at least one gateway is required")
+	}
+	home, _ := os.UserHomeDir()
+	seen := map[string]bool{}
+	for i, g := range c.Gateways {
+		if g == nil {
+			return fmt.Errorf("gateways[%d]: empty entry", i)
+		}
+		if err := g.validate(dir, home); err != nil {
+			return fmt.Errorf("gateways[%d] (%s): %w", i, g.Name, err)
+		}
+		if seen[g.Name] {
+			return fmt.Errorf("gateways[%d]: name %q is used twice", i, g.Name)
+		}
+		seen[g.Name] = true
+	}
+	if c.LogPatterns == nil {
+		c.LogPatterns = DefaultLogPatterns
+	}
+	names := map[string]bool{}
+	for i, p := range c.LogPatterns {
+		switch {
+		case !labelValueRe.MatchString(p.Name):
+			return fmt.Errorf("log_patterns[%d]: name %q must match %s", i, p.Name, labelValueRe)
+		case names[p.Name]:
+			return fmt.Errorf("log_patterns[%d]: name %q is used twice", i, p.Name)
+		case len(p.Contains) == 0:
+			return fmt.Errorf("log_patterns[%d] (%s): contains: at least one substring is required", i, p.Name)
+		}
+		for j, s := range p.Contains {
+			if s == "" || strings.ContainsAny(s, "\r\n") {
+				return fmt.Errorf("log_patterns[%d] (%s): contains[%d]: must be a non-empty single line", i, p.Name, j)
+			}
+		}
+		names[p.Name] = true
+	}
+	return nil
+}
+
+func (g *Gateway) validate(dir, home string) error {
+	if g.Name == "" {
+		return errors.New("name: required")
+	}
+	if g.URL == "" {
+		g.URL = DefaultURL
+	}
+	u, err := url.Parse(g.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("url: %q is not an http(s) URL", g.URL)
+	}
+	g.URL = strings.TrimRight(g.URL, "/")
+	g.port = 80
+	if u.Scheme == "https" {
+		g.port = 443
+	}
+	if p := u.Port(); p != "" {
+		if g.port, err = strconv.Atoi(p); err != nil {
+			return fmt.Errorf("url: bad port %q", p)
+		}
+	}
+	if g.StateDir == "" {
+		g.StateDir = "~/.openclaw"
+	}
+	if g.LogDir == "" {
+		g.LogDir = openclaw.DefaultLogDir
+	}
+	for _, p := range []*string{&g.StateDir, &g.LogDir, &g.TokenFile} {
+		*p = resolvePath(*p, dir, home)
+	}
+	g.TLSConfig.SetDirectory(dir)
+	if g.ProbeInterval == 0 {
+		g.ProbeInterval = DefaultProbeInterval
+	}
+	if g.ProbeTimeout == 0 {
+		g.ProbeTimeout = min(DefaultProbeTimeout, g.ProbeInterval)
+	}
+	if g.ProbeTimeout > g.ProbeInterval {
+		return fmt.Errorf("probe_timeout: %s is longer than probe_interval %s", g.ProbeTimeout, g.ProbeInterval)
+	}
+	if g.VersionInterval == 0 {
+		g.VersionInterval = DefaultVersionEvery
+	}
+	if g.MemoryLimitBytes < 0 {
+		return fmt.Errorf("memory_limit_bytes: %d is negative", g.MemoryLimitBytes)
+	}
+	hc := g.HTTPClientConfig()
+	if err := hc.Validate(); err != nil {
+		return fmt.Errorf("tls_config: %w", err)
+	}
+	return nil
+}
+
+// resolvePath expands a leading ~ and makes relative paths relative to dir.
+func resolvePath(p, dir, home string) string {
+	switch {
+	case p == "":
+		return ""
+	case p == "~":
+		return home
+	case strings.HasPrefix(p, "~/"):
+		return filepath.Join(home, p[2:])
+	case filepath.IsAbs(p) || dir == "":
+		return p
+	}
+	return filepath.Join(dir, p)
+}
+
+// Safe holds the live configuration, swapped only by a successful reload.
+type Safe struct {
+	mu  sync.RWMutex
+	cfg *Config
+}
+
+// NewSafe holds c.
+func NewSafe(c *Config) *Safe { return &Safe{cfg: c} }
+
+// Get returns the live configuration.
+func (s *Safe) Get() *Config {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.cfg
+}
+
+// Set replaces the live configuration.
+func (s *Safe) Set(c *Config) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cfg = c
+}

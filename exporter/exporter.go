@@ -1,0 +1,138 @@
+// Package exporter assembles the collectors for the configured gateways into
+// one prometheus.Collector and swaps them on reload.
+package exporter
+
+import (
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/clawwatch/clawwatch/exporter/config"
+	"github.com/clawwatch/clawwatch/exporter/gateway"
+	"github.com/clawwatch/clawwatch/exporter/locks"
+	"github.com/clawwatch/clawwatch/exporter/logs"
+	"github.com/clawwatch/clawwatch/exporter/process"
+	"github.com/clawwatch/clawwatch/exporter/target"
+)
+
+// collector is one concern for one gateway, in node_exporter's style: it
+// sends metrics and returns an error when it could not do its job.
+type collector interface {
+	Update(ch chan<- prometheus.Metric) error
+}
+
+var (
+	successDesc = prometheus.NewDesc("openclaw_exporter_collector_success",
+		"1 if the collector succeeded in the last scrape.", []string{"collector", "gateway"}, nil)
+	durationDesc = prometheus.NewDesc("openclaw_exporter_collector_duration_seconds",
+		"How long the collector took in the last scrape.", []string{"collector", "gateway"}, nil)
+)
+
+// instance is one gateway's set of collectors.
+type instance struct {
+	name       string
+	prober     *gateway.Prober
+	logs       *logs.Collector
+	collectors map[string]collector
+}
+
+// Exporter collects every configured gateway.
+type Exporter struct {
+	logger *slog.Logger
+
+	mu        sync.RWMutex
+	instances []*instance
+}
+
+// New builds the collectors for cfg and starts the background probes.
+func New(cfg *config.Config, logger *slog.Logger) (*Exporter, error) {
+	e := &Exporter{logger: logger}
+	if err := e.Apply(cfg); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Apply replaces the collectors with ones for cfg. On error the old ones
+// stay in place.
+func (e *Exporter) Apply(cfg *config.Config) error {
+	var next []*instance
+	for _, g := range cfg.Gateways {
+		t, err := target.New(g, e.logger)
+		if err != nil {
+			for _, in := range next {
+				in.stop()
+			}
+			return err
+		}
+		in := &instance{name: g.Name, prober: gateway.New(t), logs: logs.New(t, cfg.LogPatterns)}
+		in.collectors = map[string]collector{
+			"gateway": in.prober,
+			"process": process.New(t),
+			"locks":   locks.New(t),
+			"logs":    in.logs,
+		}
+		next = append(next, in)
+	}
+	for _, in := range next {
+		in.prober.Start()
+	}
+	e.mu.Lock()
+	old := e.instances
+	e.instances = next
+	e.mu.Unlock()
+	for _, in := range old {
+		in.stop()
+	}
+	return nil
+}
+
+func (in *instance) stop() {
+	in.prober.Stop()
+	in.logs.Close()
+}
+
+// Close stops every background probe.
+func (e *Exporter) Close() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, in := range e.instances {
+		in.stop()
+	}
+	e.instances = nil
+}
+
+// Describe sends nothing: the metric set depends on what is found, so the
+// exporter is an unchecked collector, like node_exporter's.
+func (e *Exporter) Describe(chan<- *prometheus.Desc) {}
+
+// Collect runs every collector of every gateway concurrently.
+func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	var wg sync.WaitGroup
+	for _, in := range e.instances {
+		for name, c := range in.collectors {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				e.run(name, in.name, c, ch)
+			}()
+		}
+	}
+	wg.Wait()
+}
+
+func (e *Exporter) run(name, gw string, c collector, ch chan<- prometheus.Metric) {
+	start := time.Now()
+	err := c.Update(ch)
+	ch <- prometheus.MustNewConstMetric(durationDesc, prometheus.GaugeValue, time.Since(start).Seconds(), name, gw)
+	success := 1.0
+	if err != nil {
+		success = 0
+		e.logger.Warn("collector failed", "collector", name, "gateway", gw, "err", err)
+	}
+	ch <- prometheus.MustNewConstMetric(successDesc, prometheus.GaugeValue, success, name, gw)
+}

@@ -1,0 +1,311 @@
+// Package gateway probes a gateway's /healthz and /readyz in the background
+// and serves the latest results at scrape time, so a gateway that accepts
+// connections and never answers neither slows nor fails a scrape.
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/clawwatch/clawwatch/exporter/target"
+	"github.com/clawwatch/clawwatch/internal/openclaw"
+)
+
+// maxBody bounds what is read of a probe answer.
+const maxBody = 64 << 10
+
+// Endpoints probed, and the fixed set of failure reasons.
+var (
+	endpoints = []string{"healthz", "readyz"}
+	reasons   = []string{reasonTimeout, reasonConnect, reasonStatus, reasonBody}
+)
+
+const (
+	reasonTimeout = "timeout" // no complete answer within the probe deadline
+	reasonConnect = "connect" // connection refused or reset, DNS, TLS
+	reasonStatus  = "status"  // an answer with an unexpected status code
+	reasonBody    = "body"    // an answer whose body is not what the gateway sends
+)
+
+var (
+	upDesc = prometheus.NewDesc("openclaw_gateway_up",
+		"1 if the last /healthz probe got the gateway's liveness answer within the deadline.", []string{"gateway"}, nil)
+	readyDesc = prometheus.NewDesc("openclaw_gateway_ready",
+		"1 if the last /readyz probe said ready.", []string{"gateway"}, nil)
+	failingDesc = prometheus.NewDesc("openclaw_gateway_readiness_check_failing",
+		"1 for each check the last /readyz listed as failing (channel ids, startup-sidecars, gateway-draining).", []string{"gateway", "check"}, nil)
+	uptimeDesc = prometheus.NewDesc("openclaw_gateway_uptime_seconds",
+		"Uptime the gateway reported in /readyz.", []string{"gateway"}, nil)
+	delayP99Desc = prometheus.NewDesc("openclaw_gateway_event_loop_delay_p99_seconds",
+		"99th percentile of the event-loop delay over the gateway's last monitor interval, from /readyz.", []string{"gateway"}, nil)
+	delayMaxDesc = prometheus.NewDesc("openclaw_gateway_event_loop_delay_max_seconds",
+		"Maximum event-loop delay over the gateway's last monitor interval, from /readyz.", []string{"gateway"}, nil)
+	utilDesc = prometheus.NewDesc("openclaw_gateway_event_loop_utilization_ratio",
+		"Event-loop utilization (0-1) over the gateway's last monitor interval, from /readyz.", []string{"gateway"}, nil)
+	cpuDesc = prometheus.NewDesc("openclaw_gateway_event_loop_cpu_core_ratio",
+		"CPU used by the gateway process in cores over its last monitor interval, from /readyz.", []string{"gateway"}, nil)
+	degradedDesc = prometheus.NewDesc("openclaw_gateway_event_loop_degraded",
+		"1 if the gateway reports its event loop degraded (delay, utilization or CPU over its own thresholds).", []string{"gateway"}, nil)
+	infoDesc = prometheus.NewDesc("openclaw_gateway_info",
+		"The running gateway's version and build id, from the Control UI page or the install's package.json.", []string{"gateway", "version", "build"}, nil)
+	lastProbeDesc = prometheus.NewDesc("openclaw_gateway_last_probe_timestamp_seconds",
+		"When the last completed /healthz probe started.", []string{"gateway"}, nil)
+)
+
+// Prober probes one gateway on its interval.
+type Prober struct {
+	t        *target.Target
+	duration *prometheus.HistogramVec
+	failures *prometheus.CounterVec
+
+	mu      sync.Mutex
+	state   state
+	version versionState
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+type state struct {
+	probed  time.Time
+	up      bool
+	ready   bool
+	readyz  *openclaw.Readyz // nil until a /readyz body decoded
+	failing []string
+}
+
+type versionState struct {
+	v       openclaw.Version
+	proc    openclaw.Process
+	at      time.Time
+	checked bool
+}
+
+// New creates a prober; Start runs it.
+func New(t *target.Target) *Prober {
+	p := &Prober{
+		t: t,
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:        "openclaw_gateway_probe_duration_seconds",
+			Help:        "Duration of /healthz and /readyz probes, failed ones included.",
+			Buckets:     []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+			ConstLabels: prometheus.Labels{"gateway": t.Config.Name},
+		}, []string{"endpoint"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name:        "openclaw_gateway_probe_failures_total",
+			Help:        "Failed probes by endpoint and reason (timeout, connect, status, body).",
+			ConstLabels: prometheus.Labels{"gateway": t.Config.Name},
+		}, []string{"endpoint", "reason"}),
+	}
+	for _, e := range endpoints {
+		p.duration.WithLabelValues(e)
+		for _, r := range reasons {
+			p.failures.WithLabelValues(e, r)
+		}
+	}
+	return p
+}
+
+// Start probes at once and then every probe interval until Stop.
+func (p *Prober) Start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel, p.done = cancel, make(chan struct{})
+	go func() {
+		defer close(p.done)
+		interval := time.Duration(p.t.Config.ProbeInterval)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			p.ProbeOnce(ctx)
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+}
+
+// Stop ends the background probes and waits for them.
+func (p *Prober) Stop() {
+	if p.cancel != nil {
+		p.cancel()
+		<-p.done
+	}
+}
+
+// ProbeOnce runs one round of probes and, when due, version discovery.
+func (p *Prober) ProbeOnce(ctx context.Context) {
+	start := time.Now()
+	up := p.probe(ctx, "healthz", func(b []byte) error {
+		var h openclaw.Healthz
+		if err := json.Unmarshal(b, &h); err != nil || !h.OK {
+			return fmt.Errorf("not a liveness answer: %.100q", b)
+		}
+		return nil
+	}, http.StatusOK)
+	var rz openclaw.Readyz
+	readyOK := p.probe(ctx, "readyz", func(b []byte) error {
+		rz = openclaw.Readyz{}
+		return json.Unmarshal(b, &rz)
+	}, http.StatusOK, http.StatusServiceUnavailable)
+
+	p.mu.Lock()
+	p.state = state{probed: start, up: up}
+	if readyOK {
+		p.state.ready = rz.Ready
+		p.state.readyz = &rz
+		p.state.failing = rz.Failing
+	}
+	p.mu.Unlock()
+	if up {
+		p.refreshVersion(ctx)
+	}
+}
+
+// probe GETs one endpoint with the probe deadline, records its duration and
+// any failure, and hands a complete body with an accepted status to check.
+func (p *Prober) probe(ctx context.Context, endpoint string, check func([]byte) error, okCodes ...int) bool {
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(p.t.Config.ProbeTimeout))
+	defer cancel()
+	start := time.Now()
+	reason, err := p.fetch(ctx, endpoint, check, okCodes)
+	p.duration.WithLabelValues(endpoint).Observe(time.Since(start).Seconds())
+	if err != nil {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return false // shutting down: not the gateway's failure
+		}
+		p.failures.WithLabelValues(endpoint, reason).Inc()
+		p.t.Logger.Debug("probe failed", "endpoint", endpoint, "reason", reason, "err", err)
+		return false
+	}
+	return true
+}
+
+func (p *Prober) fetch(ctx context.Context, endpoint string, check func([]byte) error, okCodes []int) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.t.Config.URL+"/"+endpoint, nil)
+	if err != nil {
+		return reasonConnect, err
+	}
+	resp, err := p.t.Client.Do(req)
+	if err != nil {
+		return classify(err), err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return classify(err), err
+	}
+	if !containsInt(okCodes, resp.StatusCode) {
+		return reasonStatus, fmt.Errorf("status %d", resp.StatusCode)
+	}
+	if len(body) > maxBody {
+		return reasonBody, fmt.Errorf("body over %d bytes", maxBody)
+	}
+	if err := check(body); err != nil {
+		return reasonBody, err
+	}
+	return "", nil
+}
+
+func classify(err error) string {
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return reasonTimeout
+	}
+	return reasonConnect
+}
+
+func containsInt(list []int, v int) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// refreshVersion re-reads the version when the process changed or the slow
+// interval passed, so that an upgrade or rollback shows in
+// openclaw_gateway_info.
+func (p *Prober) refreshVersion(ctx context.Context) {
+	proc, _, _ := p.t.Process()
+	p.mu.Lock()
+	due := !p.version.checked || proc != p.version.proc || time.Since(p.version.at) >= time.Duration(p.t.Config.VersionInterval)
+	p.mu.Unlock()
+	if !due {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(p.t.Config.ProbeTimeout))
+	defer cancel()
+	v, err := openclaw.DiscoverVersion(ctx, p.t.Client, p.t.Config.URL, p.t.Procs, proc.PID)
+	if err != nil {
+		p.t.Logger.Debug("version discovery failed", "err", err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err == nil && v != p.version.v && p.version.v.Version != "" {
+		p.t.Logger.Info("gateway version changed", "from", p.version.v.Version, "to", v.Version)
+	}
+	if err == nil {
+		p.version.v = v
+	}
+	p.version.proc, p.version.at, p.version.checked = proc, time.Now(), true
+}
+
+// Update sends the cached results; it never does I/O.
+func (p *Prober) Update(ch chan<- prometheus.Metric) error {
+	name := p.t.Config.Name
+	p.mu.Lock()
+	st, v := p.state, p.version.v
+	p.mu.Unlock()
+
+	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, b2f(st.up), name)
+	ch <- prometheus.MustNewConstMetric(readyDesc, prometheus.GaugeValue, b2f(st.ready), name)
+	if !st.probed.IsZero() {
+		ch <- prometheus.MustNewConstMetric(lastProbeDesc, prometheus.GaugeValue, float64(st.probed.UnixNano())/1e9, name)
+	}
+	failing := append([]string(nil), st.failing...)
+	sort.Strings(failing)
+	for i, c := range failing {
+		if i > 0 && failing[i-1] == c {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(failingDesc, prometheus.GaugeValue, 1, name, c)
+	}
+	if rz := st.readyz; rz != nil {
+		if rz.UptimeMs != nil {
+			ch <- prometheus.MustNewConstMetric(uptimeDesc, prometheus.GaugeValue, *rz.UptimeMs/1000, name)
+		}
+		if el := rz.EventLoop; el != nil {
+			ch <- prometheus.MustNewConstMetric(delayP99Desc, prometheus.GaugeValue, el.DelayP99Ms/1000, name)
+			ch <- prometheus.MustNewConstMetric(delayMaxDesc, prometheus.GaugeValue, el.DelayMaxMs/1000, name)
+			ch <- prometheus.MustNewConstMetric(utilDesc, prometheus.GaugeValue, el.Utilization, name)
+			ch <- prometheus.MustNewConstMetric(cpuDesc, prometheus.GaugeValue, el.CPUCoreRatio, name)
+			ch <- prometheus.MustNewConstMetric(degradedDesc, prometheus.GaugeValue, b2f(el.Degraded), name)
+		}
+	}
+	if v.Version != "" {
+		ch <- prometheus.MustNewConstMetric(infoDesc, prometheus.GaugeValue, 1, name, v.Version, v.Build)
+	}
+	p.duration.Collect(ch)
+	p.failures.Collect(ch)
+	return nil
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

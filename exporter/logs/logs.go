@@ -1,0 +1,254 @@
+// Package logs tails a gateway's newest log file incrementally and counts
+// lines by level and named patterns; it also reports the size of the log
+// directories and the free space of the filesystems holding logs and state.
+package logs
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/shirou/gopsutil/v3/disk"
+
+	"github.com/clawwatch/clawwatch/exporter/config"
+	"github.com/clawwatch/clawwatch/exporter/target"
+	"github.com/clawwatch/clawwatch/internal/openclaw"
+)
+
+// readBudget bounds what one scrape reads; a flood is caught up over the
+// following scrapes instead of stalling one.
+const readBudget = 256 << 20
+
+var (
+	linesDesc = prometheus.NewDesc("openclaw_log_lines_total",
+		"Log lines read from the gateway's newest log file, by tslog level (unknown: not a tslog line).", []string{"gateway", "level"}, nil)
+	matchesDesc = prometheus.NewDesc("openclaw_log_pattern_matches_total",
+		"Log lines containing a named pattern.", []string{"gateway", "pattern"}, nil)
+	readDesc = prometheus.NewDesc("openclaw_log_read_bytes_total",
+		"Bytes of log read; only new bytes are ever read.", []string{"gateway"}, nil)
+	fileSizeDesc = prometheus.NewDesc("openclaw_log_file_size_bytes",
+		"Size of the log file being tailed.", []string{"gateway"}, nil)
+	dirSizeDesc = prometheus.NewDesc("openclaw_log_directory_size_bytes",
+		"Total size of the regular files in a log directory (not following symlinks).", []string{"gateway", "directory"}, nil)
+	fsAvailDesc = prometheus.NewDesc("openclaw_filesystem_avail_bytes",
+		"Bytes available to unprivileged users on the filesystem holding the gateway's logs or state.", []string{"gateway", "role", "path"}, nil)
+	fsSizeDesc = prometheus.NewDesc("openclaw_filesystem_size_bytes",
+		"Size of the filesystem holding the gateway's logs or state.", []string{"gateway", "role", "path"}, nil)
+)
+
+// levels are the label values of openclaw_log_lines_total.
+var levels = []string{"trace", "debug", "info", "warn", "error", "fatal", "unknown"}
+
+// Collector tails one gateway's log.
+type Collector struct {
+	t       *target.Target
+	counter *counter
+
+	mu    sync.Mutex
+	tail  *tailer
+	lines map[string]float64
+	match map[string]float64
+	bytes float64
+}
+
+// New returns a log collector for t counting patterns.
+func New(t *target.Target, patterns []config.Pattern) *Collector {
+	c := &Collector{
+		t:       t,
+		counter: newCounter(patterns),
+		tail:    newTailer(t.Config.LogProfile, t.Config.LogDirs()),
+		lines:   map[string]float64{},
+		match:   map[string]float64{},
+	}
+	return c
+}
+
+// Update reads the new bytes of the log and reports the counters and sizes.
+func (c *Collector) Update(ch chan<- prometheus.Metric) error {
+	name := c.t.Config.Name
+	c.mu.Lock()
+	n, tailErr := c.tail.poll(readBudget, func(chunk []byte) { c.counter.count(chunk, c.lines, c.match) })
+	c.bytes += float64(n)
+	var fileSize int64 = -1
+	if c.tail.f != nil {
+		if fi, err := c.tail.f.Stat(); err == nil {
+			fileSize = fi.Size()
+		}
+	}
+	for _, l := range levels {
+		ch <- prometheus.MustNewConstMetric(linesDesc, prometheus.CounterValue, c.lines[l], name, l)
+	}
+	for _, p := range c.counter.patterns {
+		ch <- prometheus.MustNewConstMetric(matchesDesc, prometheus.CounterValue, c.match[p.name], name, p.name)
+	}
+	ch <- prometheus.MustNewConstMetric(readDesc, prometheus.CounterValue, c.bytes, name)
+	c.mu.Unlock()
+	if fileSize >= 0 {
+		ch <- prometheus.MustNewConstMetric(fileSizeDesc, prometheus.GaugeValue, float64(fileSize), name)
+	}
+
+	var errs []error
+	if tailErr != nil {
+		errs = append(errs, tailErr)
+	}
+	for _, dir := range c.t.Config.LogDirs() {
+		size, err := dirSize(dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(dirSizeDesc, prometheus.GaugeValue, float64(size), name, dir)
+	}
+	for role, dir := range map[string]string{"logs": c.t.Config.LogDir, "state": c.t.Config.StateDir} {
+		u, err := disk.Usage(dir)
+		if err != nil {
+			continue // not created yet: nothing to fill
+		}
+		ch <- prometheus.MustNewConstMetric(fsAvailDesc, prometheus.GaugeValue, float64(u.Free), name, role, dir)
+		ch <- prometheus.MustNewConstMetric(fsSizeDesc, prometheus.GaugeValue, float64(u.Total), name, role, dir)
+	}
+	return errors.Join(errs...)
+}
+
+// Close releases the open log file.
+func (c *Collector) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tail.close()
+}
+
+// dirSize sums the regular files below dir without following symlinks.
+func dirSize(dir string) (int64, error) {
+	var total int64
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if path != dir && errors.Is(err, fs.ErrNotExist) {
+				return nil // removed while walking (rotation)
+			}
+			return err
+		}
+		if d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				total += fi.Size()
+			}
+		}
+		return nil
+	})
+	return total, err
+}
+
+// counter counts levels and patterns over chunks of complete tslog lines
+// without decoding them: a level is the value after "logLevelName":", and a
+// pattern is found in the raw JSON by its JSON-escaped form, so a chunk is
+// searched with bytes.Index at memory speed rather than parsed line by line.
+type counter struct {
+	patterns []pattern
+}
+
+type pattern struct {
+	name    string
+	needles [][]byte
+}
+
+var levelKey = []byte(`"logLevelName":"`)
+
+func newCounter(patterns []config.Pattern) *counter {
+	c := &counter{}
+	for _, p := range patterns {
+		cp := pattern{name: p.Name}
+		for _, s := range p.Contains {
+			cp.needles = append(cp.needles, jsonEscape(s))
+		}
+		c.patterns = append(c.patterns, cp)
+	}
+	return c
+}
+
+// jsonEscape returns s as it appears inside a JSON string written by Node:
+// quotes, backslashes and control characters escaped, the rest verbatim.
+func jsonEscape(s string) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	out := bytes.TrimSpace(b.Bytes())
+	return out[1 : len(out)-1]
+}
+
+// count adds the lines of chunk (complete lines only) to the tallies.
+func (c *counter) count(chunk []byte, lines, matches map[string]float64) {
+	total := bytes.Count(chunk, []byte{'\n'})
+	known := 0
+	for rest := chunk; ; {
+		i := bytes.Index(rest, levelKey)
+		if i < 0 {
+			break
+		}
+		rest = rest[i+len(levelKey):]
+		end := bytes.IndexByte(rest, '"')
+		if end < 0 || end > 8 {
+			continue
+		}
+		if lvl, ok := openclaw.ParseLevel(string(rest[:end])); ok && lvl != openclaw.LevelSilly {
+			lines[strings.ToLower(lvl.String())]++
+			known++
+		}
+		// One level per line: skip to the end of this line.
+		nl := bytes.IndexByte(rest, '\n')
+		if nl < 0 {
+			break
+		}
+		rest = rest[nl+1:]
+	}
+	lines["unknown"] += float64(total - known)
+	for _, p := range c.patterns {
+		matches[p.name] += float64(countLines(chunk, p.needles))
+	}
+}
+
+// countLines counts the lines of chunk containing any of the needles, each
+// line once.
+func countLines(chunk []byte, needles [][]byte) int {
+	if len(needles) == 1 {
+		n := 0
+		for rest := chunk; ; {
+			i := bytes.Index(rest, needles[0])
+			if i < 0 {
+				return n
+			}
+			n++
+			nl := bytes.IndexByte(rest[i:], '\n')
+			if nl < 0 {
+				return n
+			}
+			rest = rest[i+nl+1:]
+		}
+	}
+	seen := map[int]bool{} // line ends (offsets of '\n') already counted
+	for _, needle := range needles {
+		for off := 0; ; {
+			i := bytes.Index(chunk[off:], needle)
+			if i < 0 {
+				break
+			}
+			end := bytes.IndexByte(chunk[off+i:], '\n')
+			if end < 0 {
+				end = len(chunk) - off - i
+			}
+			seen[off+i+end] = true
+			off += i + end + 1
+			if off >= len(chunk) {
+				break
+			}
+		}
+	}
+	return len(seen)
+}

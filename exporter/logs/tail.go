@@ -1,0 +1,153 @@
+package logs
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+
+	"github.com/clawwatch/clawwatch/internal/openclaw"
+)
+
+// maxPartial bounds a line kept across reads while its end has not been
+// written yet; a longer one is counted when its end arrives, its head dropped.
+const maxPartial = 1 << 20
+
+// tailer follows the newest openclaw-*.log across rotations and truncation.
+// It keeps the file it reads open, so that when the gateway renames it to
+// DATE.1.log the rest of it is still read before moving to the new file:
+// nothing is lost and nothing is read twice.
+type tailer struct {
+	dirs    []string
+	profile string
+
+	f       *os.File
+	path    string
+	dev     uint64
+	ino     uint64
+	offset  int64
+	partial []byte
+	started bool
+	buf     []byte
+}
+
+func newTailer(profile string, dirs []string) *tailer {
+	return &tailer{dirs: dirs, profile: profile, buf: make([]byte, 1<<20)}
+}
+
+// poll reads what was appended since the last poll, at most budget bytes,
+// and hands complete lines to fn in chunks. At the very first poll the
+// existing content is skipped: counters start at the exporter's start, they
+// do not replay history.
+func (t *tailer) poll(budget int64, fn func(lines []byte)) (int64, error) {
+	var read int64
+	if t.f != nil {
+		n, err := t.drain(budget, fn)
+		read += n
+		if err != nil {
+			return read, err
+		}
+	}
+	newest, err := openclaw.NewestLog(t.profile, t.dirs...)
+	if err != nil {
+		if errors.Is(err, openclaw.ErrNoLog) {
+			t.started = true
+			return read, nil
+		}
+		return read, err
+	}
+	fi, err := os.Stat(newest.Path)
+	if err != nil {
+		return read, nil // rotated away between listing and stat: next poll
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return read, fmt.Errorf("stat %s: no inode", newest.Path)
+	}
+	if t.f != nil && uint64(st.Dev) == t.dev && st.Ino == t.ino {
+		return read, nil // still the same file
+	}
+	if t.f != nil && read >= budget {
+		return read, nil // finish the old file first
+	}
+	// A new file: rotation, a new day, or the first poll.
+	f, err := os.Open(newest.Path)
+	if err != nil {
+		return read, fmt.Errorf("open log: %w", err)
+	}
+	if t.f != nil {
+		t.f.Close()
+	}
+	t.f, t.path, t.dev, t.ino, t.offset, t.partial = f, newest.Path, uint64(st.Dev), st.Ino, 0, t.partial[:0]
+	if !t.started {
+		t.offset = fi.Size()
+		t.started = true
+		return read, nil
+	}
+	n, err := t.drain(budget-read, fn)
+	return read + n, err
+}
+
+// drain reads the open file from the offset to its end.
+func (t *tailer) drain(budget int64, fn func([]byte)) (int64, error) {
+	fi, err := t.f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("stat log: %w", err)
+	}
+	if fi.Size() < t.offset {
+		// Truncated in place (copytruncate): what was cut is gone, the new
+		// content starts at 0.
+		t.offset, t.partial = 0, t.partial[:0]
+	}
+	var read int64
+	for read < budget {
+		want := min(int64(len(t.buf)), budget-read)
+		n, err := t.f.ReadAt(t.buf[:want], t.offset)
+		if n > 0 {
+			t.offset += int64(n)
+			read += int64(n)
+			t.consume(t.buf[:n], fn)
+		}
+		if err == io.EOF || n == 0 {
+			return read, nil
+		}
+		if err != nil {
+			return read, fmt.Errorf("read log: %w", err)
+		}
+	}
+	return read, nil
+}
+
+// consume passes the complete lines of partial+data to fn and keeps the rest.
+func (t *tailer) consume(data []byte, fn func([]byte)) {
+	last := bytes.LastIndexByte(data, '\n')
+	if last < 0 {
+		if len(t.partial)+len(data) <= maxPartial {
+			t.partial = append(t.partial, data...)
+		}
+		return
+	}
+	if len(t.partial) > 0 {
+		first := bytes.IndexByte(data, '\n')
+		t.partial = append(t.partial, data[:first+1]...)
+		fn(t.partial)
+		t.partial = t.partial[:0]
+		data = data[first+1:]
+		last -= first + 1
+	}
+	if last >= 0 {
+		fn(data[:last+1])
+	}
+	if rest := data[last+1:]; len(rest) <= maxPartial {
+		t.partial = append(t.partial, rest...)
+	}
+}
+
+func (t *tailer) close() {
+	if t.f != nil {
+		t.f.Close()
+		t.f = nil
+	}
+}

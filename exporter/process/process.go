@@ -1,0 +1,210 @@
+// Package process reports the gateway's process: descriptors, memory and
+// its limit, CPU, threads, start time, TCP connections on its port, and how
+// many gateway processes run. The process is found through internal/openclaw
+// and cached by (pid, start time); nothing walks every process per scrape.
+package process
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/shirou/gopsutil/v3/process"
+
+	"github.com/clawwatch/clawwatch/exporter/target"
+	"github.com/clawwatch/clawwatch/internal/openclaw"
+)
+
+// countEvery is how often the gateway processes are counted by title (a walk
+// over the whole process table).
+const countEvery = 60 * time.Second
+
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc("openclaw_gateway_process_"+name, help, append([]string{"gateway"}, labels...), nil)
+}
+
+var (
+	upDesc        = desc("up", "1 if the gateway process was found (listener on its port, live lock owner, or title).")
+	openFDsDesc   = desc("open_fds", "Open file descriptors of the gateway process.")
+	maxFDsDesc    = desc("max_fds", "Soft limit on open file descriptors of the gateway process.")
+	residentDesc  = desc("resident_memory_bytes", "Resident memory of the gateway process.")
+	virtualDesc   = desc("virtual_memory_bytes", "Virtual memory of the gateway process.")
+	cpuDesc       = desc("cpu_seconds_total", "User and system CPU time of the gateway process.")
+	threadsDesc   = desc("threads", "Threads of the gateway process.")
+	startDesc     = desc("start_time_seconds", "Start time of the gateway process since the Unix epoch.")
+	memLimitDesc  = desc("memory_limit_bytes", "Memory limit of the gateway process: the configured value, else its cgroup's (absent when unlimited).")
+	tcpDesc       = desc("tcp_connections", "TCP sockets on the gateway port by state, in the gateway's network namespace.", "state")
+	processesDesc = prometheus.NewDesc("openclaw_gateway_processes",
+		"Processes titled like a gateway on this host (refreshed every minute); more than one is a conflict.", []string{"gateway"}, nil)
+)
+
+// Collector reports one gateway's process.
+type Collector struct {
+	t *target.Target
+
+	mu        sync.Mutex
+	counted   time.Time
+	processes int
+}
+
+// New returns a process collector for t.
+func New(t *target.Target) *Collector { return &Collector{t: t} }
+
+// Update reports the process. An absent process is reported as
+// openclaw_gateway_process_up 0; a process that cannot be read (permissions)
+// fails the collector instead of reporting zeros.
+func (c *Collector) Update(ch chan<- prometheus.Metric) error {
+	name := c.t.Config.Name
+	if n, ok := c.countProcesses(); ok {
+		ch <- prometheus.MustNewConstMetric(processesDesc, prometheus.GaugeValue, float64(n), name)
+	}
+	id, _, err := c.t.Process()
+	if err != nil {
+		if target.ErrNoProcess(err) {
+			ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, 0, name)
+			return nil
+		}
+		return err
+	}
+	p, err := process.NewProcess(int32(id.PID))
+	if err != nil {
+		ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, 0, name)
+		return nil // exited since discovery
+	}
+	fds, err := p.NumFDs()
+	if err != nil {
+		return fmt.Errorf("open fds of pid %d: %w", id.PID, err)
+	}
+	mem, err := p.MemoryInfo()
+	if err != nil {
+		return fmt.Errorf("memory of pid %d: %w", id.PID, err)
+	}
+	times, err := p.Times()
+	if err != nil {
+		return fmt.Errorf("cpu of pid %d: %w", id.PID, err)
+	}
+	threads, err := p.NumThreads()
+	if err != nil {
+		return fmt.Errorf("threads of pid %d: %w", id.PID, err)
+	}
+	created, err := p.CreateTime()
+	if err != nil {
+		return fmt.Errorf("start time of pid %d: %w", id.PID, err)
+	}
+	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, 1, name)
+	ch <- prometheus.MustNewConstMetric(openFDsDesc, prometheus.GaugeValue, float64(fds), name)
+	if limit, err := maxFDs(id.PID); err == nil {
+		ch <- prometheus.MustNewConstMetric(maxFDsDesc, prometheus.GaugeValue, limit, name)
+	}
+	ch <- prometheus.MustNewConstMetric(residentDesc, prometheus.GaugeValue, float64(mem.RSS), name)
+	ch <- prometheus.MustNewConstMetric(virtualDesc, prometheus.GaugeValue, float64(mem.VMS), name)
+	ch <- prometheus.MustNewConstMetric(cpuDesc, prometheus.CounterValue, times.User+times.System, name)
+	ch <- prometheus.MustNewConstMetric(threadsDesc, prometheus.GaugeValue, float64(threads), name)
+	ch <- prometheus.MustNewConstMetric(startDesc, prometheus.GaugeValue, float64(created)/1000, name)
+
+	limit := c.t.Config.MemoryLimitBytes
+	if limit == 0 {
+		limit, _ = cgroupMemoryLimit(c.t.Procs, id.PID)
+	}
+	if limit > 0 {
+		ch <- prometheus.MustNewConstMetric(memLimitDesc, prometheus.GaugeValue, float64(limit), name)
+	}
+
+	states, err := c.t.Procs.TCPStates(id.PID, c.t.Config.Port())
+	if err != nil {
+		return fmt.Errorf("tcp connections of pid %d: %w", id.PID, err)
+	}
+	for _, s := range openclaw.TCPStateNames() {
+		ch <- prometheus.MustNewConstMetric(tcpDesc, prometheus.GaugeValue, float64(states[s]), name, s)
+	}
+	return nil
+}
+
+// countProcesses refreshes the count of gateway-titled processes at most
+// every countEvery.
+func (c *Collector) countProcesses() (int, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if time.Since(c.counted) >= countEvery {
+		procs, err := c.t.Procs.FindByTitle()
+		if err != nil {
+			c.t.Logger.Warn("count gateway processes", "err", err)
+			return 0, false
+		}
+		c.processes, c.counted = len(procs), time.Now()
+	}
+	return c.processes, true
+}
+
+// maxFDs reads the soft "Max open files" limit from /proc/PID/limits.
+func maxFDs(pid int) (float64, error) {
+	f, err := os.Open(filepath.Join("/proc", strconv.Itoa(pid), "limits"))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "Max open files"); ok {
+			fields := strings.Fields(rest)
+			if len(fields) == 0 {
+				break
+			}
+			if fields[0] == "unlimited" {
+				return math.Inf(1), nil
+			}
+			return strconv.ParseFloat(fields[0], 64)
+		}
+	}
+	return 0, errors.New("no Max open files line")
+}
+
+// unlimitedV1 is what cgroup v1 reports for "no limit" (a page-rounded
+// 2^63-1); anything that large means unlimited.
+const unlimitedV1 = 1 << 62
+
+// cgroupMemoryLimit finds the memory limit of pid's cgroup, v2 or v1. It
+// returns 0 without error when there is none.
+func cgroupMemoryLimit(procs openclaw.ProcFS, pid int) (int64, error) {
+	data, err := os.ReadFile(filepath.Join(procs.Root, strconv.Itoa(pid), "cgroup"))
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.SplitSeq(strings.TrimSpace(string(data)), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		var file string
+		switch {
+		case parts[0] == "0" && parts[1] == "":
+			file = filepath.Join("/sys/fs/cgroup", parts[2], "memory.max")
+		case strings.Contains(","+parts[1]+",", ",memory,"):
+			file = filepath.Join("/sys/fs/cgroup/memory", parts[2], "memory.limit_in_bytes")
+		default:
+			continue
+		}
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			continue // the cgroup tree is not visible from here
+		}
+		v := strings.TrimSpace(string(raw))
+		if v == "max" {
+			return 0, nil
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n >= unlimitedV1 {
+			return 0, err
+		}
+		return n, nil
+	}
+	return 0, nil
+}

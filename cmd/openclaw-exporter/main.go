@@ -103,6 +103,8 @@ func run() int {
 }
 
 // slogAdapter lets promhttp log through slog.
-type slogAdapter struct{ l interface{ Error(string, ...any) } }
+type slogAdapter struct {
+	l interface{ Error(string, ...any) }
+}
 
 func (a slogAdapter) Println(v ...any) { a.l.Error(fmt.Sprint(v...)) }

@@ -1,0 +1,109 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseFullConfig(t *testing.T) {
+	home, _ := os.UserHomeDir()
+	c, err := Parse([]byte(`
+gateways:
+  - name: default
+    url: http://127.0.0.1:18789/
+    token_file: gateway.token
+    state_dir: ~/.openclaw
+    log_dir: /tmp/openclaw
+  - name: lab
+    url: https://lab.example:8443
+    probe_interval: 10s
+    probe_timeout: 2s
+    memory_limit_bytes: 2147483648
+    log_profile: lab
+log_patterns:
+  - name: oom
+    contains: ["heap out of memory"]
+`), "/etc/clawwatch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, lab := c.Gateways[0], c.Gateways[1]
+	if d.URL != "http://127.0.0.1:18789" || d.Port() != 18789 || d.TokenFile != "/etc/clawwatch/gateway.token" ||
+		d.StateDir != filepath.Join(home, ".openclaw") || time.Duration(d.ProbeInterval) != 5*time.Second || time.Duration(d.ProbeTimeout) != 3*time.Second {
+		t.Errorf("default gateway = %+v", d)
+	}
+	if lab.Port() != 8443 || time.Duration(lab.ProbeTimeout) != 2*time.Second || lab.MemoryLimitBytes != 2<<30 || lab.LogDir != "/tmp/openclaw" {
+		t.Errorf("lab gateway = %+v", lab)
+	}
+	if hc := d.HTTPClientConfig(); hc.Authorization == nil || hc.Authorization.CredentialsFile != "/etc/clawwatch/gateway.token" {
+		t.Errorf("http client config = %+v", hc)
+	}
+	if len(c.LogPatterns) != 1 || c.LogPatterns[0].Name != "oom" {
+		t.Errorf("patterns = %+v", c.LogPatterns)
+	}
+}
+
+func TestDefault(t *testing.T) {
+	c := Default()
+	if len(c.Gateways) != 1 || c.Gateways[0].URL != DefaultURL || c.Gateways[0].Port() != 18789 || len(c.LogPatterns) != len(DefaultLogPatterns) {
+		t.Fatalf("default = %+v", c)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	cases := []struct{ yaml, want string }{
+		{"gateways:\n  - name: a\n    urll: http://x\n", "line 3: field urll not found"},
+		{"gatewayz: []\n", "line 1: field gatewayz not found"},
+		{"gateways: []\n", "at least one gateway"},
+		{"gateways:\n  - url: http://x\n", "gateways[0] (): name: required"},
+		{"gateways:\n  - name: a\n    url: ftp://x\n", "url: \"ftp://x\" is not an http(s) URL"},
+		{"gateways:\n  - name: a\n  - name: a\n", "name \"a\" is used twice"},
+		{"gateways:\n  - name: a\n    probe_interval: 1s\n    probe_timeout: 2s\n", "probe_timeout: 2s is longer than probe_interval 1s"},
+		{"gateways:\n  - name: a\n    probe_interval: soon\n", "not a valid duration"},
+		{"gateways:\n  - name: a\n    memory_limit_bytes: -1\n", "memory_limit_bytes"},
+		{"gateways:\n  - name: a\nlog_patterns:\n  - name: Bad Name\n    contains: [x]\n", "log_patterns[0]: name \"Bad Name\""},
+		{"gateways:\n  - name: a\nlog_patterns:\n  - name: x\n", "contains: at least one"},
+		{"gateways:\n  - name: a\n    tls_config:\n      cert_file: c.pem\n", "key_file"},
+	}
+	for _, c := range cases {
+		_, err := Parse([]byte(c.yaml), "")
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Parse(%q) error = %v, want it to contain %q", c.yaml, err, c.want)
+		}
+	}
+}
+
+func TestLoadNamesTheFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "exporter.yml")
+	if err := os.WriteFile(path, []byte("gateways:\n  - name: a\n    bogus: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path)
+	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "line 3") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("gateways:\n  - name: default\n"))
+	f.Add([]byte("gateways:\n  - name: a\n    url: http://[::1]:1/\n    probe_interval: 1m\nlog_patterns: [{name: x, contains: [\"a\\\"b\"]}]\n"))
+	f.Add([]byte("gateways: [{name: a, tls_config: {insecure_skip_verify: true}}]"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse(data, "/etc")
+		if err != nil {
+			return
+		}
+		// Whatever parses is fully validated and usable.
+		if len(c.Gateways) == 0 || len(c.LogPatterns) == 0 {
+			t.Fatalf("accepted an unusable config: %+v", c)
+		}
+		for _, g := range c.Gateways {
+			if g.Name == "" || g.Port() <= 0 || g.ProbeTimeout > g.ProbeInterval || g.ProbeInterval <= 0 {
+				t.Fatalf("accepted gateway %+v", g)
+			}
+		}
+	})
+}

@@ -32,18 +32,25 @@ func TestDemoScript(t *testing.T) {
 	var out bytes.Buffer
 	cmd.Stdout = writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return out.Write(p) })
 	cmd.Stderr = cmd.Stdout
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	// Whatever happens, nothing the demo started outlives the test.
+	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
 
 	pidRe := regexp.MustCompile(`simulated OpenClaw gateway \(pid (\d+)\) is ready`)
 	var simPID int
 	simtest.Eventually(t, 60*time.Second, func() error {
 		mu.Lock()
 		defer mu.Unlock()
+		select {
+		case err := <-done:
+			t.Fatalf("demo exited early (%v):\n%s", err, out.String())
+		default:
+		}
 		m := pidRe.FindSubmatch(out.Bytes())
 		if m == nil {
 			return errors.New("no ready banner yet:\n" + out.String())

@@ -73,6 +73,10 @@ func run(args []string) int {
 	cfg.LogMaxBytes = int64(maxSize)
 	cfg.Logger = promslog.New(logCfg)
 
+	// Signals are caught before the locks are written, so a SIGTERM right
+	// after the start still removes them.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
 	sim, err := gatewaysim.New(cfg)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "openclaw-gatewaysim: %v\n", err)
@@ -81,8 +85,6 @@ func run(args []string) int {
 		}
 		return 1
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
 	if err := sim.Run(ctx); err != nil {
 		fmt.Fprintf(os.Stderr, "openclaw-gatewaysim: %v\n", err)
 		return 1

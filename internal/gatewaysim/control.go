@@ -17,10 +17,12 @@ import (
 	"github.com/clawwatch/clawwatch/internal/openclaw"
 )
 
-// activeFault is a fault in force; cancel stops its background effect.
+// activeFault is a fault in force; cancel stops its background effect and
+// done closes when that effect has stopped.
 type activeFault struct {
 	Fault
 	cancel context.CancelFunc
+	done   chan struct{}
 }
 
 // tick is how often background faults act; rates are spread over ticks.
@@ -98,34 +100,53 @@ func (s *Sim) postFault(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// inject puts f in force, replacing a fault of the same kind.
+// inject puts f in force, replacing a fault of the same kind. Changes of
+// faults are serialised so that a replaced fault's effect has fully stopped
+// before the next one starts.
 func (s *Sim) inject(f Fault) {
-	s.clearFault(f.Kind)
+	s.changeMu.Lock()
+	defer s.changeMu.Unlock()
+	s.clearFaultLocked(f.Kind)
 	ctx, cancel := context.WithCancel(context.Background())
-	s.mu.Lock()
-	s.faults[f.Kind] = &activeFault{Fault: f, cancel: cancel}
-	s.mu.Unlock()
+	af := &activeFault{Fault: f, cancel: cancel, done: make(chan struct{})}
+	var effect func()
 	switch f.Kind {
 	case FaultHang:
 		s.loop.setHung(true)
 	case FaultEventLoopStall:
-		go s.stallLoop(ctx, f)
+		effect = func() { s.stallLoop(ctx, f) }
 	case FaultFDLeak:
-		go everyTick(ctx, f.PerSecond, s.leakFDs)
+		effect = func() { everyTick(ctx, f.PerSecond, s.leakFDs) }
 	case FaultMemoryLeak:
-		go everyTick(ctx, float64(f.BytesPerSecond), s.leakMemory)
+		effect = func() { everyTick(ctx, float64(f.BytesPerSecond), s.leakMemory) }
 	case FaultErrorBurst:
-		go everyTick(ctx, f.PerSecond, func(n int) {
-			for range n {
-				s.loggedWhenFree(openclaw.LevelError, "agent", f.Pattern+": model did not respond within 60000ms")
-			}
-		})
+		effect = func() {
+			everyTick(ctx, f.PerSecond, func(n int) {
+				for range n {
+					s.loggedWhenFree(openclaw.LevelError, "agent", f.Pattern+": model did not respond within 60000ms")
+				}
+			})
+		}
 	case FaultLogFlood:
-		go everyTick(ctx, float64(f.BytesPerSecond), s.floodLog)
+		effect = func() { everyTick(ctx, float64(f.BytesPerSecond), s.floodLog) }
 	}
+	if effect == nil {
+		close(af.done)
+	} else {
+		go func() { defer close(af.done); effect() }()
+	}
+	s.mu.Lock()
+	s.faults[f.Kind] = af
+	s.mu.Unlock()
 }
 
 func (s *Sim) clearFault(kind string) {
+	s.changeMu.Lock()
+	defer s.changeMu.Unlock()
+	s.clearFaultLocked(kind)
+}
+
+func (s *Sim) clearFaultLocked(kind string) {
 	s.mu.Lock()
 	af, ok := s.faults[kind]
 	delete(s.faults, kind)
@@ -134,6 +155,7 @@ func (s *Sim) clearFault(kind string) {
 		return
 	}
 	af.cancel()
+	<-af.done // the effect has stopped: nothing leaks after the release below
 	switch kind {
 	case FaultHang:
 		s.loop.setHung(false)
@@ -157,8 +179,10 @@ func (s *Sim) clearFault(kind string) {
 }
 
 func (s *Sim) clearFaults() {
+	s.changeMu.Lock()
+	defer s.changeMu.Unlock()
 	for _, k := range s.activeKinds() {
-		s.clearFault(k)
+		s.clearFaultLocked(k)
 	}
 }
 
@@ -246,12 +270,11 @@ func (s *Sim) stallLoop(ctx context.Context, f Fault) {
 	hold := min(15*time.Second, f.Every-f.Duration)
 	t := time.NewTicker(f.Every)
 	defer t.Stop()
-	for {
+	for ctx.Err() == nil {
 		s.loop.freeze(time.Now(), f.Duration, hold)
 		s.logf(openclaw.LevelWarn, "diagnostic", "liveness warning: reasons=event_loop_delay interval=%ds eventLoopDelayP99Ms=%d", int(f.Every.Seconds()), f.Duration.Milliseconds())
 		select {
 		case <-ctx.Done():
-			return
 		case <-t.C:
 		}
 	}

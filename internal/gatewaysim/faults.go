@@ -88,8 +88,8 @@ func ParseFault(body []byte) (Fault, error) {
 			}
 		}
 	}
-	for name, required := range allowed {
-		if _, ok := fields[name]; required && !ok {
+	for _, name := range sortedFields(allowed) {
+		if _, ok := fields[name]; allowed[name] && !ok {
 			return Fault{}, fmt.Errorf("%s: required for kind %q", name, f.Kind)
 		}
 	}
@@ -169,6 +169,15 @@ func parseDuration(raw json.RawMessage, d *time.Duration) error {
 	}
 	*d = v
 	return nil
+}
+
+func sortedFields(m map[string]bool) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 func kindList() string {

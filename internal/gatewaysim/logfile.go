@@ -86,9 +86,9 @@ func (w *logFile) openFor(now time.Time) error {
 	return nil
 }
 
+// rotate renames while the file is still open, so that a failed rename
+// leaves the writer usable on the old file.
 func (w *logFile) rotate(now time.Time) error {
-	w.f.Close()
-	w.f = nil
 	for i := logArchives - 1; i >= 1; i-- {
 		err := os.Rename(openclaw.RotatedLogName(w.path, i), openclaw.RotatedLogName(w.path, i+1))
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {

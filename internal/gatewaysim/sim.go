@@ -72,10 +72,11 @@ type Sim struct {
 	gateway []net.Listener
 	control net.Listener
 
-	mu     sync.Mutex
-	faults map[string]*activeFault
-	leaked []*os.File
-	memory [][]byte
+	changeMu sync.Mutex // serialises fault changes
+	mu       sync.Mutex // guards the fields below
+	faults   map[string]*activeFault
+	leaked   []*os.File
+	memory   [][]byte
 }
 
 // New validates the configuration, claims the port and the lock, and opens
@@ -270,11 +271,15 @@ func (s *Sim) Run(ctx context.Context) error {
 	}
 	begin := time.Now()
 	s.logf(openclaw.LevelInfo, "gateway", "signal received; shutting down")
-	s.clearFaults() // releases hung requests so that shutdown can drain them
 	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_ = gw.Shutdown(shutCtx)
+	// The control API first, so no fault arrives after the clearing that
+	// releases hung requests for the gateway's shutdown to drain.
 	_ = ctl.Shutdown(shutCtx)
+	s.clearFaults()
+	if gw.Shutdown(shutCtx) != nil {
+		gw.Close()
+	}
 	for _, p := range s.lockPath {
 		if rmErr := os.Remove(p); rmErr != nil && !errors.Is(rmErr, os.ErrNotExist) {
 			err = errors.Join(err, fmt.Errorf("remove lock: %w", rmErr))

@@ -154,9 +154,11 @@ func (p ProcFS) ListenerPID(port int, candidates ...int) (int, error) {
 	return 0, fmt.Errorf("port %d is listening but its owner is not visible (permissions?): %w", port, ErrNotFound)
 }
 
-// IsGatewayTitle reports whether a process's comm or argv look like a gateway:
-// current builds retitle themselves to "openclaw-gateway" (comm is cut to 15
-// characters), older ones ran as "openclaw gateway …".
+// IsGatewayTitle reports whether a process's comm or argv look like a
+// running gateway: current builds retitle themselves to "openclaw-gateway"
+// (comm is cut to 15 characters); older ones ran as "openclaw gateway run",
+// directly or through node. Other subcommands (status, stop) and wrappers
+// such as sudo or timeout are not gateways.
 func IsGatewayTitle(comm string, argv []string) bool {
 	if comm == "openclaw-gatewa" || comm == "openclaw-gateway" {
 		return true
@@ -167,15 +169,21 @@ func IsGatewayTitle(comm string, argv []string) bool {
 	if strings.HasPrefix(argv[0], "openclaw-gateway") {
 		return true
 	}
-	// "openclaw gateway run" started directly or through node.
-	for i, a := range argv {
-		base := a[strings.LastIndexByte(a, '/')+1:]
-		if (base == "openclaw" || base == "openclaw.mjs") && i+1 < len(argv) && argv[i+1] == "gateway" {
-			return true
-		}
+	args := argv
+	if base(args[0]) == "node" && len(args) > 1 {
+		args = args[1:]
 	}
-	return false
+	if b := base(args[0]); b != "openclaw" && b != "openclaw.mjs" {
+		return false
+	}
+	if len(args) < 2 || args[1] != "gateway" {
+		return false
+	}
+	// "openclaw gateway" alone, "openclaw gateway run …" or "openclaw gateway --port …".
+	return len(args) == 2 || args[2] == "run" || strings.HasPrefix(args[2], "-")
 }
+
+func base(path string) string { return path[strings.LastIndexByte(path, '/')+1:] }
 
 // FindByTitle walks the process table for gateway-titled processes. It is
 // the last resort and the way to count competing gateways, not a per-scrape
@@ -195,13 +203,9 @@ func (p ProcFS) FindByTitle() ([]Process, error) {
 		if !IsGatewayTitle(st.Comm, argv) {
 			continue
 		}
-		// A gateway's own worker children carry "openclaw" paths but are
-		// not gateways; skip children of a gateway.
-		if pst, err := p.Stat(st.PPID); err == nil {
-			pargv, _ := p.Cmdline(st.PPID)
-			if IsGatewayTitle(pst.Comm, pargv) {
-				continue
-			}
+		// A retitled gateway's own children are not gateways.
+		if pst, err := p.Stat(st.PPID); err == nil && pst.Comm == "openclaw-gatewa" {
+			continue
 		}
 		out = append(out, Process{PID: pid, StartTime: st.StartTime})
 	}
@@ -245,8 +249,8 @@ func (d Discoverer) Find(known Process) (Process, Method, error) {
 			errs = append(errs, err)
 		}
 		for _, lf := range locks {
-			if lf.Err != nil {
-				continue
+			if lf.Err != nil || (d.Port > 0 && lf.Lock.Port != 0 && lf.Lock.Port != d.Port) {
+				continue // unreadable, or another gateway's lock
 			}
 			if st, err := lf.Lock.State(d.Procs); err == nil && st == LockLive {
 				proc, err := d.Procs.Identify(lf.Lock.PID)
@@ -261,8 +265,13 @@ func (d Discoverer) Find(known Process) (Process, Method, error) {
 		if err != nil {
 			errs = append(errs, err)
 		}
-		if len(procs) > 0 {
+		// Only an unambiguous title identifies the gateway: with several,
+		// picking one could name another gateway's process.
+		if len(procs) == 1 {
 			return procs[0], ByTitle, nil
+		}
+		if len(procs) > 1 {
+			errs = append(errs, fmt.Errorf("%d processes titled like a gateway", len(procs)))
 		}
 	}
 	errs = append(errs, ErrNotFound)

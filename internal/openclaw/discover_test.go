@@ -59,6 +59,10 @@ func TestIsGatewayTitle(t *testing.T) {
 		{"node", []string{"/usr/bin/node", "/usr/lib/node_modules/openclaw/openclaw.mjs", "gateway", "run"}, true},
 		{"openclaw", []string{"openclaw", "gateway", "--port", "18789"}, true},
 		{"openclaw", []string{"openclaw", "update", "--tag", "2026.9.6"}, false},
+		{"openclaw", []string{"openclaw", "gateway", "status"}, false},
+		{"node", []string{"node", "openclaw.mjs", "gateway", "stop"}, false},
+		{"timeout", []string{"timeout", "60", "/usr/bin/openclaw", "gateway", "run"}, false},
+		{"sudo", []string{"sudo", "-u", "oc", "openclaw", "gateway", "run"}, false},
 		{"MainThread", []string{"/usr/bin/node", "/x/node_modules/openclaw/dist/process/spawn-broker/worker.js"}, false},
 		{"bash", nil, false},
 	}
@@ -77,7 +81,11 @@ func TestDiscovererFallsBackToLockThenTitle(t *testing.T) {
 	fp.add(301, 300, "MainThread", 'S', 710, "/usr/bin/node", "/x/node_modules/openclaw/dist/process/spawn-broker/worker.js")
 	fp.add(400, 1, "openclaw-gatewa", 'S', 900, "openclaw-gateway")
 	lockDir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(lockDir, "gateway.12345678.lock"), Lock{PID: 400, StartTime: 900}.Marshal(), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(lockDir, "gateway.12345678.lock"), Lock{PID: 400, StartTime: 900, Port: 18789}.Marshal(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Another gateway's live lock in the same directory is not ours.
+	if err := os.WriteFile(filepath.Join(lockDir, "gateway.00000000.lock"), Lock{PID: 300, StartTime: 700, Port: 19000}.Marshal(), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
@@ -87,13 +95,19 @@ func TestDiscovererFallsBackToLockThenTitle(t *testing.T) {
 		t.Fatalf("with a live lock: %+v %s %v", p, m, err)
 	}
 	d.LockDirs = nil
-	p, m, err = d.Find(Process{})
-	if err != nil || m != ByTitle || p.PID != 300 {
-		t.Fatalf("by title: %+v %s %v", p, m, err)
+	if p, m, err = d.Find(Process{}); err == nil {
+		t.Fatalf("two gateways by title: found %+v %s, want no guess", p, m)
 	}
 	all, err := fp.fs().FindByTitle()
 	if err != nil || len(all) != 2 {
 		t.Fatalf("FindByTitle = %+v, %v; want the two gateways and not the worker", all, err)
+	}
+	if err := os.RemoveAll(filepath.Join(fp.root, "400")); err != nil {
+		t.Fatal(err)
+	}
+	p, m, err = d.Find(Process{})
+	if err != nil || m != ByTitle || p.PID != 300 {
+		t.Fatalf("by title: %+v %s %v", p, m, err)
 	}
 	empty := newFakeProc(t)
 	if _, _, err := (Discoverer{Procs: empty.fs()}).Find(Process{}); !errors.Is(err, ErrNotFound) {

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -111,11 +112,18 @@ type LockFile struct {
 func FindLocks(dirs ...string) ([]LockFile, error) {
 	var out []LockFile
 	for _, dir := range dirs {
-		matches, err := filepath.Glob(filepath.Join(dir, "gateway.*.lock"))
+		entries, err := os.ReadDir(dir)
 		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
 			return nil, fmt.Errorf("list locks in %s: %w", dir, err)
 		}
-		for _, path := range matches {
+		for _, e := range entries {
+			if ok, _ := filepath.Match("gateway.*.lock", e.Name()); !ok {
+				continue
+			}
+			path := filepath.Join(dir, e.Name())
 			fi, err := os.Lstat(path)
 			if err != nil {
 				if errors.Is(err, fs.ErrNotExist) {
@@ -159,6 +167,11 @@ func (s LockState) Stale() bool { return s == LockOwnerDead || s == LockPIDReuse
 func (l Lock) State(procs ProcFS) (LockState, error) {
 	start, err := procs.StartTime(l.PID)
 	if errors.Is(err, ErrNoProcess) {
+		// /proc mounted with hidepid hides other users' processes: ask the
+		// kernel before calling the owner dead. EPERM means it exists.
+		if procs.Root == DefaultProcFS.Root && syscall.Kill(l.PID, 0) == syscall.EPERM {
+			return LockLive, nil
+		}
 		return LockOwnerDead, nil
 	}
 	if err != nil {

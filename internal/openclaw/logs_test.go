@@ -140,7 +140,8 @@ func TestLogFileNames(t *testing.T) {
 		{"openclaw-2026-11-20.log", "", "2026-11-20", true},
 		{"openclaw-work-2026-11-20.log", "work", "2026-11-20", true},
 		{"openclaw-my-lab-2026-01-02.log", "my-lab", "2026-01-02", true},
-		{"openclaw-2026-11-20.log.1", "", "", false},
+		{"openclaw-2026-11-20.1.log", "", "", false},
+		{"openclaw-work-2026-11-20.5.log", "", "", false},
 		{"openclaw-2026-11-20.log.gz", "", "", false},
 		{"gateway.err.log", "", "", false},
 		{"openclaw.log", "", "", false},
@@ -162,7 +163,7 @@ func TestNewestLogGoesByModTime(t *testing.T) {
 	}{
 		{primary, "openclaw-2026-11-21.log", 30 * time.Minute}, // newer date, older file
 		{primary, "openclaw-2026-11-20.log", 1 * time.Minute},  // kept writing after midnight
-		{primary, "openclaw-2026-11-20.log.1", 0},              // archive: never the live file
+		{primary, "openclaw-2026-11-20.1.log", 0},              // archive: never the live file
 		{fallback, "openclaw-work-2026-11-20.log", 0},          // another profile
 		{primary, "notes.txt", 0},
 	}

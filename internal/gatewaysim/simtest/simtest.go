@@ -125,28 +125,44 @@ type Sim struct {
 	waitErr error
 }
 
-// Start runs the simulator and waits until its control API answers. It is
-// stopped with SIGKILL at the end of the test if still running.
+// Start runs the simulator and waits until its control API answers with its
+// pid. When a free port was taken by someone else in the meantime (exit 78)
+// it tries again on other ports. It is killed at the end of the test.
 func Start(t testing.TB, o Options) *Sim {
 	t.Helper()
-	s, err := Launch(t, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	Eventually(t, 30*time.Second, func() error {
-		select {
-		case <-s.done:
-			return fmt.Errorf("simulator exited early (%v): %s", s.waitErr, s.Output())
-		default:
-		}
-		resp, err := http.Get(s.ControlURL + "/state")
+	for attempt := 1; ; attempt++ {
+		s, err := Launch(t, o)
 		if err != nil {
-			return err
+			t.Fatal(err)
 		}
-		resp.Body.Close()
-		return nil
-	})
-	return s
+		var exited bool
+		Eventually(t, 30*time.Second, func() error {
+			select {
+			case <-s.done:
+				exited = true
+				return nil
+			default:
+			}
+			resp, err := http.Get(s.ControlURL + "/state")
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			var st gatewaysim.State
+			if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || st.PID != s.PID {
+				return fmt.Errorf("control port answered by pid %d, not %d (%v)", st.PID, s.PID, err)
+			}
+			return nil
+		})
+		if !exited {
+			return s
+		}
+		code := s.Wait(t, time.Second)
+		portsChosen := o.Port != 0 || o.ControlPort != 0
+		if code != gatewaysim.ExitConfig || portsChosen || attempt == 3 {
+			t.Fatalf("simulator exited early with %d: %s", code, s.Output())
+		}
+	}
 }
 
 // Launch starts the simulator without waiting for it, for tests that expect

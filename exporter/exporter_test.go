@@ -107,13 +107,13 @@ func TestHealthyGateway(t *testing.T) {
 		return hasPrefix(m, "openclaw_gateway_info{") && m["openclaw_gateway_up"] == 1
 	})
 	checks := map[string]func(float64) bool{
-		"openclaw_gateway_up":                            eq(1),
-		"openclaw_gateway_ready":                         eq(1),
-		"openclaw_gateway_event_loop_degraded":           eq(0),
-		"openclaw_gateway_process_up":                    eq(1),
-		"openclaw_gateway_process_open_fds":              gt(3),
-		"openclaw_gateway_process_resident_memory_bytes": gt(1 << 20),
-		"openclaw_gateway_process_memory_limit_bytes":    eq(1 << 30),
+		"openclaw_gateway_up":                                      eq(1),
+		"openclaw_gateway_ready":                                   eq(1),
+		"openclaw_gateway_event_loop_degraded":                     eq(0),
+		"openclaw_gateway_process_up":                              eq(1),
+		"openclaw_gateway_process_open_fds":                        gt(3),
+		"openclaw_gateway_process_resident_memory_bytes":           gt(1 << 20),
+		"openclaw_gateway_process_memory_limit_bytes":              eq(1 << 30),
 		`openclaw_gateway_process_tcp_connections{state="listen"}`: gt(0),
 		"openclaw_gateway_lock_files":                              eq(2),
 		"openclaw_gateway_lock_stale_files":                        eq(0),

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"sync"
@@ -20,12 +19,17 @@ import (
 // it must start the simulator, print what to do next, and on Ctrl-C stop
 // everything it started.
 func TestDemoScript(t *testing.T) {
-	port, control := simtest.FreePort(t), simtest.FreePort(t)
+	port, control, metrics := simtest.FreePort(t), simtest.FreePort(t), simtest.FreePort(t)
+	bin := t.TempDir()
+	if out, err := exec.Command("go", "build", "-o", bin+"/", "../cmd/...").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
 	cmd := exec.Command("bash", "../deploy/demo.sh")
 	cmd.Env = append(cmd.Environ(),
-		"BIN_DIR="+filepath.Dir(simtest.Binary(t)),
+		"BIN_DIR="+bin,
 		"DEMO_PORT="+strconv.Itoa(port),
 		"DEMO_CONTROL_PORT="+strconv.Itoa(control),
+		"DEMO_EXPORTER_PORT="+strconv.Itoa(metrics),
 		"DEMO_DIR="+t.TempDir(),
 	)
 	var mu sync.Mutex
@@ -41,8 +45,8 @@ func TestDemoScript(t *testing.T) {
 	// Whatever happens, nothing the demo started outlives the test.
 	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
 
-	pidRe := regexp.MustCompile(`simulated OpenClaw gateway \(pid (\d+)\) is ready`)
-	var simPID int
+	pidRe := regexp.MustCompile(`simulated OpenClaw gateway \(pid (\d+)\) is ready, watched by openclaw-exporter \(pid (\d+)\)`)
+	var simPID, exporterPID int
 	simtest.Eventually(t, 60*time.Second, func() error {
 		mu.Lock()
 		defer mu.Unlock()
@@ -56,10 +60,11 @@ func TestDemoScript(t *testing.T) {
 			return errors.New("no ready banner yet:\n" + out.String())
 		}
 		simPID, _ = strconv.Atoi(string(m[1]))
+		exporterPID, _ = strconv.Atoi(string(m[2]))
 		return nil
 	})
 	mu.Lock()
-	for _, want := range []string{"/faults", "Ctrl-C", "127.0.0.1:" + strconv.Itoa(port)} {
+	for _, want := range []string{"/faults", "Ctrl-C", "127.0.0.1:" + strconv.Itoa(port), `openclaw_gateway_up{gateway="demo"} 1`} {
 		if !bytes.Contains(out.Bytes(), []byte(want)) {
 			t.Errorf("banner does not mention %q:\n%s", want, out.String())
 		}
@@ -77,8 +82,10 @@ func TestDemoScript(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("demo did not stop on SIGINT")
 	}
-	if _, err := openclaw.DefaultProcFS.StartTime(simPID); !errors.Is(err, openclaw.ErrNoProcess) {
-		t.Errorf("simulator pid %d still running after Ctrl-C (err %v)", simPID, err)
+	for _, pid := range []int{simPID, exporterPID} {
+		if _, err := openclaw.DefaultProcFS.StartTime(pid); !errors.Is(err, openclaw.ErrNoProcess) {
+			t.Errorf("pid %d still running after Ctrl-C (err %v)", pid, err)
+		}
 	}
 }
 

@@ -79,7 +79,7 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 		ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, 0, name)
 		return nil // exited since discovery
 	}
-	fds, err := p.NumFDs()
+	fds, err := c.t.Procs.OpenFDs(id.PID)
 	if err != nil {
 		return fmt.Errorf("open fds of pid %d: %w", id.PID, err)
 	}

@@ -84,7 +84,9 @@ func (p ProcFS) scanTCP(pid, port int, fn func(state string, inode uint64)) erro
 			}
 			return err
 		}
-		sc := bufio.NewScanner(f)
+		// Large reads: the kernel formats the table per read call, and
+		// with thousands of sockets 4 KiB reads cost several times more.
+		sc := bufio.NewScanner(bufio.NewReaderSize(f, 1<<20))
 		sc.Scan() // header
 		for sc.Scan() {
 			// sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode

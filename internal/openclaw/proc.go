@@ -176,16 +176,31 @@ func (p ProcFS) Children(pid int) ([]int, error) {
 	return kids, nil
 }
 
-// OpenFDs counts the entries of /proc/PID/fd.
+// OpenFDs counts the open descriptors of pid. Since Linux 6.2 the size of
+// /proc/PID/fd is that count, one stat instead of listing 10,000 entries;
+// older kernels report 0 there and the directory is listed.
 func (p ProcFS) OpenFDs(pid int) (int, error) {
-	entries, err := os.ReadDir(p.path(strconv.Itoa(pid), "fd"))
+	dir := p.path(strconv.Itoa(pid), "fd")
+	if fi, err := os.Stat(dir); err == nil && fi.Size() > 0 && p.Root == DefaultProcFS.Root {
+		return int(fi.Size()), nil
+	}
+	names, err := readDirNames(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, fmt.Errorf("pid %d: %w", pid, ErrNoProcess)
+	}
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return 0, fmt.Errorf("pid %d: %w", pid, ErrNoProcess)
-		}
 		return 0, fmt.Errorf("count fds of pid %d: %w", pid, err)
 	}
-	return len(entries), nil
+	return len(names), nil
+}
+
+func readDirNames(dir string) ([]string, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Readdirnames(-1)
 }
 
 // RSSBytes reads VmRSS from /proc/PID/status.

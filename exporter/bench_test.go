@@ -1,0 +1,92 @@
+package exporter_test
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/clawwatch/clawwatch/exporter"
+	"github.com/clawwatch/clawwatch/exporter/config"
+)
+
+// BenchmarkScrapeVsProcessCollector scrapes every collector for a "gateway"
+// holding 10,000 open FDs and 1,000 TCP connections on its port (this test
+// process plays it), next to client_golang's process collector watching the
+// same pid, and reports the ratio of the two costs.
+func BenchmarkScrapeVsProcessCollector(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	var keep []any
+	for range 1000 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			b.Fatal(err)
+		}
+		keep = append(keep, c)
+	}
+	for len(keep) < 10000-2000 {
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			b.Fatal(err)
+		}
+		keep = append(keep, f)
+	}
+	defer func() {
+		for _, k := range keep {
+			k.(interface{ Close() error }).Close()
+		}
+	}()
+
+	cfg, err := config.Parse(fmt.Appendf(nil, "gateways:\n  - name: bench\n    url: http://%s\n    state_dir: %s\n    log_dir: %s\n    probe_interval: 1h\n",
+		ln.Addr(), b.TempDir(), b.TempDir()), "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	exp, err := exporter.New(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer exp.Close()
+	ours := prometheus.NewRegistry()
+	ours.MustRegister(exp)
+	ref := prometheus.NewRegistry()
+	ref.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{PidFn: func() (int, error) { return os.Getpid(), nil }}))
+	if _, err := ours.Gather(); err != nil { // first scrape: discovery and title count
+		b.Fatal(err)
+	}
+
+	var oursTime, refTime time.Duration
+	for b.Loop() {
+		start := time.Now()
+		if _, err := ours.Gather(); err != nil {
+			b.Fatal(err)
+		}
+		oursTime += time.Since(start)
+		start = time.Now()
+		if _, err := ref.Gather(); err != nil {
+			b.Fatal(err)
+		}
+		refTime += time.Since(start)
+	}
+	b.ReportMetric(float64(oursTime.Nanoseconds())/float64(b.N), "ns/scrape")
+	b.ReportMetric(float64(refTime.Nanoseconds())/float64(b.N), "ns/process-collector")
+	b.ReportMetric(float64(oursTime)/float64(refTime), "x-process-collector")
+}

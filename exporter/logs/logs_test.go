@@ -196,3 +196,27 @@ func BenchmarkCount(b *testing.B) {
 		c.count(chunk, lines, matches)
 	}
 }
+
+// BenchmarkTailFile reads the log file named by $CLAWWATCH_BENCH_LOG (made by
+// bench/logtail.sh) from its start through the tailer and the counter, as a
+// scrape does after that much was appended.
+func BenchmarkTailFile(b *testing.B) {
+	path := os.Getenv("CLAWWATCH_BENCH_LOG")
+	if path == "" {
+		b.Skip("CLAWWATCH_BENCH_LOG not set; run bench/logtail.sh")
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(fi.Size())
+	for b.Loop() {
+		tl, ta := newTailer("", []string{filepath.Dir(path)}), newTally()
+		tl.started = true // read from the start, as after an append
+		n, err := tl.poll(1<<40, ta.add)
+		if err != nil || n != fi.Size() {
+			b.Fatalf("read %d of %d: %v", n, fi.Size(), err)
+		}
+		tl.close()
+	}
+}

@@ -35,8 +35,19 @@ func (p ProcFS) ListenInodes(port int) ([]uint64, error) {
 }
 
 // TCPStates counts the sockets on a local TCP port by state (established,
-// time_wait, …, listen) in the network namespace of pid.
+// time_wait, …, listen) in the network namespace of pid: through the
+// kernel's socket diagnostics when pid shares ours, else from its
+// /proc/PID/net/tcp tables.
 func (p ProcFS) TCPStates(pid, port int) (map[string]int, error) {
+	if p.sameNetNS(pid) {
+		if counts, err := tcpStatesDiag(port); err == nil {
+			return counts, nil
+		}
+	}
+	return p.tcpStatesProc(pid, port)
+}
+
+func (p ProcFS) tcpStatesProc(pid, port int) (map[string]int, error) {
 	counts := map[string]int{}
 	err := p.scanTCP(pid, port, func(state string, _ uint64) {
 		name, ok := tcpStateNames[state]

@@ -2,6 +2,7 @@ package openclaw
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -112,5 +113,46 @@ func TestDiscovererFallsBackToLockThenTitle(t *testing.T) {
 	empty := newFakeProc(t)
 	if _, _, err := (Discoverer{Procs: empty.fs()}).Find(Process{}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("nothing to find: err = %v", err)
+	}
+}
+
+func TestTCPStatesDiagAgreesWithProc(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	for range 5 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	fromProc, err := DefaultProcFS.tcpStatesProc(os.Getpid(), port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromDiag, err := tcpStatesDiag(port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The listener and the 5 accepted server-side sockets (the clients'
+	// sockets have other local ports).
+	if fromProc["listen"] != 1 || fromProc["established"] < 1 || fmt.Sprint(fromProc) != fmt.Sprint(fromDiag) {
+		t.Fatalf("proc %v, sock_diag %v", fromProc, fromDiag)
+	}
+	if !DefaultProcFS.sameNetNS(os.Getpid()) {
+		t.Fatal("this process is not in its own network namespace")
 	}
 }

@@ -97,7 +97,7 @@ func startReal(t *testing.T, home string) *gateway {
 			select {
 			case err := <-done:
 				exited = true
-				return exitCode(err), nil
+				return simtest.ExitCode(err), nil
 			case <-time.After(d):
 				return 0, fmt.Errorf("real gateway did not exit within %s", d)
 			}
@@ -160,17 +160,4 @@ func httpGet(url string, timeout time.Duration) (int, []byte, error) {
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	return resp.StatusCode, body, err
-}
-
-func exitCode(err error) int {
-	if err == nil {
-		return 0
-	}
-	if ee, ok := err.(*exec.ExitError); ok {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return 128 + int(ws.Signal())
-		}
-		return ee.ExitCode()
-	}
-	return -1
 }

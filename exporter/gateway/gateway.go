@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -206,7 +207,7 @@ func (p *Prober) fetch(ctx context.Context, endpoint string, check func([]byte) 
 	if err != nil {
 		return classify(err), err
 	}
-	if !containsInt(okCodes, resp.StatusCode) {
+	if !slices.Contains(okCodes, resp.StatusCode) {
 		return reasonStatus, fmt.Errorf("status %d", resp.StatusCode)
 	}
 	if len(body) > maxBody {
@@ -224,15 +225,6 @@ func classify(err error) string {
 		return reasonTimeout
 	}
 	return reasonConnect
-}
-
-func containsInt(list []int, v int) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // refreshVersion re-reads the version when the process changed or the slow

@@ -101,7 +101,7 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 	}
 	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, 1, name)
 	ch <- prometheus.MustNewConstMetric(openFDsDesc, prometheus.GaugeValue, float64(fds), name)
-	if limit, err := maxFDs(id.PID); err == nil {
+	if limit, err := maxFDs(c.t.Procs, id.PID); err == nil {
 		ch <- prometheus.MustNewConstMetric(maxFDsDesc, prometheus.GaugeValue, limit, name)
 	}
 	ch <- prometheus.MustNewConstMetric(residentDesc, prometheus.GaugeValue, float64(mem.RSS), name)
@@ -145,8 +145,8 @@ func (c *Collector) countProcesses() (int, bool) {
 }
 
 // maxFDs reads the soft "Max open files" limit from /proc/PID/limits.
-func maxFDs(pid int) (float64, error) {
-	f, err := os.Open(filepath.Join("/proc", strconv.Itoa(pid), "limits"))
+func maxFDs(procs openclaw.ProcFS, pid int) (float64, error) {
+	f, err := os.Open(filepath.Join(procs.Root, strconv.Itoa(pid), "limits"))
 	if err != nil {
 		return 0, err
 	}

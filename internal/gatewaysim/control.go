@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"runtime/debug"
-	"sort"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -189,26 +190,17 @@ func (s *Sim) clearFaults() {
 func (s *Sim) activeKinds() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return sortedKeys(s.faults)
+	return slices.Sorted(maps.Keys(s.faults))
 }
 
 func (s *Sim) activeSpecs() []json.RawMessage {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	specs := []json.RawMessage{}
-	for _, k := range sortedKeys(s.faults) {
+	for _, k := range slices.Sorted(maps.Keys(s.faults)) {
 		specs = append(specs, s.faults[k].Spec)
 	}
 	return specs
-}
-
-func sortedKeys(m map[string]*activeFault) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func (s *Sim) fault(kind string) (Fault, bool) {

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -76,11 +76,7 @@ func ParseFault(body []byte) (Fault, error) {
 	if !ok {
 		return Fault{}, fmt.Errorf("kind: unknown fault kind %q (want one of %s)", f.Kind, kindList())
 	}
-	names := make([]string, 0, len(fields))
-	for name := range fields {
-		names = append(names, name)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(fields))
 	for _, name := range names {
 		if name != "kind" {
 			if _, ok := allowed[name]; !ok {
@@ -88,7 +84,7 @@ func ParseFault(body []byte) (Fault, error) {
 			}
 		}
 	}
-	for _, name := range sortedFields(allowed) {
+	for _, name := range slices.Sorted(maps.Keys(allowed)) {
 		if _, ok := fields[name]; allowed[name] && !ok {
 			return Fault{}, fmt.Errorf("%s: required for kind %q", name, f.Kind)
 		}
@@ -171,20 +167,6 @@ func parseDuration(raw json.RawMessage, d *time.Duration) error {
 	return nil
 }
 
-func sortedFields(m map[string]bool) []string {
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
 func kindList() string {
-	kinds := make([]string, 0, len(faultFields))
-	for k := range faultFields {
-		kinds = append(kinds, k)
-	}
-	sort.Strings(kinds)
-	return strings.Join(kinds, ", ")
+	return strings.Join(slices.Sorted(maps.Keys(faultFields)), ", ")
 }

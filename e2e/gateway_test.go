@@ -15,28 +15,14 @@ import (
 
 	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
+	"github.com/clawwatch/clawwatch/internal/testbin"
 )
 
 // The real gateway under test. The Makefile installs it and passes the
 // directory in CLAWWATCH_OPENCLAW_DIR.
 const openclawVersion = "2026.9.6"
 
-// openclawDir returns the cached install of the real gateway. Under CI a
-// missing install is a failure, never a skip.
-func openclawDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("CLAWWATCH_OPENCLAW_DIR")
-	if dir == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CLAWWATCH_OPENCLAW_DIR is not set: run the tests through `make test`, which installs the real gateway")
-		}
-		t.Skip("CLAWWATCH_OPENCLAW_DIR is not set; `make test` installs the real gateway and runs this test")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", ".bin", "openclaw")); err != nil {
-		t.Fatalf("real gateway not installed in %s: %v", dir, err)
-	}
-	return dir
-}
+func openclawDir(t *testing.T) string { return testbin.OpenClawDir(t) }
 
 // gateway is a gateway process under test, real or simulated, seen the same
 // way from outside.

@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,12 +22,7 @@ import (
 	"time"
 
 	"github.com/clawwatch/clawwatch/internal/gatewaysim"
-)
-
-var (
-	buildOnce sync.Once
-	buildPath string
-	buildErr  error
+	"github.com/clawwatch/clawwatch/internal/testbin"
 )
 
 // Binary returns the path of an openclaw-gatewaysim built from this
@@ -38,37 +32,7 @@ func Binary(t testing.TB) string {
 	if p := os.Getenv("CLAWWATCH_GATEWAYSIM"); p != "" {
 		return p
 	}
-	buildOnce.Do(func() { buildPath, buildErr = build() })
-	if buildErr != nil {
-		t.Fatalf("build simulator: %v", buildErr)
-	}
-	return buildPath
-}
-
-func build() (string, error) {
-	gomod, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	root := filepath.Dir(strings.TrimSpace(string(gomod)))
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	dir := filepath.Join(cache, "clawwatch", "testbin")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	// Build under a unique name and rename: test binaries of several
-	// packages build concurrently.
-	tmp := filepath.Join(dir, fmt.Sprintf(".openclaw-gatewaysim.%d", os.Getpid()))
-	cmd := exec.Command("go", "build", "-o", tmp, "./cmd/openclaw-gatewaysim")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	final := filepath.Join(dir, "openclaw-gatewaysim")
-	return final, os.Rename(tmp, final)
+	return testbin.Command(t, "openclaw-gatewaysim")
 }
 
 // FreePort returns a loopback TCP port that was free a moment ago.

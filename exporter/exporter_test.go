@@ -3,8 +3,6 @@ package exporter_test
 import (
 	"fmt"
 	"log/slog"
-	"os"
-	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -18,6 +16,7 @@ import (
 	"github.com/clawwatch/clawwatch/exporter"
 	"github.com/clawwatch/clawwatch/exporter/config"
 	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
+	"github.com/clawwatch/clawwatch/internal/metricsdoc"
 )
 
 // watch starts an exporter for the simulator and returns its registry.
@@ -232,13 +231,9 @@ func TestFaultsShowInMetrics(t *testing.T) {
 // differ, in either direction.
 func TestMetricsDocumented(t *testing.T) {
 	t.Parallel()
-	doc, err := os.ReadFile("../docs/metrics.md")
+	documented, err := metricsdoc.Names("../docs/metrics.md", "### gateway, process, locks, logs")
 	if err != nil {
 		t.Fatal(err)
-	}
-	documented := map[string]bool{}
-	for _, m := range regexp.MustCompile("(?m)^\\| `(openclaw_[a-z0-9_]+)`").FindAllStringSubmatch(string(doc), -1) {
-		documented[m[1]] = true
 	}
 	s := simtest.Start(t, simtest.Options{})
 	s.Fault(t, `{"kind":"not_ready","failing":["telegram"]}`) // makes the failing-check series appear

@@ -54,6 +54,7 @@ func run(args []string) int {
 	app.Flag("token", "Bearer token required by /v1/*; empty accepts any caller.").Envar("OPENCLAW_GATEWAY_TOKEN").StringVar(&cfg.Token)
 	app.Flag("version", "The gateway version to report.").Default("2026.9.6").StringVar(&cfg.Version)
 	app.Flag("startup-delay", "How long /readyz reports startup-sidecars after the start, like the real gateway.").Default("0s").DurationVar(&cfg.StartupDelay)
+	app.Flag("reasoning-format", "Where chat answers put the thinking: none (inline <think> block) or deepseek (reasoning_content), as llama.cpp's flag.").Default("none").EnumVar(&cfg.ReasoningFormat, gatewaysim.ReasoningFormatNone, gatewaysim.ReasoningFormatDeepSeek)
 	app.Flag("control.listen-address", "Address of the fault-injection control API.").Default("127.0.0.1:18790").StringVar(&cfg.ControlAddr)
 	logCfg := &promslog.Config{}
 	promslogflag.AddFlags(app, logCfg)

@@ -57,27 +57,3 @@ func TestParseFault(t *testing.T) {
 		}
 	}
 }
-
-func TestAnswerBookFailsExactShare(t *testing.T) {
-	b, err := newAnswerBook()
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := len(b.byPrompt)
-	if n < 20 {
-		t.Fatalf("default suite has %d tests, want at least 20", n)
-	}
-	for _, ratio := range []float64{0, 0.25, 0.5, 1} {
-		failed := 0
-		for prompt, test := range b.byPrompt {
-			_, final := b.answer(prompt, b.fails(prompt, ratio))
-			if !containsAny(final, test.Keywords) {
-				failed++
-			}
-		}
-		want := int(ratio*float64(n) + 0.5)
-		if failed != want {
-			t.Errorf("fail ratio %v: %d of %d answers wrong, want %d", ratio, failed, n, want)
-		}
-	}
-}

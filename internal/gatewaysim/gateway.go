@@ -37,6 +37,7 @@ func (s *Sim) gatewayHandler() http.Handler {
 		writeJSON(w, code, map[string]any{"ok": ok, "status": status, "version": s.cfg.Version, "uptimeMs": time.Since(s.started).Milliseconds()})
 	}))
 	mux.HandleFunc("POST /v1/chat/completions", s.serveChat)
+	mux.HandleFunc("POST /v1/completions", s.serveCompletions)
 	mux.HandleFunc("GET /v1/models", s.serveModels)
 	// Like the real gateway, every other GET is the Control UI single-page app.
 	mux.HandleFunc("/", s.serveControlUI)

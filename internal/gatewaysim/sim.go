@@ -43,7 +43,11 @@ type Config struct {
 	// StartupDelay is how long /readyz reports "startup-sidecars" after the
 	// start, as the real gateway does for a few seconds.
 	StartupDelay time.Duration
-	Logger       *slog.Logger
+	// ReasoningFormat is where chat answers put the thinking:
+	// ReasoningFormatNone (inline <think> block, the default) or
+	// ReasoningFormatDeepSeek (message.reasoning_content).
+	ReasoningFormat string
+	Logger          *slog.Logger
 	// Exit ends the process for the crash fault; tests replace it.
 	Exit func(code int)
 }
@@ -94,6 +98,13 @@ func New(cfg Config) (*Sim, error) {
 	}
 	if cfg.Port <= 0 || cfg.Port > 65535 {
 		return nil, &StartError{Code: 2, Err: fmt.Errorf("--port: %d is not a TCP port", cfg.Port)}
+	}
+	switch cfg.ReasoningFormat {
+	case "":
+		cfg.ReasoningFormat = ReasoningFormatNone
+	case ReasoningFormatNone, ReasoningFormatDeepSeek:
+	default:
+		return nil, &StartError{Code: 2, Err: fmt.Errorf("--reasoning-format: %q is not %s or %s", cfg.ReasoningFormat, ReasoningFormatNone, ReasoningFormatDeepSeek)}
 	}
 	hosts, err := bindHosts(cfg.Bind)
 	if err != nil {

@@ -15,10 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clawwatch/clawwatch/exporter/reasoning/suite"
 	"github.com/clawwatch/clawwatch/internal/gatewaysim"
 	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
-	"github.com/clawwatch/clawwatch/testdata"
 )
 
 // get fetches url with a deadline and returns status and body.
@@ -230,49 +230,37 @@ func chat(t *testing.T, s *simtest.Sim, token, prompt string) (int, string) {
 	return resp.StatusCode, out.Choices[0].Message.Content
 }
 
-// passes grades an answer the seed's way: any keyword, after the think block.
-func passes(content string, keywords []string) bool {
+// passes grades an answer after the think block by the test's own rule.
+func passes(content string, test *suite.Test) bool {
 	_, answer, ok := strings.Cut(content, "</think>")
 	if !ok || !strings.HasPrefix(content, "<think>") {
 		return false
 	}
-	for _, k := range keywords {
-		if strings.Contains(strings.ToLower(answer), strings.ToLower(k)) {
-			return true
-		}
-	}
-	return false
+	pass, _ := test.Match.Check(answer)
+	return pass
 }
 
 func TestReasoning(t *testing.T) {
-	var suite struct {
-		Tests []struct {
-			Prompt   string   `json:"prompt"`
-			Keywords []string `json:"expected_keywords"`
-		} `json:"tests"`
-	}
-	if err := json.Unmarshal(testdata.DefaultReasoningSuite, &suite); err != nil {
-		t.Fatal(err)
-	}
+	st := suite.Default()
 	s := simtest.Start(t, simtest.Options{Token: "s3cret"})
-	if code, _ := chat(t, s, "wrong", suite.Tests[0].Prompt); code != http.StatusUnauthorized {
+	if code, _ := chat(t, s, "wrong", st.Tests[0].Prompt); code != http.StatusUnauthorized {
 		t.Errorf("wrong token: status %d, want 401", code)
 	}
 	passed := func() int {
 		n := 0
-		for _, tc := range suite.Tests {
-			if _, content := chat(t, s, "s3cret", tc.Prompt); passes(content, tc.Keywords) {
+		for _, tc := range st.Tests {
+			if _, content := chat(t, s, "s3cret", tc.Prompt); passes(content, tc) {
 				n++
 			}
 		}
 		return n
 	}
-	if got := passed(); got != len(suite.Tests) {
-		t.Errorf("healthy: %d of %d pass", got, len(suite.Tests))
+	if got := passed(); got != len(st.Tests) {
+		t.Errorf("healthy: %d of %d pass", got, len(st.Tests))
 	}
 	s.Fault(t, `{"kind":"reasoning_degraded","fail_ratio":0.5}`)
-	if got, want := passed(), len(suite.Tests)-len(suite.Tests)/2; got != want {
-		t.Errorf("fail_ratio 0.5: %d of %d pass, want %d", got, len(suite.Tests), want)
+	if got, want := passed(), len(st.Tests)-len(st.Tests)/2; got != want {
+		t.Errorf("fail_ratio 0.5: %d of %d pass, want %d", got, len(st.Tests), want)
 	}
 	s.Fault(t, `{"kind":"reasoning_degraded","fail_ratio":1}`)
 	if got := passed(); got != 0 {

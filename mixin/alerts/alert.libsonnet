@@ -1,0 +1,28 @@
+// The shape every clawwatch alert shares: severity and remediation labels, a
+// static summary, a templated description and the runbook anchor named after
+// the alert.
+{
+  // duration spells a number of seconds the way an operator reads it.
+  duration(seconds)::
+    if seconds % 3600 == 0 then '%dh' % (seconds / 3600)
+    else if seconds % 60 == 0 then '%dm' % (seconds / 60)
+    else '%ds' % seconds,
+
+  new(config, name, severity, remediation, expr, summary, description, forDuration=null):: {
+    assert std.member(['critical', 'warning', 'info'], severity) : '%s: severity %s' % [name, severity],
+    assert std.member(['restart', 'cleanup_locks', 'cleanup_logs', 'rollback', 'none'], remediation) : '%s: remediation %s' % [name, remediation],
+    assert std.endsWith(summary, '.') : '%s: the summary ends with a period' % name,
+    alert: name,
+    expr: expr,
+    [if forDuration != null then 'for']: forDuration,
+    labels: {
+      severity: severity,
+      remediation: remediation,
+    },
+    annotations: {
+      summary: summary,
+      description: description,
+      runbook_url: config.runbookURLPattern % std.asciiLower(name),
+    },
+  },
+}

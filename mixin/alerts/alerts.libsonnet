@@ -1,0 +1,6 @@
+(import 'gateway.libsonnet') +
+(import 'resources.libsonnet') +
+(import 'logs.libsonnet') +
+(import 'reasoning.libsonnet') +
+(import 'gpu.libsonnet') +
+(import 'clawwatch.libsonnet')

@@ -1,0 +1,71 @@
+local format = import '../format.libsonnet';
+local alert = import 'alert.libsonnet';
+
+{
+  prometheusAlerts+:: {
+    local c = format.config($._config),
+    groups+: [
+      {
+        name: 'openclaw-logs',
+        rules: [
+          alert.new(
+            c,
+            'OpenClawLogVolumeHigh',
+            'warning',
+            'none',
+            |||
+              gateway:openclaw_log_read_bytes:rate%(rateWindow)s{%(exporterSelector)s} > %(logBytesPerSecond)s
+            ||| % c,
+            'OpenClaw gateway writes an unusual amount of log.',
+            'Gateway {{ $labels.gateway }} on {{ $labels.instance }} writes {{ $value | humanize1024 }}B of log per second (alarming above %(logBytesPerSecond)s); a log flood fills the disk.' % c,
+            c.logVolumeFor,
+          ),
+          alert.new(
+            c,
+            'OpenClawGatewayErrorLogBurst',
+            'warning',
+            'none',
+            |||
+              sum by (%(gatewayLabels)s, pattern) (
+                increase(openclaw_log_pattern_matches_total{%(exporterSelector)s, pattern=~"%(patterns)s"}[%(errorLogBurstWindow)s])
+              ) >= %(errorLogBurstCount)s
+            ||| % (c { patterns: std.join('|', c.errorLogPatterns) }),
+            'OpenClaw gateway logs a burst of known errors.',
+            'Gateway {{ $labels.gateway }} on {{ $labels.instance }} logged {{ $value | humanize }} lines matching {{ $labels.pattern }} in %(errorLogBurstWindow)s.' % c,
+          ),
+          alert.new(
+            c,
+            'OpenClawDiskFillingUp',
+            'warning',
+            'cleanup_logs',
+            |||
+              predict_linear(openclaw_filesystem_avail_bytes{%(exporterSelector)s}[%(diskFillWindow)s], %(diskFillHorizonSeconds)s) < 0
+              and
+              max_over_time(openclaw_filesystem_avail_bytes{%(exporterSelector)s}[%(gaugeWindow)s])
+                / max_over_time(openclaw_filesystem_size_bytes{%(exporterSelector)s}[%(gaugeWindow)s])
+                < %(diskFillAvailRatio)s
+            ||| % c,
+            'A filesystem of an OpenClaw gateway is filling up.',
+            'At the rate of the last %s, the filesystem holding the {{ $labels.role }} of gateway {{ $labels.gateway }} ({{ $labels.path }}) on {{ $labels.instance }} is full within %s.' % [c.diskFillWindow, alert.duration($._config.diskFillHorizonSeconds)],
+            c.diskFillFor,
+          ),
+          alert.new(
+            c,
+            'OpenClawDiskAlmostFull',
+            'critical',
+            'cleanup_logs',
+            |||
+              1 - (
+                max_over_time(openclaw_filesystem_avail_bytes{%(exporterSelector)s}[%(gaugeWindow)s])
+                  / max_over_time(openclaw_filesystem_size_bytes{%(exporterSelector)s}[%(gaugeWindow)s])
+              ) > %(diskFullRatio)s
+            ||| % c,
+            'A filesystem of an OpenClaw gateway is almost full.',
+            'The filesystem holding the {{ $labels.role }} of gateway {{ $labels.gateway }} ({{ $labels.path }}) on {{ $labels.instance }} is {{ $value | humanizePercentage }} full (alarming above %(diskFullRatio)s).' % c,
+            c.diskFullFor,
+          ),
+        ],
+      },
+    ],
+  },
+}

@@ -1,0 +1,57 @@
+local format = import '../format.libsonnet';
+local alert = import 'alert.libsonnet';
+
+{
+  prometheusAlerts+:: {
+    local c = format.config($._config),
+    // Every run of the suite within the window passed too few tests.
+    local degraded = |||
+      max_over_time(openclaw_reasoning_pass_ratio{%(exporterSelector)s}[%(reasoningWindow)s]) < %(reasoningPassRatio)s
+    ||| % c,
+    // The gateway ran more than one version (or build) within the rollback
+    // window: each version is its own openclaw_gateway_info series.
+    local upgraded = |||
+      count by (%(gatewayLabels)s) (max_over_time(openclaw_gateway_info{%(exporterSelector)s}[%(rollbackWindow)s])) > 1
+    ||| % c,
+
+    groups+: [
+      {
+        name: 'openclaw-reasoning',
+        rules: [
+          alert.new(
+            c,
+            'OpenClawReasoningDegraded',
+            'warning',
+            'none',
+            '%sunless on (%s)\n%s' % [degraded, c.gatewayLabels, upgraded],
+            'Reasoning quality of the model behind OpenClaw is below expectations.',
+            'Every run of suite {{ $labels.suite }} against model {{ $labels.model }} of gateway {{ $labels.gateway }} in the last %(reasoningWindow)s passed fewer than %(reasoningPassRatio)s of its tests; the best run passed {{ $value | humanizePercentage }}.' % c,
+            c.reasoningDegradedFor,
+          ),
+          alert.new(
+            c,
+            'OpenClawReasoningDegradedAfterUpgrade',
+            'critical',
+            'rollback',
+            '%sand on (%s)\n%s' % [degraded, c.gatewayLabels, upgraded],
+            'Reasoning quality dropped after an OpenClaw version change.',
+            'Gateway {{ $labels.gateway }} on {{ $labels.instance }} changed version within the last %(rollbackWindow)s and every run of suite {{ $labels.suite }} against model {{ $labels.model }} since %(reasoningWindow)s ago passed fewer than %(reasoningPassRatio)s of its tests (best {{ $value | humanizePercentage }}).' % c,
+            c.reasoningDegradedFor,
+          ),
+          alert.new(
+            c,
+            'OpenClawModelServerDown',
+            'critical',
+            'none',
+            |||
+              max_over_time(openclaw_model_server_up{%(exporterSelector)s}[%(gaugeWindow)s]) == 0
+            ||| % c,
+            'The model server behind OpenClaw is down.',
+            'Model server {{ $labels.model }} of gateway {{ $labels.gateway }} has failed every health probe for at least %(gaugeWindow)s.' % c,
+            c.modelServerDownFor,
+          ),
+        ],
+      },
+    ],
+  },
+}

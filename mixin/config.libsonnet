@@ -1,0 +1,116 @@
+// Every knob of the mixin. Override from your own jsonnet:
+//
+//   (import 'mixin.libsonnet') + { _config+:: { memoryCriticalRatio: 0.85 } }
+//
+// Thresholds come from the operators' write-ups (see docs/runbooks.md).
+// Windows are Prometheus durations; gauges are read over `gaugeWindow` with
+// min_over_time/max_over_time so that one failed scrape (a staleness marker)
+// neither resets a pending alert nor starts one, and the alert then waits
+// `…For` on top of that.
+{
+  _config+:: {
+    // Selectors of the scrape jobs.
+    exporterSelector: 'job="openclaw"',
+    remediatorSelector: 'job="openclaw-remediator"',
+
+    // Labels that identify one gateway's series; every gateway alert keeps
+    // them (the remediator takes its target from `gateway`).
+    gatewayLabels: 'job, instance, gateway',
+
+    // Where the runbook_url of every alert points; %s is the lower-case alert name.
+    runbookURLPattern: 'https://github.com/clawwatch/clawwatch/blob/main/docs/runbooks.md#%s',
+
+    // Windows shared by many rules.
+    gaugeWindow: '2m',  // gauges are judged over this window (see above)
+    rateWindow: '5m',  // rate() window of the recording rules and rate alerts
+
+    // Gateway availability.
+    gatewayDownFor: '1m',
+    gatewayHungFor: '1m',
+    gatewayNotReadyFor: '5m',
+
+    // Probe latency: normal < 100 ms, alarming > 500 ms (p99 of /healthz).
+    probeLatencyP99Seconds: 0.5,
+    probeLatencyFor: '10m',
+    // Probe failures: normal < 0.5 %, alarming > 2 %.
+    probeFailureRatio: 0.02,
+    probeFailureFor: '10m',
+
+    // Event loop: normal < 20 ms, alarming > 50 ms for 2 minutes.
+    eventLoopLagSeconds: 0.05,
+    eventLoopLagFor: '1m',
+    eventLoopDegradedFor: '2m',
+
+    // Restart loop: this many process starts within the window.
+    restartLoopCount: 3,
+    restartLoopWindow: '15m',
+
+    multipleProcessesFor: '5m',
+    staleLockFor: '5m',
+
+    // Memory: normal < 70 % of the limit, alarming > 90 %.
+    memoryWarningRatio: 0.7,
+    memoryWarningFor: '15m',
+    memoryCriticalRatio: 0.9,
+    memoryCriticalFor: '5m',
+    // Leak: the trend of the last leakWindow reaches the limit within leakHorizon.
+    leakWindow: '1h',
+    leakHorizonSeconds: 4 * 3600,
+    // A process younger than this is warming up, not leaking.
+    leakMinUptimeSeconds: 3600,
+    leakFor: '15m',
+
+    // File descriptors.
+    fdCriticalRatio: 0.9,
+    fdCriticalFor: '5m',
+    fdLeakFor: '15m',
+
+    // Established connections: normal < 1000, alarming > 1500.
+    connectionsWarning: 1000,
+    connectionsCritical: 1500,
+    connectionsFor: '10m',
+
+    // Logs and disks.
+    logBytesPerSecond: 256 * 1024,
+    logVolumeFor: '15m',
+    errorLogPatterns: ['out_of_memory', 'emfile', 'ebadf', 'eaddrinuse', 'memory_pressure_critical', 'restart_given_up', 'model_not_responding', 'invalid_api_response'],
+    errorLogBurstCount: 5,
+    errorLogBurstWindow: '5m',
+    diskFullRatio: 0.9,
+    diskFullFor: '5m',
+    diskFillWindow: '6h',
+    diskFillHorizonSeconds: 24 * 3600,
+    diskFillAvailRatio: 0.4,
+    diskFillFor: '30m',
+
+    // Reasoning quality (pass ratio of the suite).
+    reasoningPassRatio: 0.8,
+    reasoningWindow: '30m',
+    reasoningDegradedFor: '15m',
+    // A degradation within this long after a version change asks for a rollback.
+    rollbackWindow: '6h',
+    modelServerDownFor: '2m',
+
+    // GPUs.
+    gpuUtilizationRatio: 0.9,
+    gpuSaturatedFor: '15m',
+    gpuMemoryRatio: 0.95,
+    gpuMemoryFor: '15m',
+    gpuTemperatureCelsius: 85,
+    gpuHotFor: '5m',
+
+    // The exporter and the remediator themselves.
+    exporterDownFor: '5m',
+    collectorFailingFor: '10m',
+    remediatorDownFor: '5m',
+    remediatorFailureWindow: '30m',
+    approvalWaitingSeconds: 1800,
+    approvalWaitingFor: '1m',
+    circuitOpenFor: '1m',
+
+    // Dashboards.
+    dashboardTags: ['openclaw', 'clawwatch'],
+    dashboardRefresh: '30s',
+    dashboardTimeFrom: 'now-6h',
+  },
+}

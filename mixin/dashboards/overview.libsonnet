@@ -1,0 +1,60 @@
+local g = import 'grafana.libsonnet';
+local v = import 'variables.libsonnet';
+
+{
+  grafanaDashboards+:: {
+    local sel = v.selector,
+    'openclaw-overview.json': g.dashboard('openclaw-overview.json', 'OpenClaw / Overview', $._config, v.exporter($._config) + [v.gateway], [
+      g.stat('Healthy', 'Last /healthz probe answered {"ok":true} within the probe deadline.', 'none', [
+        g.target('openclaw_gateway_up{%s}' % sel, '{{gateway}}'),
+      ], mappings=g.upDownMappings),
+      g.stat('Ready', 'Last /readyz probe said ready.', 'none', [
+        g.target('openclaw_gateway_ready{%s}' % sel, '{{gateway}}'),
+      ], mappings=g.upDownMappings),
+      g.stat('Process', 'The gateway process was found (listener on the port, live lock owner or a unique gateway title).', 'none', [
+        g.target('openclaw_gateway_process_up{%s}' % sel, '{{gateway}}'),
+      ], mappings=g.upDownMappings),
+      g.stat('Uptime', 'Uptime the gateway reports in /readyz.', 's', [
+        g.target('openclaw_gateway_uptime_seconds{%s}' % sel, '{{gateway}}'),
+      ]),
+      g.table('Versions', 'Running version and build of each gateway; a new row is a version change.', 'none', [
+        g.target('max by (gateway, version, build) (openclaw_gateway_info{%s})' % sel),
+      ], h=5),
+      g.row('Probes'),
+      g.timeseries('Probe latency p99', 'p99 of /healthz and /readyz probe durations, failed probes included. Normal below 100 ms, alarming above 500 ms.', 's', [
+        g.target('histogram_quantile(0.99, sum by (gateway, endpoint, le) (rate(openclaw_gateway_probe_duration_seconds_bucket{%s}[$__rate_interval])))' % sel, '{{gateway}} {{endpoint}}'),
+      ]),
+      g.timeseries('Probe failures', 'Failed probes per second by endpoint and reason (timeout, connect, status, body).', 'ops', [
+        g.target('sum by (gateway, endpoint, reason) (rate(openclaw_gateway_probe_failures_total{%s}[$__rate_interval])) > 0' % sel, '{{gateway}} {{endpoint}} {{reason}}'),
+      ]),
+      g.timeseries('Failing readiness checks', 'Checks /readyz lists as failing (channel ids, startup-sidecars, gateway-draining).', 'none', [
+        g.target('openclaw_gateway_readiness_check_failing{%s}' % sel, '{{gateway}} {{check}}'),
+      ]),
+      g.timeseries('Process starts', 'Changes of the process start time: every step is a restart.', 'short', [
+        g.target('changes(openclaw_gateway_process_start_time_seconds{%s}[$__rate_interval])' % sel, '{{gateway}}'),
+      ]),
+      g.row('Event loop'),
+      g.timeseries('Event-loop delay', 'p99 and maximum event-loop delay from /readyz. Normal below 20 ms, alarming above 50 ms.', 's', [
+        g.target('openclaw_gateway_event_loop_delay_p99_seconds{%s}' % sel, '{{gateway}} p99'),
+        g.target('openclaw_gateway_event_loop_delay_max_seconds{%s}' % sel, '{{gateway}} max'),
+      ]),
+      g.timeseries('Event-loop utilization', 'Share of time the event loop was busy.', 'percentunit', [
+        g.target('openclaw_gateway_event_loop_utilization_ratio{%s}' % sel, '{{gateway}}'),
+      ]),
+      g.timeseries('Gateway CPU', 'CPU the gateway uses, in cores, as /readyz reports it and as /proc counts it.', 'short', [
+        g.target('openclaw_gateway_event_loop_cpu_core_ratio{%s}' % sel, '{{gateway}} readyz'),
+        g.target('rate(openclaw_gateway_process_cpu_seconds_total{%s}[$__rate_interval])' % sel, '{{gateway}} process'),
+      ]),
+      g.timeseries('Event loop degraded', '1 while the gateway reports its loop degraded (delay of 1 s or more, utilization 0.95 or more, or 0.9 CPU cores).', 'none', [
+        g.target('openclaw_gateway_event_loop_degraded{%s}' % sel, '{{gateway}}'),
+      ]),
+      g.row('Exporter'),
+      g.timeseries('Collector success', '1 when the collector succeeded in the scrape; a failing collector leaves its series out.', 'none', [
+        g.target('openclaw_exporter_collector_success{job=~"$job", instance=~"$instance"}', '{{collector}} {{gateway}}'),
+      ]),
+      g.timeseries('Collector duration', 'Time each collector took in the scrape.', 's', [
+        g.target('openclaw_exporter_collector_duration_seconds{job=~"$job", instance=~"$instance"}', '{{collector}} {{gateway}}'),
+      ]),
+    ]),
+  },
+}

@@ -55,6 +55,8 @@ type Gateway struct {
 	VersionInterval model.Duration `yaml:"version_interval,omitempty"`
 	// MemoryLimitBytes overrides the cgroup limit of the gateway process.
 	MemoryLimitBytes int64 `yaml:"memory_limit_bytes,omitempty"`
+	// Models are the model servers whose reasoning is checked.
+	Models []*Model `yaml:"models,omitempty"`
 
 	port int
 }
@@ -234,7 +236,7 @@ func (g *Gateway) validate(dir, home string) error {
 	if err := hc.Validate(); err != nil {
 		return fmt.Errorf("tls_config: %w", err)
 	}
-	return nil
+	return validateModels(g.Models, dir, home)
 }
 
 // resolvePath expands a leading ~ and makes relative paths relative to dir.

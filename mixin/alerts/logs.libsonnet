@@ -17,7 +17,7 @@ local alert = import 'alert.libsonnet';
               gateway:openclaw_log_read_bytes:rate%(rateWindow)s{%(exporterSelector)s} > %(logBytesPerSecond)s
             ||| % c,
             'OpenClaw gateway writes an unusual amount of log.',
-            'Gateway {{ $labels.gateway }} on {{ $labels.instance }} writes {{ $value | humanize1024 }}B of log per second (alarming above %(logBytesPerSecond)s); a log flood fills the disk.' % c,
+            'Gateway {{ $labels.gateway }} on {{ $labels.instance }} writes {{ $value | humanize1024 }}B of log per second (alarming above %(logBytesPerSecond)s B/s); a log flood fills the disk.' % c,
             c.logVolumeFor,
           ),
           alert.new(

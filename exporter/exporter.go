@@ -11,6 +11,7 @@ import (
 
 	"github.com/clawwatch/clawwatch/exporter/config"
 	"github.com/clawwatch/clawwatch/exporter/gateway"
+	"github.com/clawwatch/clawwatch/exporter/gpu"
 	"github.com/clawwatch/clawwatch/exporter/locks"
 	"github.com/clawwatch/clawwatch/exporter/logs"
 	"github.com/clawwatch/clawwatch/exporter/process"
@@ -33,6 +34,7 @@ var (
 // instance is one gateway's set of collectors.
 type instance struct {
 	name       string
+	target     *target.Target
 	prober     *gateway.Prober
 	logs       *logs.Collector
 	collectors map[string]collector
@@ -44,6 +46,8 @@ type Exporter struct {
 
 	mu        sync.RWMutex
 	instances []*instance
+	// host collectors (gpu) are not per gateway and outlive reloads.
+	host map[string]collector
 }
 
 // New builds the collectors for cfg and starts the background probes.
@@ -67,7 +71,7 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 			}
 			return err
 		}
-		in := &instance{name: g.Name, prober: gateway.New(t), logs: logs.New(t, cfg.LogPatterns)}
+		in := &instance{name: g.Name, target: t, prober: gateway.New(t), logs: logs.New(t, cfg.LogPatterns)}
 		in.collectors = map[string]collector{
 			"gateway": in.prober,
 			"process": process.New(t),
@@ -94,6 +98,32 @@ func (in *instance) stop() {
 	in.logs.Close()
 }
 
+// AddHostCollector adds a collector for the host rather than for a gateway;
+// its series carry no gateway label and its success is reported with
+// gateway="".
+func (e *Exporter) AddHostCollector(name string, c collector) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.host == nil {
+		e.host = map[string]collector{}
+	}
+	e.host[name] = c
+}
+
+// GPUProcesses are the gateway processes found now, for the GPU collector's
+// per-process memory. Discovery is cached per gateway, so this is cheap.
+func (e *Exporter) GPUProcesses() []gpu.Process {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	var out []gpu.Process
+	for _, in := range e.instances {
+		if p, _, err := in.target.Process(); err == nil {
+			out = append(out, gpu.Process{PID: p.PID, Gateway: in.name, Role: gpu.RoleGateway})
+		}
+	}
+	return out
+}
+
 // Close stops every background probe.
 func (e *Exporter) Close() {
 	e.mu.Lock()
@@ -113,6 +143,9 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	var wg sync.WaitGroup
+	for name, c := range e.host {
+		wg.Go(func() { e.run(name, "", c, ch) })
+	}
 	for _, in := range e.instances {
 		for name, c := range in.collectors {
 			wg.Add(1)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/clawwatch/clawwatch/exporter"
 	"github.com/clawwatch/clawwatch/exporter/config"
+	"github.com/clawwatch/clawwatch/exporter/gpu"
 )
 
 func main() {
@@ -33,6 +34,8 @@ func run() int {
 		metricsPath = kingpin.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
 		maxRequests = kingpin.Flag("web.max-requests", "Maximum number of parallel scrape requests; 0 disables the limit.").Default("40").Int()
 		webConfig   = webflag.AddFlags(kingpin.CommandLine, ":9787")
+		gpuEnabled  = kingpin.Flag("collector.gpu", "Collect NVIDIA GPU metrics through NVML (--no-collector.gpu disables).").Default("true").Bool()
+		gpuRequired = kingpin.Flag("collector.gpu.required", "Fail at startup when NVML or a GPU is unavailable, for hosts where a missing GPU is itself an incident.").Bool()
 	)
 	logCfg := &promslog.Config{}
 	promslogflag.AddFlags(kingpin.CommandLine, logCfg)
@@ -61,6 +64,17 @@ func run() int {
 		return 1
 	}
 	defer exp.Close()
+	if *gpuEnabled || *gpuRequired {
+		gpus := gpu.Open(gpu.Options{Processes: exp.GPUProcesses}, logger)
+		defer gpus.Close()
+		if *gpuRequired {
+			if err := gpus.Available(); err != nil {
+				logger.Error("--collector.gpu.required: no usable GPU", "err", err)
+				return 1
+			}
+		}
+		exp.AddHostCollector("gpu", gpus)
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(exp, versioncollector.NewCollector("openclaw_exporter"))
 	reloader := exporter.NewReloader(*configFile, exp, reg, logger)

@@ -3,6 +3,7 @@
 package gpu
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -183,7 +184,11 @@ func (c *Collector) unavailable(now time.Time, err error) {
 	c.nextInit = now.Add(c.retry)
 	if why := err.Error(); why != c.lastWhy {
 		c.lastWhy = why
-		c.logger.Warn("GPU metrics unavailable; the exporter carries on without them", "err", err, "retry_in", c.retry)
+		level := slog.LevelWarn
+		if errors.Is(err, errUnavailable) {
+			level = slog.LevelInfo // a host without a GPU is normal
+		}
+		c.logger.Log(context.Background(), level, "GPU metrics unavailable", "err", err, "retry_in", c.retry)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/clawwatch/clawwatch/exporter/gpu/gputest"
+	"github.com/clawwatch/clawwatch/internal/metricsdoc"
 )
 
 // updater adapts the collector to a registry, as the exporter does.
@@ -437,5 +438,27 @@ func TestXIDEvents(t *testing.T) {
 			t.Fatalf("XID event not counted: %v", ms["openclaw_gpu_xid_errors_total"])
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestMetricsDocumented(t *testing.T) {
+	documented, err := metricsdoc.Names("../../docs/metrics.md", "### gpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := newCollector(t, gputest.NewHost(), nil, Process{PID: 1000, Gateway: "default", Role: RoleGateway})
+	ms, err := scrape(t, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range ms {
+		if !documented[name] {
+			t.Errorf("%s is exported but not in docs/metrics.md", name)
+		}
+	}
+	for name := range documented {
+		if _, ok := ms[name]; !ok {
+			t.Errorf("%s is in docs/metrics.md but not exported", name)
+		}
 	}
 }

@@ -1,19 +1,24 @@
 package e2e
 
 import (
+	"bytes"
 	"fmt"
 	"log/slog"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/clawwatch/clawwatch/exporter"
 	"github.com/clawwatch/clawwatch/exporter/config"
 	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
+	"github.com/clawwatch/clawwatch/internal/testbin"
 )
 
 // TestExporterWatchesRealGateway scrapes the exporter watching the real
@@ -39,7 +44,7 @@ gateways:
 	}
 	defer exp.Close()
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(exp)
+	reg.MustRegister(exp, versioncollector.NewCollector("openclaw_exporter"))
 
 	checks := map[string]func(float64) bool{
 		"openclaw_gateway_up":                            func(v float64) bool { return v == 1 },
@@ -97,4 +102,29 @@ gateways:
 		}
 		return nil
 	})
+
+	checkMetricsWithPromtool(t, reg)
+}
+
+// checkMetricsWithPromtool runs the real `promtool check metrics` over the
+// exposition, as users' CI would.
+func checkMetricsWithPromtool(t *testing.T, g prometheus.Gatherer) {
+	t.Helper()
+	promtool := testbin.Tool(t, "promtool")
+	mfs, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text bytes.Buffer
+	enc := expfmt.NewEncoder(&text, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = &text
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	}
 }

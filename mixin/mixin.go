@@ -10,6 +10,7 @@ package mixin
 
 import (
 	"embed"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"path"
@@ -96,4 +97,23 @@ func (i *fsImporter) Import(importedFrom, importedPath string) (jsonnet.Contents
 	c := jsonnet.MakeContentsRaw(data)
 	i.cache[p] = c
 	return c, p, nil
+}
+
+// Config returns the knobs of the mixin with override applied, as JSON
+// values (numbers are float64).
+func Config(override string) (map[string]any, error) {
+	if strings.TrimSpace(override) == "" {
+		override = "{}"
+	}
+	vm := jsonnet.MakeVM()
+	vm.Importer(&fsImporter{fsys: sources})
+	out, err := vm.EvaluateAnonymousSnippet("config.jsonnet", fmt.Sprintf("((import 'mixin.libsonnet') + (%s))._config", override))
+	if err != nil {
+		return nil, fmt.Errorf("evaluate mixin config: %w", err)
+	}
+	var c map[string]any
+	if err := json.Unmarshal([]byte(out), &c); err != nil {
+		return nil, fmt.Errorf("decode mixin config: %w", err)
+	}
+	return c, nil
 }

@@ -1,0 +1,227 @@
+// Command openclaw-remediator receives Alertmanager webhooks and restarts,
+// cleans up and rolls back OpenClaw gateways, safely and on the record.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/promslog"
+	promslogflag "github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	webflag "github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/clawwatch/clawwatch/remediator"
+	"github.com/clawwatch/clawwatch/remediator/auth"
+	"github.com/clawwatch/clawwatch/remediator/config"
+	"github.com/clawwatch/clawwatch/remediator/journal"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	app := kingpin.New("openclaw-remediator", "Safe, audited remediation of OpenClaw gateways from Alertmanager webhooks.")
+	app.Version(version.Print("openclaw-remediator"))
+	app.HelpFlag.Short('h')
+	logCfg := &promslog.Config{}
+	promslogflag.AddFlags(app, logCfg)
+
+	serve := app.Command("serve", "Run the webhook receiver and the remediation workers (default).").Default()
+	configFile := serve.Flag("config.file", "Configuration file.").Default("openclaw-remediator.yml").String()
+	tokenFile := serve.Flag("web.bearer-token-file", "File holding the bearer token that webhook and API requests must present.").String()
+	insecure := serve.Flag("web.insecure-no-auth", "Serve the API without any authentication (testing only).").Bool()
+	webConfig := webflag.AddFlags(serve, ":9788")
+
+	check := app.Command("check-config", "Check a configuration file and exit.")
+	checkFile := check.Arg("file", "Configuration file.").Default("openclaw-remediator.yml").String()
+
+	cl := &client{}
+	list := app.Command("list", "List incidents.")
+	cl.flags(list)
+	listState := list.Flag("state", "Only incidents in this state (received, pending, queued, running, done).").String()
+	listDecision := list.Flag("decision", "Only incidents with this decision.").String()
+	listTarget := list.Flag("target", "Only incidents of this target.").String()
+	listLimit := list.Flag("limit", "At most this many incidents.").Default("50").Int()
+	listJSON := list.Flag("json", "Print JSON.").Bool()
+	approve := app.Command("approve", "Approve a pending incident: its action runs.")
+	cl.flags(approve)
+	approveID := approve.Arg("id", "Incident id.").Required().String()
+	reject := app.Command("reject", "Reject a pending incident.")
+	cl.flags(reject)
+	rejectID := reject.Arg("id", "Incident id.").Required().String()
+	reset := app.Command("reset", "Close a target's open circuit.")
+	cl.flags(reset)
+	resetTarget := reset.Arg("target", "Target name.").Required().String()
+
+	cmd, err := app.Parse(args)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "openclaw-remediator: %v\n", err)
+		return 2
+	}
+	switch cmd {
+	case check.FullCommand():
+		return checkConfig(*checkFile)
+	case list.FullCommand():
+		return cl.list(*listState, *listDecision, *listTarget, *listLimit, *listJSON)
+	case approve.FullCommand():
+		return cl.settle(*approveID, "approve")
+	case reject.FullCommand():
+		return cl.settle(*rejectID, "reject")
+	case reset.FullCommand():
+		return cl.reset(*resetTarget)
+	}
+	logger := promslog.New(logCfg)
+	return serveMain(logger, *configFile, *tokenFile, *insecure, webConfig)
+}
+
+func checkConfig(path string) int {
+	cfg, err := config.Load(path)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "openclaw-remediator: %v\n", err)
+		return 1
+	}
+	fmt.Printf("config OK: %d target(s), %d polic(ies), journal %s\n", len(cfg.Targets), len(cfg.Policies), cfg.Journal.Path)
+	return 0
+}
+
+func serveMain(logger *slog.Logger, configFile, tokenFile string, insecure bool, webConfig *web.FlagConfig) int {
+	cfg, err := config.Load(configFile)
+	if err != nil {
+		logger.Error("cannot load configuration", "err", err)
+		return 1
+	}
+	var bearer *auth.Bearer
+	if tokenFile != "" {
+		if bearer, err = auth.NewBearer(tokenFile); err != nil {
+			logger.Error("cannot read bearer token", "err", err)
+			return 1
+		}
+	}
+	webAuth := false
+	if webConfig.WebConfigFile != nil {
+		if webAuth, err = auth.WebConfigAuthenticates(*webConfig.WebConfigFile); err != nil {
+			logger.Error("cannot read web config", "err", err)
+			return 1
+		}
+	}
+	if bearer == nil && !webAuth {
+		if !insecure {
+			logger.Error("refusing to start", "err", auth.ErrNoAuth)
+			return 1
+		}
+		logger.Warn("serving the remediation API WITHOUT authentication (--web.insecure-no-auth): anyone who reaches it can trigger restarts")
+	}
+
+	j, err := journal.Open(cfg.Journal.Path, journal.Options{})
+	if err != nil {
+		logger.Error("cannot open journal", "err", err)
+		return 1
+	}
+	defer j.Close()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	rem, err := remediator.New(cfg, j, reg, logger, remediator.Options{})
+	if err != nil {
+		logger.Error("cannot start", "err", err)
+		return 1
+	}
+	if err := rem.Start(); err != nil {
+		logger.Error("cannot recover journal", "err", err)
+		return 1
+	}
+	defer rem.Close()
+	logger.Info("starting openclaw-remediator", "version", version.Info(), "targets", len(cfg.Targets), "journal", cfg.Journal.Path, "dry_run", cfg.DryRun)
+
+	var reloadMu sync.Mutex
+	reload := func() error {
+		reloadMu.Lock()
+		defer reloadMu.Unlock()
+		err := func() error {
+			c, err := config.Load(configFile)
+			if err != nil {
+				return err
+			}
+			if bearer != nil {
+				if err := bearer.Reload(); err != nil {
+					return err
+				}
+			}
+			return rem.Apply(c)
+		}()
+		rem.ReloadResult(err)
+		if err != nil {
+			logger.Error("reload failed; the previous configuration stays live", "err", err)
+		} else {
+			logger.Info("configuration reloaded", "file", configFile)
+		}
+		return err
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for range hup {
+			_ = reload()
+		}
+	}()
+
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
+	mux.Handle("/api/", rem.Handler(bearer.Wrap))
+	mux.Handle("POST /-/reload", bearer.Wrap(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if err := reload(); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintln(w, "reloaded")
+	})))
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Ready") })
+	landing, err := web.NewLandingPage(web.LandingConfig{
+		Name:        "OpenClaw Remediator",
+		Description: "Remediation of OpenClaw gateways from Alertmanager webhooks",
+		Version:     version.Info(),
+		Links: []web.LandingLinks{
+			{Address: "/metrics", Text: "Metrics"},
+			{Address: "/api/v1/incidents", Text: "Incidents (authenticated)"},
+		},
+	})
+	if err != nil {
+		logger.Error("landing page", "err", err)
+		return 1
+	}
+	mux.Handle("/", landing)
+
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+	errc := make(chan error, 1)
+	go func() { errc <- web.ListenAndServe(srv, webConfig, logger) }()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("http server", "err", err)
+			return 1
+		}
+	case s := <-stop:
+		logger.Info("shutting down", "signal", s.String())
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}
+	return 0
+}

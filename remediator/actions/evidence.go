@@ -1,0 +1,175 @@
+package actions
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/clawwatch/clawwatch/internal/openclaw"
+	"github.com/clawwatch/clawwatch/remediator/driver"
+)
+
+// Evidence is what Snapshot records before a restart destroys it.
+type Evidence struct {
+	Dir      string // diagnostics root
+	Keep     int    // snapshots kept; older ones are deleted
+	LogLines int
+
+	Target     string
+	IncidentID string
+	URL        string
+	Client     *http.Client
+	Process    *driver.Process // nil when the driver does not know the process
+	LogDirs    []string
+	LogProfile string
+}
+
+// maxTailBytes bounds how much of the log end is read for the last lines.
+const maxTailBytes = 256 << 10
+
+var unsafeName = regexp.MustCompile(`[^a-zA-Z0-9_.-]`)
+
+// Snapshot writes process status, FD count, /healthz, /readyz and the last
+// log lines into a new directory under Dir and prunes old snapshots. Each
+// part that fails is noted in its file instead; only an unusable Dir fails.
+func (e Evidence) Snapshot(ctx context.Context, now time.Time) (string, error) {
+	if err := os.MkdirAll(e.Dir, 0o750); err != nil {
+		return "", fmt.Errorf("diagnostics directory: %w", err)
+	}
+	name := now.UTC().Format("20060102T150405.000Z") + "-" + unsafeName.ReplaceAllString(e.Target, "_") + "-" + unsafeName.ReplaceAllString(e.IncidentID, "_")
+	dir := filepath.Join(e.Dir, name)
+	if err := os.Mkdir(dir, 0o750); err != nil {
+		return "", fmt.Errorf("snapshot directory: %w", err)
+	}
+	write := func(file, content string) { _ = os.WriteFile(filepath.Join(dir, file), []byte(content), 0o640) }
+	write("process.txt", e.process())
+	for _, p := range []string{"/healthz", "/readyz"} {
+		write(strings.TrimPrefix(p, "/")+".txt", e.probe(ctx, p))
+	}
+	write("log-tail.txt", e.logTail())
+	if err := prune(e.Dir, e.Keep); err != nil {
+		return dir, err
+	}
+	return dir, nil
+}
+
+func (e Evidence) process() string {
+	if e.Process == nil {
+		return "driver does not manage a process\n"
+	}
+	proc, err := e.Process.Find()
+	if err != nil {
+		return fmt.Sprintf("process: %v\n", err)
+	}
+	var b strings.Builder
+	procs := e.Process.Procs
+	fmt.Fprintf(&b, "pid: %d\nstart_time_ticks: %d\n", proc.PID, proc.StartTime)
+	if st, err := procs.Stat(proc.PID); err == nil {
+		fmt.Fprintf(&b, "comm: %s\nstate: %c\nppid: %d\n", st.Comm, st.State, st.PPID)
+	}
+	if argv, err := procs.Cmdline(proc.PID); err == nil {
+		fmt.Fprintf(&b, "cmdline: %q\n", argv)
+	}
+	if n, err := procs.OpenFDs(proc.PID); err == nil {
+		fmt.Fprintf(&b, "open_fds: %d\n", n)
+	} else {
+		fmt.Fprintf(&b, "open_fds: %v\n", err)
+	}
+	if rss, err := procs.RSSBytes(proc.PID); err == nil {
+		fmt.Fprintf(&b, "rss_bytes: %d\n", rss)
+	}
+	if data, err := os.ReadFile(filepath.Join(procs.Root, fmt.Sprint(proc.PID), "status")); err == nil {
+		b.WriteString("\n/proc/PID/status:\n")
+		b.Write(data)
+	}
+	return b.String()
+}
+
+func (e Evidence) probe(ctx context.Context, path string) string {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.URL+path, nil)
+	if err != nil {
+		return err.Error()
+	}
+	resp, err := e.Client.Do(req)
+	if err != nil {
+		return fmt.Sprintf("GET %s: %v\n", path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	return fmt.Sprintf("GET %s: %d\n%s\n", path, resp.StatusCode, body)
+}
+
+func (e Evidence) logTail() string {
+	lf, err := openclaw.NewestLog(e.LogProfile, e.LogDirs...)
+	if err != nil {
+		return err.Error() + "\n"
+	}
+	lines, err := TailLines(lf.Path, e.LogLines)
+	if err != nil {
+		return err.Error() + "\n"
+	}
+	return "# " + lf.Path + "\n" + lines
+}
+
+// TailLines returns the last n lines of the file, reading at most its last
+// 256 KiB.
+func TailLines(path string, n int) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	off := max(fi.Size()-maxTailBytes, 0)
+	buf := make([]byte, fi.Size()-off)
+	if _, err := f.ReadAt(buf, off); err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	buf = bytes.TrimRight(buf, "\n")
+	lines := bytes.Split(buf, []byte("\n"))
+	if off > 0 && len(lines) > 1 {
+		lines = lines[1:] // the first is cut
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return string(bytes.Join(lines, []byte("\n"))) + "\n", nil
+}
+
+// prune keeps the newest keep snapshot directories (names start with the
+// time, so they sort by age).
+func prune(dir string, keep int) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	slices.Sort(names)
+	var errs []error
+	for len(names) > keep {
+		if err := os.RemoveAll(filepath.Join(dir, names[0])); err != nil {
+			errs = append(errs, err)
+		}
+		names = names[1:]
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,38 @@
+package actions
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/clawwatch/clawwatch/remediator/journal"
+)
+
+// ErrNoRollbackVersion means no other version was ever verified healthy.
+var ErrNoRollbackVersion = errors.New("no other version was verified healthy")
+
+// RollbackVersion picks the most recently verified-healthy version that is
+// not the one running now and passes the pattern.
+func RollbackVersion(versions []journal.Version, current string, re *regexp.Regexp) (string, error) {
+	for i := len(versions) - 1; i >= 0; i-- {
+		v := versions[i].Version
+		if v != current && re.MatchString(v) {
+			return v, nil
+		}
+	}
+	return "", ErrNoRollbackVersion
+}
+
+// RollbackArgv substitutes a validated version into the configured argv.
+// The version is checked here again, so no caller can pass an unchecked one.
+func RollbackArgv(command []string, version string, re *regexp.Regexp) ([]string, error) {
+	if !re.MatchString(version) || strings.ContainsAny(version, "\x00/") {
+		return nil, fmt.Errorf("version %q does not match %s", version, re)
+	}
+	out := make([]string, len(command))
+	for i, a := range command {
+		out[i] = strings.ReplaceAll(a, "{version}", version)
+	}
+	return out, nil
+}

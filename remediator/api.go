@@ -1,0 +1,185 @@
+package remediator
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/clawwatch/clawwatch/remediator/journal"
+)
+
+// Handler serves the API behind authn, which answers unauthenticated
+// requests itself (nil: no authentication). Webhook requests are counted
+// by code with authn's answers included, so refused senders show.
+//
+//	POST /api/v1/alerts                       Alertmanager webhook (payload v4)
+//	GET  /api/v1/incidents?state=&decision=&target=&action=&since=&limit=
+//	GET  /api/v1/incidents/{id}
+//	POST /api/v1/incidents/{id}/approve       run a pending incident's action
+//	POST /api/v1/incidents/{id}/reject        drop it
+//	GET  /api/v1/targets                      gate state per target
+//	POST /api/v1/targets/{name}/reset         close the target's circuit
+func (r *Remediator) Handler(authn func(http.Handler) http.Handler) http.Handler {
+	if authn == nil {
+		authn = func(h http.Handler) http.Handler { return h }
+	}
+	api := http.NewServeMux()
+	outer := http.NewServeMux()
+	outer.Handle("/api/v1/alerts", promhttp.InstrumentHandlerCounter(r.m.requests, authn(http.HandlerFunc(r.receive))))
+	outer.Handle("/", authn(api))
+	mux := api
+	mux.HandleFunc("GET /api/v1/incidents", r.listIncidents)
+	mux.HandleFunc("GET /api/v1/incidents/{id}", r.getIncident)
+	mux.HandleFunc("POST /api/v1/incidents/{id}/approve", func(w http.ResponseWriter, req *http.Request) { r.decide(w, req, true) })
+	mux.HandleFunc("POST /api/v1/incidents/{id}/reject", func(w http.ResponseWriter, req *http.Request) { r.decide(w, req, false) })
+	mux.HandleFunc("GET /api/v1/targets", r.listTargets)
+	mux.HandleFunc("POST /api/v1/targets/{name}/reset", func(w http.ResponseWriter, req *http.Request) {
+		err := r.ResetCircuit(req.PathValue("name"))
+		if errors.Is(err, errUnknown) {
+			httpError(w, http.StatusNotFound, err.Error())
+			return
+		}
+		if err != nil {
+			httpError(w, http.StatusServiceUnavailable, err.Error())
+			return
+		}
+		writeJSON(w, map[string]string{"target": req.PathValue("name"), "circuit": "closed"})
+	})
+	return outer
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// maxList bounds one listing.
+const maxList = 1000
+
+func (r *Remediator) listIncidents(w http.ResponseWriter, req *http.Request) {
+	q := req.URL.Query()
+	f := journal.Filter{State: q.Get("state"), Decision: q.Get("decision"), Target: q.Get("target"), Action: q.Get("action"), Limit: 100}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			httpError(w, http.StatusBadRequest, "limit: not a positive integer")
+			return
+		}
+		f.Limit = min(n, maxList)
+	}
+	if s := q.Get("since"); s != "" {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			d, derr := time.ParseDuration(s)
+			if derr != nil {
+				httpError(w, http.StatusBadRequest, "since: neither RFC 3339 nor a duration")
+				return
+			}
+			t = r.now().Add(-d)
+		}
+		f.Since = t
+	}
+	incs, err := r.journal.List(f)
+	if err != nil {
+		r.journalError("list", err)
+		httpError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	if incs == nil {
+		incs = []*journal.Incident{}
+	}
+	writeJSON(w, map[string]any{"incidents": incs})
+}
+
+func (r *Remediator) getIncident(w http.ResponseWriter, req *http.Request) {
+	inc, err := r.journal.Incident(req.PathValue("id"))
+	if errors.Is(err, journal.ErrNotFound) {
+		httpError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	if err != nil {
+		r.journalError("get", err)
+		httpError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	writeJSON(w, inc)
+}
+
+func (r *Remediator) listTargets(w http.ResponseWriter, _ *http.Request) {
+	out := []*journal.Target{}
+	for _, name := range r.cfg.Get().TargetNames() {
+		ts, err := r.journal.Target(name)
+		if err != nil {
+			r.journalError("targets", err)
+			httpError(w, http.StatusServiceUnavailable, err.Error())
+			return
+		}
+		out = append(out, ts)
+	}
+	writeJSON(w, map[string]any{"targets": out})
+}
+
+// errNotPending answers 409.
+var errNotPending = errors.New("incident is not waiting for approval")
+
+// Approve lets a pending incident's action run; Reject drops it.
+func (r *Remediator) Approve(id string) (*journal.Incident, error) { return r.settle(id, true) }
+
+// Reject drops a pending incident.
+func (r *Remediator) Reject(id string) (*journal.Incident, error) { return r.settle(id, false) }
+
+func (r *Remediator) settle(id string, approve bool) (*journal.Incident, error) {
+	now := r.now()
+	var inc *journal.Incident
+	err := r.journal.Update(func(tx journal.Tx) error {
+		var err error
+		if inc, err = tx.Incident(id); err != nil {
+			return err
+		}
+		if inc.State != journal.StatePending {
+			return errNotPending
+		}
+		inc.UpdatedAt, inc.ExpiresAt = now, nil
+		if approve {
+			inc.State, inc.Approved, inc.Reason = journal.StateQueued, true, "approved"
+		} else {
+			inc.State, inc.Decision, inc.Reason = journal.StateDone, journal.DecisionRejected, "rejected"
+		}
+		return tx.PutIncident(inc)
+	})
+	if err != nil {
+		if !errors.Is(err, errNotPending) {
+			r.journalError("settle", err)
+		}
+		return inc, err
+	}
+	r.dropPending(id)
+	if approve {
+		r.logger.Info("incident approved", "incident", id, "action", inc.Action, "target", inc.Target)
+		r.enqueue(inc.Target, id)
+	} else {
+		r.m.incidents.WithLabelValues(journal.DecisionRejected).Inc()
+		r.logger.Info("incident rejected", "incident", id)
+	}
+	return inc, nil
+}
+
+func (r *Remediator) decide(w http.ResponseWriter, req *http.Request, approve bool) {
+	inc, err := r.settle(req.PathValue("id"), approve)
+	switch {
+	case errors.Is(err, journal.ErrNotFound):
+		httpError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, errNotPending):
+		httpError(w, http.StatusConflict, err.Error()+" (state "+inc.State+")")
+	case err != nil:
+		httpError(w, http.StatusServiceUnavailable, err.Error())
+	default:
+		writeJSON(w, inc)
+	}
+}

@@ -1,0 +1,89 @@
+// Package driver stops and starts a gateway: as a process we signal and
+// start ourselves, a systemd unit, a Docker container, or through commands
+// the operator configured. Every driver runs argv directly, never a shell.
+package driver
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/clawwatch/clawwatch/internal/openclaw"
+	"github.com/clawwatch/clawwatch/remediator/config"
+)
+
+// Driver stops and starts one target.
+type Driver interface {
+	// Stop stops the gateway, gracefully for up to grace, then by force. A
+	// gateway that is not running is stopped.
+	Stop(ctx context.Context, grace time.Duration) (string, error)
+	// Start starts it and returns without waiting for it to become healthy.
+	Start(ctx context.Context) (string, error)
+}
+
+// New returns the driver the target's configuration names.
+func New(t *config.Target, procs openclaw.ProcFS) (Driver, error) {
+	d := t.Driver
+	switch d.Kind {
+	case config.DriverProcess:
+		return &Process{Procs: procs, Port: t.Port(), LockDirs: t.LockDirs(), Argv: d.Start, Dir: d.Dir, Env: d.Env, Output: d.Output}, nil
+	case config.DriverSystemd:
+		return &Systemd{Unit: d.Unit, User: d.User}, nil
+	case config.DriverDocker:
+		return NewDocker(d.Socket, d.Container), nil
+	case config.DriverCommand:
+		return &Command{StartArgv: d.Start, StopArgv: d.Stop, Dir: d.Dir, Env: d.Env}, nil
+	}
+	return nil, fmt.Errorf("unknown driver %q", d.Kind)
+}
+
+// maxOutput bounds what a command may print into the journal.
+const maxOutput = 16 << 10
+
+// Run runs argv to completion without a shell and returns its combined
+// output, bounded.
+func Run(ctx context.Context, argv []string, dir string, env []string) (string, error) {
+	if len(argv) == 0 {
+		return "", fmt.Errorf("empty argv")
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var out boundedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.WaitDelay = 5 * time.Second // a child keeping the pipes open must not hang us
+	err := cmd.Run()
+	s := strings.TrimSpace(out.String())
+	if err != nil {
+		return s, fmt.Errorf("%s: %w", argv[0], err)
+	}
+	return s, nil
+}
+
+// boundedBuffer keeps the first maxOutput bytes and counts the rest.
+type boundedBuffer struct {
+	buf     bytes.Buffer
+	dropped int
+}
+
+func (b *boundedBuffer) Write(p []byte) (int, error) {
+	n := len(p)
+	room := maxOutput - b.buf.Len()
+	if room < len(p) {
+		b.dropped += len(p) - max(room, 0)
+		p = p[:max(room, 0)]
+	}
+	b.buf.Write(p)
+	return n, nil
+}
+
+func (b *boundedBuffer) String() string {
+	if b.dropped > 0 {
+		return fmt.Sprintf("%s\n…(%d more bytes)", b.buf.String(), b.dropped)
+	}
+	return b.buf.String()
+}

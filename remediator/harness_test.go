@@ -1,0 +1,184 @@
+package remediator
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/promslog"
+
+	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
+	"github.com/clawwatch/clawwatch/internal/openclaw"
+	"github.com/clawwatch/clawwatch/remediator/config"
+	"github.com/clawwatch/clawwatch/remediator/journal"
+)
+
+// harness is a remediator in this process, served on a loopback test server.
+type harness struct {
+	t   *testing.T
+	rem *Remediator
+	j   *journal.Journal
+	reg *prometheus.Registry
+	srv *httptest.Server
+	dir string
+}
+
+func newHarness(t *testing.T, cfgYAML string) *harness {
+	t.Helper()
+	dir := t.TempDir()
+	cfg, err := config.Parse([]byte(cfgYAML), dir)
+	if err != nil {
+		t.Fatalf("config: %v\n%s", err, cfgYAML)
+	}
+	j, err := journal.Open(cfg.Journal.Path, journal.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	rem, err := New(cfg, j, reg, promslog.NewNopLogger(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rem.Start(); err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, rem: rem, j: j, reg: reg, dir: dir}
+	h.srv = httptest.NewServer(rem.Handler(nil))
+	t.Cleanup(func() {
+		h.srv.Close()
+		rem.Close()
+		j.Close()
+	})
+	return h
+}
+
+// fixture reads testdata/alertmanager/name and rewrites labels and
+// fingerprints with the replacer's pairs.
+func fixture(t testing.TB, name string, pairs ...string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "alertmanager", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []byte(strings.NewReplacer(pairs...).Replace(string(data)))
+}
+
+func (h *harness) post(body []byte) (int, ackBody) {
+	h.t.Helper()
+	resp, err := http.Post(h.srv.URL+"/api/v1/alerts", "application/json", bytes.NewReader(body))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var ack ackBody
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode == http.StatusOK {
+		if err := json.Unmarshal(data, &ack); err != nil {
+			h.t.Fatalf("ack %s: %v", data, err)
+		}
+	}
+	return resp.StatusCode, ack
+}
+
+// waitIncident polls until the incident satisfies cond.
+func (h *harness) waitIncident(id string, timeout time.Duration, cond func(*journal.Incident) error) *journal.Incident {
+	h.t.Helper()
+	var inc *journal.Incident
+	simtest.Eventually(h.t, timeout, func() error {
+		var err error
+		if inc, err = h.j.Incident(id); err != nil {
+			return err
+		}
+		return cond(inc)
+	})
+	return inc
+}
+
+func done(inc *journal.Incident) error {
+	if inc.State != journal.StateDone {
+		return fmt.Errorf("incident %s is %s (%s), actions %+v", inc.ID, inc.State, inc.Reason, inc.Actions)
+	}
+	return nil
+}
+
+func (h *harness) counter(name string, labels ...string) float64 {
+	h.t.Helper()
+	var c prometheus.Collector
+	switch name {
+	case "incidents":
+		c = h.rem.m.incidents.WithLabelValues(labels...)
+	case "actions":
+		c = h.rem.m.actions.WithLabelValues(labels...)
+	case "circuit":
+		c = h.rem.m.circuit.WithLabelValues(labels...)
+	case "requests":
+		c = h.rem.m.requests.WithLabelValues(labels...)
+	default:
+		h.t.Fatalf("unknown counter %s", name)
+	}
+	return testutil.ToFloat64(c)
+}
+
+// simTarget starts a simulator and returns it with the target YAML that
+// restarts it with the process driver.
+func simTarget(t *testing.T, name string, extra ...string) (*simtest.Sim, string) {
+	t.Helper()
+	s := simtest.Start(t, simtest.Options{Args: extra})
+	_, ctl, _ := strings.Cut(s.ControlURL, "http://")
+	argv := append([]string{simtest.Binary(t), "--port", strconv.Itoa(s.Port), "--control.listen-address", ctl,
+		"--state-dir", s.StateDir, "--log-dir", s.LogDir, "--version", "2026.9.6", "--token", ""}, extra...)
+	quoted, _ := json.Marshal(argv)
+	t.Cleanup(func() { killListener(s.Port) })
+	return s, fmt.Sprintf(`
+  - name: %s
+    url: %s
+    state_dir: %s
+    log_dirs: [%s]
+    stop_timeout: 5s
+    verify: {timeout: 20s, interval: 100ms}
+    driver:
+      kind: process
+      start: %s
+      output: %s
+`, name, s.URL, s.StateDir, s.LogDir, quoted, filepath.Join(t.TempDir(), "gateway.out"))
+}
+
+// killListener kills whatever gateway the remediator started on port: it
+// is not the test's child, so simtest's cleanup does not know it.
+func killListener(port int) {
+	if pid, err := openclaw.DefaultProcFS.ListenerPID(port); err == nil && pid != os.Getpid() {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
+
+// healthy says whether the gateway at url answers /healthz and /readyz.
+func healthy(url string) error {
+	c := http.Client{Timeout: 2 * time.Second}
+	for _, p := range []string{"/healthz", "/readyz"} {
+		resp, err := c.Get(url + p)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s: %d", p, resp.StatusCode)
+		}
+	}
+	return nil
+}
+
+const limitsForTests = `
+limits: {cooldown: 1m, max_attempts: 3, window: 1h, retry_delay: 10ms, circuit_quiet_period: 0s}
+`

@@ -1,0 +1,519 @@
+// Package journal is the remediator's durable record: incidents, the
+// decisions taken for them, the actions run with their results, and the
+// per-target state that gates further actions (attempts, cooldown, circuit,
+// versions that verified healthy).
+//
+// It is a bbolt file. bbolt is pure Go (no cgo, so the static binary and the
+// race detector keep working), one file, and every read-write transaction is
+// ACID with an fsync at commit: an incident acknowledged to Alertmanager is on
+// disk. Webhooks go through db.Batch, which merges concurrent writers into
+// one transaction and one fsync, so a storm of deliveries costs a few fsyncs,
+// not one each. SQLite would add cgo or a large transpiled driver for queries
+// we do not need: incidents are looked up by key and listed by a scan bounded
+// by the retention.
+package journal
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// States of an incident.
+const (
+	StateReceived = "received" // recorded, not decided yet
+	StatePending  = "pending"  // waits for approval
+	StateQueued   = "queued"   // decided to act, waits for its target
+	StateRunning  = "running"  // an action runs
+	StateDone     = "done"     // finished: acted, skipped or refused
+)
+
+// Decisions, the label values of openclaw_remediator_incidents_total.
+const (
+	DecisionExecuted        = "executed"
+	DecisionDuplicate       = "duplicate"
+	DecisionNoMatch         = "no_match"
+	DecisionCooldown        = "cooldown"
+	DecisionRateLimited     = "rate_limited"
+	DecisionCircuitOpen     = "circuit_open"
+	DecisionDryRun          = "dry_run"
+	DecisionPendingApproval = "pending_approval"
+	DecisionRejected        = "rejected"
+	DecisionExpired         = "expired"
+)
+
+// Decisions lists every decision.
+var Decisions = []string{
+	DecisionExecuted, DecisionDuplicate, DecisionNoMatch, DecisionCooldown, DecisionRateLimited,
+	DecisionCircuitOpen, DecisionDryRun, DecisionPendingApproval, DecisionRejected, DecisionExpired,
+}
+
+// Results of an action, the label values of openclaw_remediator_actions_total.
+const (
+	ResultSuccess      = "success"
+	ResultFailure      = "failure"
+	ResultVerifyFailed = "verify_failed"
+	ResultInterrupted  = "interrupted"
+)
+
+// Results lists every action result.
+var Results = []string{ResultSuccess, ResultFailure, ResultVerifyFailed, ResultInterrupted}
+
+// MaxOutput bounds the output kept per action.
+const MaxOutput = 8 << 10
+
+// Incident is one alert occurrence: fingerprint plus startsAt.
+type Incident struct {
+	ID          string            `json:"id"`
+	Fingerprint string            `json:"fingerprint"`
+	StartsAt    time.Time         `json:"startsAt"`
+	AlertName   string            `json:"alertname,omitempty"`
+	Status      string            `json:"status"`
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Receiver    string            `json:"receiver,omitempty"`
+	GroupKey    string            `json:"groupKey,omitempty"`
+	ReceivedAt  time.Time         `json:"receivedAt"`
+	UpdatedAt   time.Time         `json:"updatedAt"`
+	ResolvedAt  *time.Time        `json:"resolvedAt,omitempty"`
+	Deliveries  int               `json:"deliveries"`
+
+	Policy   string `json:"policy,omitempty"`
+	Action   string `json:"action,omitempty"`
+	Target   string `json:"target,omitempty"`
+	DryRun   bool   `json:"dryRun,omitempty"`
+	Approval bool   `json:"approval,omitempty"`
+	State    string `json:"state"`
+	Decision string `json:"decision,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+	// ExpiresAt is when a pending approval expires.
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+	Approved  bool       `json:"approved,omitempty"`
+
+	Actions []Action `json:"actions,omitempty"`
+}
+
+// Action is one attempt of an action on a target.
+type Action struct {
+	Attempt      int        `json:"attempt"`
+	Action       string     `json:"action"`
+	Target       string     `json:"target"`
+	StartedAt    time.Time  `json:"startedAt"`
+	EndedAt      *time.Time `json:"endedAt,omitempty"`
+	Result       string     `json:"result,omitempty"`
+	Output       string     `json:"output,omitempty"`
+	Verification string     `json:"verification,omitempty"`
+	Error        string     `json:"error,omitempty"`
+}
+
+// Running reports whether the incident's last action has not ended.
+func (i *Incident) Running() *Action {
+	if n := len(i.Actions); n > 0 && i.Actions[n-1].EndedAt == nil {
+		return &i.Actions[n-1]
+	}
+	return nil
+}
+
+// Version is a gateway version seen healthy after an action.
+type Version struct {
+	Version    string    `json:"version"`
+	VerifiedAt time.Time `json:"verifiedAt"`
+}
+
+// Target is the gate's memory for one target.
+type Target struct {
+	Name string `json:"name"`
+	// Attempts are the start times of actions inside the limit window.
+	Attempts    []time.Time `json:"attempts,omitempty"`
+	LastEnd     time.Time   `json:"lastEnd,omitzero"`
+	Failures    int         `json:"consecutiveFailures,omitempty"`
+	CircuitOpen bool        `json:"circuitOpen,omitempty"`
+	OpenedAt    time.Time   `json:"openedAt,omitzero"`
+	// LastHit is the last incident refused by the open circuit; the quiet
+	// period counts from it.
+	LastHit  time.Time `json:"lastHit,omitzero"`
+	Reason   string    `json:"reason,omitempty"`
+	Versions []Version `json:"versions,omitempty"`
+}
+
+// KeepVersions bounds the verified-healthy versions kept per target.
+const KeepVersions = 10
+
+// RecordVersion notes v as verified healthy at t, most recent last.
+func (t *Target) RecordVersion(v string, at time.Time) {
+	t.Versions = slices.DeleteFunc(t.Versions, func(x Version) bool { return x.Version == v })
+	t.Versions = append(t.Versions, Version{Version: v, VerifiedAt: at})
+	if n := len(t.Versions); n > KeepVersions {
+		t.Versions = t.Versions[n-KeepVersions:]
+	}
+}
+
+var (
+	bucketIncidents = []byte("incidents")
+	bucketTargets   = []byte("targets")
+)
+
+// ErrNotFound is returned for an unknown incident id.
+var ErrNotFound = errors.New("incident not found")
+
+// ID is the incident id for an alert: a digest of fingerprint and startsAt,
+// so every delivery of the same occurrence, from any Alertmanager of an HA
+// pair, names the same incident.
+func ID(fingerprint string, startsAt time.Time) string {
+	h := sha256.New()
+	h.Write([]byte(fingerprint))
+	h.Write([]byte{0})
+	h.Write([]byte(startsAt.UTC().Format(time.RFC3339Nano)))
+	return hex.EncodeToString(h.Sum(nil)[:8])
+}
+
+// Journal is an open journal file.
+type Journal struct {
+	db *bolt.DB
+}
+
+// Options tune Open.
+type Options struct {
+	// BatchDelay is how long db.Batch waits for more writers before it
+	// commits; 0 keeps bbolt's default (10 ms).
+	BatchDelay time.Duration
+}
+
+// Open opens or creates the journal file. A second process opening the same
+// file waits up to a few seconds for bbolt's file lock, then fails.
+func Open(path string, o Options) (*Journal, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("journal directory: %w", err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open journal %s: %w", path, err)
+	}
+	if o.BatchDelay > 0 {
+		db.MaxBatchDelay = o.BatchDelay
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketIncidents, bucketTargets} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("initialise journal %s: %w", path, err)
+	}
+	return &Journal{db: db}, nil
+}
+
+// Close closes the file.
+func (j *Journal) Close() error { return j.db.Close() }
+
+// Admission is what Admit did with one alert.
+type Admission struct {
+	Incident *Incident
+	// New is true when this delivery created the incident.
+	New bool
+	// Known is false for a resolved alert of an unknown incident.
+	Known bool
+}
+
+// Admit records the alerts of one webhook delivery in a shared, durable
+// batch: a firing alert with an unknown id creates its incident (as given),
+// any other delivery of a known incident counts as a duplicate, and a
+// resolved alert marks its incident resolved. When Admit returns without
+// error, every incident it returns is on disk.
+func (j *Journal) Admit(alerts []*Incident, now time.Time) ([]Admission, error) {
+	var out []Admission
+	err := j.db.Batch(func(tx *bolt.Tx) error {
+		// Batch may run this function again after a failed peer: start over.
+		out = make([]Admission, 0, len(alerts))
+		b := tx.Bucket(bucketIncidents)
+		for _, a := range alerts {
+			raw := b.Get([]byte(a.ID))
+			if raw == nil {
+				if a.Status != "firing" {
+					out = append(out, Admission{Incident: a})
+					continue
+				}
+				inc := *a
+				inc.Deliveries, inc.ReceivedAt, inc.UpdatedAt = 1, now, now
+				if err := put(b, &inc); err != nil {
+					return err
+				}
+				out = append(out, Admission{Incident: &inc, New: true, Known: true})
+				continue
+			}
+			var inc Incident
+			if err := json.Unmarshal(raw, &inc); err != nil {
+				return fmt.Errorf("incident %s: %w", a.ID, err)
+			}
+			inc.Deliveries++
+			inc.UpdatedAt = now
+			if a.Status == "resolved" && inc.ResolvedAt == nil {
+				inc.Status = "resolved"
+				inc.ResolvedAt = &now
+			}
+			if err := put(b, &inc); err != nil {
+				return err
+			}
+			out = append(out, Admission{Incident: &inc, Known: true})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("journal admit: %w", err)
+	}
+	return out, nil
+}
+
+func put(b *bolt.Bucket, inc *Incident) error {
+	data, err := json.Marshal(inc)
+	if err != nil {
+		return fmt.Errorf("encode incident %s: %w", inc.ID, err)
+	}
+	return b.Put([]byte(inc.ID), data)
+}
+
+// Tx is a read-write transaction over incidents and targets.
+type Tx struct{ tx *bolt.Tx }
+
+// Incident reads one incident.
+func (t Tx) Incident(id string) (*Incident, error) { return getIncident(t.tx, id) }
+
+// PutIncident writes an incident.
+func (t Tx) PutIncident(inc *Incident) error { return put(t.tx.Bucket(bucketIncidents), inc) }
+
+// Target reads the state of a target; an unknown target starts empty.
+func (t Tx) Target(name string) (*Target, error) { return getTarget(t.tx, name) }
+
+// PutTarget writes a target's state.
+func (t Tx) PutTarget(ts *Target) error {
+	data, err := json.Marshal(ts)
+	if err != nil {
+		return fmt.Errorf("encode target %s: %w", ts.Name, err)
+	}
+	return t.tx.Bucket(bucketTargets).Put([]byte(ts.Name), data)
+}
+
+// Update runs fn in one durable transaction.
+func (j *Journal) Update(fn func(Tx) error) error {
+	return j.db.Update(func(tx *bolt.Tx) error { return fn(Tx{tx}) })
+}
+
+// Incident reads one incident.
+func (j *Journal) Incident(id string) (*Incident, error) {
+	var inc *Incident
+	err := j.db.View(func(tx *bolt.Tx) error {
+		var err error
+		inc, err = getIncident(tx, id)
+		return err
+	})
+	return inc, err
+}
+
+// Target reads a target's state.
+func (j *Journal) Target(name string) (*Target, error) {
+	var ts *Target
+	err := j.db.View(func(tx *bolt.Tx) error {
+		var err error
+		ts, err = getTarget(tx, name)
+		return err
+	})
+	return ts, err
+}
+
+// Targets reads the state of every target that has one.
+func (j *Journal) Targets() ([]*Target, error) {
+	var out []*Target
+	err := j.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketTargets).ForEach(func(k, v []byte) error {
+			var ts Target
+			if err := json.Unmarshal(v, &ts); err != nil {
+				return fmt.Errorf("target %s: %w", k, err)
+			}
+			out = append(out, &ts)
+			return nil
+		})
+	})
+	return out, err
+}
+
+func getIncident(tx *bolt.Tx, id string) (*Incident, error) {
+	raw := tx.Bucket(bucketIncidents).Get([]byte(id))
+	if raw == nil {
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, id)
+	}
+	var inc Incident
+	if err := json.Unmarshal(raw, &inc); err != nil {
+		return nil, fmt.Errorf("incident %s: %w", id, err)
+	}
+	return &inc, nil
+}
+
+func getTarget(tx *bolt.Tx, name string) (*Target, error) {
+	ts := &Target{Name: name}
+	raw := tx.Bucket(bucketTargets).Get([]byte(name))
+	if raw == nil {
+		return ts, nil
+	}
+	if err := json.Unmarshal(raw, ts); err != nil {
+		return nil, fmt.Errorf("target %s: %w", name, err)
+	}
+	return ts, nil
+}
+
+// Filter selects incidents for List; zero fields match everything.
+type Filter struct {
+	State    string
+	Decision string
+	Target   string
+	Action   string
+	Since    time.Time
+	Limit    int
+}
+
+func (f Filter) match(inc *Incident) bool {
+	return (f.State == "" || inc.State == f.State) &&
+		(f.Decision == "" || inc.Decision == f.Decision) &&
+		(f.Target == "" || inc.Target == f.Target) &&
+		(f.Action == "" || inc.Action == f.Action) &&
+		(f.Since.IsZero() || !inc.UpdatedAt.Before(f.Since))
+}
+
+// List returns matching incidents, most recently received first.
+func (j *Journal) List(f Filter) ([]*Incident, error) {
+	var out []*Incident
+	err := j.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketIncidents).ForEach(func(k, v []byte) error {
+			var inc Incident
+			if err := json.Unmarshal(v, &inc); err != nil {
+				return fmt.Errorf("incident %s: %w", k, err)
+			}
+			if f.match(&inc) {
+				out = append(out, &inc)
+			}
+			return nil
+		})
+	})
+	sort.Slice(out, func(a, b int) bool {
+		if !out[a].ReceivedAt.Equal(out[b].ReceivedAt) {
+			return out[a].ReceivedAt.After(out[b].ReceivedAt)
+		}
+		return out[a].ID < out[b].ID
+	})
+	if f.Limit > 0 && len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	return out, err
+}
+
+// Recovery is what Recover found after a restart.
+type Recovery struct {
+	// Interrupted incidents had an action running; it is marked interrupted
+	// and not run again.
+	Interrupted []*Incident
+	// Undecided incidents were acknowledged but not yet decided or started.
+	Undecided []*Incident
+	// Pending incidents still wait for approval.
+	Pending []*Incident
+}
+
+// Recover runs once at start: running actions become interrupted, and the
+// incidents that still need work are returned.
+func (j *Journal) Recover(now time.Time) (Recovery, error) {
+	var r Recovery
+	err := j.db.Update(func(tx *bolt.Tx) error {
+		r = Recovery{}
+		b := tx.Bucket(bucketIncidents)
+		var changed []*Incident
+		err := b.ForEach(func(k, v []byte) error {
+			var inc Incident
+			if err := json.Unmarshal(v, &inc); err != nil {
+				return fmt.Errorf("incident %s: %w", k, err)
+			}
+			switch inc.State {
+			case StateRunning:
+				if a := inc.Running(); a != nil {
+					a.EndedAt = &now
+					a.Result = ResultInterrupted
+					a.Error = "the remediator stopped while the action ran; not run again"
+				}
+				inc.State, inc.UpdatedAt = StateDone, now
+				inc.Reason = "interrupted by a restart of the remediator"
+				changed = append(changed, &inc)
+				r.Interrupted = append(r.Interrupted, &inc)
+			case StateReceived, StateQueued:
+				r.Undecided = append(r.Undecided, &inc)
+			case StatePending:
+				r.Pending = append(r.Pending, &inc)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, inc := range changed {
+			if err := put(b, inc); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Recovery{}, fmt.Errorf("journal recover: %w", err)
+	}
+	byReceived := func(s []*Incident) {
+		sort.Slice(s, func(a, b int) bool { return s[a].ReceivedAt.Before(s[b].ReceivedAt) })
+	}
+	byReceived(r.Undecided)
+	byReceived(r.Pending)
+	return r, nil
+}
+
+// Prune deletes finished incidents last updated before cutoff. Incidents that
+// wait or run are kept whatever their age.
+func (j *Journal) Prune(cutoff time.Time) (int, error) {
+	n := 0
+	err := j.db.Update(func(tx *bolt.Tx) error {
+		n = 0
+		c := tx.Bucket(bucketIncidents).Cursor()
+		var inc Incident
+		for k, v := c.First(); k != nil; {
+			inc = Incident{}
+			if err := json.Unmarshal(v, &inc); err == nil && inc.State == StateDone && inc.UpdatedAt.Before(cutoff) {
+				if err := c.Delete(); err != nil {
+					return err
+				}
+				n++
+				k, v = c.Seek(bytes.Clone(k)) // Delete moves the cursor; Seek lands on the next key
+				continue
+			}
+			k, v = c.Next()
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("journal prune: %w", err)
+	}
+	return n, nil
+}
+
+// Truncate bounds s to MaxOutput bytes, keeping its end, where errors are.
+func Truncate(s string) string {
+	if len(s) <= MaxOutput {
+		return s
+	}
+	return "…(truncated)…" + s[len(s)-MaxOutput:]
+}

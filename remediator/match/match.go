@@ -1,0 +1,81 @@
+// Package match is the policy stage: it maps an alert's labels to an action
+// and a configured target, or says why nothing applies. Label values are
+// data: the action must be one the remediator knows and the target must be
+// named in the configuration, so no label can reach a command or a path.
+package match
+
+import (
+	"fmt"
+	"slices"
+	"unicode/utf8"
+
+	"github.com/clawwatch/clawwatch/remediator/config"
+)
+
+// Result is the policy decision for one alert.
+type Result struct {
+	// Matched is false when no action applies; Reason says why.
+	Matched  bool
+	Reason   string
+	Policy   string
+	Action   string
+	Target   string
+	Exec     []string
+	Verify   bool
+	Approval bool
+	DryRun   bool
+}
+
+// Match applies the first policy whose matchers all match the labels.
+func Match(c *config.Config, labels map[string]string) Result {
+	for _, p := range c.Policies {
+		if !matches(p, labels) {
+			continue
+		}
+		r := Result{Policy: p.Name, Action: p.Action, Exec: p.Exec, Verify: p.Verify, Approval: p.Approval, DryRun: p.DryRun || c.DryRun}
+		if r.Action == "" {
+			r.Action = labels[c.ActionLabel]
+			switch {
+			case r.Action == "" || r.Action == config.ActionNone:
+				return Result{Policy: p.Name, Reason: fmt.Sprintf("label %s names no action", c.ActionLabel)}
+			case !slices.Contains(config.LabelActions, r.Action):
+				return Result{Policy: p.Name, Reason: fmt.Sprintf("label %s=%s is not an action", c.ActionLabel, Quote(r.Action))}
+			}
+		}
+		name, ok := labels[c.TargetLabel]
+		if !ok {
+			return Result{Policy: p.Name, Reason: fmt.Sprintf("no %s label", c.TargetLabel)}
+		}
+		if c.Target(name) == nil {
+			return Result{Policy: p.Name, Reason: fmt.Sprintf("target %s is not configured", Quote(name))}
+		}
+		r.Target, r.Matched = name, true
+		r.Verify = r.Verify || r.Action == config.ActionRestart || r.Action == config.ActionRollback
+		return r
+	}
+	return Result{Reason: "no policy matches"}
+}
+
+// matches evaluates the matchers as Alertmanager does: a missing label is
+// the empty string.
+func matches(p *config.Policy, labels map[string]string) bool {
+	for _, m := range p.Compiled() {
+		if !m.Matches(labels[m.Name]) {
+			return false
+		}
+	}
+	return true
+}
+
+// Quote renders an untrusted value for a log line or a reason: quoted,
+// escaped, and at most 64 bytes of it.
+func Quote(s string) string {
+	if len(s) > 64 {
+		cut := 64
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		return fmt.Sprintf("%q…", s[:cut])
+	}
+	return fmt.Sprintf("%q", s)
+}

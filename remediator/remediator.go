@@ -1,0 +1,361 @@
+// Package remediator turns Alertmanager webhooks into safe actions on
+// OpenClaw gateways. Like Alertmanager's notify pipeline it is a chain of
+// small stages, each in its own package and testable alone:
+//
+//	receive (payload) → incident (journal.Admit) → match → gate → act (actions, driver) → verify → journal
+//
+// The webhook answers as soon as its incidents are durably journaled; one
+// runner per target then decides and acts, one action at a time per target,
+// at most Workers actions at a time overall.
+package remediator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	config_util "github.com/prometheus/common/config"
+
+	"github.com/clawwatch/clawwatch/internal/openclaw"
+	"github.com/clawwatch/clawwatch/remediator/config"
+	"github.com/clawwatch/clawwatch/remediator/driver"
+	"github.com/clawwatch/clawwatch/remediator/gate"
+	"github.com/clawwatch/clawwatch/remediator/journal"
+)
+
+// Remediator is the running pipeline.
+type Remediator struct {
+	cfg     *config.Safe
+	journal *journal.Journal
+	logger  *slog.Logger
+	m       *metrics
+	procs   openclaw.ProcFS
+	now     func() time.Time
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	sem    chan struct{}
+
+	mu      sync.Mutex
+	runners map[string]*runner
+	pending map[string]time.Time // incident id → when it started waiting
+	clients map[string]*http.Client
+	notify  *http.Client
+	closed  bool
+}
+
+// Options are the parts tests replace.
+type Options struct {
+	Procs openclaw.ProcFS // zero: /proc
+	Now   func() time.Time
+}
+
+// New builds a remediator over an open journal and registers its metrics.
+// Start begins the work.
+func New(cfg *config.Config, j *journal.Journal, reg prometheus.Registerer, logger *slog.Logger, o Options) (*Remediator, error) {
+	if o.Procs.Root == "" {
+		o.Procs = openclaw.DefaultProcFS
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	r := &Remediator{
+		cfg:     config.NewSafe(cfg),
+		journal: j,
+		logger:  logger,
+		procs:   o.Procs,
+		now:     o.Now,
+		sem:     make(chan struct{}, cfg.Workers),
+		runners: map[string]*runner{},
+		pending: map[string]time.Time{},
+	}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	r.m = newMetrics(reg, r)
+	if err := r.apply(cfg); err != nil {
+		return nil, err
+	}
+	r.m.reloadOK.Set(1)
+	r.m.reloadAt.SetToCurrentTime()
+	return r, nil
+}
+
+// Config returns the live configuration.
+func (r *Remediator) Config() *config.Config { return r.cfg.Get() }
+
+// apply builds the per-target clients and makes sure every target has its
+// series and its runner.
+func (r *Remediator) apply(cfg *config.Config) error {
+	clients := map[string]*http.Client{}
+	for _, t := range cfg.Targets {
+		c, err := config_util.NewClientFromConfig(t.HTTPClientConfig, "openclaw-remediator")
+		if err != nil {
+			return fmt.Errorf("target %s: http_config: %w", t.Name, err)
+		}
+		clients[t.Name] = c
+		if _, err := driver.New(t, r.procs); err != nil {
+			return fmt.Errorf("target %s: %w", t.Name, err)
+		}
+	}
+	var notify *http.Client
+	if cfg.Notify != nil {
+		c, err := config_util.NewClientFromConfig(cfg.Notify.HTTPClientConfig, "openclaw-remediator-notify")
+		if err != nil {
+			return fmt.Errorf("notify: http_config: %w", err)
+		}
+		c.Timeout = time.Duration(cfg.Notify.Timeout)
+		notify = c
+	}
+	r.mu.Lock()
+	r.clients, r.notify = clients, notify
+	r.mu.Unlock()
+	r.cfg.Set(cfg)
+	for _, t := range cfg.Targets {
+		r.m.initTarget(t.Name)
+	}
+	return nil
+}
+
+// Apply swaps in a reloaded configuration. The worker count is fixed at
+// start.
+func (r *Remediator) Apply(cfg *config.Config) error { return r.apply(cfg) }
+
+// ReloadResult records the outcome of a configuration reload in the metrics.
+func (r *Remediator) ReloadResult(err error) {
+	if err != nil {
+		r.m.reloadOK.Set(0)
+		return
+	}
+	r.m.reloadOK.Set(1)
+	r.m.reloadAt.SetToCurrentTime()
+}
+
+func (r *Remediator) client(target string) *http.Client {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c := r.clients[target]; c != nil {
+		return c
+	}
+	return http.DefaultClient
+}
+
+// Start recovers the journal after a restart and starts the background
+// work: running actions of the previous process are marked interrupted,
+// undecided incidents are queued again, pending approvals keep waiting.
+func (r *Remediator) Start() error {
+	rec, err := r.journal.Recover(r.now())
+	if err != nil {
+		r.m.journalErrors.Inc()
+		return err
+	}
+	for _, inc := range rec.Interrupted {
+		if a := inc.Actions; len(a) > 0 {
+			r.m.actions.WithLabelValues(a[len(a)-1].Action, a[len(a)-1].Target, journal.ResultInterrupted).Inc()
+		}
+		r.logger.Warn("action was interrupted by a restart; not run again", "incident", inc.ID, "action", inc.Action, "target", inc.Target)
+	}
+	r.mu.Lock()
+	for _, inc := range rec.Pending {
+		r.pending[inc.ID] = inc.UpdatedAt
+	}
+	r.mu.Unlock()
+	for _, inc := range rec.Undecided {
+		r.enqueue(inc.Target, inc.ID)
+	}
+	targets, err := r.journal.Targets()
+	if err != nil {
+		r.m.journalErrors.Inc()
+		return err
+	}
+	for _, ts := range targets {
+		if ts.CircuitOpen {
+			r.m.circuit.WithLabelValues(ts.Name).Set(1)
+		}
+	}
+	r.logger.Info("journal recovered", "interrupted", len(rec.Interrupted), "requeued", len(rec.Undecided), "pending", len(rec.Pending))
+	r.wg.Add(1)
+	go r.housekeeping()
+	return nil
+}
+
+// Close stops the runners; an action still running is cancelled and
+// journaled as interrupted.
+func (r *Remediator) Close() {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	r.cancel()
+	r.wg.Wait()
+}
+
+// Idle reports whether nothing is queued or running, for tests and the
+// benchmark.
+func (r *Remediator) Idle() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, rn := range r.runners {
+		if rn.busy || len(rn.queue) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *Remediator) pendingStats() (int, time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var oldest time.Time
+	for _, t := range r.pending {
+		if oldest.IsZero() || t.Before(oldest) {
+			oldest = t
+		}
+	}
+	if oldest.IsZero() {
+		return 0, 0
+	}
+	return len(r.pending), max(r.now().Sub(oldest), 0)
+}
+
+func (r *Remediator) queuedCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, rn := range r.runners {
+		n += len(rn.queue)
+	}
+	return n
+}
+
+// housekeeping expires approvals, closes circuits after their quiet period
+// and prunes the journal.
+func (r *Remediator) housekeeping() {
+	defer r.wg.Done()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	lastPrune := time.Time{}
+	for {
+		select {
+		case <-r.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		now := r.now()
+		r.expireApprovals(now)
+		r.closeQuietCircuits(now)
+		if now.Sub(lastPrune) > time.Hour {
+			lastPrune = now
+			cfg := r.cfg.Get()
+			n, err := r.journal.Prune(now.Add(-time.Duration(cfg.Journal.Retention)))
+			if err != nil {
+				r.m.journalErrors.Inc()
+				r.logger.Error("journal prune", "err", err)
+			} else if n > 0 {
+				r.logger.Info("journal pruned", "incidents", n)
+			}
+		}
+	}
+}
+
+func (r *Remediator) expireApprovals(now time.Time) {
+	r.mu.Lock()
+	ids := make([]string, 0, len(r.pending))
+	for id := range r.pending {
+		ids = append(ids, id)
+	}
+	r.mu.Unlock()
+	for _, id := range ids {
+		var expired bool
+		err := r.journal.Update(func(tx journal.Tx) error {
+			expired = false
+			inc, err := tx.Incident(id)
+			if err != nil {
+				return err
+			}
+			if inc.State != journal.StatePending || inc.ExpiresAt == nil || now.Before(*inc.ExpiresAt) {
+				return nil
+			}
+			inc.State, inc.Decision, inc.UpdatedAt = journal.StateDone, journal.DecisionExpired, now
+			inc.Reason = "nobody approved it in time"
+			expired = true
+			return tx.PutIncident(inc)
+		})
+		if err != nil {
+			r.journalError("expire approval", err)
+			continue
+		}
+		if expired {
+			r.dropPending(id)
+			r.m.incidents.WithLabelValues(journal.DecisionExpired).Inc()
+			r.logger.Info("approval expired", "incident", id)
+		}
+	}
+}
+
+func (r *Remediator) closeQuietCircuits(now time.Time) {
+	cfg := r.cfg.Get()
+	for _, t := range cfg.Targets {
+		var closed bool
+		err := r.journal.Update(func(tx journal.Tx) error {
+			ts, err := tx.Target(t.Name)
+			if err != nil || !ts.CircuitOpen {
+				closed = false
+				return err
+			}
+			if closed = gate.Refresh(ts, cfg.Limits, now); !closed {
+				return nil
+			}
+			return tx.PutTarget(ts)
+		})
+		if err != nil {
+			r.journalError("circuit quiet period", err)
+			continue
+		}
+		if closed {
+			r.m.circuit.WithLabelValues(t.Name).Set(0)
+			r.logger.Info("circuit closed after its quiet period", "target", t.Name)
+		}
+	}
+}
+
+func (r *Remediator) dropPending(id string) {
+	r.mu.Lock()
+	delete(r.pending, id)
+	r.mu.Unlock()
+}
+
+func (r *Remediator) journalError(what string, err error) {
+	if errors.Is(err, journal.ErrNotFound) {
+		return
+	}
+	r.m.journalErrors.Inc()
+	r.logger.Error("journal", "op", what, "err", err)
+}
+
+// ResetCircuit closes a target's circuit by hand.
+func (r *Remediator) ResetCircuit(name string) error {
+	if r.cfg.Get().Target(name) == nil {
+		return fmt.Errorf("%w: target %q", errUnknown, name)
+	}
+	err := r.journal.Update(func(tx journal.Tx) error {
+		ts, err := tx.Target(name)
+		if err != nil {
+			return err
+		}
+		gate.Reset(ts)
+		return tx.PutTarget(ts)
+	})
+	if err != nil {
+		r.journalError("reset circuit", err)
+		return err
+	}
+	r.m.circuit.WithLabelValues(name).Set(0)
+	r.logger.Info("circuit reset by hand", "target", name)
+	return nil
+}
+
+var errUnknown = errors.New("not found")

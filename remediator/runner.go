@@ -1,0 +1,438 @@
+package remediator
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/clawwatch/clawwatch/internal/openclaw"
+	"github.com/clawwatch/clawwatch/remediator/actions"
+	"github.com/clawwatch/clawwatch/remediator/config"
+	"github.com/clawwatch/clawwatch/remediator/driver"
+	"github.com/clawwatch/clawwatch/remediator/gate"
+	"github.com/clawwatch/clawwatch/remediator/journal"
+	"github.com/clawwatch/clawwatch/remediator/verify"
+)
+
+// runner works through one target's incidents in arrival order: the
+// per-target lock of the gate stage.
+type runner struct {
+	name  string
+	queue []string
+	busy  bool
+	wake  chan struct{}
+}
+
+// enqueue hands an incident to its target's runner, starting the runner on
+// first use.
+func (r *Remediator) enqueue(target, id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return // journaled; the next start queues it again
+	}
+	rn := r.runners[target]
+	if rn == nil {
+		rn = &runner{name: target, wake: make(chan struct{}, 1)}
+		r.runners[target] = rn
+		r.wg.Add(1)
+		go r.run(rn)
+	}
+	rn.queue = append(rn.queue, id)
+	select {
+	case rn.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Remediator) run(rn *runner) {
+	defer r.wg.Done()
+	for {
+		r.mu.Lock()
+		if len(rn.queue) == 0 {
+			rn.busy = false
+			r.mu.Unlock()
+			select {
+			case <-r.ctx.Done():
+				return
+			case <-rn.wake:
+				continue
+			}
+		}
+		id := rn.queue[0]
+		rn.queue = rn.queue[1:]
+		rn.busy = true
+		r.mu.Unlock()
+		if r.ctx.Err() != nil {
+			return
+		}
+		r.process(id)
+	}
+}
+
+// process takes one incident through gate, act and verify.
+func (r *Remediator) process(id string) {
+	cfg := r.cfg.Get()
+	now := r.now()
+	var (
+		inc      *journal.Incident
+		decision string
+	)
+	err := r.journal.Update(func(tx journal.Tx) error {
+		var err error
+		decision = ""
+		if inc, err = tx.Incident(id); err != nil {
+			return err
+		}
+		if inc.State != journal.StateReceived && inc.State != journal.StateQueued {
+			inc = nil // decided meanwhile (approved twice, recovered)
+			return nil
+		}
+		if cfg.Target(inc.Target) == nil {
+			decision = journal.DecisionNoMatch
+			inc.State, inc.Decision, inc.Reason, inc.UpdatedAt = journal.StateDone, decision, "target no longer configured", now
+			return tx.PutIncident(inc)
+		}
+		ts, err := tx.Target(inc.Target)
+		if err != nil {
+			return err
+		}
+		if inc.State == journal.StateReceived {
+			d, reason := gate.Decide(ts, inc.Action, cfg.Limits, now)
+			switch {
+			case d != "":
+				decision, inc.Reason = d, reason
+			case inc.DryRun:
+				decision, inc.Reason = journal.DecisionDryRun, fmt.Sprintf("dry run: would %s %s", inc.Action, inc.Target)
+			case inc.Approval:
+				decision, inc.Reason = journal.DecisionPendingApproval, "waits for approval"
+				exp := now.Add(time.Duration(cfg.Approval.Timeout))
+				inc.State, inc.Decision, inc.ExpiresAt, inc.UpdatedAt = journal.StatePending, decision, &exp, now
+				if err := tx.PutTarget(ts); err != nil {
+					return err
+				}
+				return tx.PutIncident(inc)
+			}
+			if decision != "" {
+				inc.State, inc.Decision, inc.UpdatedAt = journal.StateDone, decision, now
+				if err := tx.PutTarget(ts); err != nil {
+					return err
+				}
+				return tx.PutIncident(inc)
+			}
+		}
+		// An approved incident skips the limits: a human confirmed it.
+		decision = journal.DecisionExecuted
+		inc.Decision = decision
+		return r.beginAttempt(tx, inc, ts, now)
+	})
+	if err != nil {
+		r.journalError("decide", err)
+		return
+	}
+	if inc == nil {
+		return
+	}
+	r.m.incidents.WithLabelValues(decision).Inc()
+	switch decision {
+	case journal.DecisionExecuted:
+	case journal.DecisionPendingApproval:
+		r.mu.Lock()
+		r.pending[inc.ID] = now
+		r.mu.Unlock()
+		r.logger.Info("incident waits for approval", "incident", inc.ID, "action", inc.Action, "target", inc.Target)
+		return
+	default:
+		r.logger.Info("incident not acted on", "incident", inc.ID, "decision", decision, "reason", inc.Reason)
+		return
+	}
+	r.act(cfg, inc)
+}
+
+// beginAttempt journals the start of an attempt before anything is done, so
+// that a crash leaves it marked running and a restart marks it interrupted.
+func (r *Remediator) beginAttempt(tx journal.Tx, inc *journal.Incident, ts *journal.Target, now time.Time) error {
+	gate.Begin(ts, inc.Action, now)
+	inc.State, inc.UpdatedAt = journal.StateRunning, now
+	inc.Actions = append(inc.Actions, journal.Action{Attempt: len(inc.Actions) + 1, Action: inc.Action, Target: inc.Target, StartedAt: now})
+	if err := tx.PutTarget(ts); err != nil {
+		return err
+	}
+	return tx.PutIncident(inc)
+}
+
+// act runs attempts until one succeeds, the action is not retried, or the
+// circuit opens.
+func (r *Remediator) act(cfg *config.Config, inc *journal.Incident) {
+	for {
+		select {
+		case r.sem <- struct{}{}:
+		case <-r.ctx.Done():
+			r.finish(cfg, inc, journal.ResultInterrupted, "", "", r.ctx.Err(), 0)
+			return
+		}
+		r.m.running.Inc()
+		start := time.Now()
+		result, output, verification, err := r.execute(cfg, inc)
+		elapsed := time.Since(start)
+		r.m.running.Dec()
+		<-r.sem
+		outcome := r.finish(cfg, inc, result, output, verification, err, elapsed)
+		if outcome != gate.Retry {
+			return
+		}
+		select {
+		case <-time.After(time.Duration(cfg.Limits.RetryDelay)):
+		case <-r.ctx.Done():
+			return
+		}
+		cfg = r.cfg.Get()
+		if cfg.Target(inc.Target) == nil {
+			return
+		}
+		err = r.journal.Update(func(tx journal.Tx) error {
+			ts, err := tx.Target(inc.Target)
+			if err != nil {
+				return err
+			}
+			cur, err := tx.Incident(inc.ID)
+			if err != nil {
+				return err
+			}
+			inc = cur
+			return r.beginAttempt(tx, inc, ts, r.now())
+		})
+		if err != nil {
+			r.journalError("retry", err)
+			return
+		}
+		r.logger.Info("retrying", "incident", inc.ID, "action", inc.Action, "target", inc.Target, "attempt", len(inc.Actions))
+	}
+}
+
+// finish journals an attempt's end and feeds the gate; it returns whether to
+// retry.
+func (r *Remediator) finish(cfg *config.Config, inc *journal.Incident, result, output, verification string, actErr error, elapsed time.Duration) gate.Outcome {
+	now := r.now()
+	var outcome gate.Outcome
+	var ts *journal.Target
+	if r.ctx.Err() != nil && result != journal.ResultSuccess {
+		result = journal.ResultInterrupted
+	}
+	err := r.journal.Update(func(tx journal.Tx) error {
+		var err error
+		if ts, err = tx.Target(inc.Target); err != nil {
+			return err
+		}
+		// Deliveries and resolution may have been journaled meanwhile;
+		// only the runner writes actions and state.
+		cur, err := tx.Incident(inc.ID)
+		if err != nil {
+			return err
+		}
+		cur.Actions, cur.State, cur.Decision = inc.Actions, inc.State, inc.Decision
+		inc = cur
+		a := &inc.Actions[len(inc.Actions)-1]
+		a.EndedAt, a.Result = &now, result
+		a.Output, a.Verification = journal.Truncate(output), journal.Truncate(verification)
+		if actErr != nil {
+			a.Error = journal.Truncate(actErr.Error())
+		}
+		if result == journal.ResultInterrupted {
+			outcome = gate.Done
+		} else {
+			outcome = gate.Finish(ts, inc.Action, result == journal.ResultSuccess, cfg.Limits, now)
+		}
+		if result == journal.ResultSuccess && (inc.Action == config.ActionRestart || inc.Action == config.ActionRollback) {
+			if v := r.runningVersion(inc.Target); v != "" {
+				ts.RecordVersion(v, now)
+			}
+		}
+		inc.UpdatedAt = now
+		if outcome != gate.Retry {
+			inc.State = journal.StateDone
+			inc.Reason = result
+			if outcome == gate.Opened {
+				inc.Reason = "escalated: " + ts.Reason
+			}
+		}
+		if err := tx.PutTarget(ts); err != nil {
+			return err
+		}
+		return tx.PutIncident(inc)
+	})
+	if err != nil {
+		r.journalError("finish", err)
+	}
+	r.m.actions.WithLabelValues(inc.Action, inc.Target, result).Inc()
+	if elapsed > 0 {
+		r.m.duration.WithLabelValues(inc.Action).Observe(elapsed.Seconds())
+	}
+	log := r.logger.With("incident", inc.ID, "action", inc.Action, "target", inc.Target, "attempt", len(inc.Actions), "result", result, "duration", elapsed.Round(time.Millisecond))
+	if actErr != nil {
+		log.Warn("action failed", "err", actErr)
+	} else {
+		log.Info("action finished", "verification", verification)
+	}
+	if outcome == gate.Opened && ts != nil {
+		r.m.circuit.WithLabelValues(inc.Target).Set(1)
+		log.Error("circuit opened; no more actions on this target until a reset or the quiet period", "reason", ts.Reason)
+		r.escalate(cfg, inc, ts)
+	}
+	return outcome
+}
+
+// execute runs one attempt and verifies it.
+func (r *Remediator) execute(cfg *config.Config, inc *journal.Incident) (result, output, verification string, err error) {
+	t := cfg.Target(inc.Target)
+	ctx := r.ctx
+	drv, err := driver.New(t, r.procs)
+	if err != nil {
+		return journal.ResultFailure, "", "", err
+	}
+	client := r.client(t.Name)
+	proc, _ := drv.(*driver.Process)
+	doVerify := false
+	switch inc.Action {
+	case config.ActionRestart:
+		ev := actions.Evidence{
+			Dir: cfg.Diagnostics.Dir, Keep: cfg.Diagnostics.MaxSnapshots, LogLines: cfg.Diagnostics.LogLines,
+			Target: t.Name, IncidentID: inc.ID, URL: t.URL, Client: client, Process: proc,
+			LogDirs: t.LogDirs, LogProfile: t.LogProfile,
+		}
+		dir, serr := ev.Snapshot(ctx, r.now())
+		output = "evidence: " + dir
+		if serr != nil {
+			output += " (" + serr.Error() + ")"
+		}
+		var out string
+		out, err = actions.Restart{Driver: drv, Grace: time.Duration(t.StopTimeout), Procs: r.procs, LockDirs: t.LockDirs()}.Run(ctx)
+		output += "\n" + out
+		doVerify = true
+	case config.ActionCleanupLocks:
+		var n int
+		n, output, err = actions.CleanupLocks(r.procs, t.LockDirs())
+		output = fmt.Sprintf("removed %d lock file(s)\n%s", n, output)
+	case config.ActionCleanupLogs:
+		var rep actions.LogReport
+		rep, err = actions.CleanupLogs(t.LogDirs, actions.LogRetention{
+			MaxAge: time.Duration(t.Logs.MaxAge), MaxTotalBytes: int64(t.Logs.MaxTotalBytes),
+			Compress: t.Logs.CompressLogs(), Active: time.Minute,
+		}, r.now())
+		output = rep.String()
+	case config.ActionRollback:
+		output, err = r.rollback(ctx, t, client, proc)
+		doVerify = err == nil
+	case config.ActionExec:
+		p := policy(cfg, inc.Policy)
+		if p == nil || p.Action != config.ActionExec {
+			return journal.ResultFailure, "", "", fmt.Errorf("policy %q with action exec is no longer configured", inc.Policy)
+		}
+		output, err = driver.Run(ctx, p.Exec, "", actions.ExecEnv(inc))
+		doVerify = p.Verify
+	default:
+		return journal.ResultFailure, "", "", fmt.Errorf("unknown action %q", inc.Action)
+	}
+	if err != nil {
+		return journal.ResultFailure, output, "", err
+	}
+	if !doVerify {
+		return journal.ResultSuccess, output, "", nil
+	}
+	verification, err = verify.Until(ctx, verify.Prober{Client: client, URL: t.URL}, time.Duration(t.Verify.Timeout), time.Duration(t.Verify.Interval))
+	if err != nil {
+		return journal.ResultVerifyFailed, output, err.Error(), err
+	}
+	return journal.ResultSuccess, output, verification, nil
+}
+
+func policy(cfg *config.Config, name string) *config.Policy {
+	i := slices.IndexFunc(cfg.Policies, func(p *config.Policy) bool { return p.Name == name })
+	if i < 0 {
+		return nil
+	}
+	return cfg.Policies[i]
+}
+
+// rollback installs the last version that verified healthy.
+func (r *Remediator) rollback(ctx context.Context, t *config.Target, client *http.Client, proc *driver.Process) (string, error) {
+	ts, err := r.journal.Target(t.Name)
+	if err != nil {
+		return "", err
+	}
+	pid := 0
+	if proc != nil {
+		if p, err := proc.Find(); err == nil {
+			pid = p.PID
+		}
+	}
+	current := ""
+	if v, err := openclaw.DiscoverVersion(ctx, client, t.URL, r.procs, pid); err == nil {
+		current = v.Version
+	}
+	version, err := actions.RollbackVersion(ts.Versions, current, t.Rollback.VersionRegexp())
+	if err != nil {
+		return "running " + current, err
+	}
+	argv, err := actions.RollbackArgv(t.Rollback.Command, version, t.Rollback.VersionRegexp())
+	if err != nil {
+		return "", err
+	}
+	out, err := driver.Run(ctx, argv, t.Driver.Dir, t.Driver.Env)
+	return fmt.Sprintf("rollback %s -> %s\n%s", current, version, out), err
+}
+
+// runningVersion asks the gateway which version it runs, for the record of
+// versions that verified healthy.
+func (r *Remediator) runningVersion(target string) string {
+	t := r.cfg.Get().Target(target)
+	if t == nil {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(r.ctx, 5*time.Second)
+	defer cancel()
+	v, err := openclaw.VersionFromControlUI(ctx, r.client(target), t.URL)
+	if err != nil {
+		return ""
+	}
+	return v.Version
+}
+
+// escalate calls the notify webhook, if any, when a circuit opens.
+func (r *Remediator) escalate(cfg *config.Config, inc *journal.Incident, ts *journal.Target) {
+	r.mu.Lock()
+	client := r.notify
+	r.mu.Unlock()
+	if cfg.Notify == nil || client == nil {
+		return
+	}
+	body, _ := json.Marshal(map[string]any{
+		"event": "circuit_open", "target": inc.Target, "action": inc.Action, "incident": inc.ID,
+		"alertname": inc.AlertName, "reason": ts.Reason, "openedAt": ts.OpenedAt,
+	})
+	url := cfg.Notify.URL
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		req, err := http.NewRequestWithContext(r.ctx, http.MethodPost, url, bytes.NewReader(body))
+		if err != nil {
+			return
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode/100 != 2 {
+				err = fmt.Errorf("status %d", resp.StatusCode)
+			}
+		}
+		if err != nil && !errors.Is(err, context.Canceled) {
+			r.logger.Error("escalation notify failed", "err", err)
+		}
+	}()
+}

@@ -1,0 +1,96 @@
+// Package verify decides whether a gateway is healthy after an action: its
+// /healthz says ok and its /readyz says ready, probed until both hold or the
+// deadline passes.
+package verify
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/clawwatch/clawwatch/internal/openclaw"
+)
+
+// ProbeTimeout bounds one probe: a gateway that accepts and never answers
+// (the hang fault) must not stall verification.
+const ProbeTimeout = 3 * time.Second
+
+// Prober checks one gateway.
+type Prober struct {
+	Client *http.Client
+	URL    string // base URL, without a trailing slash
+}
+
+// Once probes /healthz, then /readyz.
+func (p Prober) Once(ctx context.Context) error {
+	var h openclaw.Healthz
+	if err := p.get(ctx, "/healthz", &h); err != nil {
+		return err
+	}
+	if !h.OK {
+		return fmt.Errorf("/healthz: ok is false (status %q)", h.Status)
+	}
+	var r openclaw.Readyz
+	if err := p.get(ctx, "/readyz", &r); err != nil {
+		return err
+	}
+	if !r.Ready {
+		return fmt.Errorf("/readyz: not ready, failing %v", r.Failing)
+	}
+	return nil
+}
+
+func (p Prober) get(ctx context.Context, path string, v any) error {
+	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := p.Client.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return fmt.Errorf("%s: read body: %w", path, err)
+	}
+	// /readyz answers 503 with a body while starting: decode it either way.
+	if jerr := json.Unmarshal(body, v); jerr != nil {
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s: status %d", path, resp.StatusCode)
+		}
+		return fmt.Errorf("%s: body: %w", path, jerr)
+	}
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusServiceUnavailable {
+		return fmt.Errorf("%s: status %d", path, resp.StatusCode)
+	}
+	return nil
+}
+
+// Until probes every interval until the gateway is healthy or timeout
+// passes; the error carries the last failure.
+func Until(ctx context.Context, p Prober, timeout, interval time.Duration) (string, error) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	probes := 0
+	for {
+		probes++
+		err := p.Once(ctx)
+		if err == nil {
+			return fmt.Sprintf("healthy after %s (%d probes)", time.Since(start).Round(time.Millisecond), probes), nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("not healthy within %s after %d probes: %w", timeout, probes, err)
+		case <-tick.C:
+		}
+	}
+}

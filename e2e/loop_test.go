@@ -1,0 +1,434 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
+	"github.com/clawwatch/clawwatch/internal/openclaw"
+	"github.com/clawwatch/clawwatch/internal/testbin"
+	"github.com/clawwatch/clawwatch/mixin"
+)
+
+// demoWindows shortens every window of the mixin so a scenario runs in
+// seconds: each `…For` becomes 5s and each `…Window` 20s, the gauge window
+// 10s. Prometheus scrapes and evaluates every second.
+const demoWindows = `{
+  _config+:: std.mapWithKey(
+    function(k, v)
+      if std.endsWith(k, 'For') then '5s'
+      else if k == 'gaugeWindow' then '10s'
+      else if std.endsWith(k, 'Window') then '20s'
+      else v,
+    super._config
+  ),
+}`
+
+// loop is the whole stack on loopback: a gateway (the simulator), the
+// exporter, real Prometheus with the mixin's rules, real Alertmanager
+// routing by the remediation label, and the remediator restarting the
+// gateway with its process driver.
+type loop struct {
+	t          *testing.T
+	dir        string
+	sim        *simtest.Sim
+	exporter   string
+	prometheus string
+	am         string
+	remediator string
+	token      string
+}
+
+type loopOptions struct {
+	override   string // jsonnet mixed over the mixin after demoWindows
+	remediator string // extra YAML appended to the remediator's config
+	target     string // extra YAML appended to the target
+}
+
+func startLoop(t *testing.T, o loopOptions) *loop {
+	t.Helper()
+	l := &loop{t: t, dir: t.TempDir(), token: "e2e-token"}
+	l.sim = simtest.Start(t, simtest.Options{})
+	t.Cleanup(func() { killListener(l.sim.Port) })
+
+	// Rules rendered from the mixin with short windows.
+	files, err := mixin.Render(demoWindows + " + " + orEmpty(o.override))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if strings.HasPrefix(f.Path, "mixin/") {
+			l.write(filepath.Base(f.Path), string(f.Data))
+		}
+	}
+	l.write("token", l.token+"\n")
+
+	// The exporter.
+	exporterPort := simtest.FreePort(t)
+	l.exporter = fmt.Sprintf("http://127.0.0.1:%d", exporterPort)
+	l.write("exporter.yml", fmt.Sprintf(`
+gateways:
+  - name: default
+    url: %s
+    state_dir: %s
+    log_dir: %s
+    probe_interval: 1s
+    probe_timeout: 500ms
+`, l.sim.URL, l.sim.StateDir, l.sim.LogDir))
+	l.start("exporter", testbin.Command(t, "openclaw-exporter"), "--config.file", l.path("exporter.yml"),
+		"--web.listen-address", fmt.Sprintf("127.0.0.1:%d", exporterPort), "--no-collector.gpu")
+
+	// The remediator, restarting the simulator with the same flags.
+	remPort := simtest.FreePort(t)
+	l.remediator = fmt.Sprintf("http://127.0.0.1:%d", remPort)
+	_, ctl, _ := strings.Cut(l.sim.ControlURL, "http://")
+	argv, _ := json.Marshal([]string{simtest.Binary(t), "--port", strconv.Itoa(l.sim.Port),
+		"--control.listen-address", ctl, "--state-dir", l.sim.StateDir, "--log-dir", l.sim.LogDir})
+	l.write("remediator.yml", fmt.Sprintf(`
+journal:
+  path: %s
+diagnostics:
+  dir: %s
+limits:
+  cooldown: 1s
+  retry_delay: 1s
+targets:
+  - name: default
+    url: %s
+    state_dir: %s
+    log_dirs: [%s]
+    stop_timeout: 3s
+    verify: {timeout: 30s, interval: 200ms}
+    driver:
+      kind: process
+      start: %s
+      output: %s
+%s
+%s
+`, l.path("journal.db"), l.path("diagnostics"), l.sim.URL, l.sim.StateDir, l.sim.LogDir, argv,
+		l.path("gateway.out"), o.target, o.remediator))
+	l.start("remediator", testbin.Command(t, "openclaw-remediator"), "serve", "--config.file", l.path("remediator.yml"),
+		"--web.bearer-token-file", l.path("token"), "--web.listen-address", fmt.Sprintf("127.0.0.1:%d", remPort))
+
+	// Alertmanager, routing by the remediation label with bearer auth.
+	amPort := simtest.FreePort(t)
+	l.am = fmt.Sprintf("http://127.0.0.1:%d", amPort)
+	l.write("alertmanager.yml", fmt.Sprintf(`
+route:
+  receiver: "null"
+  group_by: [alertname, gateway]
+  group_wait: 1s
+  group_interval: 2s
+  repeat_interval: 1h
+  routes:
+    - receiver: remediator
+      matchers: ['remediation=~"restart|cleanup_locks|cleanup_logs|rollback"']
+receivers:
+  - name: "null"
+  - name: remediator
+    webhook_configs:
+      - url: %s/api/v1/alerts
+        send_resolved: true
+        http_config:
+          authorization:
+            credentials_file: %s
+`, l.remediator, l.path("token")))
+	l.start("alertmanager", testbin.Tool(t, "alertmanager"), "--config.file", l.path("alertmanager.yml"),
+		"--storage.path", l.path("am-data"), "--web.listen-address", fmt.Sprintf("127.0.0.1:%d", amPort),
+		"--cluster.listen-address=")
+
+	// Prometheus, scraping both every second and evaluating every second.
+	promPort := simtest.FreePort(t)
+	l.prometheus = fmt.Sprintf("http://127.0.0.1:%d", promPort)
+	l.write("prometheus.yml", fmt.Sprintf(`
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files: [%s, %s]
+alerting:
+  alertmanagers:
+    - static_configs: [{targets: ["127.0.0.1:%d"]}]
+scrape_configs:
+  - job_name: openclaw
+    static_configs: [{targets: ["127.0.0.1:%d"]}]
+  - job_name: openclaw-remediator
+    authorization: {credentials_file: %s}
+    static_configs: [{targets: ["127.0.0.1:%d"]}]
+`, l.path("alerts.yaml"), l.path("rules.yaml"), amPort, exporterPort, l.path("token"), remPort))
+	l.start("prometheus", testbin.Tool(t, "prometheus"), "--config.file", l.path("prometheus.yml"),
+		"--storage.tsdb.path", l.path("prom-data"), "--web.listen-address", fmt.Sprintf("127.0.0.1:%d", promPort))
+
+	simtest.Eventually(t, 60*time.Second, func() error {
+		for _, u := range []string{l.prometheus + "/-/ready", l.am + "/-/ready", l.remediator + "/-/ready", l.exporter + "/metrics"} {
+			if code, _, err := httpGet(u, time.Second); err != nil || code != 200 {
+				return fmt.Errorf("%s: %d %v", u, code, err)
+			}
+		}
+		// Both jobs scraped and the gateway seen up.
+		v, err := l.query(`sum(up{job=~"openclaw|openclaw-remediator"}) == 2 and on() openclaw_gateway_up == 1`)
+		if err != nil || len(v) == 0 {
+			return fmt.Errorf("stack not scraped yet: %v", err)
+		}
+		return nil
+	})
+	return l
+}
+
+func orEmpty(s string) string {
+	if s == "" {
+		return "{}"
+	}
+	return s
+}
+
+func (l *loop) path(name string) string { return filepath.Join(l.dir, name) }
+
+func (l *loop) write(name, data string) {
+	l.t.Helper()
+	if err := os.WriteFile(l.path(name), []byte(data), 0o600); err != nil {
+		l.t.Fatal(err)
+	}
+}
+
+// start runs a component in its own process group with its output in a
+// file that is shown when the test fails.
+func (l *loop) start(name, bin string, args ...string) {
+	l.t.Helper()
+	out, err := os.Create(l.path(name + ".log"))
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		l.t.Fatalf("start %s: %v", name, err)
+	}
+	l.t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+		out.Close()
+		if l.t.Failed() {
+			log, _ := os.ReadFile(l.path(name + ".log"))
+			l.t.Logf("--- %s output (last 3000 bytes):\n%s", name, tail(log, 3000))
+		}
+	})
+}
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}
+
+// killListener kills the gateway the remediator started on port: it is not
+// the test's child, so no other cleanup knows it.
+func killListener(port int) {
+	if pid, err := openclaw.DefaultProcFS.ListenerPID(port); err == nil && pid != os.Getpid() {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
+
+// query runs an instant PromQL query and returns the result vector.
+func (l *loop) query(q string) ([]map[string]any, error) {
+	code, body, err := httpGet(l.prometheus+"/api/v1/query?query="+url.QueryEscape(q), 5*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	var r struct {
+		Status string
+		Error  string
+		Data   struct{ Result []map[string]any }
+	}
+	if err := json.Unmarshal(body, &r); err != nil || code != 200 {
+		return nil, fmt.Errorf("query %q: %d %s %v", q, code, r.Error, err)
+	}
+	return r.Data.Result, nil
+}
+
+// alertState returns "firing", "pending" or "" for an alert of Prometheus.
+func (l *loop) alertState(name string) (string, error) {
+	v, err := l.query(fmt.Sprintf(`ALERTS{alertname=%q}`, name))
+	if err != nil {
+		return "", err
+	}
+	state := ""
+	for _, s := range v {
+		labels, _ := s["metric"].(map[string]any)
+		if st, _ := labels["alertstate"].(string); st == "firing" || state == "" {
+			state = st
+		}
+	}
+	return state, nil
+}
+
+type incident struct {
+	ID         string            `json:"id"`
+	AlertName  string            `json:"alertname"`
+	Labels     map[string]string `json:"labels"`
+	ReceivedAt time.Time         `json:"receivedAt"`
+	Action     string            `json:"action"`
+	Target     string            `json:"target"`
+	State      string            `json:"state"`
+	Decision   string            `json:"decision"`
+	Reason     string            `json:"reason"`
+	Actions    []struct {
+		Action       string     `json:"action"`
+		StartedAt    time.Time  `json:"startedAt"`
+		EndedAt      *time.Time `json:"endedAt"`
+		Result       string     `json:"result"`
+		Verification string     `json:"verification"`
+		Error        string     `json:"error"`
+	} `json:"actions"`
+}
+
+// incidents lists the remediator's journal through its authenticated API.
+func (l *loop) incidents() ([]incident, error) {
+	req, _ := http.NewRequest(http.MethodGet, l.remediator+"/api/v1/incidents", nil)
+	req.Header.Set("Authorization", "Bearer "+l.token)
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		return nil, fmt.Errorf("incidents: %d %s", resp.StatusCode, body)
+	}
+	var r struct{ Incidents []incident }
+	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&r); err != nil {
+		return nil, err
+	}
+	return r.Incidents, nil
+}
+
+// timeline is one recovery, measured from the fault.
+type timeline struct {
+	fault                                     time.Time
+	firing, received, actionDone, healthy, ok time.Time
+}
+
+func (tl timeline) String() string {
+	s := func(t time.Time) string { return fmt.Sprintf("%.1fs", t.Sub(tl.fault).Seconds()) }
+	return fmt.Sprintf("alert firing %s, webhook received %s, action done %s, healthy %s, alert resolved %s",
+		s(tl.firing), s(tl.received), s(tl.actionDone), s(tl.healthy), s(tl.ok))
+}
+
+// recover waits for the whole loop after a fault: alert firing, incident
+// with the expected action, action done and verified, gateway healthy, and
+// the alert resolved. It returns the timeline.
+func (l *loop) recover(fault time.Time, alert, action string, healthy func() error) timeline {
+	t := l.t
+	t.Helper()
+	tl := timeline{fault: fault}
+	simtest.Eventually(t, 90*time.Second, func() error {
+		st, err := l.alertState(alert)
+		if err != nil || st != "firing" {
+			return fmt.Errorf("%s is %q (%v)", alert, st, err)
+		}
+		tl.firing = time.Now()
+		return nil
+	})
+	var inc incident
+	simtest.Eventually(t, 60*time.Second, func() error {
+		incs, err := l.incidents()
+		if err != nil {
+			return err
+		}
+		for _, i := range incs {
+			if i.AlertName == alert && i.Action == action && i.ReceivedAt.After(fault) {
+				inc = i
+				if tl.received.IsZero() {
+					tl.received = time.Now()
+				}
+				if len(i.Actions) > 0 && i.Actions[len(i.Actions)-1].EndedAt != nil {
+					return nil
+				}
+				return fmt.Errorf("incident %s: %s %s, no finished action yet", i.ID, i.State, i.Decision)
+			}
+		}
+		return fmt.Errorf("no %s incident for %s yet (%d in the journal)", action, alert, len(incs))
+	})
+	last := inc.Actions[len(inc.Actions)-1]
+	tl.actionDone = *last.EndedAt
+	if last.Result != "success" {
+		t.Fatalf("%s for %s ended %s: %s %s", action, alert, last.Result, last.Verification, last.Error)
+	}
+	simtest.Eventually(t, 30*time.Second, func() error {
+		if err := healthy(); err != nil {
+			return err
+		}
+		tl.healthy = time.Now()
+		return nil
+	})
+	simtest.Eventually(t, 90*time.Second, func() error {
+		st, err := l.alertState(alert)
+		if err != nil || st != "" {
+			return fmt.Errorf("%s still %q (%v)", alert, st, err)
+		}
+		tl.ok = time.Now()
+		return nil
+	})
+	return tl
+}
+
+// simReady says whether the gateway at the simulator's port is ready.
+func (l *loop) simReady() error {
+	code, _, err := httpGet(l.sim.URL+"/readyz", time.Second)
+	if err != nil || code != 200 {
+		return fmt.Errorf("/readyz: %d %v", code, err)
+	}
+	return nil
+}
+
+// TestLoopHungGateway: the simulator hangs with its port open; the alert
+// fires, Alertmanager routes it, the remediator restarts the gateway and
+// verifies it, and the alert resolves.
+func TestLoopHungGateway(t *testing.T) {
+	l := startLoop(t, loopOptions{})
+	fault := time.Now()
+	l.sim.Fault(t, `{"kind":"hang"}`)
+	tl := l.recover(fault, "OpenClawGatewayHung", "restart", l.simReady)
+	t.Logf("MTTR hung gateway (simulator, demo windows): %s", tl)
+}
+
+// TestLoopQuiet: a healthy stack for a minute of evaluations fires nothing.
+func TestLoopQuiet(t *testing.T) {
+	l := startLoop(t, loopOptions{})
+	// Observe until Prometheus has a minute of gateway samples behind it,
+	// checking every round that no alert is pending or firing.
+	simtest.Eventually(t, 3*time.Minute, func() error {
+		active, err := l.query(`ALERTS`)
+		if err != nil {
+			return err
+		}
+		if len(active) > 0 {
+			t.Fatalf("alerts on a healthy stack: %v", active)
+		}
+		v, err := l.query(`count_over_time(openclaw_gateway_up[2m]) >= 60`)
+		if err != nil || len(v) == 0 {
+			return fmt.Errorf("fewer than 60 evaluations so far (%v)", err)
+		}
+		return nil
+	})
+}

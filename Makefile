@@ -25,7 +25,7 @@ GOTEST_FLAGS ?=
 # go-nvml's header marks many calls deprecated; the warnings drown real ones.
 export CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
 
-.PHONY: help build test lint demo openclaw tools clean
+.PHONY: help build test lint demo openclaw tools mixin clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -74,6 +74,9 @@ $(TOOLS_DIR)/.installed: deploy/tools/go.mod deploy/tools/go.sum
 	$(TOOLS_DIR).tmp/amtool --version 2>&1 | head -1
 	rm -rf $(TOOLS_DIR) && mv $(TOOLS_DIR).tmp $(TOOLS_DIR)
 	touch $@
+
+mixin: ## Format the mixin's jsonnet and regenerate mixin/alerts.yaml, mixin/rules.yaml and dashboards/*.json.
+	$(GO) generate ./mixin
 
 clean: ## Remove build outputs (not the cache).
 	rm -rf $(BIN_DIR) .demo

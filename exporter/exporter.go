@@ -15,6 +15,7 @@ import (
 	"github.com/clawwatch/clawwatch/exporter/locks"
 	"github.com/clawwatch/clawwatch/exporter/logs"
 	"github.com/clawwatch/clawwatch/exporter/process"
+	"github.com/clawwatch/clawwatch/exporter/reasoning"
 	"github.com/clawwatch/clawwatch/exporter/target"
 )
 
@@ -37,6 +38,7 @@ type instance struct {
 	target     *target.Target
 	prober     *gateway.Prober
 	logs       *logs.Collector
+	reasoning  *reasoning.Monitor // nil without models
 	collectors map[string]collector
 }
 
@@ -71,17 +73,31 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 			}
 			return err
 		}
-		in := &instance{name: g.Name, target: t, prober: gateway.New(t), logs: logs.New(t, cfg.LogPatterns)}
+		mon, err := reasoning.New(g, e.logger)
+		if err != nil {
+			for _, in := range next {
+				in.stop()
+			}
+			return err
+		}
+		in := &instance{name: g.Name, target: t, prober: gateway.New(t), logs: logs.New(t, cfg.LogPatterns), reasoning: mon}
 		in.collectors = map[string]collector{
 			"gateway": in.prober,
 			"process": process.New(t),
 			"locks":   locks.New(t),
 			"logs":    in.logs,
 		}
+		if mon != nil {
+			in.collectors["reasoning"] = mon.Quality()
+			in.collectors["model_server"] = mon.Health()
+		}
 		next = append(next, in)
 	}
 	for _, in := range next {
 		in.prober.Start()
+		if in.reasoning != nil {
+			in.reasoning.Start()
+		}
 	}
 	e.mu.Lock()
 	old := e.instances
@@ -96,6 +112,9 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 func (in *instance) stop() {
 	in.prober.Stop()
 	in.logs.Close()
+	if in.reasoning != nil {
+		in.reasoning.Stop()
+	}
 }
 
 // AddHostCollector adds a collector for the host rather than for a gateway;

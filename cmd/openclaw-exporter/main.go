@@ -2,6 +2,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -21,6 +22,7 @@ import (
 	"github.com/clawwatch/clawwatch/exporter"
 	"github.com/clawwatch/clawwatch/exporter/config"
 	"github.com/clawwatch/clawwatch/exporter/gpu"
+	"github.com/clawwatch/clawwatch/exporter/reasoning"
 )
 
 func main() {
@@ -37,11 +39,33 @@ func run() int {
 		gpuEnabled  = kingpin.Flag("collector.gpu", "Collect NVIDIA GPU metrics through NVML (--no-collector.gpu disables).").Default("true").Bool()
 		gpuRequired = kingpin.Flag("collector.gpu.required", "Fail at startup when NVML or a GPU is unavailable, for hosts where a missing GPU is itself an incident.").Bool()
 	)
+	kingpin.Command("serve", "Serve metrics: the default when no command is given.").Default()
+	var oneShot reasoning.OneShot
+	reasoningRun := kingpin.Command("reasoning", "Reasoning-quality probe.").
+		Command("run", "Run a reasoning suite once against a model server and print a report. Exit 0: all passed, 1: some failed, 2: could not run.")
+	reasoningRun.Flag("suite", "Suite file; without one the embedded default suite.").PlaceHolder("FILE").StringVar(&oneShot.SuiteFile)
+	reasoningRun.Flag("endpoint", "Base URL of the OpenAI-compatible server; /v1/chat/completions or /v1/completions is appended.").Required().PlaceHolder("URL").StringVar(&oneShot.Endpoint)
+	reasoningRun.Flag("model", "The model field of the requests.").PlaceHolder("NAME").StringVar(&oneShot.Model)
+	reasoningRun.Flag("api", "chat (/v1/chat/completions) or completions (/v1/completions).").Default("chat").EnumVar(&oneShot.API, "chat", "completions")
+	reasoningRun.Flag("api-key-file", "File holding the API key, sent as a bearer token.").PlaceHolder("FILE").StringVar(&oneShot.APIKeyFile)
+	reasoningRun.Flag("timeout", "Per-test timeout; a test's own timeout wins.").Default("60s").DurationVar(&oneShot.Timeout)
+	reasoningRun.Flag("retries", "Retries of a request that failed in transport, with backoff.").Default("2").IntVar(&oneShot.Retries)
+	reasoningRun.Flag("tls.ca-file", "CA certificate to verify the server with.").PlaceHolder("FILE").StringVar(&oneShot.TLS.CAFile)
+	reasoningRun.Flag("tls.insecure-skip-verify", "Do not verify the server's certificate.").BoolVar(&oneShot.TLS.InsecureSkipVerify)
 	logCfg := &promslog.Config{}
 	promslogflag.AddFlags(kingpin.CommandLine, logCfg)
 	kingpin.Version(version.Print("openclaw-exporter"))
 	kingpin.HelpFlag.Short('h')
-	kingpin.Parse()
+	command, err := kingpin.CommandLine.Parse(os.Args[1:])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "openclaw-exporter: %v (try --help)\n", err)
+		return 2
+	}
+	if command == reasoningRun.FullCommand() {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return oneShot.Run(ctx, os.Stdout, os.Stderr)
+	}
 	logger := promslog.New(logCfg)
 
 	cfg := config.Default()

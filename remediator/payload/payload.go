@@ -87,11 +87,11 @@ func describe(err error) string {
 
 // Check validates a decoded message.
 func Check(m *webhook.Message) error {
-	if m.Data == nil {
-		return bad("empty message")
-	}
 	if m.Version != "4" {
 		return bad("version: %q is not supported (want \"4\")", m.Version)
+	}
+	if m.Data == nil {
+		return bad("status: missing")
 	}
 	if m.Status != "firing" && m.Status != "resolved" {
 		return bad("status: %q is neither firing nor resolved", m.Status)

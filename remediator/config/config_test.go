@@ -1,0 +1,97 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const minimal = `
+targets:
+  - name: default
+    driver: {kind: process, start: [openclaw, gateway, run, --port, "18789", --bind, loopback]}
+`
+
+func TestDefaults(t *testing.T) {
+	c, err := Parse([]byte(minimal), "/etc/clawwatch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := c.Targets[0]
+	if c.TargetLabel != "gateway" || c.ActionLabel != "remediation" || c.Workers != 4 ||
+		c.Limits.MaxAttempts != 3 || time.Duration(c.Limits.Window) != time.Hour ||
+		tg.URL != DefaultTargetURL || tg.Port() != 18789 || time.Duration(tg.StopTimeout) != 30*time.Second ||
+		c.Journal.Path != "/etc/clawwatch/data/remediator.db" || len(c.Policies) != 2 || !c.Policies[0].Approval {
+		t.Fatalf("defaults: %+v %+v", c, tg)
+	}
+}
+
+func TestExampleConfigInDocs(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "configuration.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(doc), "## openclaw-remediator")
+	if !ok {
+		t.Skip("docs/configuration.md has no remediator section yet")
+	}
+	_, block, ok := strings.Cut(section, "```yaml\n")
+	block, _, _ = strings.Cut(block, "```")
+	if !ok {
+		t.Fatal("no yaml block in the remediator section")
+	}
+	if _, err := Parse([]byte(block), t.TempDir()); err != nil {
+		t.Fatalf("the documented example does not load: %v", err)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"unknown key with line", minimal + "  - name: x\n    drivr: {}\n", "line 6: field drivr not found"},
+		{"no targets", "workers: 2\n", "targets: at least one"},
+		{"bad driver", strings.Replace(minimal, "kind: process", "kind: ssh", 1), `unknown driver "ssh"`},
+		{"process without argv", "targets:\n  - name: a\n    driver: {kind: process}\n", "start: required"},
+		{"bad target name", strings.Replace(minimal, "name: default", "name: ../x", 1), "name:"},
+		{"duplicate target", minimal + "  - name: default\n    driver: {kind: systemd, unit: a.service}\n", "used twice"},
+		{"systemd unit with option", "targets:\n  - name: a\n    driver: {kind: systemd, unit: --now}\n", "unit:"},
+		{"docker container with path", "targets:\n  - name: a\n    driver: {kind: docker, container: ../x}\n", "container:"},
+		{"bad matcher", minimal + "policies:\n  - name: p\n    matchers: ['a=~\"(\"']\n", "policies[0] (p): matchers[0]"},
+		{"empty matcher", minimal + "policies:\n  - name: p\n    matchers: ['{}']\n", "no matcher"},
+		{"unknown action", minimal + "policies:\n  - name: p\n    matchers: ['a=\"b\"']\n    action: reboot\n", `unknown action "reboot"`},
+		{"exec without argv", minimal + "policies:\n  - name: p\n    matchers: ['a=\"b\"']\n    action: exec\n", "exec: an argv"},
+		{"short retention", minimal + "journal: {retention: 1h}\n", "shorter than 24h"},
+		{"unanchored version pattern", strings.Replace(minimal, "driver:", "rollback: {version_pattern: '[0-9.]+'}\n    driver:", 1), "anchored"},
+		{"rollback without version", strings.Replace(minimal, "driver:", "rollback: {command: [openclaw, update]}\n    driver:", 1), "{version}"},
+		{"bad size", strings.Replace(minimal, "driver:", "log_retention: {max_total_bytes: lots}\n    driver:", 1), `size "lots"`},
+		{"root log dir", strings.Replace(minimal, "driver:", "log_dirs: [/]\n    driver:", 1), "root directory"},
+		{"notify without url", minimal + "notify: {url: ftp://x}\n", "notify: url"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.yaml), t.TempDir())
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoadNamesTheFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "r.yml")
+	os.WriteFile(p, []byte("targets: [\n"), 0o600)
+	if _, err := Load(p); err == nil || !strings.Contains(err.Error(), p) {
+		t.Fatalf("%v", err)
+	}
+}
+
+func TestSizes(t *testing.T) {
+	c, err := Parse([]byte(strings.Replace(minimal, "driver:", "log_retention: {max_total_bytes: 512MiB}\n    driver:", 1)), "")
+	if err != nil || c.Targets[0].Logs.MaxTotalBytes != 512<<20 {
+		t.Fatalf("%v %v", err, c)
+	}
+	c, err = Parse([]byte(strings.Replace(minimal, "driver:", "log_retention: {max_total_bytes: 1000}\n    driver:", 1)), "")
+	if err != nil || c.Targets[0].Logs.MaxTotalBytes != 1000 {
+		t.Fatalf("%v %v", err, c)
+	}
+}

@@ -1,0 +1,149 @@
+package journal
+
+import (
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+func open(t *testing.T) (*Journal, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "j.db")
+	j, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	return j, path
+}
+
+func alert(fp string, status string) *Incident {
+	start := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	return &Incident{ID: ID(fp, start), Fingerprint: fp, StartsAt: start, Status: status, State: StateReceived, Labels: map[string]string{"alertname": "X"}}
+}
+
+func TestIDIsStable(t *testing.T) {
+	a := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	if ID("fp", a) != ID("fp", a.In(time.FixedZone("x", 3600))) {
+		t.Error("id depends on the time zone")
+	}
+	if ID("fp", a) == ID("fp", a.Add(time.Millisecond)) || ID("fp", a) == ID("fq", a) {
+		t.Error("ids collide")
+	}
+}
+
+func TestAdmitConcurrentDuplicates(t *testing.T) {
+	j, _ := open(t)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	news := 0
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			adm, err := j.Admit([]*Incident{alert("a", "firing"), alert("b", "firing")}, time.Now())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			for _, a := range adm {
+				if a.New {
+					news++
+				}
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if news != 2 {
+		t.Fatalf("%d new incidents from 20 identical deliveries of 2 alerts", news)
+	}
+	inc, err := j.Incident(alert("a", "firing").ID)
+	if err != nil || inc.Deliveries != 20 {
+		t.Fatalf("deliveries %v %v", inc, err)
+	}
+	// Resolved: marks a known incident, ignores an unknown one.
+	adm, _ := j.Admit([]*Incident{alert("a", "resolved"), alert("zzz", "resolved")}, time.Now())
+	if !adm[0].Known || adm[0].Incident.ResolvedAt == nil || adm[1].Known {
+		t.Fatalf("%+v", adm)
+	}
+}
+
+func TestRecoverAfterReopen(t *testing.T) {
+	j, path := open(t)
+	now := time.Now()
+	var ids []string
+	for i, st := range []string{StateRunning, StatePending, StateReceived, StateDone, StateQueued} {
+		inc := alert(fmt.Sprint(i), "firing")
+		inc.State = st
+		if st == StateRunning {
+			inc.Actions = []Action{{Attempt: 1, Action: "restart", Target: "t", StartedAt: now}}
+		}
+		ids = append(ids, inc.ID)
+		if err := j.Update(func(tx Tx) error { return tx.PutIncident(inc) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j.Close()
+	j2, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j2.Close()
+	rec, err := j2.Recover(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Interrupted) != 1 || len(rec.Pending) != 1 || len(rec.Undecided) != 2 {
+		t.Fatalf("%+v", rec)
+	}
+	inc, _ := j2.Incident(ids[0])
+	if inc.State != StateDone || inc.Actions[0].Result != ResultInterrupted || inc.Actions[0].EndedAt == nil {
+		t.Fatalf("running incident after recovery: %+v", inc)
+	}
+	// Recovering again finds nothing new to interrupt.
+	if rec, _ := j2.Recover(now); len(rec.Interrupted) != 0 {
+		t.Fatal("interrupted twice")
+	}
+}
+
+func TestPruneKeepsUnfinished(t *testing.T) {
+	j, _ := open(t)
+	old := time.Now().Add(-30 * 24 * time.Hour)
+	for i := range 50 {
+		inc := alert(fmt.Sprint(i), "firing")
+		inc.State, inc.UpdatedAt = StateDone, old
+		if i%10 == 0 {
+			inc.State = StatePending
+		}
+		if err := j.Update(func(tx Tx) error { return tx.PutIncident(inc) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := j.Prune(time.Now().Add(-7 * 24 * time.Hour))
+	if err != nil || n != 45 {
+		t.Fatalf("pruned %d (%v), want 45", n, err)
+	}
+	left, _ := j.List(Filter{})
+	if len(left) != 5 {
+		t.Fatalf("%d left", len(left))
+	}
+	if l, _ := j.List(Filter{State: StatePending, Limit: 2}); len(l) != 2 {
+		t.Fatalf("filtered list %d", len(l))
+	}
+}
+
+func TestTargetVersions(t *testing.T) {
+	var ts Target
+	at := time.Now()
+	for i := range 15 {
+		ts.RecordVersion(fmt.Sprintf("2026.9.%d", i), at)
+	}
+	ts.RecordVersion("2026.9.7", at)
+	if len(ts.Versions) != KeepVersions || ts.Versions[len(ts.Versions)-1].Version != "2026.9.7" {
+		t.Fatalf("%+v", ts.Versions)
+	}
+}

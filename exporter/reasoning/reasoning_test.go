@@ -216,8 +216,12 @@ func TestHungServerNeverBlocksScrapesOrOtherSuites(t *testing.T) {
 	hung := simtest.Start(t, simtest.Options{})
 	healthy := simtest.Start(t, simtest.Options{})
 	hung.Fault(t, `{"kind":"hang"}`)
-	two := writeSuite(t, `{"tests":[{"id":"a","prompt":"What is 17 multiplied by 23? Answer with the number only.","expected_keywords":["391"]},
-		{"id":"b","prompt":"2的10次方等于多少?只写数字。","expected_keywords":["1024"],"timeout":"1500ms"}]}`)
+	const tests = `{"id":"a","prompt":"What is 17 multiplied by 23? Answer with the number only.","expected_keywords":["391"]},
+		{"id":"b","prompt":"2的10次方等于多少?只写数字。","expected_keywords":["1024"]%s}`
+	// The hung server's second test has its own timeout; the healthy one
+	// keeps the default (60s), so that a loaded machine cannot fail it.
+	stuckSuite := writeSuite(t, `{"tests":[`+fmt.Sprintf(tests, `,"timeout":"1500ms"`)+`]}`)
+	fineSuite := writeSuite(t, `{"tests":[`+fmt.Sprintf(tests, "")+`]}`)
 	c, err := config.Parse([]byte(fmt.Sprintf(`
 gateways:
   - name: gw
@@ -236,7 +240,7 @@ gateways:
         suites:
           - name: s
             file: %s
-`, hung.URL, two, healthy.URL, two)), "")
+`, hung.URL, stuckSuite, healthy.URL, fineSuite)), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +284,7 @@ gateways:
 
 func TestHealthProbe(t *testing.T) {
 	sim := simtest.Start(t, simtest.Options{})
-	p := reasoning.NewHealthProber("gw", "qwen", sim.URL+"/v1", "/health", http.DefaultClient, time.Hour, 300*time.Millisecond, logger)
+	p := reasoning.NewHealthProber("gw", "qwen", sim.URL+"/v1", "/health", http.DefaultClient, time.Hour, 3*time.Second, logger)
 	up := func() float64 {
 		reg := prometheus.NewPedanticRegistry()
 		reg.MustRegister(healthOf(p))

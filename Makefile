@@ -78,5 +78,8 @@ $(TOOLS_DIR)/.installed: deploy/tools/go.mod deploy/tools/go.sum
 mixin: ## Format the mixin's jsonnet and regenerate mixin/alerts.yaml, mixin/rules.yaml and dashboards/*.json.
 	$(GO) generate ./mixin
 
+print-tools-dir:
+	@echo $(TOOLS_DIR)
+
 clean: ## Remove build outputs (not the cache).
 	rm -rf $(BIN_DIR) .demo

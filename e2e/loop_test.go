@@ -53,22 +53,61 @@ type loop struct {
 	am         string
 	remediator string
 	token      string
+	patience   time.Duration
+}
+
+// profile is a set of timings for the whole loop.
+type profile struct {
+	name          string
+	windows       string // jsonnet mixed over the mixin first
+	scrape        string // Prometheus scrape and evaluation interval
+	probe         string // exporter probe_interval
+	probeTimeout  string
+	groupWait     string // Alertmanager
+	groupInterval string
+	patience      time.Duration // longest wait for one step of a recovery
+}
+
+var (
+	// demoProfile is what the tests and `make demo` use.
+	demoProfile = profile{"demo", demoWindows, "1s", "1s", "500ms", "1s", "2s", 90 * time.Second}
+	// productionProfile is the mixin's defaults with common intervals:
+	// 15s scrapes, 5s probes, Alertmanager's default group_wait.
+	productionProfile = profile{"production", "{}", "15s", "5s", "3s", "30s", "5m", 10 * time.Minute}
+)
+
+// profileFromEnv picks the profile from CLAWWATCH_LOOP_PROFILE (bench/mttr).
+func profileFromEnv(t *testing.T) profile {
+	switch p := os.Getenv("CLAWWATCH_LOOP_PROFILE"); p {
+	case "", "demo":
+		return demoProfile
+	case "production":
+		return productionProfile
+	default:
+		t.Fatalf("CLAWWATCH_LOOP_PROFILE=%q: want demo or production", p)
+		return profile{}
+	}
 }
 
 type loopOptions struct {
-	override   string // jsonnet mixed over the mixin after demoWindows
+	profile    profile
+	override   string // jsonnet mixed over the mixin after the profile's windows
 	remediator string // extra YAML appended to the remediator's config
 	target     string // extra YAML appended to the target
 }
 
 func startLoop(t *testing.T, o loopOptions) *loop {
 	t.Helper()
-	l := &loop{t: t, dir: t.TempDir(), token: "e2e-token"}
+	if o.profile.name == "" {
+		o.profile = demoProfile
+	}
+	p := o.profile
+	l := &loop{t: t, dir: t.TempDir(), token: "e2e-token", patience: p.patience}
 	l.sim = simtest.Start(t, simtest.Options{})
 	t.Cleanup(func() { killListener(l.sim.Port) })
 
 	// Rules rendered from the mixin with short windows.
-	files, err := mixin.Render(demoWindows + " + " + orEmpty(o.override))
+	files, err := mixin.Render(p.windows + " + " + orEmpty(o.override))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,9 +127,9 @@ gateways:
     url: %s
     state_dir: %s
     log_dir: %s
-    probe_interval: 1s
-    probe_timeout: 500ms
-`, l.sim.URL, l.sim.StateDir, l.sim.LogDir))
+    probe_interval: %s
+    probe_timeout: %s
+`, l.sim.URL, l.sim.StateDir, l.sim.LogDir, p.probe, p.probeTimeout))
 	l.start("exporter", testbin.Command(t, "openclaw-exporter"), "--config.file", l.path("exporter.yml"),
 		"--web.listen-address", fmt.Sprintf("127.0.0.1:%d", exporterPort), "--no-collector.gpu")
 
@@ -133,8 +172,8 @@ targets:
 route:
   receiver: "null"
   group_by: [alertname, gateway]
-  group_wait: 1s
-  group_interval: 2s
+  group_wait: %s
+  group_interval: %s
   repeat_interval: 1h
   routes:
     - receiver: remediator
@@ -148,7 +187,7 @@ receivers:
         http_config:
           authorization:
             credentials_file: %s
-`, l.remediator, l.path("token")))
+`, p.groupWait, p.groupInterval, l.remediator, l.path("token")))
 	l.start("alertmanager", testbin.Tool(t, "alertmanager"), "--config.file", l.path("alertmanager.yml"),
 		"--storage.path", l.path("am-data"), "--web.listen-address", fmt.Sprintf("127.0.0.1:%d", amPort),
 		"--cluster.listen-address=")
@@ -158,8 +197,8 @@ receivers:
 	l.prometheus = fmt.Sprintf("http://127.0.0.1:%d", promPort)
 	l.write("prometheus.yml", fmt.Sprintf(`
 global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
+  scrape_interval: %s
+  evaluation_interval: %s
 rule_files: [%s, %s]
 alerting:
   alertmanagers:
@@ -170,11 +209,11 @@ scrape_configs:
   - job_name: openclaw-remediator
     authorization: {credentials_file: %s}
     static_configs: [{targets: ["127.0.0.1:%d"]}]
-`, l.path("alerts.yaml"), l.path("rules.yaml"), amPort, exporterPort, l.path("token"), remPort))
+`, p.scrape, p.scrape, l.path("alerts.yaml"), l.path("rules.yaml"), amPort, exporterPort, l.path("token"), remPort))
 	l.start("prometheus", testbin.Tool(t, "prometheus"), "--config.file", l.path("prometheus.yml"),
 		"--storage.tsdb.path", l.path("prom-data"), "--web.listen-address", fmt.Sprintf("127.0.0.1:%d", promPort))
 
-	simtest.Eventually(t, 60*time.Second, func() error {
+	simtest.Eventually(t, l.patience, func() error {
 		for _, u := range []string{l.prometheus + "/-/ready", l.am + "/-/ready", l.remediator + "/-/ready", l.exporter + "/metrics"} {
 			if code, _, err := httpGet(u, time.Second); err != nil || code != 200 {
 				return fmt.Errorf("%s: %d %v", u, code, err)
@@ -332,6 +371,13 @@ type timeline struct {
 	firing, received, actionDone, healthy, ok time.Time
 }
 
+// fields is the timeline as key=seconds pairs, for bench/mttr.
+func (tl timeline) fields() string {
+	s := func(t time.Time) string { return fmt.Sprintf("%.1f", t.Sub(tl.fault).Seconds()) }
+	return fmt.Sprintf("firing=%s received=%s action_done=%s healthy=%s resolved=%s",
+		s(tl.firing), s(tl.received), s(tl.actionDone), s(tl.healthy), s(tl.ok))
+}
+
 func (tl timeline) String() string {
 	s := func(t time.Time) string { return fmt.Sprintf("%.1fs", t.Sub(tl.fault).Seconds()) }
 	return fmt.Sprintf("alert firing %s, webhook received %s, action done %s, healthy %s, alert resolved %s",
@@ -345,7 +391,7 @@ func (l *loop) recover(fault time.Time, alert, action string, healthy func() err
 	t := l.t
 	t.Helper()
 	tl := timeline{fault: fault}
-	simtest.Eventually(t, 90*time.Second, func() error {
+	simtest.Eventually(t, l.patience, func() error {
 		st, err := l.alertState(alert)
 		if err != nil || st != "firing" {
 			return fmt.Errorf("%s is %q (%v)", alert, st, err)
@@ -354,7 +400,7 @@ func (l *loop) recover(fault time.Time, alert, action string, healthy func() err
 		return nil
 	})
 	var inc incident
-	simtest.Eventually(t, 60*time.Second, func() error {
+	simtest.Eventually(t, l.patience, func() error {
 		incs, err := l.incidents()
 		if err != nil {
 			return err
@@ -378,14 +424,14 @@ func (l *loop) recover(fault time.Time, alert, action string, healthy func() err
 	if last.Result != "success" {
 		t.Fatalf("%s for %s ended %s: %s %s", action, alert, last.Result, last.Verification, last.Error)
 	}
-	simtest.Eventually(t, 30*time.Second, func() error {
+	simtest.Eventually(t, l.patience, func() error {
 		if err := healthy(); err != nil {
 			return err
 		}
 		tl.healthy = time.Now()
 		return nil
 	})
-	simtest.Eventually(t, 90*time.Second, func() error {
+	simtest.Eventually(t, l.patience, func() error {
 		st, err := l.alertState(alert)
 		if err != nil || st != "" {
 			return fmt.Errorf("%s still %q (%v)", alert, st, err)
@@ -408,12 +454,15 @@ func (l *loop) simReady() error {
 // TestLoopHungGateway: the simulator hangs with its port open; the alert
 // fires, Alertmanager routes it, the remediator restarts the gateway and
 // verifies it, and the alert resolves.
+// bench/mttr runs it repeatedly with either profile.
 func TestLoopHungGateway(t *testing.T) {
-	l := startLoop(t, loopOptions{})
+	p := profileFromEnv(t)
+	l := startLoop(t, loopOptions{profile: p})
 	fault := time.Now()
 	l.sim.Fault(t, `{"kind":"hang"}`)
 	tl := l.recover(fault, "OpenClawGatewayHung", "restart", l.simReady)
-	t.Logf("MTTR hung gateway (simulator, demo windows): %s", tl)
+	t.Logf("MTTR profile=%s %s", p.name, tl.fields())
+	t.Logf("hung gateway (simulator, %s timings): %s", p.name, tl)
 }
 
 // TestLoopQuiet: a healthy stack through a minute of evaluations at demo

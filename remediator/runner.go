@@ -113,6 +113,11 @@ func (r *Remediator) process(id string) {
 				decision, inc.Reason = journal.DecisionPendingApproval, "waits for approval"
 				exp := now.Add(time.Duration(cfg.Approval.Timeout))
 				inc.State, inc.Decision, inc.ExpiresAt, inc.UpdatedAt = journal.StatePending, decision, &exp, now
+				// Known as pending before anyone can read it from the
+				// journal; dropped again if the commit fails.
+				r.mu.Lock()
+				r.pending[inc.ID] = now
+				r.mu.Unlock()
 				if err := tx.PutTarget(ts); err != nil {
 					return err
 				}
@@ -132,6 +137,7 @@ func (r *Remediator) process(id string) {
 		return r.beginAttempt(tx, inc, ts, now)
 	})
 	if err != nil {
+		r.dropPending(id)
 		r.journalError("decide", err)
 		return
 	}
@@ -142,9 +148,6 @@ func (r *Remediator) process(id string) {
 	switch decision {
 	case journal.DecisionExecuted:
 	case journal.DecisionPendingApproval:
-		r.mu.Lock()
-		r.pending[inc.ID] = now
-		r.mu.Unlock()
 		r.logger.Info("incident waits for approval", "incident", inc.ID, "action", inc.Action, "target", inc.Target)
 		return
 	default:
@@ -261,6 +264,15 @@ func (r *Remediator) finish(cfg *config.Config, inc *journal.Incident, result, o
 				inc.Reason = "escalated: " + ts.Reason
 			}
 		}
+		// Metrics move before the commit makes the end visible, so that
+		// whoever sees the journaled result also sees it counted.
+		r.m.actions.WithLabelValues(inc.Action, inc.Target, result).Inc()
+		if elapsed > 0 {
+			r.m.duration.WithLabelValues(inc.Action).Observe(elapsed.Seconds())
+		}
+		if outcome == gate.Opened {
+			r.m.circuit.WithLabelValues(inc.Target).Set(1)
+		}
 		if err := tx.PutTarget(ts); err != nil {
 			return err
 		}
@@ -269,10 +281,6 @@ func (r *Remediator) finish(cfg *config.Config, inc *journal.Incident, result, o
 	if err != nil {
 		r.journalError("finish", err)
 	}
-	r.m.actions.WithLabelValues(inc.Action, inc.Target, result).Inc()
-	if elapsed > 0 {
-		r.m.duration.WithLabelValues(inc.Action).Observe(elapsed.Seconds())
-	}
 	log := r.logger.With("incident", inc.ID, "action", inc.Action, "target", inc.Target, "attempt", len(inc.Actions), "result", result, "duration", elapsed.Round(time.Millisecond))
 	if actErr != nil {
 		log.Warn("action failed", "err", actErr)
@@ -280,7 +288,6 @@ func (r *Remediator) finish(cfg *config.Config, inc *journal.Incident, result, o
 		log.Info("action finished", "verification", verification)
 	}
 	if outcome == gate.Opened && ts != nil {
-		r.m.circuit.WithLabelValues(inc.Target).Set(1)
 		log.Error("circuit opened; no more actions on this target until a reset or the quiet period", "reason", ts.Reason)
 		r.escalate(cfg, inc, ts)
 	}

@@ -44,8 +44,8 @@ test: lint openclaw tools ## Every test, with -race: unit, integration, conforma
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/...
 	CGO_ENABLED=0 $(GO) test -count=1 ./exporter/gpu/
 
-demo: build ## Run the simulated gateway and show what to do with it.
-	BIN_DIR=$(BIN_DIR) bash deploy/demo.sh
+demo: build tools ## The whole loop on loopback: a gateway hangs and is healed while you watch.
+	BIN_DIR=$(BIN_DIR) TOOLS_DIR=$(TOOLS_DIR) bash deploy/demo.sh
 
 openclaw: $(OPENCLAW_DIR)/.installed ## Install the real gateway into the cache.
 

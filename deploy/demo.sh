@@ -1,75 +1,222 @@
 #!/usr/bin/env bash
-# The demo: a simulated OpenClaw gateway on loopback, and what to try with it.
-# Ctrl-C stops it and leaves nothing running.
+# The demo: the whole clawwatch loop on loopback, without Docker. A simulated
+# OpenClaw gateway, openclaw-exporter, Prometheus with the mixin's rules at
+# demo timings, Alertmanager routing by the `remediation` label, and
+# openclaw-remediator restarting the gateway. After a short while the gateway
+# hangs with its port open; the demo narrates what each part does until the
+# gateway is healthy again. Ctrl-C stops everything and leaves nothing running.
+#
+# `make demo` builds the commands and the pinned Prometheus and Alertmanager
+# first. Environment: BIN_DIR, TOOLS_DIR, DEMO_DIR (.demo), DEMO_PORT (28789)
+# and the other DEMO_*_PORT, DEMO_FAULT_AFTER (seconds, 15), DEMO_EXIT=1 to
+# stop once the gateway has recovered.
 set -euo pipefail
 
 bin_dir=${BIN_DIR:-bin}
+tools_dir=${TOOLS_DIR:?TOOLS_DIR must point at the pinned Prometheus and Alertmanager (make demo sets it)}
 port=${DEMO_PORT:-28789}
 control_port=${DEMO_CONTROL_PORT:-28790}
 exporter_port=${DEMO_EXPORTER_PORT:-29787}
+remediator_port=${DEMO_REMEDIATOR_PORT:-29788}
+prometheus_port=${DEMO_PROMETHEUS_PORT:-29090}
+alertmanager_port=${DEMO_ALERTMANAGER_PORT:-29093}
+fault_after=${DEMO_FAULT_AFTER:-15}
 dir=${DEMO_DIR:-.demo}
-token=demo-token
+here=$(cd "$(dirname "$0")" && pwd)
 
-mkdir -p "$dir"
-"$bin_dir/openclaw-gatewaysim" --port "$port" --control.listen-address "127.0.0.1:$control_port" \
-	--state-dir "$dir/state" --log-dir "$dir/logs" --token "$token" --log.level warn &
-sim=$!
+rm -rf "$dir" && mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+bin_dir=$(cd "$bin_dir" && pwd)
+token=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+printf '%s\n' "$token" >"$dir/token"
+chmod 600 "$dir/token"
+
+pids=() sleeper=""
+stop() {
+	trap - EXIT INT TERM
+	[[ -n $sleeper ]] && kill "$sleeper" 2>/dev/null
+	# The remediator may have started a new gateway: it is not our child.
+	gw=$(curl -fsS -m 1 "http://127.0.0.1:$control_port/state" 2>/dev/null | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
+	kill -TERM "${pids[@]}" $gw 2>/dev/null || true
+	wait "${pids[@]}" 2>/dev/null || true
+	echo "demo stopped; nothing left running."
+}
+trap stop EXIT
+trap 'stop; exit 130' INT TERM
+# pause sleeps in the background: `wait` returns at once on Ctrl-C, where a
+# foreground sleep would hold the trap back until it ends.
+pause() {
+	sleep "$1" &
+	sleeper=$!
+	wait "$sleeper" || true
+}
+start() { # name, argv…: runs a component with its output in $dir/<name>.log
+	local name=$1
+	shift
+	"$@" >"$dir/$name.log" 2>&1 &
+	pids+=($!)
+}
+
+# Rules rendered from the mixin with the demo's windows.
+(cd "$here/.." && go run ./mixin/build --root "$dir/render" --override-file deploy/demo/windows.jsonnet)
+
+sim_argv=("$bin_dir/openclaw-gatewaysim" --port "$port" --control.listen-address "127.0.0.1:$control_port"
+	--state-dir "$dir/state" --log-dir "$dir/logs" --log.level warn)
+start gateway "${sim_argv[@]}"
+
 cat >"$dir/exporter.yml" <<YAML
 gateways:
   - name: demo
     url: http://127.0.0.1:$port
-    state_dir: state
-    log_dir: logs
-    probe_interval: 2s
-    probe_timeout: 1s
+    state_dir: $dir/state
+    log_dir: $dir/logs
+    probe_interval: 1s
+    probe_timeout: 500ms
 YAML
-"$bin_dir/openclaw-exporter" --config.file "$dir/exporter.yml" \
-	--web.listen-address "127.0.0.1:$exporter_port" --log.level warn &
-exporter=$!
-stop() {
-	trap - EXIT INT TERM
-	kill -TERM "$exporter" "$sim" 2>/dev/null || true
-	wait "$exporter" "$sim" 2>/dev/null || true
-	echo "demo stopped; nothing left running."
-}
-trap stop EXIT INT TERM
+start exporter "$bin_dir/openclaw-exporter" --config.file "$dir/exporter.yml" --no-collector.gpu \
+	--web.listen-address "127.0.0.1:$exporter_port"
+
+json_argv=$(printf '"%s",' "${sim_argv[@]}")
+cat >"$dir/remediator.yml" <<YAML
+journal:
+  path: $dir/journal.db
+diagnostics:
+  dir: $dir/diagnostics
+limits:
+  cooldown: 1s
+  retry_delay: 1s
+targets:
+  - name: demo
+    url: http://127.0.0.1:$port
+    state_dir: $dir/state
+    log_dirs: [$dir/logs]
+    stop_timeout: 3s
+    verify: {timeout: 30s, interval: 200ms}
+    driver:
+      kind: process
+      start: [${json_argv%,}]
+      output: $dir/gateway-restarted.log
+YAML
+start remediator "$bin_dir/openclaw-remediator" serve --config.file "$dir/remediator.yml" \
+	--web.bearer-token-file "$dir/token" --web.listen-address "127.0.0.1:$remediator_port"
+
+cat >"$dir/alertmanager.yml" <<YAML
+route:
+  receiver: "null"
+  group_by: [alertname, gateway]
+  group_wait: 1s
+  group_interval: 2s
+  repeat_interval: 1h
+  routes:
+    - receiver: remediator
+      matchers: ['remediation=~"restart|cleanup_locks|cleanup_logs|rollback"']
+receivers:
+  - name: "null"
+  - name: remediator
+    webhook_configs:
+      - url: http://127.0.0.1:$remediator_port/api/v1/alerts
+        send_resolved: true
+        http_config:
+          authorization:
+            credentials_file: $dir/token
+YAML
+start alertmanager "$tools_dir/alertmanager" --config.file "$dir/alertmanager.yml" --storage.path "$dir/alertmanager" \
+	--web.listen-address "127.0.0.1:$alertmanager_port" --cluster.listen-address=
+
+cat >"$dir/prometheus.yml" <<YAML
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files: [$dir/render/mixin/alerts.yaml, $dir/render/mixin/rules.yaml]
+alerting:
+  alertmanagers:
+    - static_configs: [{targets: ["127.0.0.1:$alertmanager_port"]}]
+scrape_configs:
+  - job_name: openclaw
+    static_configs: [{targets: ["127.0.0.1:$exporter_port"]}]
+  - job_name: openclaw-remediator
+    authorization: {credentials_file: $dir/token}
+    static_configs: [{targets: ["127.0.0.1:$remediator_port"]}]
+YAML
+start prometheus "$tools_dir/prometheus" --config.file "$dir/prometheus.yml" --storage.tsdb.path "$dir/prometheus" \
+	--web.listen-address "127.0.0.1:$prometheus_port"
 
 gateway=http://127.0.0.1:$port
 control=http://127.0.0.1:$control_port
 metrics=http://127.0.0.1:$exporter_port/metrics
-deadline=$((SECONDS + 30))
-until curl -fsS "$metrics" 2>/dev/null | grep -q '^openclaw_gateway_up{gateway="demo"} 1'; do
-	if ! kill -0 "$sim" 2>/dev/null || ! kill -0 "$exporter" 2>/dev/null || ((SECONDS > deadline)); then
-		echo "the simulated gateway or the exporter did not come up" >&2
+prometheus=http://127.0.0.1:$prometheus_port
+alertmanager=http://127.0.0.1:$alertmanager_port
+remediator=http://127.0.0.1:$remediator_port
+
+query() { curl -fsS -m 2 "$prometheus/api/v1/query" --data-urlencode "query=$1" 2>/dev/null || true; }
+deadline=$((SECONDS + 60))
+until query 'openclaw_gateway_up == 1 and on() sum(up{job=~"openclaw|openclaw-remediator"}) == 2' | grep -q '"value"'; do
+	for i in "${!pids[@]}"; do
+		if ! kill -0 "${pids[$i]}" 2>/dev/null; then
+			echo "a component exited early; its log is in $dir/:" >&2
+			tail -n 5 "$dir"/*.log >&2
+			exit 1
+		fi
+	done
+	if ((SECONDS > deadline)); then
+		echo "the stack did not come up within a minute; logs are in $dir/" >&2
 		exit 1
 	fi
-	sleep 0.2
+	pause 0.5
 done
 
 cat <<MSG
 
-clawwatch demo: a simulated OpenClaw gateway (pid $sim) is ready, watched by openclaw-exporter (pid $exporter).
+clawwatch demo: a simulated OpenClaw gateway (pid ${pids[0]}) is ready, watched by openclaw-exporter (pid ${pids[1]}).
 
-  gateway      $gateway  (/healthz, /readyz, Control UI at /, /v1/chat/completions with token $token)
-  control API  $control  (faults and state)
-  metrics      $metrics
-  logs         $dir/logs/    locks  $dir/state/tmp/
+  gateway       $gateway   (/healthz, /readyz, Control UI at /)
+  control API   $control   (inject faults: POST /faults, heal: DELETE /faults)
+  exporter      $metrics
+  remediator    $remediator   (bearer token in $dir/token)
+  Prometheus    $prometheus   (alerts: $prometheus/alerts)
+  Alertmanager  $alertmanager
+  logs          $dir/*.log
 
 What the exporter sees now:
-$(curl -fsS "$metrics" | grep -E '^openclaw_(gateway_(up|ready|event_loop_degraded|process_open_fds|process_resident_memory_bytes|lock_files|info)|log_read_bytes_total)\{' | sed 's/^/  /')
+$(curl -fsS "$metrics" | grep -E '^openclaw_gateway_(up|ready|process_open_fds|lock_files)\{' | sed 's/^/  /')
 
-Try:
-  curl -s $gateway/readyz
-  curl -s -X POST $control/faults -d '{"kind":"hang"}'          # port open, nothing answers
-  curl -s -m 2 $gateway/healthz || echo "hung"
-  curl -s -X POST $control/faults -d '{"kind":"event_loop_stall","every":"10s","duration":"3s"}'
-  curl -s -X POST $control/faults -d '{"kind":"fd_leak","per_second":50}'
-  curl -s $control/state
-  curl -s $metrics | grep -E 'openclaw_gateway_(up|event_loop|process_open_fds)'   # watch it show
-  curl -s -X DELETE $control/faults                            # heal everything
-
-Prometheus, Alertmanager and the remediator join this demo as they are built.
+In ${fault_after}s the gateway will hang with its port open (curl -X POST $control/faults -d '{"kind":"hang"}').
 Press Ctrl-C to stop.
 MSG
 
-wait "$sim"
+pause "$fault_after"
+curl -fsS -X POST "$control/faults" -d '{"kind":"hang"}' >/dev/null
+t0=$SECONDS
+say() { printf '  [%3ss] %s\n' "$((SECONDS - t0))" "$*"; }
+say "fault injected: the gateway accepts connections and never answers"
+
+last_alert="" last_incident="" last_health="" recovered=""
+while :; do
+	health=$(curl -s -o /dev/null -m 1 -w '%{http_code}' "$gateway/readyz" || true)
+	[[ $health == 200 ]] && health=healthy || health="not answering"
+	if [[ $health != "$last_health" ]]; then
+		say "gateway /readyz: $health"
+		last_health=$health
+	fi
+	alert=$(query 'ALERTS{alertname="OpenClawGatewayHung"}' | grep -o '"alertstate":"[a-z]*"' | cut -d'"' -f4 | sort -u | tail -1 || true)
+	alert=${alert:-inactive}
+	if [[ $alert != "$last_alert" ]]; then
+		say "Prometheus: OpenClawGatewayHung is $alert"
+		last_alert=$alert
+	fi
+	incident=$(curl -fsS -m 2 -H "Authorization: Bearer $token" "$remediator/api/v1/incidents?limit=1" 2>/dev/null |
+		grep -oE '"(state|decision|result|verification)": "[^"]*"' | tr -d '"' | paste -sd' ' - || true)
+	if [[ -n $incident && $incident != "$last_incident" ]]; then
+		say "remediator: $incident"
+		last_incident=$incident
+	fi
+	if [[ -z $recovered && $health == healthy && $alert == inactive && -n $last_incident ]]; then
+		recovered=1
+		say "recovered: the gateway is healthy again (new pid $(curl -fsS -m 1 "$control/state" | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')) and the alert resolved"
+		echo
+		echo "The journal: curl -H 'Authorization: Bearer \$(cat $dir/token)' $remediator/api/v1/incidents"
+		[[ ${DEMO_EXIT:-} == 1 ]] && exit 0
+		echo "Press Ctrl-C to stop."
+	fi
+	pause 1
+done

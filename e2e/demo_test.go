@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"sync"
@@ -13,12 +14,15 @@ import (
 
 	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
+	"github.com/clawwatch/clawwatch/internal/testbin"
 )
 
 // TestDemoScript runs deploy/demo.sh (what `make demo` runs) as a user would:
-// it must start the simulator, print what to do next, and on Ctrl-C stop
-// everything it started.
+// it must start the whole loop, print the URLs, narrate the hang and its
+// remediation until the gateway is healthy again, and on Ctrl-C stop
+// everything it started, the gateway the remediator restarted included.
 func TestDemoScript(t *testing.T) {
+	tools := filepath.Dir(testbin.Tool(t, "prometheus"))
 	port, control, metrics := simtest.FreePort(t), simtest.FreePort(t), simtest.FreePort(t)
 	bin := t.TempDir()
 	if out, err := exec.Command("go", "build", "-o", bin+"/", "../cmd/...").CombinedOutput(); err != nil {
@@ -30,7 +34,12 @@ func TestDemoScript(t *testing.T) {
 		"DEMO_PORT="+strconv.Itoa(port),
 		"DEMO_CONTROL_PORT="+strconv.Itoa(control),
 		"DEMO_EXPORTER_PORT="+strconv.Itoa(metrics),
+		"DEMO_REMEDIATOR_PORT="+strconv.Itoa(simtest.FreePort(t)),
+		"DEMO_PROMETHEUS_PORT="+strconv.Itoa(simtest.FreePort(t)),
+		"DEMO_ALERTMANAGER_PORT="+strconv.Itoa(simtest.FreePort(t)),
 		"DEMO_DIR="+t.TempDir(),
+		"DEMO_FAULT_AFTER=1",
+		"TOOLS_DIR="+tools,
 	)
 	var mu sync.Mutex
 	var out bytes.Buffer
@@ -64,14 +73,36 @@ func TestDemoScript(t *testing.T) {
 		return nil
 	})
 	mu.Lock()
-	for _, want := range []string{"/faults", "Ctrl-C", "127.0.0.1:" + strconv.Itoa(port), `openclaw_gateway_up{gateway="demo"} 1`} {
+	for _, want := range []string{"/faults", "Ctrl-C", "127.0.0.1:" + strconv.Itoa(port), "Prometheus", "Alertmanager",
+		"remediator", `openclaw_gateway_up{gateway="demo"} 1`} {
 		if !bytes.Contains(out.Bytes(), []byte(want)) {
 			t.Errorf("banner does not mention %q:\n%s", want, out.String())
 		}
 	}
 	mu.Unlock()
+
+	// The narration follows the loop to the end.
+	recovered := regexp.MustCompile(`recovered: the gateway is healthy again \(new pid (\d+)\)`)
+	var newPID int
+	simtest.Eventually(t, 3*time.Minute, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		m := recovered.FindSubmatch(out.Bytes())
+		if m == nil {
+			return errors.New("not recovered yet:\n" + out.String())
+		}
+		newPID, _ = strconv.Atoi(string(m[1]))
+		return nil
+	})
+	mu.Lock()
+	for _, want := range []string{"fault injected", "OpenClawGatewayHung is firing", "result: success", "OpenClawGatewayHung is inactive"} {
+		if !bytes.Contains(out.Bytes(), []byte(want)) {
+			t.Errorf("narration does not say %q:\n%s", want, out.String())
+		}
+	}
+	mu.Unlock()
 	if code, _, err := httpGet("http://127.0.0.1:"+strconv.Itoa(port)+"/readyz", 10*time.Second); err != nil || code != 200 {
-		t.Fatalf("demo gateway /readyz = %d %v", code, err)
+		t.Fatalf("demo gateway /readyz after recovery = %d %v", code, err)
 	}
 
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
@@ -82,7 +113,7 @@ func TestDemoScript(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("demo did not stop on SIGINT")
 	}
-	for _, pid := range []int{simPID, exporterPID} {
+	for _, pid := range []int{simPID, exporterPID, newPID} {
 		if _, err := openclaw.DefaultProcFS.StartTime(pid); !errors.Is(err, openclaw.ErrNoProcess) {
 			t.Errorf("pid %d still running after Ctrl-C (err %v)", pid, err)
 		}

@@ -22,23 +22,16 @@ import (
 	"github.com/clawwatch/clawwatch/mixin"
 )
 
-// demoWindows shortens every window of the mixin so a scenario runs in
-// seconds: each `…For` becomes 5s and each `…Window` 20s, the gauge window
-// 10s. Prometheus scrapes and evaluates every second. The predictions
-// (disk filling, memory and FD leaks) keep their production `for`: a linear
-// fit over seconds of a shared test host's disk is noise, not a trend; the
-// leak scenarios shorten them explicitly.
-const demoWindows = `{
-  _config+:: std.mapWithKey(
-    function(k, v)
-      if std.member(['diskFillFor', 'leakFor', 'fdLeakFor'], k) then v
-      else if std.endsWith(k, 'For') then '5s'
-      else if k == 'gaugeWindow' then '10s'
-      else if std.endsWith(k, 'Window') then '20s'
-      else v,
-    super._config
-  ),
-}`
+// demoWindows is deploy/demo/windows.jsonnet: every `…For` 5s, every
+// `…Window` 20s, the gauge window 10s, predictions at production `for`.
+// Prometheus scrapes and evaluates every second.
+var demoWindows = func() string {
+	b, err := os.ReadFile("../deploy/demo/windows.jsonnet")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()
 
 // loop is the whole stack on loopback: a gateway (the simulator), the
 // exporter, real Prometheus with the mixin's rules, real Alertmanager

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,7 +16,6 @@ import (
 	"time"
 
 	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
-	"github.com/clawwatch/clawwatch/internal/openclaw"
 	"github.com/clawwatch/clawwatch/internal/testbin"
 	"github.com/clawwatch/clawwatch/mixin"
 )
@@ -97,7 +95,7 @@ func startLoop(t *testing.T, o loopOptions) *loop {
 	p := o.profile
 	l := &loop{t: t, dir: t.TempDir(), token: "e2e-token", patience: p.patience}
 	l.sim = simtest.Start(t, simtest.Options{})
-	t.Cleanup(func() { killListener(l.sim.Port) })
+	t.Cleanup(func() { simtest.KillListener(l.sim.Port) })
 
 	// Rules rendered from the mixin with short windows.
 	files, err := mixin.Render(p.windows + " + " + orEmpty(o.override))
@@ -277,14 +275,6 @@ func tail(b []byte, n int) []byte {
 	return b
 }
 
-// killListener kills the gateway the remediator started on port: it is not
-// the test's child, so no other cleanup knows it.
-func killListener(port int) {
-	if pid, err := openclaw.DefaultProcFS.ListenerPID(port); err == nil && pid != os.Getpid() {
-		_ = syscall.Kill(pid, syscall.SIGKILL)
-	}
-}
-
 // query runs an instant PromQL query and returns the result vector.
 func (l *loop) query(q string) ([]map[string]any, error) {
 	code, body, err := httpGet(l.prometheus+"/api/v1/query?query="+url.QueryEscape(q), 5*time.Second)
@@ -352,7 +342,7 @@ func (l *loop) incidents() ([]incident, error) {
 		return nil, fmt.Errorf("incidents: %d %s", resp.StatusCode, body)
 	}
 	var r struct{ Incidents []incident }
-	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&r); err != nil {
+	if err := json.Unmarshal(body, &r); err != nil {
 		return nil, err
 	}
 	return r.Incidents, nil

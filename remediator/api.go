@@ -113,7 +113,7 @@ func (r *Remediator) getIncident(w http.ResponseWriter, req *http.Request) {
 
 func (r *Remediator) listTargets(w http.ResponseWriter, _ *http.Request) {
 	out := []*journal.Target{}
-	for _, name := range r.cfg.Get().TargetNames() {
+	for _, name := range r.cfg.Load().TargetNames() {
 		ts, err := r.journal.Target(name)
 		if err != nil {
 			r.journalError("targets", err)

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,7 +19,6 @@ import (
 	"github.com/prometheus/common/promslog"
 
 	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
-	"github.com/clawwatch/clawwatch/internal/openclaw"
 	"github.com/clawwatch/clawwatch/remediator/config"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
@@ -140,7 +138,7 @@ func simTarget(t *testing.T, name string, extra ...string) (*simtest.Sim, string
 	argv := append([]string{simtest.Binary(t), "--port", strconv.Itoa(s.Port), "--control.listen-address", ctl,
 		"--state-dir", s.StateDir, "--log-dir", s.LogDir, "--version", "2026.9.6", "--token", ""}, extra...)
 	quoted, _ := json.Marshal(argv)
-	t.Cleanup(func() { killListener(s.Port) })
+	t.Cleanup(func() { simtest.KillListener(s.Port) })
 	return s, fmt.Sprintf(`
   - name: %s
     url: %s
@@ -153,14 +151,6 @@ func simTarget(t *testing.T, name string, extra ...string) (*simtest.Sim, string
       start: %s
       output: %s
 `, name, s.URL, s.StateDir, s.LogDir, quoted, filepath.Join(t.TempDir(), "gateway.out"))
-}
-
-// killListener kills whatever gateway the remediator started on port: it
-// is not the test's child, so simtest's cleanup does not know it.
-func killListener(port int) {
-	if pid, err := openclaw.DefaultProcFS.ListenerPID(port); err == nil && pid != os.Getpid() {
-		_ = syscall.Kill(pid, syscall.SIGKILL)
-	}
 }
 
 // healthy says whether the gateway at url answers /healthz and /readyz.

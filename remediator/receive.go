@@ -34,7 +34,7 @@ func (r *Remediator) receive(w http.ResponseWriter, req *http.Request) {
 		httpError(w, http.StatusMethodNotAllowed, "use POST")
 		return
 	}
-	cfg := r.cfg.Get()
+	cfg := r.cfg.Load()
 	msg, err := payload.Decode(req.Body, int64(cfg.BodyLimit))
 	if err != nil {
 		var perr *payload.Error
@@ -84,7 +84,7 @@ func (r *Remediator) receive(w http.ResponseWriter, req *http.Request) {
 // fingerprint plus startsAt, and the policy decides action and target before
 // anything is written, so a no_match is journaled with its reason.
 func (r *Remediator) incidents(msg *webhook.Message) []*journal.Incident {
-	cfg := r.cfg.Get()
+	cfg := r.cfg.Load()
 	out := make([]*journal.Incident, 0, len(msg.Alerts))
 	for _, a := range msg.Alerts {
 		inc := &journal.Incident{

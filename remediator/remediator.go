@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,7 +31,7 @@ import (
 
 // Remediator is the running pipeline.
 type Remediator struct {
-	cfg     *config.Safe
+	cfg     atomic.Pointer[config.Config]
 	journal *journal.Journal
 	logger  *slog.Logger
 	m       *metrics
@@ -66,7 +67,6 @@ func New(cfg *config.Config, j *journal.Journal, reg prometheus.Registerer, logg
 		o.Now = time.Now
 	}
 	r := &Remediator{
-		cfg:     config.NewSafe(cfg),
 		journal: j,
 		logger:  logger,
 		procs:   o.Procs,
@@ -75,6 +75,7 @@ func New(cfg *config.Config, j *journal.Journal, reg prometheus.Registerer, logg
 		runners: map[string]*runner{},
 		pending: map[string]time.Time{},
 	}
+	r.cfg.Store(cfg)
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	r.m = newMetrics(reg, r)
 	if err := r.apply(cfg); err != nil {
@@ -86,7 +87,7 @@ func New(cfg *config.Config, j *journal.Journal, reg prometheus.Registerer, logg
 }
 
 // Config returns the live configuration.
-func (r *Remediator) Config() *config.Config { return r.cfg.Get() }
+func (r *Remediator) Config() *config.Config { return r.cfg.Load() }
 
 // apply builds the per-target clients and makes sure every target has its
 // series and its runner.
@@ -114,7 +115,7 @@ func (r *Remediator) apply(cfg *config.Config) error {
 	r.mu.Lock()
 	r.clients, r.notify = clients, notify
 	r.mu.Unlock()
-	r.cfg.Set(cfg)
+	r.cfg.Store(cfg)
 	for _, t := range cfg.Targets {
 		r.m.initTarget(t.Name)
 	}
@@ -249,7 +250,7 @@ func (r *Remediator) housekeeping() {
 		r.closeQuietCircuits(now)
 		if now.Sub(lastPrune) > time.Hour {
 			lastPrune = now
-			cfg := r.cfg.Get()
+			cfg := r.cfg.Load()
 			n, err := r.journal.Prune(now.Add(-time.Duration(cfg.Journal.Retention)))
 			if err != nil {
 				r.m.journalErrors.Inc()
@@ -297,7 +298,7 @@ func (r *Remediator) expireApprovals(now time.Time) {
 }
 
 func (r *Remediator) closeQuietCircuits(now time.Time) {
-	cfg := r.cfg.Get()
+	cfg := r.cfg.Load()
 	for _, t := range cfg.Targets {
 		var closed bool
 		err := r.journal.Update(func(tx journal.Tx) error {
@@ -338,7 +339,7 @@ func (r *Remediator) journalError(what string, err error) {
 
 // ResetCircuit closes a target's circuit by hand.
 func (r *Remediator) ResetCircuit(name string) error {
-	if r.cfg.Get().Target(name) == nil {
+	if r.cfg.Load().Target(name) == nil {
 		return fmt.Errorf("%w: target %q", errUnknown, name)
 	}
 	err := r.journal.Update(func(tx journal.Tx) error {

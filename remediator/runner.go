@@ -77,7 +77,7 @@ func (r *Remediator) run(rn *runner) {
 
 // process takes one incident through gate, act and verify.
 func (r *Remediator) process(id string) {
-	cfg := r.cfg.Get()
+	cfg := r.cfg.Load()
 	now := r.now()
 	var (
 		inc      *journal.Incident
@@ -194,7 +194,7 @@ func (r *Remediator) act(cfg *config.Config, inc *journal.Incident) {
 		case <-r.ctx.Done():
 			return
 		}
-		cfg = r.cfg.Get()
+		cfg = r.cfg.Load()
 		if cfg.Target(inc.Target) == nil {
 			return
 		}
@@ -397,7 +397,7 @@ func (r *Remediator) rollback(ctx context.Context, t *config.Target, client *htt
 // runningVersion asks the gateway which version it runs, for the record of
 // versions that verified healthy.
 func (r *Remediator) runningVersion(target string) string {
-	t := r.cfg.Get().Target(target)
+	t := r.cfg.Load().Target(target)
 	if t == nil {
 		return ""
 	}

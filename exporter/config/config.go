@@ -11,13 +11,13 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v2"
 
+	"github.com/clawwatch/clawwatch/internal/configpath"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
 )
 
@@ -214,7 +214,7 @@ func (g *Gateway) validate(dir, home string) error {
 		g.LogDir = openclaw.DefaultLogDir
 	}
 	for _, p := range []*string{&g.StateDir, &g.LogDir, &g.TokenFile} {
-		*p = resolvePath(*p, dir, home)
+		*p = configpath.Resolve(*p, dir, home)
 	}
 	g.TLSConfig.SetDirectory(dir)
 	if g.ProbeInterval == 0 {
@@ -237,42 +237,4 @@ func (g *Gateway) validate(dir, home string) error {
 		return fmt.Errorf("tls_config: %w", err)
 	}
 	return validateModels(g.Models, dir, home)
-}
-
-// resolvePath expands a leading ~ and makes relative paths relative to dir.
-func resolvePath(p, dir, home string) string {
-	switch {
-	case p == "":
-		return ""
-	case p == "~":
-		return home
-	case strings.HasPrefix(p, "~/"):
-		return filepath.Join(home, p[2:])
-	case filepath.IsAbs(p) || dir == "":
-		return p
-	}
-	return filepath.Join(dir, p)
-}
-
-// Safe holds the live configuration, swapped only by a successful reload.
-type Safe struct {
-	mu  sync.RWMutex
-	cfg *Config
-}
-
-// NewSafe holds c.
-func NewSafe(c *Config) *Safe { return &Safe{cfg: c} }
-
-// Get returns the live configuration.
-func (s *Safe) Get() *Config {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.cfg
-}
-
-// Set replaces the live configuration.
-func (s *Safe) Set(c *Config) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.cfg = c
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/clawwatch/clawwatch/exporter/reasoning/suite"
+	"github.com/clawwatch/clawwatch/internal/configpath"
 )
 
 // Reasoning probe defaults.
@@ -122,7 +123,7 @@ func (m *Model) validate(dir, home string) error {
 	default:
 		return fmt.Errorf("api: %q is not chat or completions", m.API)
 	}
-	m.APIKeyFile = resolvePath(m.APIKeyFile, dir, home)
+	m.APIKeyFile = configpath.Resolve(m.APIKeyFile, dir, home)
 	m.TLSConfig.SetDirectory(dir)
 	if hc := m.HTTPClientConfig(); hc.Validate() != nil {
 		return fmt.Errorf("tls_config: %w", hc.Validate())
@@ -186,7 +187,7 @@ func (s *ModelSuite) validate(dir, home string) error {
 		s.tests = suite.Default()
 		return nil
 	}
-	s.File = resolvePath(s.File, dir, home)
+	s.File = configpath.Resolve(s.File, dir, home)
 	t, err := suite.Load(s.File)
 	if err != nil {
 		return fmt.Errorf("file: %w", err)

@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/alecthomas/units"
@@ -23,6 +22,7 @@ import (
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v2"
 
+	"github.com/clawwatch/clawwatch/internal/configpath"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
 )
 
@@ -333,7 +333,7 @@ func (c *Config) validate(dir string) error {
 	if c.Journal.Path == "" {
 		c.Journal.Path = "data/remediator.db"
 	}
-	c.Journal.Path = resolvePath(c.Journal.Path, dir, home)
+	c.Journal.Path = configpath.Resolve(c.Journal.Path, dir, home)
 	if c.Journal.Retention == 0 {
 		c.Journal.Retention = DefaultRetention
 	}
@@ -346,7 +346,7 @@ func (c *Config) validate(dir string) error {
 	if c.Diagnostics.Dir == "" {
 		c.Diagnostics.Dir = filepath.Join(filepath.Dir(c.Journal.Path), "diagnostics")
 	}
-	c.Diagnostics.Dir = resolvePath(c.Diagnostics.Dir, dir, home)
+	c.Diagnostics.Dir = configpath.Resolve(c.Diagnostics.Dir, dir, home)
 	if c.Diagnostics.MaxSnapshots == 0 {
 		c.Diagnostics.MaxSnapshots = DefaultSnapshots
 	}
@@ -468,12 +468,12 @@ func (t *Target) validate(dir, home string) error {
 	if t.StateDir == "" {
 		t.StateDir = "~/.openclaw"
 	}
-	t.StateDir = resolvePath(t.StateDir, dir, home)
+	t.StateDir = configpath.Resolve(t.StateDir, dir, home)
 	if len(t.LogDirs) == 0 {
 		t.LogDirs = []string{openclaw.DefaultLogDir}
 	}
 	for i, d := range t.LogDirs {
-		t.LogDirs[i] = resolvePath(d, dir, home)
+		t.LogDirs[i] = configpath.Resolve(d, dir, home)
 		if filepath.Clean(t.LogDirs[i]) == "/" {
 			return fmt.Errorf("log_dirs[%d]: refusing the root directory", i)
 		}
@@ -537,8 +537,8 @@ func (d *Driver) validate(dir, home string) error {
 			return fmt.Errorf("env[%d]: %q is not NAME=value", i, e)
 		}
 	}
-	d.Dir = resolvePath(d.Dir, dir, home)
-	d.Output = resolvePath(d.Output, dir, home)
+	d.Dir = configpath.Resolve(d.Dir, dir, home)
+	d.Output = configpath.Resolve(d.Output, dir, home)
 	switch d.Kind {
 	case DriverProcess:
 		return argv("start", d.Start, true)
@@ -555,7 +555,7 @@ func (d *Driver) validate(dir, home string) error {
 		if d.Socket == "" {
 			d.Socket = "/var/run/docker.sock"
 		}
-		d.Socket = resolvePath(d.Socket, dir, home)
+		d.Socket = configpath.Resolve(d.Socket, dir, home)
 		if !regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`).MatchString(d.Container) {
 			return fmt.Errorf("container: %q is not a container name or id", d.Container)
 		}
@@ -614,42 +614,4 @@ func ParseMatchers(s string) (labels.Matchers, error) {
 		return nil, fmt.Errorf("%q has no matcher", s)
 	}
 	return ms, nil
-}
-
-// resolvePath expands a leading ~ and makes relative paths relative to dir.
-func resolvePath(p, dir, home string) string {
-	switch {
-	case p == "":
-		return ""
-	case p == "~":
-		return home
-	case strings.HasPrefix(p, "~/"):
-		return filepath.Join(home, p[2:])
-	case filepath.IsAbs(p) || dir == "":
-		return p
-	}
-	return filepath.Join(dir, p)
-}
-
-// Safe holds the live configuration, swapped only by a successful reload.
-type Safe struct {
-	mu  sync.RWMutex
-	cfg *Config
-}
-
-// NewSafe holds c.
-func NewSafe(c *Config) *Safe { return &Safe{cfg: c} }
-
-// Get returns the live configuration.
-func (s *Safe) Get() *Config {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.cfg
-}
-
-// Set replaces the live configuration.
-func (s *Safe) Set(c *Config) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.cfg = c
 }

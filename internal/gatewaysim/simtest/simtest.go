@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/clawwatch/clawwatch/internal/gatewaysim"
+	"github.com/clawwatch/clawwatch/internal/openclaw"
 	"github.com/clawwatch/clawwatch/internal/testbin"
 )
 
@@ -33,6 +34,15 @@ func Binary(t testing.TB) string {
 		return p
 	}
 	return testbin.Command(t, "openclaw-gatewaysim")
+}
+
+// KillListener kills the process listening on port, unless it is this one:
+// a gateway that a remediator restarted is nobody's child, so no other
+// cleanup knows it.
+func KillListener(port int) {
+	if pid, err := openclaw.DefaultProcFS.ListenerPID(port); err == nil && pid != os.Getpid() {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
 }
 
 // FreePort returns a loopback TCP port that was free a moment ago.

@@ -82,9 +82,12 @@ func profileFromEnv(t *testing.T) profile {
 
 type loopOptions struct {
 	profile    profile
-	override   string // jsonnet mixed over the mixin after the profile's windows
-	remediator string // extra YAML appended to the remediator's config
-	target     string // extra YAML appended to the target
+	override   string          // jsonnet mixed over the mixin after the profile's windows
+	sim        simtest.Options // the simulator's options
+	gateway    string          // extra YAML keys appended to the exporter's gateway entry (4-space indent)
+	remediator string          // extra YAML appended to the remediator's config
+	target     string          // extra YAML appended to the target
+	scrape     string          // extra Prometheus scrape_configs entries (2-space indent)
 }
 
 func startLoop(t *testing.T, o loopOptions) *loop {
@@ -94,7 +97,7 @@ func startLoop(t *testing.T, o loopOptions) *loop {
 	}
 	p := o.profile
 	l := &loop{t: t, dir: t.TempDir(), token: "e2e-token", patience: p.patience}
-	l.sim = simtest.Start(t, simtest.Options{})
+	l.sim = simtest.Start(t, o.sim)
 	t.Cleanup(func() { simtest.KillListener(l.sim.Port) })
 
 	// Rules rendered from the mixin with short windows.
@@ -120,7 +123,8 @@ gateways:
     log_dir: %s
     probe_interval: %s
     probe_timeout: %s
-`, l.sim.URL, l.sim.StateDir, l.sim.LogDir, p.probe, p.probeTimeout))
+%s
+`, l.sim.URL, l.sim.StateDir, l.sim.LogDir, p.probe, p.probeTimeout, o.gateway))
 	l.start("exporter", testbin.Command(t, "openclaw-exporter"), "--config.file", l.path("exporter.yml"),
 		"--web.listen-address", fmt.Sprintf("127.0.0.1:%d", exporterPort), "--no-collector.gpu")
 
@@ -200,7 +204,8 @@ scrape_configs:
   - job_name: openclaw-remediator
     authorization: {credentials_file: %s}
     static_configs: [{targets: ["127.0.0.1:%d"]}]
-`, p.scrape, p.scrape, l.path("alerts.yaml"), l.path("rules.yaml"), amPort, exporterPort, l.path("token"), remPort))
+%s
+`, p.scrape, p.scrape, l.path("alerts.yaml"), l.path("rules.yaml"), amPort, exporterPort, l.path("token"), remPort, o.scrape))
 	l.start("prometheus", testbin.Tool(t, "prometheus"), "--config.file", l.path("prometheus.yml"),
 		"--storage.tsdb.path", l.path("prom-data"), "--web.listen-address", fmt.Sprintf("127.0.0.1:%d", promPort))
 

@@ -39,6 +39,7 @@ type loop struct {
 	t          *testing.T
 	dir        string
 	sim        *simtest.Sim
+	gw         *gatewayUnderTest // the gateway under test, the simulator too
 	exporter   string
 	prometheus string
 	am         string
@@ -88,6 +89,18 @@ type loopOptions struct {
 	remediator string          // extra YAML appended to the remediator's config
 	target     string          // extra YAML appended to the target
 	scrape     string          // extra Prometheus scrape_configs entries (2-space indent)
+	// start starts the gateway under test instead of the simulator (the
+	// real gateway from npm); sim is then unused and loop.sim nil.
+	start func(t *testing.T) *gatewayUnderTest
+}
+
+// gatewayUnderTest is the gateway a loop watches and the remediator
+// restarts, the simulator or one that a test starts.
+type gatewayUnderTest struct {
+	url, stateDir, logDir string
+	port                  int
+	argv, env             []string // how the remediator starts it again
+	verifyTimeout         string   // for the remediator to see a restart healthy (30s)
 }
 
 func startLoop(t *testing.T, o loopOptions) *loop {
@@ -97,8 +110,17 @@ func startLoop(t *testing.T, o loopOptions) *loop {
 	}
 	p := o.profile
 	l := &loop{t: t, dir: t.TempDir(), token: "e2e-token", patience: p.patience}
-	l.sim = simtest.Start(t, o.sim)
-	t.Cleanup(func() { simtest.KillListener(l.sim.Port) })
+	if o.start != nil {
+		l.gw = o.start(t)
+	} else {
+		l.sim = simtest.Start(t, o.sim)
+		_, ctl, _ := strings.Cut(l.sim.ControlURL, "http://")
+		l.gw = &gatewayUnderTest{url: l.sim.URL, stateDir: l.sim.StateDir, logDir: l.sim.LogDir, port: l.sim.Port,
+			argv: []string{simtest.Binary(t), "--port", strconv.Itoa(l.sim.Port),
+				"--control.listen-address", ctl, "--state-dir", l.sim.StateDir, "--log-dir", l.sim.LogDir},
+			verifyTimeout: "30s"}
+	}
+	t.Cleanup(func() { simtest.KillListener(l.gw.port) })
 
 	// Rules rendered from the mixin with short windows.
 	files, err := mixin.Render(p.windows + " + " + orEmpty(o.override))
@@ -124,16 +146,15 @@ gateways:
     probe_interval: %s
     probe_timeout: %s
 %s
-`, l.sim.URL, l.sim.StateDir, l.sim.LogDir, p.probe, p.probeTimeout, o.gateway))
+`, l.gw.url, l.gw.stateDir, l.gw.logDir, p.probe, p.probeTimeout, o.gateway))
 	l.start("exporter", testbin.Command(t, "openclaw-exporter"), "--config.file", l.path("exporter.yml"),
 		"--web.listen-address", fmt.Sprintf("127.0.0.1:%d", exporterPort), "--no-collector.gpu")
 
 	// The remediator, restarting the simulator with the same flags.
 	remPort := simtest.FreePort(t)
 	l.remediator = fmt.Sprintf("http://127.0.0.1:%d", remPort)
-	_, ctl, _ := strings.Cut(l.sim.ControlURL, "http://")
-	argv, _ := json.Marshal([]string{simtest.Binary(t), "--port", strconv.Itoa(l.sim.Port),
-		"--control.listen-address", ctl, "--state-dir", l.sim.StateDir, "--log-dir", l.sim.LogDir})
+	argv, _ := json.Marshal(l.gw.argv)
+	env, _ := json.Marshal(append([]string{}, l.gw.env...))
 	l.write("remediator.yml", fmt.Sprintf(`
 journal:
   path: %s
@@ -148,14 +169,15 @@ targets:
     state_dir: %s
     log_dirs: [%s]
     stop_timeout: 3s
-    verify: {timeout: 30s, interval: 200ms}
+    verify: {timeout: %s, interval: 200ms}
     driver:
       kind: process
       start: %s
+      env: %s
       output: %s
 %s
 %s
-`, l.path("journal.db"), l.path("diagnostics"), l.sim.URL, l.sim.StateDir, l.sim.LogDir, argv,
+`, l.path("journal.db"), l.path("diagnostics"), l.gw.url, l.gw.stateDir, l.gw.logDir, l.gw.verifyTimeout, argv, env,
 		l.path("gateway.out"), o.target, o.remediator))
 	l.start("remediator", testbin.Command(t, "openclaw-remediator"), "serve", "--config.file", l.path("remediator.yml"),
 		"--web.bearer-token-file", l.path("token"), "--web.listen-address", fmt.Sprintf("127.0.0.1:%d", remPort))

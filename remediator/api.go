@@ -3,6 +3,7 @@ package remediator
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -125,8 +126,12 @@ func (r *Remediator) listTargets(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, map[string]any{"targets": out})
 }
 
-// errNotPending answers 409.
-var errNotPending = errors.New("incident is not waiting for approval")
+// errNotPending and errExpired answer 409: the incident exists but cannot be
+// approved or rejected any more.
+var (
+	errNotPending = errors.New("incident is not waiting for approval")
+	errExpired    = errors.New("approval expired")
+)
 
 // Approve lets a pending incident's action run; Reject drops it.
 func (r *Remediator) Approve(id string) (*journal.Incident, error) { return r.settle(id, true) }
@@ -137,13 +142,25 @@ func (r *Remediator) Reject(id string) (*journal.Incident, error) { return r.set
 func (r *Remediator) settle(id string, approve bool) (*journal.Incident, error) {
 	now := r.now()
 	var inc *journal.Incident
+	expired := false
 	err := r.journal.Update(func(tx journal.Tx) error {
 		var err error
+		expired = false
 		if inc, err = tx.Incident(id); err != nil {
 			return err
 		}
 		if inc.State != journal.StatePending {
 			return errNotPending
+		}
+		// Housekeeping expires approvals once a tick; an answer that comes
+		// after the deadline but before the tick is too late all the same.
+		if expire(inc, now) {
+			if err := tx.PutIncident(inc); err != nil {
+				return err
+			}
+			expired = true
+			r.countExpired(inc)
+			return nil
 		}
 		inc.UpdatedAt, inc.ExpiresAt = now, nil
 		if approve {
@@ -160,6 +177,9 @@ func (r *Remediator) settle(id string, approve bool) (*journal.Incident, error) 
 		return inc, err
 	}
 	r.dropPending(id)
+	if expired {
+		return inc, errExpired
+	}
 	if approve {
 		r.logger.Info("incident approved", "incident", id, "action", inc.Action, "target", inc.Target)
 		r.enqueue(inc.Target, id)
@@ -175,11 +195,24 @@ func (r *Remediator) decide(w http.ResponseWriter, req *http.Request, approve bo
 	switch {
 	case errors.Is(err, journal.ErrNotFound):
 		httpError(w, http.StatusNotFound, err.Error())
-	case errors.Is(err, errNotPending):
-		httpError(w, http.StatusConflict, err.Error()+" (state "+inc.State+")")
+	case errors.Is(err, errNotPending), errors.Is(err, errExpired):
+		httpError(w, http.StatusConflict, notPendingReason(inc, err))
 	case err != nil:
 		httpError(w, http.StatusServiceUnavailable, err.Error())
 	default:
 		writeJSON(w, inc)
 	}
+}
+
+// notPendingReason says why an incident cannot be settled, in words an
+// operator at the CLI can act on.
+func notPendingReason(inc *journal.Incident, err error) string {
+	msg := fmt.Sprintf("%s: incident %s is %s", err, inc.ID, inc.State)
+	if inc.Decision != "" {
+		msg += ", decision " + inc.Decision
+	}
+	if inc.Reason != "" {
+		msg += " (" + inc.Reason + ")"
+	}
+	return msg
 }

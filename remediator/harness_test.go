@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,41 +26,127 @@ import (
 
 // harness is a remediator in this process, served on a loopback test server.
 type harness struct {
-	t   *testing.T
-	rem *Remediator
-	j   *journal.Journal
-	reg *prometheus.Registry
-	srv *httptest.Server
-	dir string
+	t    *testing.T
+	rem  *Remediator
+	j    *journal.Journal
+	reg  *prometheus.Registry
+	srv  *httptest.Server
+	dir  string
+	cfg  *config.Config
+	opts harnessOptions
+	logs *logBuffer
+}
+
+// harnessOptions are the seams a test may set; zero values are the wall
+// clock and the production housekeeping interval.
+type harnessOptions struct {
+	clock        *fakeClock
+	housekeeping time.Duration
 }
 
 func newHarness(t *testing.T, cfgYAML string) *harness {
+	t.Helper()
+	return newHarnessWith(t, cfgYAML, harnessOptions{})
+}
+
+func newHarnessWith(t *testing.T, cfgYAML string, o harnessOptions) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	cfg, err := config.Parse([]byte(cfgYAML), dir)
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, cfgYAML)
 	}
-	j, err := journal.Open(cfg.Journal.Path, journal.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := prometheus.NewPedanticRegistry()
-	rem, err := New(cfg, j, reg, promslog.NewNopLogger(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rem.Start(); err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{t: t, rem: rem, j: j, reg: reg, dir: dir}
-	h.srv = httptest.NewServer(rem.Handler(nil))
+	h := &harness{t: t, dir: dir, cfg: cfg, opts: o, logs: &logBuffer{}}
+	h.start()
 	t.Cleanup(func() {
-		h.srv.Close()
-		rem.Close()
-		j.Close()
+		h.stop()
+		if t.Failed() {
+			t.Logf("remediator log:\n%s", h.logs)
+		}
 	})
 	return h
+}
+
+// start opens the journal and runs a remediator over it, as the binary does
+// at start.
+func (h *harness) start() {
+	h.t.Helper()
+	j, err := journal.Open(h.cfg.Journal.Path, journal.Options{})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	o := Options{Housekeeping: h.opts.housekeeping}
+	if h.opts.clock != nil {
+		o.Now = h.opts.clock.Now
+	}
+	reg := prometheus.NewPedanticRegistry()
+	logger := promslog.New(&promslog.Config{Writer: h.logs})
+	rem, err := New(h.cfg, j, reg, logger, o)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if err := rem.Start(); err != nil {
+		h.t.Fatal(err)
+	}
+	h.rem, h.j, h.reg = rem, j, reg
+	h.srv = httptest.NewServer(rem.Handler(nil))
+}
+
+// stop shuts the remediator down and closes its journal; it waits for
+// everything the remediator started, notify calls included.
+func (h *harness) stop() {
+	if h.rem == nil {
+		return
+	}
+	h.srv.Close()
+	h.rem.Close()
+	h.j.Close()
+	h.rem = nil
+}
+
+// restart is a restart of the remediator process on the same journal.
+func (h *harness) restart() {
+	h.t.Helper()
+	h.stop()
+	h.start()
+}
+
+// fakeClock is the remediator's clock in tests of expiry and quiet periods.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newFakeClock(t time.Time) *fakeClock { return &fakeClock{now: t} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// logBuffer collects the remediator's log for assertions.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 // fixture reads testdata/alertmanager/name and rewrites labels and

@@ -14,7 +14,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +39,7 @@ type Remediator struct {
 	m       *metrics
 	procs   openclaw.ProcFS
 	now     func() time.Time
+	tick    time.Duration
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -54,7 +57,11 @@ type Remediator struct {
 // Options are the parts tests replace.
 type Options struct {
 	Procs openclaw.ProcFS // zero: /proc
-	Now   func() time.Time
+	// Now is the clock of decisions, expiry and quiet periods; zero: time.Now.
+	Now func() time.Time
+	// Housekeeping is how often approvals are expired and quiet circuits
+	// closed; zero: every second.
+	Housekeeping time.Duration
 }
 
 // New builds a remediator over an open journal and registers its metrics.
@@ -66,11 +73,15 @@ func New(cfg *config.Config, j *journal.Journal, reg prometheus.Registerer, logg
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Housekeeping <= 0 {
+		o.Housekeeping = time.Second
+	}
 	r := &Remediator{
 		journal: j,
 		logger:  logger,
 		procs:   o.Procs,
 		now:     o.Now,
+		tick:    o.Housekeeping,
 		sem:     make(chan struct{}, cfg.Workers),
 		runners: map[string]*runner{},
 		pending: map[string]time.Time{},
@@ -236,7 +247,7 @@ func (r *Remediator) queuedCount() int {
 // and prunes the journal.
 func (r *Remediator) housekeeping() {
 	defer r.wg.Done()
-	tick := time.NewTicker(time.Second)
+	tick := time.NewTicker(r.tick)
 	defer tick.Stop()
 	lastPrune := time.Time{}
 	for {
@@ -264,42 +275,65 @@ func (r *Remediator) housekeeping() {
 
 func (r *Remediator) expireApprovals(now time.Time) {
 	r.mu.Lock()
-	ids := make([]string, 0, len(r.pending))
-	for id := range r.pending {
-		ids = append(ids, id)
-	}
+	ids := slices.Collect(maps.Keys(r.pending))
 	r.mu.Unlock()
 	for _, id := range ids {
 		var expired bool
 		err := r.journal.Update(func(tx journal.Tx) error {
-			expired = false
 			inc, err := tx.Incident(id)
 			if err != nil {
 				return err
 			}
-			if inc.State != journal.StatePending || inc.ExpiresAt == nil || now.Before(*inc.ExpiresAt) {
+			if expired = expire(inc, now); !expired {
 				return nil
 			}
-			inc.State, inc.Decision, inc.UpdatedAt = journal.StateDone, journal.DecisionExpired, now
-			inc.Reason = "nobody approved it in time"
-			expired = true
-			return tx.PutIncident(inc)
+			if err := tx.PutIncident(inc); err != nil {
+				return err
+			}
+			r.countExpired(inc)
+			return nil
 		})
 		if err != nil {
+			// Not committed: still pending; the next round tries again.
 			r.journalError("expire approval", err)
 			continue
 		}
 		if expired {
 			r.dropPending(id)
-			r.m.incidents.WithLabelValues(journal.DecisionExpired).Inc()
-			r.logger.Info("approval expired", "incident", id)
 		}
 	}
+}
+
+// expire ends a pending incident whose approval time has passed; it reports
+// whether it did.
+func expire(inc *journal.Incident, now time.Time) bool {
+	if inc.State != journal.StatePending || inc.ExpiresAt == nil || now.Before(*inc.ExpiresAt) {
+		return false
+	}
+	inc.State, inc.Decision, inc.UpdatedAt = journal.StateDone, journal.DecisionExpired, now
+	inc.Reason = "nobody approved it before " + inc.ExpiresAt.UTC().Format(time.RFC3339)
+	return true
+}
+
+// countExpired counts and logs an expiry. It runs inside the journal
+// transaction, so that whoever reads the expiry from the journal also sees
+// it counted (as finish does with actions).
+func (r *Remediator) countExpired(inc *journal.Incident) {
+	r.m.incidents.WithLabelValues(journal.DecisionExpired).Inc()
+	r.logger.Info("approval expired", "incident", inc.ID, "action", inc.Action, "target", inc.Target, "expired_at", inc.ExpiresAt)
 }
 
 func (r *Remediator) closeQuietCircuits(now time.Time) {
 	cfg := r.cfg.Load()
 	for _, t := range cfg.Targets {
+		// A read first: a write transaction costs an fsync even when it
+		// changes nothing, and most rounds find every circuit closed.
+		if ts, err := r.journal.Target(t.Name); err != nil || !ts.CircuitOpen {
+			if err != nil {
+				r.journalError("circuit quiet period", err)
+			}
+			continue
+		}
 		var closed bool
 		err := r.journal.Update(func(tx journal.Tx) error {
 			ts, err := tx.Target(t.Name)

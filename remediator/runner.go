@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/clawwatch/clawwatch/internal/openclaw"
@@ -246,9 +248,13 @@ func (r *Remediator) finish(cfg *config.Config, inc *journal.Incident, result, o
 		if actErr != nil {
 			a.Error = journal.Truncate(actErr.Error())
 		}
-		if result == journal.ResultInterrupted {
+		switch {
+		case result == journal.ResultInterrupted:
 			outcome = gate.Done
-		} else {
+		case errors.Is(actErr, actions.ErrRefused):
+			gate.Withdraw(ts, inc.Action, a.StartedAt)
+			outcome = gate.Done
+		default:
 			outcome = gate.Finish(ts, inc.Action, result == journal.ResultSuccess, cfg.Limits, now)
 		}
 		if result == journal.ResultSuccess && (inc.Action == config.ActionRestart || inc.Action == config.ActionRollback) {
@@ -260,8 +266,11 @@ func (r *Remediator) finish(cfg *config.Config, inc *journal.Incident, result, o
 		if outcome != gate.Retry {
 			inc.State = journal.StateDone
 			inc.Reason = result
-			if outcome == gate.Opened {
+			switch {
+			case outcome == gate.Opened:
 				inc.Reason = "escalated: " + ts.Reason
+			case errors.Is(actErr, actions.ErrRefused):
+				inc.Reason = actErr.Error()
 			}
 		}
 		// Metrics move before the commit makes the end visible, so that
@@ -384,7 +393,11 @@ func (r *Remediator) rollback(ctx context.Context, t *config.Target, client *htt
 	}
 	version, err := actions.RollbackVersion(ts.Versions, current, t.Rollback.VersionRegexp())
 	if err != nil {
-		return "running " + current, err
+		recorded := make([]string, len(ts.Versions))
+		for i, v := range ts.Versions {
+			recorded[i] = strconv.Quote(v.Version)
+		}
+		return fmt.Sprintf("running %q; verified healthy on record: [%s]", current, strings.Join(recorded, ", ")), err
 	}
 	argv, err := actions.RollbackArgv(t.Rollback.Command, version, t.Rollback.VersionRegexp())
 	if err != nil {

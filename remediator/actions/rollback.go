@@ -9,8 +9,14 @@ import (
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
 
-// ErrNoRollbackVersion means no other version was ever verified healthy.
-var ErrNoRollbackVersion = errors.New("no other version was verified healthy")
+// ErrRefused marks an action that failed before it touched the gateway,
+// because what it needs is missing or unsafe. Trying again cannot help, so
+// it is neither retried nor counted as an attempt.
+var ErrRefused = errors.New("refused")
+
+// ErrNoRollbackVersion means no other version that passes the version
+// pattern was ever verified healthy.
+var ErrNoRollbackVersion = fmt.Errorf("%w: no other version that matches the version pattern was verified healthy", ErrRefused)
 
 // RollbackVersion picks the most recently verified-healthy version that is
 // not the one running now and passes the pattern.
@@ -28,7 +34,7 @@ func RollbackVersion(versions []journal.Version, current string, re *regexp.Rege
 // The version is checked here again, so no caller can pass an unchecked one.
 func RollbackArgv(command []string, version string, re *regexp.Regexp) ([]string, error) {
 	if !re.MatchString(version) || strings.ContainsAny(version, "\x00/") {
-		return nil, fmt.Errorf("version %q does not match %s", version, re)
+		return nil, fmt.Errorf("%w: version %q does not match %s", ErrRefused, version, re)
 	}
 	out := make([]string, len(command))
 	for i, a := range command {

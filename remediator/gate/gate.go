@@ -7,6 +7,7 @@ package gate
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/clawwatch/clawwatch/remediator/config"
@@ -75,6 +76,18 @@ func Decide(ts *journal.Target, action string, l config.Limits, now time.Time) (
 func Begin(ts *journal.Target, action string, now time.Time) {
 	if Disruptive(action) {
 		ts.Attempts = append(ts.Attempts, now)
+	}
+}
+
+// Withdraw gives back the attempt begun at start by an action that was
+// refused before it touched the gateway: nothing was disrupted, so nothing
+// counts against the limits.
+func Withdraw(ts *journal.Target, action string, start time.Time) {
+	if !Disruptive(action) {
+		return
+	}
+	if i := slices.IndexFunc(ts.Attempts, start.Equal); i >= 0 {
+		ts.Attempts = slices.Delete(ts.Attempts, i, i+1)
 	}
 }
 

@@ -1,0 +1,182 @@
+package remediator
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
+	"github.com/clawwatch/clawwatch/internal/openclaw"
+	"github.com/clawwatch/clawwatch/remediator/actions"
+	"github.com/clawwatch/clawwatch/remediator/driver"
+)
+
+// helperArg as the first argument turns this test binary into one of the
+// programs the remediator runs as a child process (exec's operator argv, a
+// stand-in for `openclaw update`), so that tests run real processes without
+// a shell. go test itself only ever passes -test.* flags.
+const helperArg = "clawwatch-test-helper"
+
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == helperArg {
+		os.Exit(helperMain(os.Args[2:]))
+	}
+	os.Exit(m.Run())
+}
+
+// helperArgv is the argv that runs the helper program with args.
+func helperArgv(t testing.TB, args ...string) []string {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append([]string{self, helperArg}, args...)
+}
+
+func helperMain(args []string) int {
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "helper: no program")
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "exec-env":
+		err = execEnvHelper(args[1:])
+	case "openclaw":
+		err = openclawUpdateHelper(args[1:])
+	default:
+		err = fmt.Errorf("unknown program %q", args[0])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "helper:", err)
+		return 1
+	}
+	return 0
+}
+
+// execEnvHelper is an operator's exec program: it writes the ALERT_*
+// variables it was given and its own arguments to the file named by its
+// first argument, then prints more than the journal keeps.
+func execEnvHelper(args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("exec-env FILE")
+	}
+	var env []string
+	for _, e := range os.Environ() {
+		if strings.HasPrefix(e, "ALERT_") {
+			env = append(env, e)
+		}
+	}
+	slices.Sort(env)
+	rec, _ := json.Marshal(map[string]any{"args": args, "env": env})
+	if err := os.WriteFile(args[0], rec, 0o600); err != nil {
+		return err
+	}
+	for i := range 1000 {
+		fmt.Printf("exec helper line %04d %s\n", i, strings.Repeat(".", 40))
+	}
+	fmt.Println("exec helper done")
+	return nil
+}
+
+// Environment of the `openclaw update` stand-in, set through the target's
+// driver env.
+const (
+	envSimArgv   = "CLAWWATCH_TEST_SIM_ARGV"   // JSON argv of the simulator, without --version
+	envSimPort   = "CLAWWATCH_TEST_SIM_PORT"   // its gateway port
+	envSimState  = "CLAWWATCH_TEST_SIM_STATE"  // its state directory (locks)
+	envSimOutput = "CLAWWATCH_TEST_SIM_OUTPUT" // file for its output
+	envUpdateLog = "CLAWWATCH_TEST_UPDATE_LOG" // one line per update: the tag
+)
+
+// openclawUpdateHelper behaves like `openclaw update --tag VERSION --yes`
+// for the simulator: it "installs" VERSION by stopping the running gateway
+// and starting the simulator again with --version VERSION, detached, as the
+// real command restarts the gateway after installing.
+func openclawUpdateHelper(args []string) error {
+	if len(args) != 4 || args[0] != "update" || args[1] != "--tag" || args[3] != "--yes" {
+		return fmt.Errorf("usage: openclaw update --tag VERSION --yes (got %q)", args)
+	}
+	version := args[2]
+	if f := os.Getenv(envUpdateLog); f != "" {
+		lf, err := os.OpenFile(f, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(lf, version)
+		lf.Close()
+	}
+	var argv []string
+	if err := json.Unmarshal([]byte(os.Getenv(envSimArgv)), &argv); err != nil || len(argv) == 0 {
+		return fmt.Errorf("%s: %v", envSimArgv, err)
+	}
+	port, err := strconv.Atoi(os.Getenv(envSimPort))
+	if err != nil {
+		return fmt.Errorf("%s: %w", envSimPort, err)
+	}
+	p := &driver.Process{
+		Procs:    openclaw.DefaultProcFS,
+		Port:     port,
+		LockDirs: openclaw.LockDirs(os.Getenv(envSimState), "", os.Getuid()),
+		Argv:     append(argv, "--version", version),
+		Output:   os.Getenv(envSimOutput),
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := p.Stop(ctx, 10*time.Second)
+	if err != nil {
+		return fmt.Errorf("stop: %w", err)
+	}
+	fmt.Println(out)
+	// As the restart action does: a killed gateway may leave its lock.
+	if _, report, err := actions.CleanupLocks(p.Procs, p.LockDirs); err != nil {
+		return fmt.Errorf("locks: %w: %s", err, report)
+	}
+	if out, err = p.Start(ctx); err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	fmt.Println(out)
+	fmt.Printf("openclaw updated to %s\n", version)
+	return nil
+}
+
+// withLabels adds labels to every alert of a webhook body.
+func withLabels(t testing.TB, body []byte, labels map[string]string) []byte {
+	t.Helper()
+	var msg map[string]any
+	if err := json.Unmarshal(body, &msg); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range msg["alerts"].([]any) {
+		ls := a.(map[string]any)["labels"].(map[string]any)
+		for k, v := range labels {
+			ls[k] = v
+		}
+	}
+	out, err := json.Marshal(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// commandTarget is a target whose driver runs /bin/true and whose URL
+// answers nothing, so that every verification fails fast.
+func commandTarget(t testing.TB, name string) string {
+	t.Helper()
+	return fmt.Sprintf(`
+  - name: %s
+    url: http://127.0.0.1:%d
+    state_dir: %s
+    log_dirs: [%s]
+    verify: {timeout: 200ms, interval: 20ms}
+    driver: {kind: command, start: [/bin/true], stop: [/bin/true]}
+`, name, simtest.FreePort(t), t.TempDir(), t.TempDir())
+}

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -42,8 +43,11 @@ func run(args []string) int {
 		defaultState = env
 	}
 	var (
-		cfg     gatewaysim.Config
-		maxSize units.Base2Bytes
+		cfg      gatewaysim.Config
+		maxSize  units.Base2Bytes
+		faults   []string
+		maxFiles uint64
+		detach   bool
 	)
 	app.Flag("port", "Gateway port.").Default("18789").IntVar(&cfg.Port)
 	app.Flag("bind", "Bind mode: loopback, lan, auto, or an IP address.").Default("loopback").StringVar(&cfg.Bind)
@@ -55,6 +59,10 @@ func run(args []string) int {
 	app.Flag("version", "The gateway version to report.").Default("2026.9.6").StringVar(&cfg.Version)
 	app.Flag("startup-delay", "How long /readyz reports startup-sidecars after the start, like the real gateway.").Default("0s").DurationVar(&cfg.StartupDelay)
 	app.Flag("reasoning-format", "Where chat answers put the thinking: none (inline <think> block) or deepseek (reasoning_content), as llama.cpp's flag.").Default("none").EnumVar(&cfg.ReasoningFormat, gatewaysim.ReasoningFormatNone, gatewaysim.ReasoningFormatDeepSeek)
+	app.Flag("fault", "A fault in force from the start, as JSON for POST /faults (repeatable): a gateway that comes back broken.").PlaceHolder(`'{"kind":"hang"}'`).StringsVar(&faults)
+	app.Flag("max-open-files", "Lower the soft limit on open file descriptors to this (0: inherit), as a service's LimitNOFILE.").Default("0").Uint64Var(&maxFiles)
+	app.Flag("replace", "Stop the gateway listening on --port first (SIGTERM, SIGKILL after 30s), as openclaw update does.").BoolVar(&cfg.Replace)
+	app.Flag("detach", "Start in the background and exit 0 once the control API answers, or with the start's exit code.").BoolVar(&detach)
 	app.Flag("control.listen-address", "Address of the fault-injection control API.").Default("127.0.0.1:18790").StringVar(&cfg.ControlAddr)
 	logCfg := &promslog.Config{}
 	promslogflag.AddFlags(app, logCfg)
@@ -72,6 +80,32 @@ func run(args []string) int {
 		return 2
 	}
 	cfg.LogMaxBytes = int64(maxSize)
+	for _, spec := range faults {
+		f, err := gatewaysim.ParseFault([]byte(spec))
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "openclaw-gatewaysim: --fault %s: %v\n", spec, err)
+			return 2
+		}
+		cfg.Faults = append(cfg.Faults, f)
+	}
+	if detach {
+		pid, err := gatewaysim.Detach(args, cfg.ControlAddr, time.Minute)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "openclaw-gatewaysim: %v\n", err)
+			if se, ok := err.(*gatewaysim.StartError); ok {
+				return se.Code
+			}
+			return 1
+		}
+		fmt.Printf("openclaw-gatewaysim started in the background, pid %d\n", pid)
+		return 0
+	}
+	if maxFiles > 0 {
+		if err := gatewaysim.LimitOpenFiles(maxFiles); err != nil {
+			fmt.Fprintf(os.Stderr, "openclaw-gatewaysim: %v\n", err)
+			return 2
+		}
+	}
 	cfg.Logger = promslog.New(logCfg)
 
 	// Signals are caught before the locks are written, so a SIGTERM right

@@ -47,7 +47,14 @@ type Config struct {
 	// ReasoningFormatNone (inline <think> block, the default) or
 	// ReasoningFormatDeepSeek (message.reasoning_content).
 	ReasoningFormat string
-	Logger          *slog.Logger
+	// Faults are in force from the start, as if posted to the control API
+	// at once: a gateway that comes back broken after a restart.
+	Faults []Fault
+	// Replace stops the gateway listening on Port before claiming it, as
+	// `openclaw update` and `openclaw gateway restart` replace the running
+	// gateway; a listener that is not a gateway is never touched.
+	Replace bool
+	Logger  *slog.Logger
 	// Exit ends the process for the crash fault; tests replace it.
 	Exit func(code int)
 }
@@ -106,6 +113,11 @@ func New(cfg Config) (*Sim, error) {
 	default:
 		return nil, &StartError{Code: 2, Err: fmt.Errorf("--reasoning-format: %q is not %s or %s", cfg.ReasoningFormat, ReasoningFormatNone, ReasoningFormatDeepSeek)}
 	}
+	for _, f := range cfg.Faults {
+		if f.Kind == FaultCrash {
+			return nil, &StartError{Code: 2, Err: fmt.Errorf("--fault: %q cannot be in force from the start; post it to the control API", FaultCrash)}
+		}
+	}
 	hosts, err := bindHosts(cfg.Bind)
 	if err != nil {
 		return nil, &StartError{Code: 2, Err: err}
@@ -134,6 +146,12 @@ func New(cfg Config) (*Sim, error) {
 		return nil, &StartError{Code: 1, Err: fmt.Errorf("--log-dir: %w", err)}
 	}
 	s.logf(openclaw.LevelInfo, "gateway", "starting...")
+	if cfg.Replace {
+		if err := replaceGateway(cfg.Port, replaceGrace, s.logf); err != nil {
+			s.log.Close()
+			return nil, err
+		}
+	}
 	if err := s.listen(hosts); err != nil {
 		s.closeListeners()
 		s.logf(openclaw.LevelError, "gateway", "%v", err)
@@ -266,6 +284,11 @@ func (s *Sim) Run(ctx context.Context) error {
 	gw := &http.Server{Handler: s.gatewayHandler(), ReadHeaderTimeout: 10 * time.Second}
 	ctl := &http.Server{Handler: s.controlHandler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, len(s.gateway)+1)
+	// Before the first request is served, so that none escapes them.
+	for _, f := range s.cfg.Faults {
+		s.logger.Info("fault in force from the start", "fault", string(f.Spec))
+		s.inject(f)
+	}
 	for _, ln := range s.gateway {
 		go func() { errc <- gw.Serve(ln) }()
 	}

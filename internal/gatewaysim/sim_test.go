@@ -9,7 +9,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -400,6 +402,11 @@ func TestStartFailures(t *testing.T) {
 		{"bad bind", simtest.Options{Args: []string{"--bind", "everywhere"}}, 2, "--bind"},
 		{"state dir unusable", simtest.Options{StateDir: filepath.Join(notADir, "state")}, 1, "--state-dir"},
 		{"log dir unusable", simtest.Options{LogDir: filepath.Join(notADir, "logs")}, 1, "--log-dir"},
+		{"bad startup fault", simtest.Options{Args: []string{"--fault", `{"kind":"fd_leak"}`}}, 2, "per_second"},
+		{"crash from the start", simtest.Options{Args: []string{"--fault", `{"kind":"crash"}`}}, 2, "--fault"},
+		{"open files above the hard limit", simtest.Options{Args: []string{"--max-open-files", "18446744073709551615"}}, 2, "--max-open-files"},
+		// --replace leaves a listener alone that is not a gateway.
+		{"replace a non-gateway", simtest.Options{Port: listenerPort(t), Args: []string{"--replace"}}, gatewaysim.ExitConfig, "EADDRINUSE"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -413,6 +420,111 @@ func TestStartFailures(t *testing.T) {
 				t.Errorf("exit %d, output %q; want exit %d and one line containing %q", code, out, c.wantCode, c.wantText)
 			}
 		})
+	}
+}
+
+// listenerPort is a port this test process listens on until the test ends.
+func listenerPort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func TestStartupFaults(t *testing.T) {
+	s := simtest.Start(t, simtest.Options{Args: []string{
+		"--fault", `{"kind":"not_ready","failing":["telegram"]}`,
+		"--fault", `{"kind":"reasoning_degraded", "fail_ratio":0.5}`,
+	}})
+	code, r := readyz(t, s)
+	if code != http.StatusServiceUnavailable || strings.Join(r.Failing, ",") != "telegram" {
+		t.Errorf("readyz = %d %+v, want not ready from the start", code, r)
+	}
+	want := `{"active":[{"kind":"not_ready","failing":["telegram"]},{"kind":"reasoning_degraded","fail_ratio":0.5}]}` + "\n"
+	if code, body := s.Control(t, http.MethodGet, "/faults", ""); code != 200 || body != want {
+		t.Errorf("GET /faults = %d %s, want %s", code, body, want)
+	}
+	// Cleared like a posted fault.
+	s.Control(t, http.MethodDelete, "/faults/not_ready", "")
+	if code, r := readyz(t, s); code != http.StatusOK || !r.Ready {
+		t.Errorf("readyz after clearing = %d %+v", code, r)
+	}
+}
+
+func TestMaxOpenFiles(t *testing.T) {
+	s := simtest.Start(t, simtest.Options{Args: []string{"--max-open-files", "64"}})
+	limits, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", s.PID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var soft string
+	for _, line := range strings.Split(string(limits), "\n") {
+		if f := strings.Fields(strings.TrimPrefix(line, "Max open files")); strings.HasPrefix(line, "Max open files") && len(f) > 0 {
+			soft = f[0]
+		}
+	}
+	if soft != "64" {
+		t.Fatalf("soft limit on open files %q, want 64:\n%s", soft, limits)
+	}
+	// A leak stops at the limit and logs EMFILE, as the gateway does.
+	s.Fault(t, `{"kind":"fd_leak","per_second":200}`)
+	simtest.Eventually(t, 20*time.Second, func() error {
+		n, err := openclaw.DefaultProcFS.OpenFDs(s.PID)
+		if err != nil || n < 60 {
+			return fmt.Errorf("open fds %d, %v", n, err)
+		}
+		// The limit bounds descriptor numbers; inherited ones may lie above.
+		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", s.PID))
+		for _, fd := range fds {
+			num, _ := strconv.Atoi(fd.Name())
+			if target, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", s.PID, fd.Name())); num >= 64 && target == os.DevNull {
+				t.Fatalf("leaked descriptor %d above the limit of 64", num)
+			}
+		}
+		log, _ := os.ReadFile(filepath.Join(s.LogDir, openclaw.LogFileName("", time.Now())))
+		if !strings.Contains(string(log), "EMFILE") {
+			return errors.New("no EMFILE in the log yet")
+		}
+		return nil
+	})
+}
+
+// TestReplaceDetached is an upgrade the way the remediator's rollback
+// command does one: a new simulator with another version replaces the
+// running one on the same ports and returns once it serves.
+func TestReplaceDetached(t *testing.T) {
+	old := simtest.Start(t, simtest.Options{Version: "2026.9.6"})
+	_, ctl, _ := strings.Cut(old.ControlURL, "http://")
+	cmd := exec.Command(simtest.Binary(t), "--replace", "--detach", "--port", strconv.Itoa(old.Port),
+		"--control.listen-address", ctl, "--state-dir", old.StateDir, "--log-dir", old.LogDir, "--version", "2026.9.5")
+	out, err := cmd.CombinedOutput()
+	t.Cleanup(func() { simtest.KillListener(old.Port) })
+	if err != nil {
+		t.Fatalf("--replace --detach: %v\n%s", err, out)
+	}
+	if code := old.Wait(t, 10*time.Second); code != 0 {
+		t.Errorf("the replaced simulator exited %d, want 0 (SIGTERM)", code)
+	}
+	st := old.State(t) // the new one, on the same control address
+	if st.PID == old.PID || st.Version != "2026.9.5" || !strings.Contains(string(out), strconv.Itoa(st.PID)) {
+		t.Errorf("state after replace = %+v, output %q; want a new pid at 2026.9.5", st, out)
+	}
+	if code, _, err := get(old.URL+"/healthz", 5*time.Second); code != 200 || err != nil {
+		t.Errorf("healthz after replace = %d %v", code, err)
+	}
+	// The detached simulator is in its own session, not in ours.
+	if sid, _, errno := syscall.RawSyscall(syscall.SYS_GETSID, uintptr(st.PID), 0, 0); errno != 0 || int(sid) != st.PID {
+		t.Errorf("session of pid %d = %d %v, want its own", st.PID, sid, errno)
+	}
+	// A detached start that fails reports the simulator's exit code.
+	fail := exec.Command(simtest.Binary(t), "--detach", "--port", strconv.Itoa(old.Port),
+		"--control.listen-address", "127.0.0.1:"+strconv.Itoa(simtest.FreePort(t)), "--state-dir", t.TempDir(), "--log-dir", t.TempDir())
+	out, err = fail.CombinedOutput()
+	if simtest.ExitCode(err) != gatewaysim.ExitConfig || !strings.Contains(string(out), "--detach") {
+		t.Errorf("detached start on a taken port: exit %d %q, want %d", simtest.ExitCode(err), out, gatewaysim.ExitConfig)
 	}
 }
 

@@ -43,7 +43,7 @@ var (
 	memLimitDesc  = desc("memory_limit_bytes", "Memory limit of the gateway process: the configured value, else its cgroup's (absent when unlimited).")
 	tcpDesc       = desc("tcp_connections", "TCP sockets on the gateway port by state, in the gateway's network namespace.", "state")
 	processesDesc = prometheus.NewDesc("openclaw_gateway_processes",
-		"Processes titled like a gateway on this host (refreshed every minute); more than one is a conflict.", []string{"gateway"}, nil)
+		"Gateway processes claiming this gateway: its own, and others started for its state directory (refreshed every minute); more than one is a conflict.", []string{"gateway"}, nil)
 )
 
 // Collector reports one gateway's process.
@@ -63,10 +63,10 @@ func New(t *target.Target) *Collector { return &Collector{t: t} }
 // fails the collector instead of reporting zeros.
 func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 	name := c.t.Config.Name
-	if n, ok := c.countProcesses(); ok {
+	id, _, err := c.t.Process()
+	if n, ok := c.countProcesses(id); ok {
 		ch <- prometheus.MustNewConstMetric(processesDesc, prometheus.GaugeValue, float64(n), name)
 	}
-	id, _, err := c.t.Process()
 	if err != nil {
 		if target.ErrNoProcess(err) {
 			ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, 0, name)
@@ -128,20 +128,60 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 	return nil
 }
 
-// countProcesses refreshes the count of gateway-titled processes at most
-// every countEvery.
-func (c *Collector) countProcesses() (int, bool) {
+// countProcesses refreshes, at most every countEvery, the count of
+// gateway-titled processes that claim this gateway: its own process (own,
+// from discovery) and any other started for the same state directory, which
+// is the conflict operators hit (a second copy wedged on the lock or the
+// port). Gateways of other state directories on the same host are not
+// counted. A process whose environment cannot be read (another user, without
+// privileges) is counted: it may be competing, and it cannot be ruled out.
+func (c *Collector) countProcesses(own openclaw.Process) (int, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if time.Since(c.counted) >= countEvery {
-		procs, err := c.t.Procs.FindByTitle()
-		if err != nil {
-			c.t.Logger.Warn("count gateway processes", "err", err)
-			return 0, false
-		}
-		c.processes, c.counted = len(procs), time.Now()
+	if time.Since(c.counted) < countEvery {
+		return c.processes, true
 	}
-	return c.processes, true
+	procs, err := c.t.Procs.FindByTitle()
+	if err != nil {
+		c.t.Logger.Warn("count gateway processes", "err", err)
+		return 0, false
+	}
+	n := 0
+	if own.PID > 0 {
+		n++ // found by its port or lock, whatever its title
+	}
+	for _, p := range procs {
+		if p != own && c.claimsStateDir(p.PID) {
+			n++
+		}
+	}
+	c.processes, c.counted = n, time.Now()
+	return n, true
+}
+
+// claimsStateDir says whether pid was started for this gateway's state
+// directory.
+func (c *Collector) claimsStateDir(pid int) bool {
+	dir, err := c.t.Procs.StateDir(pid)
+	switch {
+	case errors.Is(err, openclaw.ErrNoProcess):
+		return false
+	case err != nil:
+		c.t.Logger.Debug("gateway process of unknown state directory counted", "pid", pid, "err", err)
+		return true
+	}
+	return sameDir(dir, c.t.Config.StateDir)
+}
+
+// sameDir compares directories by identity where both exist (symlinks,
+// bind mounts), else by cleaned path.
+func sameDir(a, b string) bool {
+	if fa, err := os.Stat(a); err == nil {
+		if fb, err := os.Stat(b); err == nil {
+			return os.SameFile(fa, fb)
+		}
+	}
+	return filepath.Clean(a) == filepath.Clean(b)
 }
 
 // maxFDs reads the soft "Max open files" limit from /proc/PID/limits.

@@ -79,10 +79,10 @@ func TestIsGatewayTitle(t *testing.T) {
 func TestDiscovererFallsBackToLockThenTitle(t *testing.T) {
 	fp := newFakeProc(t)
 	// A fake tree has no sockets: port discovery fails.
-	fp.write(filepath.Join(fp.root, "net", "tcp"), "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n")
-	fp.add(300, 1, "openclaw-gatewa", 'S', 700, "openclaw-gateway")
-	fp.add(301, 300, "MainThread", 'S', 710, "/usr/bin/node", "/x/node_modules/openclaw/dist/process/spawn-broker/worker.js")
-	fp.add(400, 1, "openclaw-gatewa", 'S', 900, "openclaw-gateway")
+	fp.Write(filepath.Join("net", "tcp"), "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n")
+	fp.Add(300, 1, "openclaw-gatewa", 'S', 700, "openclaw-gateway")
+	fp.Add(301, 300, "MainThread", 'S', 710, "/usr/bin/node", "/x/node_modules/openclaw/dist/process/spawn-broker/worker.js")
+	fp.Add(400, 1, "openclaw-gatewa", 'S', 900, "openclaw-gateway")
 	lockDir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(lockDir, "gateway.12345678.lock"), Lock{PID: 400, StartTime: 900, Port: 18789}.Marshal(), 0o600); err != nil {
 		t.Fatal(err)
@@ -105,7 +105,7 @@ func TestDiscovererFallsBackToLockThenTitle(t *testing.T) {
 	if err != nil || len(all) != 2 {
 		t.Fatalf("FindByTitle = %+v, %v; want the two gateways and not the worker", all, err)
 	}
-	if err := os.RemoveAll(filepath.Join(fp.root, "400")); err != nil {
+	if err := os.RemoveAll(filepath.Join(fp.Root, "400")); err != nil {
 		t.Fatal(err)
 	}
 	p, m, err = d.Find(Process{})

@@ -68,8 +68,8 @@ func TestMarshalLikeTheGateway(t *testing.T) {
 
 func TestFindLocksAndState(t *testing.T) {
 	fp := newFakeProc(t)
-	fp.add(100, 1, "openclaw-gatewa", 'S', 5000)
-	fp.add(200, 1, "bash", 'S', 9999) // pid 200 was reused by another program
+	fp.Add(100, 1, "openclaw-gatewa", 'S', 5000)
+	fp.Add(200, 1, "bash", 'S', 9999) // pid 200 was reused by another program
 	state, tmp := t.TempDir(), t.TempDir()
 	dirs := LockDirs(state, tmp, 1000)
 	for _, d := range dirs {

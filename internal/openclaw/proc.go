@@ -124,6 +124,33 @@ func (p ProcFS) Cmdline(pid int) ([]string, error) {
 	return args, nil
 }
 
+// StateDir returns the state directory a process was started for, from its
+// environment: OPENCLAW_STATE_DIR, else $HOME/.openclaw, the gateway's own
+// default. Reading another user's environment needs privileges; the error
+// then wraps fs.ErrPermission.
+func (p ProcFS) StateDir(pid int) (string, error) {
+	data, err := os.ReadFile(p.path(strconv.Itoa(pid), "environ"))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
+			return "", fmt.Errorf("pid %d: %w", pid, ErrNoProcess)
+		}
+		return "", fmt.Errorf("read environment of pid %d: %w", pid, err)
+	}
+	var home string
+	for kv := range strings.SplitSeq(string(data), "\x00") {
+		if v, ok := strings.CutPrefix(kv, "OPENCLAW_STATE_DIR="); ok && v != "" {
+			return filepath.Clean(v), nil
+		}
+		if v, ok := strings.CutPrefix(kv, "HOME="); ok {
+			home = v
+		}
+	}
+	if home == "" {
+		return "", fmt.Errorf("pid %d: neither OPENCLAW_STATE_DIR nor HOME in its environment", pid)
+	}
+	return filepath.Join(home, ".openclaw"), nil
+}
+
 // PIDs lists the numeric entries of the proc root.
 func (p ProcFS) PIDs() ([]int, error) {
 	entries, err := os.ReadDir(p.Root)

@@ -5,56 +5,22 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/clawwatch/clawwatch/internal/openclaw/proctest"
 )
 
-// fakeProc is a proc tree in a temporary directory.
-type fakeProc struct {
-	t    *testing.T
-	root string
-}
+// newFakeProc is a proc tree in a temporary directory.
+func newFakeProc(t *testing.T) fakeProc { return fakeProc{proctest.New(t)} }
 
-func newFakeProc(t *testing.T) *fakeProc {
-	return &fakeProc{t: t, root: t.TempDir()}
-}
+type fakeProc struct{ *proctest.Tree }
 
-func (f *fakeProc) fs() ProcFS { return ProcFS{Root: f.root} }
-
-// add writes /proc/PID/{stat,cmdline,status} for a process.
-func (f *fakeProc) add(pid, ppid int, comm string, state byte, start uint64, argv ...string) {
-	f.t.Helper()
-	dir := filepath.Join(f.root, strconv.Itoa(pid))
-	if err := os.MkdirAll(filepath.Join(dir, "fd"), 0o755); err != nil {
-		f.t.Fatal(err)
-	}
-	// A real stat line: 52 fields, starttime is field 22.
-	rest := make([]string, 49)
-	for i := range rest {
-		rest[i] = "0"
-	}
-	rest[0] = strconv.Itoa(ppid)             // field 4
-	rest[18] = strconv.FormatUint(start, 10) // field 22
-	stat := fmt.Sprintf("%d (%s) %c %s\n", pid, comm, state, strings.Join(rest, " "))
-	f.write(filepath.Join(dir, "stat"), stat)
-	f.write(filepath.Join(dir, "cmdline"), strings.Join(argv, "\x00")+"\x00")
-	f.write(filepath.Join(dir, "status"), "Name:\t"+comm+"\nVmRSS:\t  2048 kB\n")
-}
-
-func (f *fakeProc) write(path, content string) {
-	f.t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		f.t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		f.t.Fatal(err)
-	}
-}
+func (f fakeProc) fs() ProcFS { return ProcFS{Root: f.Root} }
 
 func TestStatParsesAwkwardComm(t *testing.T) {
 	fp := newFakeProc(t)
-	fp.add(42, 1, "a) (b c", 'S', 12345)
+	fp.Add(42, 1, "a) (b c", 'S', 12345)
 	st, err := fp.fs().Stat(42)
 	if err != nil {
 		t.Fatal(err)
@@ -66,8 +32,8 @@ func TestStatParsesAwkwardComm(t *testing.T) {
 
 func TestStartTime(t *testing.T) {
 	fp := newFakeProc(t)
-	fp.add(10, 1, "node", 'S', 700)
-	fp.add(11, 1, "node", 'Z', 800)
+	fp.Add(10, 1, "node", 'S', 700)
+	fp.Add(11, 1, "node", 'Z', 800)
 	cases := []struct {
 		pid     int
 		want    uint64
@@ -109,7 +75,7 @@ func TestRealProcSelf(t *testing.T) {
 
 func TestCmdlineTrimsTitlePadding(t *testing.T) {
 	fp := newFakeProc(t)
-	fp.add(5, 1, "openclaw-gatewa", 'S', 1, "openclaw-gateway"+strings.Repeat(" ", 40))
+	fp.Add(5, 1, "openclaw-gatewa", 'S', 1, "openclaw-gateway"+strings.Repeat(" ", 40))
 	argv, err := fp.fs().Cmdline(5)
 	if err != nil || len(argv) != 1 || argv[0] != "openclaw-gateway" {
 		t.Fatalf("Cmdline = %q, %v", argv, err)
@@ -118,18 +84,42 @@ func TestCmdlineTrimsTitlePadding(t *testing.T) {
 
 func TestChildrenFallsBackToParentScan(t *testing.T) {
 	fp := newFakeProc(t)
-	fp.add(100, 1, "openclaw-gatewa", 'S', 1)
-	fp.add(101, 100, "node", 'S', 2)
-	fp.add(102, 1, "bash", 'S', 3)
-	fp.add(103, 100, "node", 'S', 4)
+	fp.Add(100, 1, "openclaw-gatewa", 'S', 1)
+	fp.Add(101, 100, "node", 'S', 2)
+	fp.Add(102, 1, "bash", 'S', 3)
+	fp.Add(103, 100, "node", 'S', 4)
 	kids, err := fp.fs().Children(100)
 	if err != nil || fmt.Sprint(kids) != "[101 103]" {
 		t.Fatalf("Children = %v, %v", kids, err)
 	}
 	// With the kernel's children lists present, those are used.
-	fp.write(filepath.Join(fp.root, "100", "task", "100", "children"), "103 ")
+	fp.Write(filepath.Join("100", "task", "100", "children"), "103 ")
 	kids, err = fp.fs().Children(100)
 	if err != nil || fmt.Sprint(kids) != "[103]" {
 		t.Fatalf("Children with task lists = %v, %v", kids, err)
+	}
+}
+
+func TestStateDirFromEnvironment(t *testing.T) {
+	fp := newFakeProc(t)
+	cases := []struct {
+		env     []string
+		want    string
+		wantErr bool
+	}{
+		{env: []string{"PATH=/bin", "OPENCLAW_STATE_DIR=/srv/claw/./state/", "HOME=/home/a"}, want: "/srv/claw/state"},
+		{env: []string{"HOME=/home/a", "OPENCLAW_STATE_DIR="}, want: "/home/a/.openclaw"},
+		{env: []string{"PATH=/bin"}, wantErr: true},
+	}
+	for i, c := range cases {
+		fp.Add(100+i, 1, "openclaw-gatewa", 'S', 1)
+		fp.Environ(100+i, c.env...)
+		got, err := fp.fs().StateDir(100 + i)
+		if got != c.want || (err != nil) != c.wantErr {
+			t.Errorf("%q: StateDir = %q, %v; want %q (error %v)", c.env, got, err, c.want, c.wantErr)
+		}
+	}
+	if _, err := fp.fs().StateDir(999); !errors.Is(err, ErrNoProcess) {
+		t.Errorf("a gone process: %v, want ErrNoProcess", err)
 	}
 }

@@ -58,8 +58,8 @@ func TestVersionFromInstallThroughWorkerChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	fp := newFakeProc(t)
-	fp.add(500, 1, "openclaw-gatewa", 'S', 1, "openclaw-gateway")
-	fp.add(501, 500, "MainThread", 'S', 2, "/usr/bin/node", filepath.Join(install, "dist", "process", "spawn-broker", "worker.js"))
+	fp.Add(500, 1, "openclaw-gatewa", 'S', 1, "openclaw-gateway")
+	fp.Add(501, 500, "MainThread", 'S', 2, "/usr/bin/node", filepath.Join(install, "dist", "process", "spawn-broker", "worker.js"))
 	v, err := VersionFromInstall(fp.fs(), 500)
 	if err != nil || v.Version != "2026.8.30" || v.Build != filepath.Join(install, "package.json") {
 		t.Fatalf("VersionFromInstall = %+v, %v", v, err)

@@ -112,8 +112,8 @@ local alert = import 'alert.libsonnet';
             |||
               min_over_time(openclaw_gateway_processes{%(exporterSelector)s}[%(gaugeWindow)s]) > 1
             ||| % c,
-            'More than one OpenClaw gateway process runs on the host.',
-            '{{ $value }} processes titled like a gateway run on {{ $labels.instance }} next to gateway {{ $labels.gateway }}; two gateways fight over the port and the state directory.',
+            'More than one OpenClaw gateway process claims the same gateway.',
+            '{{ $value }} gateway processes on {{ $labels.instance }} claim gateway {{ $labels.gateway }} (its port, or its state directory); two gateways fight over the port and the state directory.',
             c.multipleProcessesFor,
           ),
           alert.new(

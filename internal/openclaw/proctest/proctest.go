@@ -1,0 +1,59 @@
+// Package proctest builds fake /proc trees in a temporary directory for tests
+// of code that reads processes through openclaw.ProcFS{Root: tree.Root}.
+package proctest
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// Tree is a proc tree in a temporary directory.
+type Tree struct {
+	t    testing.TB
+	Root string
+}
+
+// New returns an empty tree.
+func New(t testing.TB) *Tree { return &Tree{t: t, Root: t.TempDir()} }
+
+// Add writes /proc/PID/{stat,cmdline,status} and an empty fd directory for a
+// process.
+func (f *Tree) Add(pid, ppid int, comm string, state byte, start uint64, argv ...string) {
+	f.t.Helper()
+	dir := strconv.Itoa(pid)
+	if err := os.MkdirAll(filepath.Join(f.Root, dir, "fd"), 0o755); err != nil {
+		f.t.Fatal(err)
+	}
+	// A real stat line: 52 fields, starttime is field 22.
+	rest := make([]string, 49)
+	for i := range rest {
+		rest[i] = "0"
+	}
+	rest[0] = strconv.Itoa(ppid)             // field 4
+	rest[18] = strconv.FormatUint(start, 10) // field 22
+	f.Write(filepath.Join(dir, "stat"), fmt.Sprintf("%d (%s) %c %s\n", pid, comm, state, strings.Join(rest, " ")))
+	f.Write(filepath.Join(dir, "cmdline"), strings.Join(argv, "\x00")+"\x00")
+	f.Write(filepath.Join(dir, "status"), "Name:\t"+comm+"\nVmRSS:\t  2048 kB\n")
+}
+
+// Environ writes /proc/PID/environ from KEY=value pairs.
+func (f *Tree) Environ(pid int, env ...string) {
+	f.t.Helper()
+	f.Write(filepath.Join(strconv.Itoa(pid), "environ"), strings.Join(env, "\x00")+"\x00")
+}
+
+// Write writes a file at a path relative to the root.
+func (f *Tree) Write(rel, content string) {
+	f.t.Helper()
+	path := filepath.Join(f.Root, rel)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+}

@@ -314,6 +314,7 @@ func (r *Remediator) execute(cfg *config.Config, inc *journal.Incident) (result,
 	client := r.client(t.Name)
 	proc, _ := drv.(*driver.Process)
 	doVerify := false
+	wantVersion := "" // what a rollback installed, checked after verification
 	switch inc.Action {
 	case config.ActionRestart:
 		ev := actions.Evidence{
@@ -342,7 +343,7 @@ func (r *Remediator) execute(cfg *config.Config, inc *journal.Incident) (result,
 		}, r.now())
 		output = rep.String()
 	case config.ActionRollback:
-		output, err = r.rollback(ctx, t, client, proc)
+		wantVersion, output, err = r.rollback(ctx, t, client, proc)
 		doVerify = err == nil
 	case config.ActionExec:
 		p := policy(cfg, inc.Policy)
@@ -364,7 +365,34 @@ func (r *Remediator) execute(cfg *config.Config, inc *journal.Incident) (result,
 	if err != nil {
 		return journal.ResultVerifyFailed, output, err.Error(), err
 	}
+	if wantVersion != "" {
+		// Healthy is not enough: an update command that returned before it
+		// restarted the gateway leaves the bad version answering.
+		v, verr := openclaw.DiscoverVersion(ctx, client, t.URL, r.procs, findPID(proc))
+		switch {
+		case verr != nil:
+			verification += fmt.Sprintf("; running version not discoverable (%v)", verr)
+		case v.Version != wantVersion:
+			err = fmt.Errorf("healthy, but the gateway runs %s, not %s", v.Version, wantVersion)
+			return journal.ResultVerifyFailed, output, verification + "; " + err.Error(), err
+		default:
+			verification += "; runs " + v.Version
+		}
+	}
 	return journal.ResultSuccess, output, verification, nil
+}
+
+// findPID is the gateway's pid for version discovery through its install;
+// 0 when the driver cannot tell.
+func findPID(proc *driver.Process) int {
+	if proc == nil {
+		return 0
+	}
+	p, err := proc.Find()
+	if err != nil {
+		return 0
+	}
+	return p.PID
 }
 
 func policy(cfg *config.Config, name string) *config.Policy {
@@ -375,36 +403,30 @@ func policy(cfg *config.Config, name string) *config.Policy {
 	return cfg.Policies[i]
 }
 
-// rollback installs the last version that verified healthy.
-func (r *Remediator) rollback(ctx context.Context, t *config.Target, client *http.Client, proc *driver.Process) (string, error) {
+// rollback installs the last version that verified healthy and returns it.
+func (r *Remediator) rollback(ctx context.Context, t *config.Target, client *http.Client, proc *driver.Process) (version, output string, err error) {
 	ts, err := r.journal.Target(t.Name)
 	if err != nil {
-		return "", err
-	}
-	pid := 0
-	if proc != nil {
-		if p, err := proc.Find(); err == nil {
-			pid = p.PID
-		}
+		return "", "", err
 	}
 	current := ""
-	if v, err := openclaw.DiscoverVersion(ctx, client, t.URL, r.procs, pid); err == nil {
+	if v, err := openclaw.DiscoverVersion(ctx, client, t.URL, r.procs, findPID(proc)); err == nil {
 		current = v.Version
 	}
-	version, err := actions.RollbackVersion(ts.Versions, current, t.Rollback.VersionRegexp())
+	version, err = actions.RollbackVersion(ts.Versions, current, t.Rollback.VersionRegexp())
 	if err != nil {
 		recorded := make([]string, len(ts.Versions))
 		for i, v := range ts.Versions {
 			recorded[i] = strconv.Quote(v.Version)
 		}
-		return fmt.Sprintf("running %q; verified healthy on record: [%s]", current, strings.Join(recorded, ", ")), err
+		return "", fmt.Sprintf("running %q; verified healthy on record: [%s]", current, strings.Join(recorded, ", ")), err
 	}
 	argv, err := actions.RollbackArgv(t.Rollback.Command, version, t.Rollback.VersionRegexp())
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	out, err := driver.Run(ctx, argv, t.Driver.Dir, t.Driver.Env)
-	return fmt.Sprintf("rollback %s -> %s\n%s", current, version, out), err
+	return version, fmt.Sprintf("rollback %s -> %s\n%s", current, version, out), err
 }
 
 // runningVersion asks the gateway which version it runs, for the record of

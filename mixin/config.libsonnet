@@ -73,6 +73,11 @@
     // Logs and disks.
     logBytesPerSecond: 256 * 1024,
     logVolumeFor: '15m',
+    // The bytes an operator allows each log directory; set it per host below
+    // the room the logs' filesystem has. cleanup_logs should bring the
+    // directory under it (the remediator's log_retention.max_total_bytes).
+    logDirectoryBudgetBytes: 5 * 1024 * 1024 * 1024,
+    logDirectoryOverBudgetFor: '5m',
     errorLogPatterns: ['out_of_memory', 'emfile', 'ebadf', 'eaddrinuse', 'memory_pressure_critical', 'restart_given_up', 'model_not_responding', 'invalid_api_response'],
     errorLogBurstCount: 5,
     errorLogBurstWindow: '5m',

@@ -295,6 +295,7 @@ func TestConfigOverrideReachesEveryRule(t *testing.T) {
 		{"connectionsWarning", "1234", "1234", []string{"OpenClawGatewayTooManyConnections/warning"}},
 		{"connectionsCritical", "2345", "2345", []string{"OpenClawGatewayTooManyConnections/critical"}},
 		{"logBytesPerSecond", "123456", "123456", []string{"OpenClawLogVolumeHigh/warning"}},
+		{"logDirectoryBudgetBytes", "1234567", "1234567", []string{"OpenClawLogDirectoryOverBudget/warning"}},
 		{"errorLogBurstCount", "17", "17", []string{"OpenClawGatewayErrorLogBurst/warning"}},
 		{"diskFullRatio", "0.875", "0.875", []string{"OpenClawDiskAlmostFull/critical"}},
 		{"diskFillAvailRatio", "0.25", "0.25", []string{"OpenClawDiskFillingUp/warning"}},

@@ -4,6 +4,11 @@ local alert = import 'alert.libsonnet';
 {
   prometheusAlerts+:: {
     local c = format.config($._config),
+    // bytes spells a size the way an operator reads it.
+    local bytes(n) =
+      if n % (1024 * 1024 * 1024) == 0 then '%d GiB' % (n / (1024 * 1024 * 1024))
+      else if n % (1024 * 1024) == 0 then '%d MiB' % (n / (1024 * 1024))
+      else '%d bytes' % n,
     groups+: [
       {
         name: 'openclaw-logs',
@@ -19,6 +24,18 @@ local alert = import 'alert.libsonnet';
             'OpenClaw gateway writes an unusual amount of log.',
             'Gateway {{ $labels.gateway }} on {{ $labels.instance }} writes {{ $value | humanize1024 }}B of log per second (alarming above %(logBytesPerSecond)s B/s); a log flood fills the disk.' % c,
             c.logVolumeFor,
+          ),
+          alert.new(
+            c,
+            'OpenClawLogDirectoryOverBudget',
+            'warning',
+            'cleanup_logs',
+            |||
+              min_over_time(openclaw_log_directory_size_bytes{%(exporterSelector)s}[%(gaugeWindow)s]) > %(logDirectoryBudgetBytes)s
+            ||| % c,
+            'OpenClaw gateway logs exceed the budget of their directory.',
+            'The log directory {{ $labels.directory }} of gateway {{ $labels.gateway }} on {{ $labels.instance }} holds {{ $value | humanize1024 }}B, over its budget of %s.' % bytes($._config.logDirectoryBudgetBytes),
+            c.logDirectoryOverBudgetFor,
           ),
           alert.new(
             c,

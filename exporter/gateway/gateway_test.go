@@ -1,0 +1,208 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/clawwatch/clawwatch/exporter/target/targettest"
+)
+
+const (
+	live  = `{"ok":true,"status":"live"}`
+	ready = `{"ready":true,"failing":[],"uptimeMs":12500,"eventLoop":{"degraded":false,"degradedSinceMs":null,"reasons":[],"intervalMs":1000,"delayP99Ms":21.5,"delayMaxMs":40,"utilization":0.25,"cpuCoreRatio":0.3}}`
+)
+
+// gatewayServer answers /healthz and /readyz with the given handlers.
+func gatewayServer(t *testing.T, healthz, readyz http.HandlerFunc) *httptest.Server {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", healthz)
+	mux.HandleFunc("/readyz", readyz)
+	s := httptest.NewServer(mux)
+	t.Cleanup(s.Close)
+	return s
+}
+
+func answer(code int, body string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(code)
+		fmt.Fprint(w, body)
+	}
+}
+
+// hang accepts the request and never answers until the client gives up.
+func hang(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
+
+func probeOnce(t *testing.T, url string) map[string]float64 {
+	t.Helper()
+	p := New(targettest.New(t, fmt.Sprintf("gateways:\n  - name: g\n    url: %s\n    state_dir: %s\n    probe_timeout: 300ms\n", url, t.TempDir())))
+	p.ProbeOnce(context.Background())
+	got, err := targettest.Collect(t, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func TestProbeResults(t *testing.T) {
+	cases := []struct {
+		name            string
+		healthz, readyz http.HandlerFunc
+		want            map[string]float64
+		absent          []string
+	}{
+		{
+			name: "healthy", healthz: answer(200, live), readyz: answer(200, ready),
+			want: map[string]float64{
+				"openclaw_gateway_up": 1, "openclaw_gateway_ready": 1, "openclaw_gateway_uptime_seconds": 12.5,
+				"openclaw_gateway_event_loop_delay_p99_seconds": 0.0215, "openclaw_gateway_event_loop_delay_max_seconds": 0.04,
+				"openclaw_gateway_event_loop_utilization_ratio": 0.25, "openclaw_gateway_event_loop_cpu_core_ratio": 0.3,
+				"openclaw_gateway_event_loop_degraded": 0,
+				"openclaw_gateway_probe_duration_seconds{endpoint=healthz}": 1,
+				"openclaw_gateway_probe_failures_total{endpoint=healthz,reason=timeout}": 0,
+			},
+		},
+		{
+			name: "not ready", healthz: answer(200, live),
+			readyz: answer(503, `{"ready":false,"failing":["telegram","startup-sidecars","telegram"]}`),
+			want: map[string]float64{
+				"openclaw_gateway_up": 1, "openclaw_gateway_ready": 0,
+				"openclaw_gateway_readiness_check_failing{check=telegram}":         1,
+				"openclaw_gateway_readiness_check_failing{check=startup-sidecars}": 1,
+			},
+			absent: []string{"openclaw_gateway_event_loop_degraded"},
+		},
+		{
+			name: "error status", healthz: answer(500, live), readyz: answer(500, ready),
+			want: map[string]float64{
+				"openclaw_gateway_up": 0, "openclaw_gateway_ready": 0,
+				"openclaw_gateway_probe_failures_total{endpoint=healthz,reason=status}": 1,
+				"openclaw_gateway_probe_failures_total{endpoint=readyz,reason=status}":  1,
+			},
+		},
+		{
+			name: "not the gateway", healthz: answer(200, `<html>hello</html>`), readyz: answer(200, `{"ready":`),
+			want: map[string]float64{
+				"openclaw_gateway_up": 0, "openclaw_gateway_ready": 0,
+				"openclaw_gateway_probe_failures_total{endpoint=healthz,reason=body}": 1,
+				"openclaw_gateway_probe_failures_total{endpoint=readyz,reason=body}":  1,
+			},
+		},
+		{
+			name: "oversized body", healthz: answer(200, live), readyz: answer(200, `{"ready":true,"failing":[],"x":"`+strings.Repeat("a", maxBody)+`"}`),
+			want: map[string]float64{
+				"openclaw_gateway_up": 1, "openclaw_gateway_ready": 0,
+				"openclaw_gateway_probe_failures_total{endpoint=readyz,reason=body}": 1,
+			},
+		},
+		{
+			name: "hung", healthz: hang, readyz: hang,
+			want: map[string]float64{
+				"openclaw_gateway_up": 0, "openclaw_gateway_ready": 0,
+				"openclaw_gateway_probe_failures_total{endpoint=healthz,reason=timeout}": 1,
+				"openclaw_gateway_probe_failures_total{endpoint=readyz,reason=timeout}":  1,
+			},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := probeOnce(t, gatewayServer(t, c.healthz, c.readyz).URL)
+			for k, v := range c.want {
+				if g, ok := got[k]; !ok || g != v {
+					t.Errorf("%s = %v (present %v), want %v", k, g, ok, v)
+				}
+			}
+			for _, k := range c.absent {
+				if _, ok := got[k]; ok {
+					t.Errorf("%s present, want absent", k)
+				}
+			}
+		})
+	}
+}
+
+func TestRefusedConnectionIsAConnectFailure(t *testing.T) {
+	s := httptest.NewServer(http.NotFoundHandler())
+	url := s.URL
+	s.Close()
+	got := probeOnce(t, url)
+	if got["openclaw_gateway_up"] != 0 || got["openclaw_gateway_probe_failures_total{endpoint=healthz,reason=connect}"] != 1 {
+		t.Fatalf("got %v", got)
+	}
+}
+
+// TestUpdateNeverWaitsForAProbe: a scrape during a hung probe returns the
+// last results at once.
+func TestUpdateNeverWaitsForAProbe(t *testing.T) {
+	s := gatewayServer(t, hang, hang)
+	p := New(targettest.New(t, fmt.Sprintf("gateways:\n  - name: g\n    url: %s\n    state_dir: %s\n    probe_timeout: 1h\n    probe_interval: 1h\n", s.URL, t.TempDir())))
+	p.Start()
+	defer func() {
+		s.CloseClientConnections()
+		p.Stop()
+	}()
+	// The probe is now blocked for up to an hour; Update must not be.
+	done := make(chan map[string]float64)
+	go func() {
+		got, _ := targettest.Collect(t, p)
+		done <- got
+	}()
+	select {
+	case got := <-done:
+		if got["openclaw_gateway_up"] != 0 {
+			t.Fatalf("up before any probe finished: %v", got)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Update blocked behind a hung probe")
+	}
+}
+
+// TestVersionRefresh: the version is read at the first good probe, kept
+// while the process and the slow interval do not change, and re-read after.
+func TestVersionRefresh(t *testing.T) {
+	var version atomic.Value
+	version.Store("2026.9.6")
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", answer(200, live))
+	mux.HandleFunc("/readyz", answer(200, ready))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<!doctype html><html data-openclaw-control-ui-build-id="%s-release-eb377ac59e6c-2026-09-23T16-33-12.144Z" lang="en">`, version.Load())
+	})
+	s := httptest.NewServer(mux)
+	defer s.Close()
+	p := New(targettest.New(t, fmt.Sprintf("gateways:\n  - name: g\n    url: %s\n    state_dir: %s\n", s.URL, t.TempDir())))
+	info := func() string {
+		t.Helper()
+		p.ProbeOnce(context.Background())
+		got, err := targettest.Collect(t, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range got {
+			if strings.HasPrefix(k, "openclaw_gateway_info") {
+				return k
+			}
+		}
+		return ""
+	}
+	const v1 = "openclaw_gateway_info{build=2026.9.6-release-eb377ac59e6c-2026-09-23T16-33-12.144Z,version=2026.9.6}"
+	if got := info(); got != v1 {
+		t.Fatalf("first probe: %q, want %q", got, v1)
+	}
+	version.Store("2026.9.7")
+	if got := info(); got != v1 {
+		t.Fatalf("within the version interval and the same process: %q, want still %q", got, v1)
+	}
+	p.mu.Lock()
+	p.version.at = time.Time{} // the slow interval has passed
+	p.mu.Unlock()
+	if got, want := info(), "openclaw_gateway_info{build=2026.9.7-release-eb377ac59e6c-2026-09-23T16-33-12.144Z,version=2026.9.7}"; got != want {
+		t.Fatalf("after the version interval: %q, want %q", got, want)
+	}
+}

@@ -1,0 +1,69 @@
+package locks
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/clawwatch/clawwatch/exporter/target/targettest"
+	"github.com/clawwatch/clawwatch/internal/openclaw"
+	"github.com/clawwatch/clawwatch/internal/openclaw/proctest"
+)
+
+func TestLocks(t *testing.T) {
+	tree := proctest.New(t)
+	tree.Add(300, 1, "openclaw-gatewa", 'S', 700, "openclaw-gateway")
+	tg := targettest.New(t, fmt.Sprintf("gateways:\n  - name: g\n    url: http://127.0.0.1:1\n    state_dir: %s\n", t.TempDir()))
+	tg.Procs = openclaw.ProcFS{Root: tree.Root}
+	dir := tg.Config.LockDirs()[0]
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	write := func(name string, data []byte, age time.Duration) {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(path, now.Add(-age), now.Add(-age)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := New(tg)
+	c.now = func() time.Time { return now }
+
+	got, err := targettest.Collect(t, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["openclaw_gateway_lock_files"] != 0 || got["openclaw_gateway_lock_stale_files"] != 0 {
+		t.Fatalf("no locks: %v", got)
+	}
+	if _, ok := got["openclaw_gateway_lock_oldest_age_seconds"]; ok {
+		t.Fatal("oldest age present without locks")
+	}
+
+	write("gateway.00000001.lock", openclaw.Lock{PID: 300, StartTime: 700}.Marshal(), time.Minute) // live
+	write("gateway.00000002.lock", openclaw.Lock{PID: 300, StartTime: 600}.Marshal(), time.Hour)   // pid reused
+	write("gateway.00000003.lock", openclaw.Lock{PID: 999, StartTime: 5}.Marshal(), 2*time.Hour)   // owner dead
+	write("gateway.00000004.lock", []byte("{not json"), 30*time.Minute)                            // unreadable
+	write("gateway.state.lock.sqlite", openclaw.Lock{PID: 999}.Marshal(), 24*time.Hour)            // not a gateway lock
+	got, err = targettest.Collect(t, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{
+		"openclaw_gateway_lock_files":              4,
+		"openclaw_gateway_lock_stale_files":        2,
+		"openclaw_gateway_lock_unreadable_files":   1,
+		"openclaw_gateway_lock_oldest_age_seconds": 2 * 3600,
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+}

@@ -1,0 +1,59 @@
+package target_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/clawwatch/clawwatch/exporter/target"
+	"github.com/clawwatch/clawwatch/exporter/target/targettest"
+	"github.com/clawwatch/clawwatch/internal/openclaw"
+	"github.com/clawwatch/clawwatch/internal/openclaw/proctest"
+)
+
+// TestProcessIsCachedAndRediscovered: a known process is confirmed by its
+// start time; a restarted or reused pid leads to a new discovery.
+func TestProcessIsCachedAndRediscovered(t *testing.T) {
+	tree := proctest.New(t)
+	tg := targettest.New(t, fmt.Sprintf("gateways:\n  - name: g\n    url: http://127.0.0.1:1\n    state_dir: %s\n", t.TempDir()))
+	tg.Procs = openclaw.ProcFS{Root: tree.Root}
+	dir := tg.Config.LockDirs()[0]
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	lock := func(pid int, start uint64) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, "gateway.0000abcd.lock"), openclaw.Lock{PID: pid, StartTime: start}.Marshal(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	tree.Add(300, 1, "openclaw-gatewa", 'S', 700, "openclaw-gateway")
+	lock(300, 700)
+	p, m, err := tg.Process()
+	if err != nil || p != (openclaw.Process{PID: 300, StartTime: 700}) || m != openclaw.ByLock {
+		t.Fatalf("by lock: %+v %s %v", p, m, err)
+	}
+
+	// The pid now belongs to another process: the lock is stale and
+	// nothing else claims the gateway.
+	tree.Add(300, 1, "bash", 'S', 800, "bash")
+	if p, _, err := tg.Process(); !target.ErrNoProcess(err) {
+		t.Fatalf("after pid reuse: %+v %v, want no process", p, err)
+	}
+
+	// The gateway came back under a new pid and wrote its lock.
+	tree.Add(400, 1, "openclaw-gatewa", 'S', 900, "openclaw-gateway")
+	lock(400, 900)
+	if p, _, err := tg.Process(); err != nil || p.PID != 400 {
+		t.Fatalf("after restart: %+v %v", p, err)
+	}
+	// Cached: confirmed by its start time even once the lock is gone.
+	if err := os.Remove(filepath.Join(dir, "gateway.0000abcd.lock")); err != nil {
+		t.Fatal(err)
+	}
+	if p, m, err := tg.Process(); err != nil || p.PID != 400 || m != openclaw.ByLock {
+		t.Fatalf("cached: %+v %s %v", p, m, err)
+	}
+}

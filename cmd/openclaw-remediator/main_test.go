@@ -27,13 +27,31 @@ const token = "s3cret-token"
 type proc struct {
 	cmd  *exec.Cmd
 	url  string
-	out  *bytes.Buffer
+	out  *logBuffer
 	done chan struct{}
+}
+
+// logBuffer is the child's output, read while it runs.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 func startRemediator(t *testing.T, cfg, tokenFile string, port int) *proc {
 	t.Helper()
-	p := &proc{url: "http://127.0.0.1:" + strconv.Itoa(port), out: &bytes.Buffer{}, done: make(chan struct{})}
+	p := &proc{url: "http://127.0.0.1:" + strconv.Itoa(port), out: &logBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(testbin.Command(t, "openclaw-remediator"), "--config.file", cfg,
 		"--web.listen-address", "127.0.0.1:"+strconv.Itoa(port), "--web.bearer-token-file", tokenFile, "--log.level", "debug")
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
@@ -60,8 +78,16 @@ func startRemediator(t *testing.T, cfg, tokenFile string, port int) *proc {
 
 func (p *proc) do(t *testing.T, method, path string, body []byte) (int, []byte) {
 	t.Helper()
+	return p.doAs(t, token, method, path, body)
+}
+
+// doAs sends a request with bearer token tok ("" sends none).
+func (p *proc) doAs(t *testing.T, tok, method, path string, body []byte) (int, []byte) {
+	t.Helper()
 	req, _ := http.NewRequest(method, p.url+path, bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, nil

@@ -53,10 +53,21 @@ type Collector struct {
 	mu        sync.Mutex
 	counted   time.Time
 	processes int
+
+	// The gopsutil handle of the current process, kept while its identity
+	// holds: it caches the start time, which costs a read of /proc/stat
+	// and of the process's stat file each time otherwise.
+	procID openclaw.Process
+	proc   *process.Process
 }
 
 // New returns a process collector for t.
-func New(t *target.Target) *Collector { return &Collector{t: t} }
+func New(t *target.Target) *Collector {
+	// The boot time does not change while we run; without the cache
+	// gopsutil re-reads /proc/stat for every CPU-time read.
+	process.EnableBootTimeCache(true)
+	return &Collector{t: t}
+}
 
 // Update reports the process. An absent process is reported as
 // openclaw_gateway_process_up 0; a process that cannot be read (permissions)
@@ -74,7 +85,7 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 		}
 		return err
 	}
-	p, err := process.NewProcess(int32(id.PID))
+	p, err := c.handle(id)
 	if err != nil {
 		ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, 0, name)
 		return nil // exited since discovery
@@ -126,6 +137,22 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 		ch <- prometheus.MustNewConstMetric(tcpDesc, prometheus.GaugeValue, float64(states[s]), name, s)
 	}
 	return nil
+}
+
+// handle returns the gopsutil process for id, reusing the last one while
+// the identity (pid and start time) is the same.
+func (c *Collector) handle(id openclaw.Process) (*process.Process, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.proc != nil && c.procID == id {
+		return c.proc, nil
+	}
+	p, err := process.NewProcess(int32(id.PID))
+	if err != nil {
+		return nil, err
+	}
+	c.procID, c.proc = id, p
+	return p, nil
 }
 
 // countProcesses refreshes, at most every countEvery, the count of

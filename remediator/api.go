@@ -165,10 +165,14 @@ func (r *Remediator) settle(id string, approve bool) (*journal.Incident, error) 
 		inc.UpdatedAt, inc.ExpiresAt = now, nil
 		if approve {
 			inc.State, inc.Approved, inc.Reason = journal.StateQueued, true, "approved"
-		} else {
-			inc.State, inc.Decision, inc.Reason = journal.StateDone, journal.DecisionRejected, "rejected"
+			return tx.PutIncident(inc)
 		}
-		return tx.PutIncident(inc)
+		inc.State, inc.Decision, inc.Reason = journal.StateDone, journal.DecisionRejected, "rejected"
+		if err := tx.PutIncident(inc); err != nil {
+			return err
+		}
+		r.m.incidents.WithLabelValues(journal.DecisionRejected).Inc() // before the commit, as in process
+		return nil
 	})
 	if err != nil {
 		if !errors.Is(err, errNotPending) {
@@ -184,7 +188,6 @@ func (r *Remediator) settle(id string, approve bool) (*journal.Incident, error) 
 		r.logger.Info("incident approved", "incident", id, "action", inc.Action, "target", inc.Target)
 		r.enqueue(inc.Target, id)
 	} else {
-		r.m.incidents.WithLabelValues(journal.DecisionRejected).Inc()
 		r.logger.Info("incident rejected", "incident", id)
 	}
 	return inc, nil

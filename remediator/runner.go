@@ -85,7 +85,7 @@ func (r *Remediator) process(id string) {
 		inc      *journal.Incident
 		decision string
 	)
-	err := r.journal.Update(func(tx journal.Tx) error {
+	decide := func(tx journal.Tx) error {
 		var err error
 		decision = ""
 		if inc, err = tx.Incident(id); err != nil {
@@ -137,6 +137,17 @@ func (r *Remediator) process(id string) {
 		decision = journal.DecisionExecuted
 		inc.Decision = decision
 		return r.beginAttempt(tx, inc, ts, now)
+	}
+	err := r.journal.Update(func(tx journal.Tx) error {
+		if err := decide(tx); err != nil {
+			return err
+		}
+		// Counted before the commit makes the decision visible, so that
+		// whoever reads it from the journal also sees it counted.
+		if inc != nil {
+			r.m.incidents.WithLabelValues(decision).Inc()
+		}
+		return nil
 	})
 	if err != nil {
 		r.dropPending(id)
@@ -146,7 +157,6 @@ func (r *Remediator) process(id string) {
 	if inc == nil {
 		return
 	}
-	r.m.incidents.WithLabelValues(decision).Inc()
 	switch decision {
 	case journal.DecisionExecuted:
 	case journal.DecisionPendingApproval:

@@ -1,0 +1,73 @@
+package remediator
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/clawwatch/clawwatch/remediator/journal"
+)
+
+// healthyTarget is a target whose driver runs /bin/true and whose URL is a
+// gateway that always answers healthy, so that every restart succeeds.
+func healthyTarget(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/healthz":
+			w.Write([]byte(`{"ok":true,"status":"live"}`))
+		case "/readyz":
+			w.Write([]byte(`{"ready":true,"failing":[]}`))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return fmt.Sprintf(`
+  - name: default
+    url: %s
+    state_dir: %s
+    log_dirs: [%s]
+    verify: {timeout: 5s, interval: 20ms}
+    driver: {kind: command, start: [/bin/true], stop: [/bin/true]}
+`, srv.URL, t.TempDir(), t.TempDir())
+}
+
+// Attempts per window and the cooldown are journaled: a restart of the
+// remediator does not hand out fresh attempts.
+func TestLimitsSurviveRestart(t *testing.T) {
+	for _, tc := range []struct {
+		name, limits string
+		before       int // successful restarts before the remediator restarts
+		want         string
+	}{
+		{"attempts per window", `{cooldown: 1ms, max_attempts: 2, window: 1h, retry_delay: 10ms}`, 2, journal.DecisionRateLimited},
+		{"cooldown", `{cooldown: 1h, max_attempts: 3, window: 1h, retry_delay: 10ms}`, 1, journal.DecisionCooldown},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := newFakeClock(t0)
+			h := newHarnessWith(t, "limits: "+tc.limits+"\ntargets:"+healthyTarget(t), harnessOptions{clock: clock})
+			fp := func(i int) string { return fmt.Sprintf("6f8b1a2c3d4e5f%02d", i) }
+			id := func(i int) string { return journal.ID(fp(i), mustTime("2026-11-20T22:41:07.118Z")) }
+			for i := range tc.before {
+				h.post(fixture(t, "firing_gateway_hung.json", "6f8b1a2c3d4e5f60", fp(i)))
+				inc := h.waitIncident(id(i), 10*time.Second, done)
+				if inc.Decision != journal.DecisionExecuted || inc.Actions[0].Result != journal.ResultSuccess {
+					t.Fatalf("restart %d: %+v", i, inc)
+				}
+				clock.Add(time.Minute)
+			}
+			h.restart()
+			h.post(fixture(t, "firing_gateway_hung.json", "6f8b1a2c3d4e5f60", fp(tc.before)))
+			inc := h.waitIncident(id(tc.before), 10*time.Second, done)
+			if inc.Decision != tc.want || len(inc.Actions) != 0 {
+				t.Fatalf("after the restart: decision %q (%s), want %q", inc.Decision, inc.Reason, tc.want)
+			}
+			if got := h.counter("incidents", tc.want); got != 1 {
+				t.Errorf("incidents_total{decision=%q} = %v", tc.want, got)
+			}
+		})
+	}
+}

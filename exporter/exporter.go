@@ -39,6 +39,7 @@ type instance struct {
 	prober     *gateway.Prober
 	logs       *logs.Collector
 	reasoning  *reasoning.Monitor // nil without models
+	servers    []*target.Server   // the model servers' processes, for their GPU memory
 	collectors map[string]collector
 }
 
@@ -81,6 +82,11 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 			return err
 		}
 		in := &instance{name: g.Name, target: t, prober: gateway.New(t), logs: logs.New(t, cfg.LogPatterns), reasoning: mon}
+		for _, m := range g.Models {
+			if m.LocalPort() > 0 || m.PIDFile != "" {
+				in.servers = append(in.servers, target.NewServer(m.LocalPort(), m.PIDFile))
+			}
+		}
 		in.collectors = map[string]collector{
 			"gateway": in.prober,
 			"process": process.New(t),
@@ -129,15 +135,36 @@ func (e *Exporter) AddHostCollector(name string, c collector) {
 	e.host[name] = c
 }
 
-// GPUProcesses are the gateway processes found now, for the GPU collector's
-// per-process memory. Discovery is cached per gateway, so this is cheap.
+// GPUProcesses are the gateway and model-server processes found now, for
+// the GPU collector's per-process memory. Discovery is cached, so this is
+// cheap. A model server that is the gateway itself (a model URL on the
+// gateway's port) counts as the gateway.
 func (e *Exporter) GPUProcesses() []gpu.Process {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	var out []gpu.Process
+	seen := map[int]bool{}
+	add := func(pid int, gateway, role string) {
+		if !seen[pid] {
+			seen[pid] = true
+			out = append(out, gpu.Process{PID: pid, Gateway: gateway, Role: role})
+		}
+	}
 	for _, in := range e.instances {
 		if p, _, err := in.target.Process(); err == nil {
-			out = append(out, gpu.Process{PID: p.PID, Gateway: in.name, Role: gpu.RoleGateway})
+			add(p.PID, in.name, gpu.RoleGateway)
+		}
+	}
+	for _, in := range e.instances {
+		for _, s := range in.servers {
+			pids, err := s.PIDs()
+			if err != nil {
+				e.logger.Debug("model server process not found", "gateway", in.name, "err", err)
+				continue
+			}
+			for _, pid := range pids {
+				add(pid, in.name, gpu.RoleModelServer)
+			}
 		}
 	}
 	return out

@@ -3,8 +3,10 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,7 +46,16 @@ type Model struct {
 	HealthInterval model.Duration `yaml:"health_interval,omitempty"`
 	// Suites default to the embedded suite when the key is left out.
 	Suites []*ModelSuite `yaml:"suites,omitempty"`
+	// PIDFile holds the server's pid, for the GPU memory of its processes;
+	// without it a server on a loopback URL is found by its port.
+	PIDFile string `yaml:"pid_file,omitempty"`
+
+	localPort int
 }
+
+// LocalPort is the port of a server on a loopback URL (0 otherwise): its
+// process can be found by the port it listens on.
+func (m *Model) LocalPort() int { return m.localPort }
 
 // ModelSuite is a reasoning suite run against a model on a schedule.
 type ModelSuite struct {
@@ -124,6 +135,8 @@ func (m *Model) validate(dir, home string) error {
 		return fmt.Errorf("api: %q is not chat or completions", m.API)
 	}
 	m.APIKeyFile = configpath.Resolve(m.APIKeyFile, dir, home)
+	m.PIDFile = configpath.Resolve(m.PIDFile, dir, home)
+	m.localPort = loopbackPort(u)
 	m.TLSConfig.SetDirectory(dir)
 	if hc := m.HTTPClientConfig(); hc.Validate() != nil {
 		return fmt.Errorf("tls_config: %w", hc.Validate())
@@ -194,4 +207,19 @@ func (s *ModelSuite) validate(dir, home string) error {
 	}
 	s.tests = t
 	return nil
+}
+
+// loopbackPort is the port of a URL on a loopback host, else 0.
+func loopbackPort(u *url.URL) int {
+	host := u.Hostname()
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return 0
+	}
+	if p, err := strconv.Atoi(u.Port()); err == nil {
+		return p
+	}
+	if u.Scheme == "https" {
+		return 443
+	}
+	return 80
 }

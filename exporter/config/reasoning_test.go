@@ -94,3 +94,29 @@ func TestModelErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestModelServerProcess: a model on a loopback URL is found by its port; a
+// pid file is resolved against the config's directory.
+func TestModelServerProcess(t *testing.T) {
+	cases := []struct {
+		url  string
+		port int
+	}{
+		{"http://127.0.0.1:8080", 8080},
+		{"http://localhost", 80},
+		{"https://[::1]/v1", 443},
+		{"http://127.0.0.2:11434", 11434},
+		{"http://10.0.0.5:8080", 0},
+		{"http://gpu-box:8080", 0},
+	}
+	for _, c := range cases {
+		cfg, err := Parse([]byte("gateways:\n  - name: g\n    models:\n      - name: m\n        url: "+c.url+"\n        pid_file: run/llama.pid\n"), "/etc/clawwatch")
+		if err != nil {
+			t.Fatalf("%s: %v", c.url, err)
+		}
+		m := cfg.Gateways[0].Models[0]
+		if m.LocalPort() != c.port || m.PIDFile != "/etc/clawwatch/run/llama.pid" {
+			t.Errorf("%s: port %d, pid file %q; want %d and the resolved path", c.url, m.LocalPort(), m.PIDFile, c.port)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/clawwatch/clawwatch/exporter"
 	"github.com/clawwatch/clawwatch/exporter/config"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
+	"github.com/clawwatch/clawwatch/internal/openclaw/proctest"
 )
 
 // BenchmarkScrapeVsProcessCollector scrapes every collector for a "gateway"
@@ -25,28 +26,8 @@ import (
 // (net.ipv4.tcp_ehash_entries), which no exporter can avoid, and reports the
 // ratio without it.
 func BenchmarkScrapeVsProcessCollector(b *testing.B) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
-	var keep []any
-	for range 1000 {
-		c, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			b.Fatal(err)
-		}
-		keep = append(keep, c)
-	}
+	addr := proctest.Connections(b, 1000)
+	var keep []*os.File
 	for len(keep) < 10000-2000 {
 		f, err := os.Open(os.DevNull)
 		if err != nil {
@@ -55,13 +36,13 @@ func BenchmarkScrapeVsProcessCollector(b *testing.B) {
 		keep = append(keep, f)
 	}
 	defer func() {
-		for _, k := range keep {
-			k.(interface{ Close() error }).Close()
+		for _, f := range keep {
+			f.Close()
 		}
 	}()
 
 	cfg, err := config.Parse(fmt.Appendf(nil, "gateways:\n  - name: bench\n    url: http://%s\n    state_dir: %s\n    log_dir: %s\n    probe_interval: 1h\n",
-		ln.Addr(), b.TempDir(), b.TempDir()), "")
+		addr, b.TempDir(), b.TempDir()), "")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -4,6 +4,7 @@ package proctest
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -56,4 +57,33 @@ func (f *Tree) Write(rel, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		f.t.Fatal(err)
 	}
+}
+
+// Connections makes the calling process hold n established TCP connections
+// on a loopback listener, accepted in the background, and returns the
+// listener's address; everything is closed when the test ends.
+func Connections(t testing.TB, n int) *net.TCPAddr {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+		}
+	}()
+	for range n {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+	}
+	return ln.Addr().(*net.TCPAddr)
 }

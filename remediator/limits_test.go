@@ -2,20 +2,30 @@ package remediator
 
 import (
 	"fmt"
+	"html"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/clawwatch/clawwatch/internal/openclaw"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
 
 // healthyTarget is a target whose driver runs /bin/true and whose URL is a
-// gateway that always answers healthy, so that every restart succeeds.
-func healthyTarget(t *testing.T) string {
+// gateway that always answers healthy, so that every restart succeeds. With
+// a build id its Control UI page names it, as the real gateway's does.
+func healthyTarget(t *testing.T, buildID ...string) string {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
+		case "/":
+			if len(buildID) == 0 {
+				http.NotFound(w, r)
+				return
+			}
+			fmt.Fprintf(w, `<!doctype html><html lang="en" %s="%s"><head></head></html>`, openclaw.BuildIDAttr, html.EscapeString(buildID[0]))
 		case "/healthz":
 			w.Write([]byte(`{"ok":true,"status":"live"}`))
 		case "/readyz":
@@ -67,6 +77,41 @@ func TestLimitsSurviveRestart(t *testing.T) {
 			}
 			if got := h.counter("incidents", tc.want); got != 1 {
 				t.Errorf("incidents_total{decision=%q} = %v", tc.want, got)
+			}
+		})
+	}
+}
+
+// A successful restart records the version the gateway runs, but only one
+// that a rollback could use: a version the target's pattern refuses never
+// enters the journal.
+func TestOnlyValidVersionsAreRecorded(t *testing.T) {
+	for _, tc := range []struct {
+		name, pattern, buildID string
+		want                   []string
+	}{
+		{"default pattern", "", "2026.9.6-release-eb377ac59e6c", []string{"2026.9.6"}},
+		{"pre-release", "", "2026.10.1-beta.2-release-0a1b", []string{"2026.10.1-beta.2"}},
+		{"refused by a narrower pattern", `^2026\.9\.1$`, "2026.9.6-release-eb377ac59e6c", nil},
+		{"no version on the page", "", "nightly-build", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			target := healthyTarget(t, tc.buildID)
+			if tc.pattern != "" {
+				target += "    rollback: {version_pattern: '" + tc.pattern + "'}\n"
+			}
+			h := newHarness(t, limitsForTests+"targets:"+target)
+			h.post(fixture(t, "firing_gateway_hung.json"))
+			if inc := h.waitIncident(hungID, 10*time.Second, done); inc.Actions[0].Result != journal.ResultSuccess {
+				t.Fatalf("restart: %+v", inc.Actions)
+			}
+			ts, _ := h.j.Target("default")
+			var got []string
+			for _, v := range ts.Versions {
+				got = append(got, v.Version)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("recorded %q, want %q", got, tc.want)
 			}
 		})
 	}

@@ -233,6 +233,12 @@ func (r *Remediator) act(cfg *config.Config, inc *journal.Incident) {
 // finish journals an attempt's end and feeds the gate; it returns whether to
 // retry.
 func (r *Remediator) finish(cfg *config.Config, inc *journal.Incident, result, output, verification string, actErr error, elapsed time.Duration) gate.Outcome {
+	// Asked before the transaction: a network call must not hold the
+	// journal's write lock, which every webhook needs.
+	healthyVersion := ""
+	if result == journal.ResultSuccess && (inc.Action == config.ActionRestart || inc.Action == config.ActionRollback) {
+		healthyVersion = r.runningVersion(cfg, inc.Target)
+	}
 	now := r.now()
 	var outcome gate.Outcome
 	var ts *journal.Target
@@ -267,10 +273,8 @@ func (r *Remediator) finish(cfg *config.Config, inc *journal.Incident, result, o
 		default:
 			outcome = gate.Finish(ts, inc.Action, result == journal.ResultSuccess, cfg.Limits, now)
 		}
-		if result == journal.ResultSuccess && (inc.Action == config.ActionRestart || inc.Action == config.ActionRollback) {
-			if v := r.runningVersion(inc.Target); v != "" {
-				ts.RecordVersion(v, now)
-			}
+		if healthyVersion != "" {
+			ts.RecordVersion(healthyVersion, now)
 		}
 		inc.UpdatedAt = now
 		if outcome != gate.Retry {
@@ -440,16 +444,29 @@ func (r *Remediator) rollback(ctx context.Context, t *config.Target, client *htt
 }
 
 // runningVersion asks the gateway which version it runs, for the record of
-// versions that verified healthy.
-func (r *Remediator) runningVersion(target string) string {
-	t := r.cfg.Load().Target(target)
+// versions that verified healthy: its Control UI, else the install its
+// process runs from. Only a version that passes the target's pattern is
+// returned, so that nothing a rollback would refuse is ever recorded.
+func (r *Remediator) runningVersion(cfg *config.Config, target string) string {
+	t := cfg.Target(target)
 	if t == nil {
 		return ""
 	}
 	ctx, cancel := context.WithTimeout(r.ctx, 5*time.Second)
 	defer cancel()
-	v, err := openclaw.VersionFromControlUI(ctx, r.client(target), t.URL)
+	pid := 0
+	if drv, err := driver.New(t, r.procs); err == nil {
+		proc, _ := drv.(*driver.Process)
+		pid = findPID(proc)
+	}
+	v, err := openclaw.DiscoverVersion(ctx, r.client(target), t.URL, r.procs, pid)
 	if err != nil {
+		r.logger.Debug("running version not discoverable; not recorded", "target", target, "err", err)
+		return ""
+	}
+	if !actions.ValidVersion(v.Version, t.Rollback.VersionRegexp()) {
+		r.logger.Warn("running version does not match the version pattern; not recorded", "target", target,
+			"version", strconv.Quote(v.Version), "pattern", t.Rollback.VersionPattern)
 		return ""
 	}
 	return v.Version

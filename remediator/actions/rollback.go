@@ -18,12 +18,18 @@ var ErrRefused = errors.New("refused")
 // pattern was ever verified healthy.
 var ErrNoRollbackVersion = fmt.Errorf("%w: no other version that matches the version pattern was verified healthy", ErrRefused)
 
+// ValidVersion reports whether v may go into a rollback argv: it matches the
+// target's pattern and holds no NUL byte or slash, whatever the pattern allows.
+func ValidVersion(v string, re *regexp.Regexp) bool {
+	return re.MatchString(v) && !strings.ContainsAny(v, "\x00/")
+}
+
 // RollbackVersion picks the most recently verified-healthy version that is
-// not the one running now and passes the pattern.
+// not the one running now and is valid.
 func RollbackVersion(versions []journal.Version, current string, re *regexp.Regexp) (string, error) {
 	for i := len(versions) - 1; i >= 0; i-- {
 		v := versions[i].Version
-		if v != current && re.MatchString(v) {
+		if v != current && ValidVersion(v, re) {
 			return v, nil
 		}
 	}
@@ -33,7 +39,7 @@ func RollbackVersion(versions []journal.Version, current string, re *regexp.Rege
 // RollbackArgv substitutes a validated version into the configured argv.
 // The version is checked here again, so no caller can pass an unchecked one.
 func RollbackArgv(command []string, version string, re *regexp.Regexp) ([]string, error) {
-	if !re.MatchString(version) || strings.ContainsAny(version, "\x00/") {
+	if !ValidVersion(version, re) {
 		return nil, fmt.Errorf("%w: version %q does not match %s", ErrRefused, version, re)
 	}
 	out := make([]string, len(command))

@@ -133,9 +133,21 @@ func (r *Remediator) apply(cfg *config.Config) error {
 	return nil
 }
 
-// Apply swaps in a reloaded configuration. The worker count is fixed at
-// start.
-func (r *Remediator) Apply(cfg *config.Config) error { return r.apply(cfg) }
+// Apply swaps in a reloaded configuration. The worker count and the journal
+// are fixed at start; a change of them is logged and waits for a restart.
+func (r *Remediator) Apply(cfg *config.Config) error {
+	old := r.cfg.Load()
+	if err := r.apply(cfg); err != nil {
+		return err
+	}
+	if cfg.Workers != old.Workers {
+		r.logger.Warn("workers changes only with a restart", "running", old.Workers, "configured", cfg.Workers)
+	}
+	if cfg.Journal.Path != old.Journal.Path {
+		r.logger.Warn("journal.path changes only with a restart", "running", old.Journal.Path, "configured", cfg.Journal.Path)
+	}
+	return nil
+}
 
 // ReloadResult records the outcome of a configuration reload in the metrics.
 func (r *Remediator) ReloadResult(err error) {

@@ -2,6 +2,7 @@ package actions
 
 import (
 	"compress/gzip"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -174,9 +175,19 @@ func TestRollbackVersion(t *testing.T) {
 		t.Fatalf("%q %v", argv, err)
 	}
 	for _, v := range []string{"2026.9.1 --force", "$(id)", "2026.9.1\x00", "latest", ""} {
-		if _, err := RollbackArgv(config.DefaultRollbackCommand, v, re); err == nil {
-			t.Errorf("version %q accepted", v)
+		if _, err := RollbackArgv(config.DefaultRollbackCommand, v, re); !errors.Is(err, ErrRefused) {
+			t.Errorf("version %q: %v", v, err)
 		}
+	}
+	// A loose operator pattern still never lets a slash or NUL through.
+	loose := regexp.MustCompile(`^.+$`)
+	for v, want := range map[string]bool{"2026.9.1": true, "../../bin/sh": false, "v/1": false, "2026.9.1\x00": false} {
+		if got := ValidVersion(v, loose); got != want {
+			t.Errorf("ValidVersion(%q) = %v", v, got)
+		}
+	}
+	if _, err := RollbackVersion([]journal.Version{{Version: "2026.9.1"}, {Version: "../x"}}, "", loose); err != nil {
+		t.Errorf("the valid version was not chosen: %v", err)
 	}
 }
 

@@ -79,3 +79,20 @@ func TestFailuresOpenTheCircuitAfterThreeAttempts(t *testing.T) {
 		t.Fatalf("after success: %+v", ts)
 	}
 }
+
+// A refused action gives its attempt back, and only its own.
+func TestWithdraw(t *testing.T) {
+	t0 := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	ts := &journal.Target{}
+	Begin(ts, "restart", t0)
+	Begin(ts, "rollback", t0.Add(time.Minute))
+	Withdraw(ts, "rollback", t0.Add(time.Minute))
+	if len(ts.Attempts) != 1 || !ts.Attempts[0].Equal(t0) {
+		t.Fatalf("attempts %v", ts.Attempts)
+	}
+	Withdraw(ts, "rollback", t0.Add(time.Hour)) // not an attempt on record
+	Withdraw(ts, "cleanup_locks", t0)           // cleanups never count
+	if len(ts.Attempts) != 1 {
+		t.Fatalf("attempts %v", ts.Attempts)
+	}
+}

@@ -92,6 +92,11 @@ type loopOptions struct {
 	// start starts the gateway under test instead of the simulator (the
 	// real gateway from npm); sim is then unused and loop.sim nil.
 	start func(t *testing.T) *gatewayUnderTest
+	// restartArgs are simulator flags only for the remediator's restarts,
+	// after the version and flags of sim: a gateway that comes back broken.
+	restartArgs    []string
+	verifyTimeout  string // the remediator's verify timeout, instead of the gateway's
+	repeatInterval string // Alertmanager's repeat_interval (1h)
 }
 
 // gatewayUnderTest is the gateway a loop watches and the remediator
@@ -119,6 +124,14 @@ func startLoop(t *testing.T, o loopOptions) *loop {
 			argv: []string{simtest.Binary(t), "--port", strconv.Itoa(l.sim.Port),
 				"--control.listen-address", ctl, "--state-dir", l.sim.StateDir, "--log-dir", l.sim.LogDir},
 			verifyTimeout: "30s"}
+		// The same version and flags again, as a service restarts a gateway.
+		if o.sim.Version != "" {
+			l.gw.argv = append(l.gw.argv, "--version", o.sim.Version)
+		}
+		l.gw.argv = append(append(l.gw.argv, o.sim.Args...), o.restartArgs...)
+	}
+	if o.verifyTimeout != "" {
+		l.gw.verifyTimeout = o.verifyTimeout
 	}
 	t.Cleanup(func() { simtest.KillListener(l.gw.port) })
 
@@ -191,7 +204,7 @@ route:
   group_by: [alertname, gateway]
   group_wait: %s
   group_interval: %s
-  repeat_interval: 1h
+  repeat_interval: %s
   routes:
     - receiver: remediator
       matchers: ['remediation=~"restart|cleanup_locks|cleanup_logs|rollback"']
@@ -204,7 +217,7 @@ receivers:
         http_config:
           authorization:
             credentials_file: %s
-`, p.groupWait, p.groupInterval, l.remediator, l.path("token")))
+`, p.groupWait, p.groupInterval, orDefault(o.repeatInterval, "1h"), l.remediator, l.path("token")))
 	l.start("alertmanager", testbin.Tool(t, "alertmanager"), "--config.file", l.path("alertmanager.yml"),
 		"--storage.path", l.path("am-data"), "--web.listen-address", fmt.Sprintf("127.0.0.1:%d", amPort),
 		"--cluster.listen-address=")
@@ -250,6 +263,13 @@ scrape_configs:
 func orEmpty(s string) string {
 	if s == "" {
 		return "{}"
+	}
+	return s
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
 	}
 	return s
 }
@@ -352,6 +372,7 @@ type incident struct {
 		Result       string     `json:"result"`
 		Verification string     `json:"verification"`
 		Error        string     `json:"error"`
+		Output       string     `json:"output"`
 	} `json:"actions"`
 }
 

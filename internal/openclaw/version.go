@@ -133,10 +133,13 @@ func readPackageVersion(path string) (Version, error) {
 	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&pkg); err != nil {
 		return Version{}, fmt.Errorf("decode %s: %w", path, err)
 	}
-	if pkg.Name != "openclaw" || !versionRe.MatchString(pkg.Version) {
-		return Version{}, fmt.Errorf("%s is not an openclaw package.json (name %q, version %q)", path, pkg.Name, pkg.Version)
+	// The whole field must be a version: it becomes a label and the
+	// remediator's rollback target.
+	m := versionRe.FindStringSubmatch(pkg.Version)
+	if pkg.Name != "openclaw" || m == nil || m[0] != pkg.Version {
+		return Version{}, fmt.Errorf("%s is not an openclaw package.json (name %q, version %.64q)", path, pkg.Name, pkg.Version)
 	}
-	return Version{Version: pkg.Version, Build: path}, nil
+	return Version{Version: m[1], Build: path}, nil
 }
 
 // DiscoverVersion asks the Control UI first and falls back to the install

@@ -69,11 +69,24 @@ func TestVersionFromInstallThroughWorkerChild(t *testing.T) {
 	if err != nil || v.Version != "2026.8.30" {
 		t.Fatalf("DiscoverVersion = %+v, %v", v, err)
 	}
-	// A package.json that is not openclaw's is refused.
-	if err := os.WriteFile(filepath.Join(install, "package.json"), []byte(`{"name":"evil","version":"2026.8.30"}`), 0o644); err != nil {
+	// A package.json that is not openclaw's, or whose version is more than
+	// a version, is refused.
+	for _, pkg := range []string{
+		`{"name":"evil","version":"2026.8.30"}`,
+		`{"name":"openclaw","version":"2026.8.30; rm -rf /"}`,
+		`{"name":"openclaw","version":"2026.8.30/../../x"}`,
+	} {
+		if err := os.WriteFile(filepath.Join(install, "package.json"), []byte(pkg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := VersionFromInstall(fp.fs(), 500); err == nil {
+			t.Errorf("accepted %s as %+v", pkg, v)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(install, "package.json"), []byte(`{"name":"openclaw","version":"v2026.9.1-beta.2"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := VersionFromInstall(fp.fs(), 500); err == nil {
-		t.Fatal("accepted a foreign package.json")
+	if v, err := VersionFromInstall(fp.fs(), 500); err != nil || v.Version != "2026.9.1-beta.2" {
+		t.Errorf("a prerelease with a v: %+v, %v", v, err)
 	}
 }

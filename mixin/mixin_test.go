@@ -305,6 +305,8 @@ func TestConfigOverrideReachesEveryRule(t *testing.T) {
 		{"gpuTemperatureCelsius", "77", "77", []string{"OpenClawGPUHot/warning"}},
 		{"approvalWaitingSeconds", "600", "600", []string{"OpenClawRemediatorApprovalsWaiting/warning"}},
 		{"gatewayDownFor", "'17m'", "17m", []string{"OpenClawGatewayDown/critical"}},
+		{"gatewayHungFor", "'17m'", "17m", []string{"OpenClawGatewayHung/critical"}},
+		{"availabilityWindow", "'17m'", "17m", []string{"OpenClawGatewayDown/critical", "OpenClawGatewayHung/critical"}},
 		{"restartLoopWindow", "'17m'", "17m", []string{"OpenClawGatewayRestartLoop/critical"}},
 		{"exporterSelector", `'job="claw"'`, `job=\"claw\"`, nil}, // every exporter rule: checked below
 	} {

@@ -14,16 +14,16 @@ local alert = import 'alert.libsonnet';
             'critical',
             'restart',
             |||
-              max_over_time(openclaw_gateway_process_up{%(exporterSelector)s}[%(gaugeWindow)s]) == 0
+              max_over_time(openclaw_gateway_process_up{%(exporterSelector)s}[%(availabilityWindow)s]) == 0
               or
               (
-                max_over_time(openclaw_gateway_up{%(exporterSelector)s}[%(gaugeWindow)s]) == 0
+                max_over_time(openclaw_gateway_up{%(exporterSelector)s}[%(availabilityWindow)s]) == 0
                 unless on (%(gatewayLabels)s)
-                increase(openclaw_gateway_probe_failures_total{%(exporterSelector)s, endpoint="healthz", reason!="connect"}[%(gaugeWindow)s]) > 0
+                increase(openclaw_gateway_probe_failures_total{%(exporterSelector)s, endpoint="healthz", reason!="connect"}[%(availabilityWindow)s]) > 0
               )
             ||| % c,
             'OpenClaw gateway is down.',
-            'Gateway {{ $labels.gateway }} on {{ $labels.instance }} has had no process, or nothing accepting connections on its port, for at least %(gaugeWindow)s.' % c,
+            'Gateway {{ $labels.gateway }} on {{ $labels.instance }} has had no process, or nothing accepting connections on its port, for at least %(availabilityWindow)s.' % c,
             c.gatewayDownFor,
           ),
           alert.new(
@@ -32,14 +32,14 @@ local alert = import 'alert.libsonnet';
             'critical',
             'restart',
             |||
-              max_over_time(openclaw_gateway_up{%(exporterSelector)s}[%(gaugeWindow)s]) == 0
+              max_over_time(openclaw_gateway_up{%(exporterSelector)s}[%(availabilityWindow)s]) == 0
               and on (%(gatewayLabels)s)
-              min_over_time(openclaw_gateway_process_up{%(exporterSelector)s}[%(gaugeWindow)s]) == 1
+              min_over_time(openclaw_gateway_process_up{%(exporterSelector)s}[%(availabilityWindow)s]) == 1
               and on (%(gatewayLabels)s)
-              increase(openclaw_gateway_probe_failures_total{%(exporterSelector)s, endpoint="healthz", reason!="connect"}[%(gaugeWindow)s]) > 0
+              increase(openclaw_gateway_probe_failures_total{%(exporterSelector)s, endpoint="healthz", reason!="connect"}[%(availabilityWindow)s]) > 0
             ||| % c,
             'OpenClaw gateway process is alive but does not answer.',
-            'Gateway {{ $labels.gateway }} on {{ $labels.instance }} has a live process, but every /healthz probe for at least %(gaugeWindow)s timed out or got a bad answer.' % c,
+            'Gateway {{ $labels.gateway }} on {{ $labels.instance }} has a live process, but every /healthz probe for at least %(availabilityWindow)s timed out or got a bad answer.' % c,
             c.gatewayHungFor,
           ),
           alert.new(

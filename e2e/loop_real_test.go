@@ -21,12 +21,12 @@ import (
 // startRealLoop runs the whole loop around the real gateway from npm: an
 // isolated HOME, loopback only, started by the test; the remediator
 // restarts it with the same argv and environment.
-func startRealLoop(t *testing.T) (*loop, *gateway) {
+func startRealLoop(t *testing.T, o loopOptions) (*loop, *gateway) {
 	t.Helper()
 	dir := openclawDir(t) // fail (CI) or skip before starting anything
 	home := t.TempDir()
 	var g *gateway
-	l := startLoop(t, loopOptions{start: func(t *testing.T) *gatewayUnderTest {
+	o.start = func(t *testing.T) *gatewayUnderTest {
 		g = startReal(t, home)
 		// A gateway the remediator started is nobody's child and leads
 		// its own session: kill it with its workers.
@@ -50,7 +50,8 @@ func startRealLoop(t *testing.T) (*loop, *gateway) {
 			// loaded host.
 			verifyTimeout: "2m",
 		}
-	}})
+	}
+	l := startLoop(t, o)
 	// Its first start and the remediator's restart both take seconds.
 	l.patience = max(l.patience, 3*time.Minute)
 	return l, g
@@ -121,7 +122,7 @@ func (l *loop) actionsSince(fault time.Time) map[string][]journal.Action {
 // it, starts the configured argv and sees it healthy, and the alert
 // resolves.
 func TestLoopRealGatewayHung(t *testing.T) {
-	l, g := startRealLoop(t)
+	l, g := startRealLoop(t, loopOptions{})
 	fault := time.Now()
 	if err := g.signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
@@ -166,13 +167,30 @@ func TestLoopRealGatewayHung(t *testing.T) {
 }
 
 // TestLoopRealGatewayCrashStaleLock: SIGKILL crashes the real gateway and
-// leaves its lock files naming a dead pid. The exporter reports them stale;
-// OpenClawGatewayDown fires and the remediator's restart removes the stale
-// locks before it starts the gateway (OpenClawGatewayStaleLock's
-// cleanup_locks may come first); the gateway runs again under a new pid
-// with fresh locks, and both alerts resolve.
+// leaves its lock files naming a dead pid. The exporter reports them stale,
+// OpenClawGatewayDown fires, the stale locks are removed, the gateway runs
+// again under a new pid with fresh locks, and both alerts resolve. Which
+// action removes the locks depends on which alert comes first: with the
+// production defaults (staleLockFor 5m) it is the restart, whose runbook
+// cleans stale locks before the start; at demo windows
+// OpenClawGatewayStaleLock's cleanup_locks comes 10 s before the restart.
 func TestLoopRealGatewayCrashStaleLock(t *testing.T) {
-	l, g := startRealLoop(t)
+	for _, tc := range []struct {
+		name     string
+		override string
+		remover  string // the action that must have removed the locks
+	}{
+		{"restart removes them", `{ _config+:: { staleLockFor: '1h' } }`, "restart"},
+		{"cleanup_locks removes them", "", "cleanup_locks"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			crashWithStaleLocks(t, tc.override, tc.remover)
+		})
+	}
+}
+
+func crashWithStaleLocks(t *testing.T, override, remover string) {
+	l, g := startRealLoop(t, loopOptions{override: override})
 	lockDir := openclaw.LockDir(g.stateDir, os.Getuid())
 	if locks, err := openclaw.FindLocks(lockDir); err != nil || len(locks) == 0 {
 		t.Fatalf("locks of the running gateway: %+v %v", locks, err)
@@ -208,20 +226,20 @@ func TestLoopRealGatewayCrashStaleLock(t *testing.T) {
 		int(time.Since(fault).Seconds())+1, len(stale))); err != nil || len(v) == 0 {
 		t.Errorf("openclaw_gateway_lock_stale_files never reached %d: %v %v", len(stale), v, err)
 	}
-	// Whichever action came first removed them, reporting the dead owner.
+	// The expected action removed them, reporting the dead owner.
 	removed := 0
 	for alert, acts := range l.actionsSince(fault) {
 		for _, a := range acts {
 			t.Logf("%s → %s: %s\n%s", alert, a.Action, a.Result, a.Output)
 			for path := range stale {
-				if strings.Contains(a.Output, fmt.Sprintf("removed %s: %s (pid %d)", path, openclaw.LockOwnerDead, g.pid)) {
+				if a.Action == remover && strings.Contains(a.Output, fmt.Sprintf("removed %s: %s (pid %d)", path, openclaw.LockOwnerDead, g.pid)) {
 					removed++
 				}
 			}
 		}
 	}
 	if removed != len(stale) {
-		t.Errorf("actions removed %d of the %d stale locks", removed, len(stale))
+		t.Errorf("%s removed %d of the %d stale locks", remover, removed, len(stale))
 	}
 	// The new gateway holds fresh locks of its own.
 	simtest.Eventually(t, l.patience, func() error {

@@ -25,6 +25,7 @@ import (
 // service's LimitNOFILE); OpenClawGatewayFileDescriptorsNearLimit fires and
 // a restart gives them back.
 func TestLoopFDLeak(t *testing.T) {
+	t.Parallel()
 	l := startLoop(t, loopOptions{
 		sim: simtest.Options{Args: []string{"--max-open-files", "1024"}},
 		// The leak must not reach the limit before the restart: at the
@@ -49,6 +50,7 @@ func TestLoopFDLeak(t *testing.T) {
 // of the exporter's configuration; OpenClawGatewayMemoryNearLimit fires and
 // a restart gives the memory back.
 func TestLoopMemoryLeak(t *testing.T) {
+	t.Parallel()
 	const limit = 128 << 20
 	l := startLoop(t, loopOptions{gateway: fmt.Sprintf("    memory_limit_bytes: %d", limit)})
 	pid := l.sim.PID
@@ -67,6 +69,7 @@ func TestLoopMemoryLeak(t *testing.T) {
 // the gateway reports itself degraded in between;
 // OpenClawGatewayEventLoopDegraded fires and a restart clears it.
 func TestLoopEventLoopStall(t *testing.T) {
+	t.Parallel()
 	l := startLoop(t, loopOptions{})
 	pid := l.sim.PID
 	fault := time.Now()
@@ -89,6 +92,7 @@ func TestLoopEventLoopStall(t *testing.T) {
 // cleanup_logs compresses the rotated files until the directory fits the
 // target's retention (2 MiB), without touching the gateway.
 func TestLoopLogFlood(t *testing.T) {
+	t.Parallel()
 	const budget = 3 << 20
 	l := startLoop(t, loopOptions{
 		sim:      simtest.Options{Args: []string{"--log-max-size", "1MiB"}},
@@ -132,6 +136,7 @@ func TestLoopLogFlood(t *testing.T) {
 // version B whose model answers badly. OpenClawReasoningDegradedAfterUpgrade
 // fires and the rollback command replaces B with A.
 func TestLoopRollbackAfterUpgrade(t *testing.T) {
+	t.Parallel()
 	const versionA, versionB = "2026.9.5", "2026.9.6"
 	port, ctlPort := simtest.FreePort(t), simtest.FreePort(t)
 	stateDir, logDir := t.TempDir(), t.TempDir()
@@ -196,6 +201,7 @@ func TestLoopRollbackAfterUpgrade(t *testing.T) {
 // circuit opens, OpenClawRemediatorCircuitOpen fires, and while Alertmanager
 // keeps sending the hung alert nothing restarts the gateway any more.
 func TestLoopRestartLoopOpensCircuit(t *testing.T) {
+	t.Parallel()
 	l := startLoop(t, loopOptions{
 		restartArgs:    []string{"--fault", `{"kind":"hang"}`},
 		verifyTimeout:  "3s",
@@ -280,6 +286,7 @@ func TestLoopRestartLoopOpensCircuit(t *testing.T) {
 // gateway's incident waits as pending and nothing restarts it until the
 // test approves it through the API, then the restart runs and is verified.
 func TestLoopApprovalRequired(t *testing.T) {
+	t.Parallel()
 	l := startLoop(t, loopOptions{remediator: `policies:
   - name: restart_needs_approval
     matchers: ['remediation="restart"']

@@ -28,18 +28,10 @@ func startRealLoop(t *testing.T, o loopOptions) (*loop, *gateway) {
 	var g *gateway
 	o.start = func(t *testing.T) *gatewayUnderTest {
 		g = startReal(t, home)
-		// A gateway the remediator started is nobody's child and leads
-		// its own session: kill it with its workers.
-		t.Cleanup(func() {
-			if pid, err := openclaw.DefaultProcFS.ListenerPID(g.port); err == nil && pid != g.pid {
-				_ = syscall.Kill(-pid, syscall.SIGKILL)
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-			}
-		})
 		return &gatewayUnderTest{
 			url:      g.url,
 			stateDir: g.stateDir,
-			logDir:   g.logDirs[0],
+			logDir:   g.logDirs[0], // /tmp/openclaw, whatever its HOME
 			port:     g.port,
 			argv: []string{filepath.Join(dir, "node_modules", ".bin", "openclaw"),
 				"gateway", "run", "--port", strconv.Itoa(g.port), "--bind", "loopback",
@@ -52,6 +44,15 @@ func startRealLoop(t *testing.T, o loopOptions) (*loop, *gateway) {
 		}
 	}
 	l := startLoop(t, o)
+	// A gateway the remediator started is nobody's child and leads its own
+	// session: kill it with its workers, before the loop's own cleanup
+	// kills the listener alone.
+	t.Cleanup(func() {
+		if pid, err := openclaw.DefaultProcFS.ListenerPID(g.port); err == nil && pid != g.pid {
+			_ = syscall.Kill(-pid, syscall.SIGKILL)
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
 	// Its first start and the remediator's restart both take seconds.
 	l.patience = max(l.patience, 3*time.Minute)
 	return l, g

@@ -246,7 +246,7 @@ func (p *Prober) refreshVersion(ctx context.Context) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if err == nil && v != p.version.v && p.version.v.Version != "" {
+	if err == nil && v.Version != p.version.v.Version && p.version.v.Version != "" {
 		p.t.Logger.Info("gateway version changed", "from", p.version.v.Version, "to", v.Version)
 	}
 	if err == nil {

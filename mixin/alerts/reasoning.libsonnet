@@ -8,10 +8,13 @@ local alert = import 'alert.libsonnet';
     local degraded = |||
       max_over_time(openclaw_reasoning_pass_ratio{%(exporterSelector)s}[%(reasoningWindow)s]) < %(reasoningPassRatio)s
     ||| % c,
-    // The gateway ran more than one version (or build) within the rollback
-    // window: each version is its own openclaw_gateway_info series.
+    // The gateway ran more than one version within the rollback window.
+    // Versions are counted, not openclaw_gateway_info series: a restart or
+    // a rebuild may change the build id alone, and that is no upgrade.
     local upgraded = |||
-      count by (%(gatewayLabels)s) (max_over_time(openclaw_gateway_info{%(exporterSelector)s}[%(rollbackWindow)s])) > 1
+      count by (%(gatewayLabels)s) (
+        count by (%(gatewayLabels)s, version) (max_over_time(openclaw_gateway_info{%(exporterSelector)s}[%(rollbackWindow)s]))
+      ) > 1
     ||| % c,
 
     groups+: [

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clawwatch/clawwatch/internal/gatewaysim"
 	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
 )
@@ -176,8 +177,9 @@ func TestLoopRollbackAfterUpgrade(t *testing.T) {
 	simtest.Start(t, simtest.Options{Port: port, ControlPort: ctlPort, StateDir: stateDir, LogDir: logDir, Version: versionB,
 		Args: []string{"--replace", "--fault", `{"kind":"reasoning_degraded"}`}})
 	tl := l.recover(fault, "OpenClawReasoningDegradedAfterUpgrade", "rollback", func() error {
-		if st := l.sim.State(t); st.Version != versionA {
-			return fmt.Errorf("version %s after the rollback, want %s", st.Version, versionA)
+		var st gatewaysim.State
+		if err := getJSON(l.sim.ControlURL+"/state", &st); err != nil || st.Version != versionA {
+			return fmt.Errorf("version %q after the rollback, want %s (%v)", st.Version, versionA, err)
 		}
 		if v, err := l.query(fmt.Sprintf(`openclaw_reasoning_pass_ratio == 1 and on (gateway) openclaw_gateway_info{version=%q}`, versionA)); err != nil || len(v) == 0 {
 			return fmt.Errorf("no passing reasoning run on %s yet (%v)", versionA, err)

@@ -20,7 +20,9 @@ PROMETHEUS_VERSION   := $(shell awk '$$1 == "github.com/prometheus/prometheus" {
 ALERTMANAGER_VERSION ?= v0.28.1
 TOOLS_DIR            := $(CACHE_DIR)/tools-prometheus-$(PROMETHEUS_VERSION)-alertmanager-$(ALERTMANAGER_VERSION)
 
-GOTEST_FLAGS ?=
+# The end-to-end package runs a dozen whole loops (real Prometheus, Alertmanager
+# and gateways): well past go test's default 10 minute limit per package.
+GOTEST_FLAGS ?= -timeout 40m
 
 # go-nvml's header marks many calls deprecated; the warnings drown real ones.
 export CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations

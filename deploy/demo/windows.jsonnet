@@ -7,7 +7,7 @@
     function(k, v)
       if std.member(['diskFillFor', 'leakFor', 'fdLeakFor'], k) then v
       else if std.endsWith(k, 'For') then '5s'
-      else if k == 'gaugeWindow' then '10s'
+      else if k == 'gaugeWindow' || k == 'availabilityWindow' then '10s'
       else if std.endsWith(k, 'Window') then '20s'
       else v,
     super._config

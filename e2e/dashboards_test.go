@@ -114,18 +114,6 @@ func serveGPU(t *testing.T) string {
 	return strings.TrimPrefix(srv.URL, "http://")
 }
 
-// waitFor polls an instant query until it returns something.
-func (l *loop) waitFor(q string) {
-	l.t.Helper()
-	simtest.Eventually(l.t, l.patience, func() error {
-		v, err := l.query(q)
-		if err != nil || len(v) == 0 {
-			return fmt.Errorf("%s: nothing yet (%v)", q, err)
-		}
-		return nil
-	})
-}
-
 // dashboard is what the check reads of a generated dashboard.
 type dashboard struct {
 	Title      string

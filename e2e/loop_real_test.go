@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -79,32 +77,11 @@ func realRestarted(g *gateway, newPID *int) func() error {
 	}
 }
 
-// journalIncidents lists the remediator's incidents with their actions'
-// output.
-func (l *loop) journalIncidents() ([]journal.Incident, error) {
-	req, _ := http.NewRequest(http.MethodGet, l.remediator+"/api/v1/incidents", nil)
-	req.Header.Set("Authorization", "Bearer "+l.token)
-	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("incidents: %d %s", resp.StatusCode, body)
-	}
-	var r struct{ Incidents []journal.Incident }
-	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, fmt.Errorf("incidents: %w", err)
-	}
-	return r.Incidents, nil
-}
-
 // actionsSince returns the finished actions of incidents received after
 // the fault, by alert name.
 func (l *loop) actionsSince(fault time.Time) map[string][]journal.Action {
 	l.t.Helper()
-	incs, err := l.journalIncidents()
+	incs, err := l.incidents()
 	if err != nil {
 		l.t.Fatal(err)
 	}

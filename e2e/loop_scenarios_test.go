@@ -164,13 +164,13 @@ func TestLoopRollbackAfterUpgrade(t *testing.T) {
 		target: fmt.Sprintf(`    rollback:
       command: %s`, rollback),
 	})
-	l.awaitQuery(`openclaw_reasoning_pass_ratio == 1`)
+	l.waitFor(`openclaw_reasoning_pass_ratio == 1`)
 
 	// Version A verified healthy: a hang healed by a restart records it.
 	hang := time.Now()
 	l.sim.Fault(t, `{"kind":"hang"}`)
 	l.recover(hang, "OpenClawGatewayHung", "restart", l.simReady)
-	l.awaitQuery(`openclaw_reasoning_pass_ratio == 1`)
+	l.waitFor(`openclaw_reasoning_pass_ratio == 1`)
 
 	// The upgrade to B: a new process on the same ports, answering badly.
 	fault := time.Now()
@@ -316,7 +316,7 @@ func TestLoopApprovalRequired(t *testing.T) {
 	})
 	// Waiting, visibly: the metrics say so for a few seconds, and nothing
 	// acts meanwhile.
-	l.awaitQuery(`openclaw_remediator_pending_approvals == 1 and on () openclaw_remediator_pending_approval_oldest_age_seconds >= 3`)
+	l.waitFor(`openclaw_remediator_pending_approvals == 1 and on () openclaw_remediator_pending_approval_oldest_age_seconds >= 3`)
 	if n := l.scalar(`sum(openclaw_remediator_actions_total)`); n != 0 {
 		t.Errorf("%v actions while the incident waits for approval", n)
 	}
@@ -332,7 +332,7 @@ func TestLoopApprovalRequired(t *testing.T) {
 	}
 	tl := l.recover(fault, "OpenClawGatewayHung", "restart", l.restartedFrom(pid, func(openclawState) error { return nil }))
 	tl.firing, tl.received = firing, received // recover began after the approval
-	l.awaitQuery(`openclaw_remediator_pending_approvals == 0`)
+	l.waitFor(`openclaw_remediator_pending_approvals == 0`)
 	t.Logf("scenario approval (demo timings): approved at %.1fs", approved.Sub(fault).Seconds())
 	l.logScenario("approval", tl)
 }
@@ -374,18 +374,6 @@ func (l *loop) restartedFrom(pid int, check func(openclawState) error) func() er
 		}
 		return check(st)
 	}
-}
-
-// awaitQuery polls until the PromQL query returns something.
-func (l *loop) awaitQuery(q string) {
-	l.t.Helper()
-	simtest.Eventually(l.t, l.patience, func() error {
-		v, err := l.query(q)
-		if err != nil || len(v) == 0 {
-			return fmt.Errorf("%s: nothing yet (%v)", q, err)
-		}
-		return nil
-	})
 }
 
 // scalar returns the single value of a query, or fails the test.

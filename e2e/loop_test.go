@@ -18,6 +18,7 @@ import (
 	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
 	"github.com/clawwatch/clawwatch/internal/testbin"
 	"github.com/clawwatch/clawwatch/mixin"
+	"github.com/clawwatch/clawwatch/remediator/journal"
 )
 
 // demoWindows is deploy/demo/windows.jsonnet: every `…For` 5s, every
@@ -339,6 +340,18 @@ func (l *loop) query(q string) ([]map[string]any, error) {
 	return r.Data.Result, nil
 }
 
+// waitFor polls an instant query until it returns something.
+func (l *loop) waitFor(q string) {
+	l.t.Helper()
+	simtest.Eventually(l.t, l.patience, func() error {
+		v, err := l.query(q)
+		if err != nil || len(v) == 0 {
+			return fmt.Errorf("%s: nothing yet (%v)", q, err)
+		}
+		return nil
+	})
+}
+
 // alertState returns "firing", "pending" or "" for an alert of Prometheus.
 func (l *loop) alertState(name string) (string, error) {
 	v, err := l.query(fmt.Sprintf(`ALERTS{alertname=%q}`, name))
@@ -355,26 +368,8 @@ func (l *loop) alertState(name string) (string, error) {
 	return state, nil
 }
 
-type incident struct {
-	ID         string            `json:"id"`
-	AlertName  string            `json:"alertname"`
-	Labels     map[string]string `json:"labels"`
-	ReceivedAt time.Time         `json:"receivedAt"`
-	Action     string            `json:"action"`
-	Target     string            `json:"target"`
-	State      string            `json:"state"`
-	Decision   string            `json:"decision"`
-	Reason     string            `json:"reason"`
-	Actions    []struct {
-		Action       string     `json:"action"`
-		StartedAt    time.Time  `json:"startedAt"`
-		EndedAt      *time.Time `json:"endedAt"`
-		Result       string     `json:"result"`
-		Verification string     `json:"verification"`
-		Error        string     `json:"error"`
-		Output       string     `json:"output"`
-	} `json:"actions"`
-}
+// incident is an entry of the remediator's journal as its API returns it.
+type incident = journal.Incident
 
 // incidents lists the remediator's journal through its authenticated API.
 func (l *loop) incidents() ([]incident, error) {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
@@ -47,10 +48,12 @@ gateways:
 		t.Fatal(err)
 	}
 	defer exp.Close()
+	// (The gateway itself may be found by title among other simulators on
+	// a shared test host; only the model server matters here.)
 	procs := exp.GPUProcesses()
 	want := gpu.Process{PID: os.Getpid(), Gateway: "home", Role: gpu.RoleModelServer}
-	if len(procs) == 0 || procs[0] != want {
-		t.Fatalf("GPUProcesses = %+v, want %+v first", procs, want)
+	if !slices.Contains(procs, want) {
+		t.Fatalf("GPUProcesses = %+v, want %+v among them", procs, want)
 	}
 
 	host := gputest.NewHost()

@@ -61,13 +61,13 @@ type Collector struct {
 	proc   *process.Process
 }
 
+// The boot time does not change while we run; without the cache gopsutil
+// re-reads /proc/stat for every CPU-time read. (Set once: the setting is an
+// unsynchronised package variable.)
+func init() { process.EnableBootTimeCache(true) }
+
 // New returns a process collector for t.
-func New(t *target.Target) *Collector {
-	// The boot time does not change while we run; without the cache
-	// gopsutil re-reads /proc/stat for every CPU-time read.
-	process.EnableBootTimeCache(true)
-	return &Collector{t: t}
-}
+func New(t *target.Target) *Collector { return &Collector{t: t} }
 
 // Update reports the process. An absent process is reported as
 // openclaw_gateway_process_up 0; a process that cannot be read (permissions)

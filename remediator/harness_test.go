@@ -34,7 +34,7 @@ type harness struct {
 	dir  string
 	cfg  *config.Config
 	opts harnessOptions
-	logs *logBuffer
+	logs *simtest.Buffer
 }
 
 // harnessOptions are the seams a test may set; zero values are the wall
@@ -56,7 +56,7 @@ func newHarnessWith(t *testing.T, cfgYAML string, o harnessOptions) *harness {
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, cfgYAML)
 	}
-	h := &harness{t: t, dir: dir, cfg: cfg, opts: o, logs: &logBuffer{}}
+	h := &harness{t: t, dir: dir, cfg: cfg, opts: o, logs: &simtest.Buffer{}}
 	h.start()
 	t.Cleanup(func() {
 		h.stop()
@@ -129,24 +129,6 @@ func (c *fakeClock) Add(d time.Duration) {
 	c.mu.Lock()
 	c.now = c.now.Add(d)
 	c.mu.Unlock()
-}
-
-// logBuffer collects the remediator's log for assertions.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
 
 // fixture reads testdata/alertmanager/name and rewrites labels and

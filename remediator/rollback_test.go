@@ -196,19 +196,7 @@ policies:
   - name: rollback_now
     matchers: ['remediation="rollback"']
 targets:`+rig.yaml(t))
-			err := h.j.Update(func(tx journal.Tx) error {
-				ts, err := tx.Target("default")
-				if err != nil {
-					return err
-				}
-				for _, v := range tc.recorded {
-					ts.RecordVersion(v, t0)
-				}
-				return tx.PutTarget(ts)
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			recordVersions(t, h, tc.recorded...)
 			pid := rig.sim.PID
 			h.post(fixture(t, "rollback_after_upgrade.json"))
 			inc := h.waitIncident(rollbackID, 30*time.Second, done)
@@ -251,17 +239,7 @@ policies:
   - name: rollback_now
     matchers: ['remediation="rollback"']
 targets:`+rig.yaml(t))
-	err := h.j.Update(func(tx journal.Tx) error {
-		ts, err := tx.Target("default")
-		if err != nil {
-			return err
-		}
-		ts.RecordVersion(goodVersion, t0)
-		return tx.PutTarget(ts)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	recordVersions(t, h, goodVersion)
 	h.post(fixture(t, "rollback_after_upgrade.json"))
 	inc := h.waitIncident(rollbackID, 30*time.Second, done)
 	if len(inc.Actions) != 2 || !strings.HasPrefix(inc.Reason, "escalated: ") {
@@ -276,5 +254,24 @@ targets:`+rig.yaml(t))
 	ts, _ := h.j.Target("default")
 	if !ts.CircuitOpen || slices.ContainsFunc(ts.Versions, func(v journal.Version) bool { return v.Version == badVersion }) {
 		t.Errorf("target after the failed rollback: %+v", ts)
+	}
+}
+
+// recordVersions writes versions into the journal as verified healthy on
+// target "default", as successful restarts would have.
+func recordVersions(t *testing.T, h *harness, versions ...string) {
+	t.Helper()
+	err := h.j.Update(func(tx journal.Tx) error {
+		ts, err := tx.Target("default")
+		if err != nil {
+			return err
+		}
+		for _, v := range versions {
+			ts.RecordVersion(v, t0)
+		}
+		return tx.PutTarget(ts)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -27,31 +27,13 @@ const token = "s3cret-token"
 type proc struct {
 	cmd  *exec.Cmd
 	url  string
-	out  *logBuffer
+	out  *simtest.Buffer
 	done chan struct{}
-}
-
-// logBuffer is the child's output, read while it runs.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
 
 func startRemediator(t *testing.T, cfg, tokenFile string, port int) *proc {
 	t.Helper()
-	p := &proc{url: "http://127.0.0.1:" + strconv.Itoa(port), out: &logBuffer{}, done: make(chan struct{})}
+	p := &proc{url: "http://127.0.0.1:" + strconv.Itoa(port), out: &simtest.Buffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(testbin.Command(t, "openclaw-remediator"), "--config.file", cfg,
 		"--web.listen-address", "127.0.0.1:"+strconv.Itoa(port), "--web.bearer-token-file", tokenFile, "--log.level", "debug")
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -120,15 +119,7 @@ func Default() *Config {
 // Load reads and validates a configuration file. Unknown keys are errors
 // with their line number; relative paths are relative to the file.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
-	}
-	c, err := Parse(data, filepath.Dir(path))
-	if err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
-	}
-	return c, nil
+	return configpath.Load(path, Parse)
 }
 
 // Parse parses and validates configuration text; dir resolves relative paths.

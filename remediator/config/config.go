@@ -260,15 +260,7 @@ func (b Bytes) MarshalYAML() (any, error) { return units.Base2Bytes(b).String(),
 // Load reads and validates a configuration file; relative paths are relative
 // to the file.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
-	}
-	c, err := Parse(data, filepath.Dir(path))
-	if err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
-	}
-	return c, nil
+	return configpath.Load(path, Parse)
 }
 
 // Parse parses and validates configuration text; dir resolves relative paths.

@@ -93,7 +93,7 @@ type Sim struct {
 	ControlURL string
 	StateDir   string
 	LogDir     string
-	output     *lockedBuffer
+	output     *Buffer
 
 	done    chan struct{}
 	waitErr error
@@ -172,7 +172,7 @@ func Launch(t testing.TB, o Options) (*Sim, error) {
 		ControlURL: "http://127.0.0.1:" + strconv.Itoa(o.ControlPort),
 		StateDir:   o.StateDir,
 		LogDir:     o.LogDir,
-		output:     &lockedBuffer{},
+		output:     &Buffer{},
 		done:       make(chan struct{}),
 	}
 	s.Cmd = exec.Command(Binary(t), append(args, o.Args...)...)
@@ -263,18 +263,20 @@ func (s *Sim) State(t testing.TB) gatewaysim.State {
 // Output is what the process printed so far (stdout and stderr).
 func (s *Sim) Output() string { return s.output.String() }
 
-type lockedBuffer struct {
+// Buffer collects a process's output while the test reads it: safe for
+// one writer and concurrent readers.
+type Buffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+func (l *Buffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buf.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
+func (l *Buffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buf.String()

@@ -188,7 +188,7 @@ func TestFaultsShowInMetrics(t *testing.T) {
 			return n > 0 && (m[k+"_sum"]-b[k+"_sum"])/n >= 0.3 && m["openclaw_gateway_up"] == 1
 		}},
 		{"event_loop_stall", nil, `{"kind":"event_loop_stall","every":"3s","duration":"1s"}`, "degraded with delay ≥ 1s", func(b, m sample) bool {
-			return m["openclaw_gateway_event_loop_degraded"] == 1 && m["openclaw_gateway_event_loop_delay_max_seconds"] >= 1
+			return m["openclaw_gateway_event_loop_degraded"] == 1 && m["openclaw_gateway_event_loop_delay_window_max_seconds"] >= 1
 		}},
 		{"fd_leak", nil, `{"kind":"fd_leak","per_second":200}`, "open fds up by 100", func(b, m sample) bool {
 			return m["openclaw_gateway_process_open_fds"] >= b["openclaw_gateway_process_open_fds"]+100

@@ -5,6 +5,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"regexp"
@@ -26,6 +27,7 @@ const (
 	DefaultProbeInterval = model.Duration(5 * time.Second)
 	DefaultProbeTimeout  = model.Duration(3 * time.Second)
 	DefaultVersionEvery  = model.Duration(10 * time.Minute)
+	DefaultRPCInterval   = model.Duration(15 * time.Second)
 )
 
 // Config is the whole file.
@@ -37,8 +39,11 @@ type Config struct {
 
 // Gateway is one monitored OpenClaw gateway.
 type Gateway struct {
-	Name      string           `yaml:"name"`
-	URL       string           `yaml:"url"`
+	Name string `yaml:"name"`
+	URL  string `yaml:"url"`
+	// TokenFile holds the gateway's shared token: a bearer token for the
+	// HTTP probes, and what turns on the RPC probe. It is read when the
+	// configuration is loaded.
 	TokenFile string           `yaml:"token_file,omitempty"`
 	TLSConfig config.TLSConfig `yaml:"tls_config,omitempty"`
 	StateDir  string           `yaml:"state_dir,omitempty"`
@@ -52,16 +57,28 @@ type Gateway struct {
 	// VersionInterval is how often the version is re-read even when the
 	// process did not change.
 	VersionInterval model.Duration `yaml:"version_interval,omitempty"`
+	// RPCInterval is how often the RPC probe runs, with a token_file only.
+	RPCInterval model.Duration `yaml:"rpc_interval,omitempty"`
 	// MemoryLimitBytes overrides the cgroup limit of the gateway process.
 	MemoryLimitBytes int64 `yaml:"memory_limit_bytes,omitempty"`
 	// Models are the model servers whose reasoning is checked.
 	Models []*Model `yaml:"models,omitempty"`
 
-	port int
+	host  string
+	port  int
+	token string
 }
 
 // Port is the TCP port of the gateway URL, used to find its process.
 func (g *Gateway) Port() int { return g.port }
+
+// Token is the content of token_file; "" without one, and then the RPC
+// probe does not run.
+func (g *Gateway) Token() string { return g.token }
+
+// RPCAddr is the host:port of the gateway's WebSocket RPC, which shares the
+// port of its HTTP endpoints.
+func (g *Gateway) RPCAddr() string { return net.JoinHostPort(g.host, strconv.Itoa(g.port)) }
 
 // HTTPClientConfig is the client configuration for the gateway's endpoints.
 func (g *Gateway) HTTPClientConfig() config.HTTPClientConfig {
@@ -189,6 +206,7 @@ func (g *Gateway) validate(dir, home string) error {
 		return fmt.Errorf("url: %q is not an http(s) URL", g.URL)
 	}
 	g.URL = strings.TrimRight(g.URL, "/")
+	g.host = u.Hostname()
 	g.port = 80
 	if u.Scheme == "https" {
 		g.port = 443
@@ -219,6 +237,14 @@ func (g *Gateway) validate(dir, home string) error {
 	}
 	if g.VersionInterval == 0 {
 		g.VersionInterval = DefaultVersionEvery
+	}
+	if g.RPCInterval == 0 {
+		g.RPCInterval = DefaultRPCInterval
+	}
+	if g.TokenFile != "" {
+		if g.token, err = configpath.ReadSecret(g.TokenFile); err != nil {
+			return fmt.Errorf("token_file: %w", err)
+		}
 	}
 	if g.MemoryLimitBytes < 0 {
 		return fmt.Errorf("memory_limit_bytes: %d is negative", g.MemoryLimitBytes)

@@ -10,6 +10,10 @@ import (
 
 func TestParseFullConfig(t *testing.T) {
 	home, _ := os.UserHomeDir()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "gateway.token"), []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	c, err := Parse([]byte(`
 gateways:
   - name: default
@@ -26,19 +30,25 @@ gateways:
 log_patterns:
   - name: oom
     contains: ["heap out of memory"]
-`), "/etc/clawwatch")
+`), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	d, lab := c.Gateways[0], c.Gateways[1]
-	if d.URL != "http://127.0.0.1:18789" || d.Port() != 18789 || d.TokenFile != "/etc/clawwatch/gateway.token" ||
+	if d.URL != "http://127.0.0.1:18789" || d.Port() != 18789 || d.TokenFile != filepath.Join(dir, "gateway.token") ||
 		d.StateDir != filepath.Join(home, ".openclaw") || time.Duration(d.ProbeInterval) != 5*time.Second || time.Duration(d.ProbeTimeout) != 3*time.Second {
 		t.Errorf("default gateway = %+v", d)
 	}
 	if lab.Port() != 8443 || time.Duration(lab.ProbeTimeout) != 2*time.Second || lab.MemoryLimitBytes != 2<<30 || lab.LogDir != "/tmp/openclaw" {
 		t.Errorf("lab gateway = %+v", lab)
 	}
-	if hc := d.HTTPClientConfig(); hc.Authorization == nil || hc.Authorization.CredentialsFile != "/etc/clawwatch/gateway.token" {
+	if d.Token() != "s3cret" || d.RPCAddr() != "127.0.0.1:18789" || time.Duration(d.RPCInterval) != 15*time.Second {
+		t.Errorf("RPC probe: token %q, address %q, interval %s", d.Token(), d.RPCAddr(), d.RPCInterval)
+	}
+	if lab.Token() != "" || lab.RPCAddr() != "lab.example:8443" {
+		t.Errorf("lab RPC probe: token %q, address %q", lab.Token(), lab.RPCAddr())
+	}
+	if hc := d.HTTPClientConfig(); hc.Authorization == nil || hc.Authorization.CredentialsFile != filepath.Join(dir, "gateway.token") {
 		t.Errorf("http client config = %+v", hc)
 	}
 	if len(c.LogPatterns) != 1 || c.LogPatterns[0].Name != "oom" {
@@ -67,6 +77,8 @@ func TestParseErrors(t *testing.T) {
 		{"gateways:\n  - name: a\nlog_patterns:\n  - name: Bad Name\n    contains: [x]\n", "log_patterns[0]: name \"Bad Name\""},
 		{"gateways:\n  - name: a\nlog_patterns:\n  - name: x\n", "contains: at least one"},
 		{"gateways:\n  - name: a\n    tls_config:\n      cert_file: c.pem\n", "key_file"},
+		{"gateways:\n  - name: a\n    token_file: /nonexistent/gateway.token\n", "gateways[0] (a): token_file: open /nonexistent/gateway.token"},
+		{"gateways:\n  - name: a\n    token_file: /dev/null\n", "token_file: /dev/null: empty"},
 	}
 	for _, c := range cases {
 		_, err := Parse([]byte(c.yaml), "")

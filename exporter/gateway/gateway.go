@@ -49,7 +49,7 @@ var (
 		"Uptime the gateway reported in /readyz.", []string{"gateway"}, nil)
 	delayP99Desc = prometheus.NewDesc("openclaw_gateway_event_loop_delay_p99_seconds",
 		"99th percentile of the event-loop delay over the gateway's last monitor interval, from /readyz.", []string{"gateway"}, nil)
-	delayMaxDesc = prometheus.NewDesc("openclaw_gateway_event_loop_delay_max_seconds",
+	delayMaxDesc = prometheus.NewDesc("openclaw_gateway_event_loop_delay_window_max_seconds",
 		"Maximum event-loop delay over the gateway's last monitor interval, from /readyz.", []string{"gateway"}, nil)
 	utilDesc = prometheus.NewDesc("openclaw_gateway_event_loop_utilization_ratio",
 		"Event-loop utilization (0-1) over the gateway's last monitor interval, from /readyz.", []string{"gateway"}, nil)
@@ -98,7 +98,7 @@ func New(t *target.Target) *Prober {
 		t: t,
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:        "openclaw_gateway_probe_duration_seconds",
-			Help:        "Duration of /healthz and /readyz probes, failed ones included.",
+			Help:        "Duration of successful /healthz and /readyz probes.",
 			Buckets:     []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 			ConstLabels: prometheus.Labels{"gateway": t.Config.Name},
 		}, []string{"endpoint"}),
@@ -181,7 +181,11 @@ func (p *Prober) probe(ctx context.Context, endpoint string, check func([]byte) 
 	defer cancel()
 	start := time.Now()
 	reason, err := p.fetch(ctx, endpoint, check, okCodes)
-	p.duration.WithLabelValues(endpoint).Observe(time.Since(start).Seconds())
+	if err == nil {
+		// Successful probes only: a timeout is a failure, not a latency,
+		// and must not raise the latency alert as well.
+		p.duration.WithLabelValues(endpoint).Observe(time.Since(start).Seconds())
+	}
 	if err != nil {
 		if errors.Is(ctx.Err(), context.Canceled) {
 			return false // shutting down: not the gateway's failure

@@ -61,7 +61,7 @@ func TestProbeResults(t *testing.T) {
 			name: "healthy", healthz: answer(200, live), readyz: answer(200, ready),
 			want: map[string]float64{
 				"openclaw_gateway_up": 1, "openclaw_gateway_ready": 1, "openclaw_gateway_uptime_seconds": 12.5,
-				"openclaw_gateway_event_loop_delay_p99_seconds": 0.0215, "openclaw_gateway_event_loop_delay_max_seconds": 0.04,
+				"openclaw_gateway_event_loop_delay_p99_seconds": 0.0215, "openclaw_gateway_event_loop_delay_window_max_seconds": 0.04,
 				"openclaw_gateway_event_loop_utilization_ratio": 0.25, "openclaw_gateway_event_loop_cpu_core_ratio": 0.3,
 				"openclaw_gateway_event_loop_degraded":                                   0,
 				"openclaw_gateway_probe_duration_seconds{endpoint=healthz}":              1,
@@ -107,6 +107,9 @@ func TestProbeResults(t *testing.T) {
 				"openclaw_gateway_up": 0, "openclaw_gateway_ready": 0,
 				"openclaw_gateway_probe_failures_total{endpoint=healthz,reason=timeout}": 1,
 				"openclaw_gateway_probe_failures_total{endpoint=readyz,reason=timeout}":  1,
+				// Failed probes are no latency: the histogram stays empty.
+				"openclaw_gateway_probe_duration_seconds{endpoint=healthz}": 0,
+				"openclaw_gateway_probe_duration_seconds{endpoint=readyz}":  0,
 			},
 		},
 	}

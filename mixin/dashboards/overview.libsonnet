@@ -36,7 +36,7 @@ local v = import 'variables.libsonnet';
       g.row('Event loop'),
       g.timeseries('Event-loop delay', 'p99 and maximum event-loop delay from /readyz. Normal below 20 ms, alarming above 50 ms.', 's', [
         g.target('openclaw_gateway_event_loop_delay_p99_seconds{%s}' % sel, '{{gateway}} p99'),
-        g.target('openclaw_gateway_event_loop_delay_max_seconds{%s}' % sel, '{{gateway}} max'),
+        g.target('openclaw_gateway_event_loop_delay_window_max_seconds{%s}' % sel, '{{gateway}} max'),
       ]),
       g.timeseries('Event-loop utilization', 'Share of time the event loop was busy.', 'percentunit', [
         g.target('openclaw_gateway_event_loop_utilization_ratio{%s}' % sel, '{{gateway}}'),

@@ -20,11 +20,17 @@ local format = import '../format.libsonnet';
             ||| % c,
           },
           {
+            // The duration histogram counts successful probes only (a
+            // timeout is no latency), so all probes are failures + successes.
             record: 'gateway_endpoint:openclaw_gateway_probe_failures:ratio_rate%(rateWindow)s' % c,
             expr: |||
               sum by (%(gatewayLabels)s, endpoint) (rate(openclaw_gateway_probe_failures_total{%(exporterSelector)s}[%(rateWindow)s]))
                 /
-              sum by (%(gatewayLabels)s, endpoint) (rate(openclaw_gateway_probe_duration_seconds_count{%(exporterSelector)s}[%(rateWindow)s]))
+              (
+                sum by (%(gatewayLabels)s, endpoint) (rate(openclaw_gateway_probe_failures_total{%(exporterSelector)s}[%(rateWindow)s]))
+                  +
+                sum by (%(gatewayLabels)s, endpoint) (rate(openclaw_gateway_probe_duration_seconds_count{%(exporterSelector)s}[%(rateWindow)s]))
+              )
             ||| % c,
           },
           {

@@ -43,11 +43,12 @@ func run(args []string) int {
 		defaultState = env
 	}
 	var (
-		cfg      gatewaysim.Config
-		maxSize  units.Base2Bytes
-		faults   []string
-		maxFiles uint64
-		detach   bool
+		cfg       gatewaysim.Config
+		maxSize   units.Base2Bytes
+		faults    []string
+		maxFiles  uint64
+		detach    bool
+		tokenFile string
 	)
 	app.Flag("port", "Gateway port.").Default("18789").IntVar(&cfg.Port)
 	app.Flag("bind", "Bind mode: loopback, lan, auto, or an IP address.").Default("loopback").StringVar(&cfg.Bind)
@@ -55,7 +56,8 @@ func run(args []string) int {
 	app.Flag("log-dir", "Directory of the openclaw-YYYY-MM-DD.log files.").Default("/tmp/openclaw").StringVar(&cfg.LogDir)
 	app.Flag("log-max-size", "Size at which the log file is rotated (.1 … .5).").Default("100MiB").BytesVar(&maxSize)
 	app.Flag("profile", "Profile name, as in openclaw-<profile>-YYYY-MM-DD.log.").StringVar(&cfg.Profile)
-	app.Flag("token", "Bearer token required by /v1/*; empty accepts any caller.").Envar("OPENCLAW_GATEWAY_TOKEN").StringVar(&cfg.Token)
+	app.Flag("token", "The gateway token: required by /v1/* and by the WebSocket RPC's connect. Empty: /v1/* accepts any caller, and the RPC, like a gateway with auth mode none, refuses clients without a device identity.").Envar("OPENCLAW_GATEWAY_TOKEN").StringVar(&cfg.Token)
+	app.Flag("token-file", "Read the gateway token from this file (surrounding whitespace trimmed) instead of --token.").PlaceHolder("FILE").StringVar(&tokenFile)
 	app.Flag("version", "The gateway version to report.").Default("2026.9.6").StringVar(&cfg.Version)
 	app.Flag("startup-delay", "How long /readyz reports startup-sidecars after the start, like the real gateway.").Default("0s").DurationVar(&cfg.StartupDelay)
 	app.Flag("reasoning-format", "Where chat answers put the thinking: none (inline <think> block) or deepseek (reasoning_content), as llama.cpp's flag.").Default("none").EnumVar(&cfg.ReasoningFormat, gatewaysim.ReasoningFormatNone, gatewaysim.ReasoningFormatDeepSeek)
@@ -80,6 +82,14 @@ func run(args []string) int {
 		return 2
 	}
 	cfg.LogMaxBytes = int64(maxSize)
+	if tokenFile != "" {
+		token, err := gatewaysim.ReadTokenFile(tokenFile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "openclaw-gatewaysim: --token-file: %v\n", err)
+			return 2
+		}
+		cfg.Token = token
+	}
 	for _, spec := range faults {
 		f, err := gatewaysim.ParseFault([]byte(spec))
 		if err != nil {

@@ -22,6 +22,7 @@ import (
 // done closes when that effect has stopped.
 type activeFault struct {
 	Fault
+	since  time.Time
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -109,7 +110,7 @@ func (s *Sim) inject(f Fault) {
 	defer s.changeMu.Unlock()
 	s.clearFaultLocked(f.Kind)
 	ctx, cancel := context.WithCancel(context.Background())
-	af := &activeFault{Fault: f, cancel: cancel, done: make(chan struct{})}
+	af := &activeFault{Fault: f, since: time.Now(), cancel: cancel, done: make(chan struct{})}
 	var effect func()
 	switch f.Kind {
 	case FaultHang:

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -25,20 +26,37 @@ const (
 	FaultErrorBurst        = "error_burst"
 	FaultLogFlood          = "log_flood"
 	FaultCrash             = "crash"
+	// The RPC faults: what the gateway says of itself over its WebSocket
+	// RPC, invisible to the HTTP probes.
+	FaultRPCHang              = "rpc_hang"
+	FaultChannelDown          = "channel_down"
+	FaultModelRuntimeDegraded = "model_runtime_degraded"
+	FaultPluginError          = "plugin_error"
+)
+
+// Where rpc_hang stops answering: the connect request (the default) or the
+// health request after a good handshake.
+const (
+	RPCHangAtConnect = "connect"
+	RPCHangAtHealth  = "health"
 )
 
 // faultFields lists, per kind, the fields it takes and whether each is required.
 var faultFields = map[string]map[string]bool{
-	FaultHang:              {},
-	FaultSlow:              {"latency": true},
-	FaultEventLoopStall:    {"every": true, "duration": true},
-	FaultFDLeak:            {"per_second": true},
-	FaultMemoryLeak:        {"bytes_per_second": true},
-	FaultNotReady:          {"failing": true},
-	FaultReasoningDegraded: {"fail_ratio": false}, // default 1.0
-	FaultErrorBurst:        {"pattern": true, "per_second": true},
-	FaultLogFlood:          {"bytes_per_second": true},
-	FaultCrash:             {},
+	FaultHang:                 {},
+	FaultSlow:                 {"latency": true},
+	FaultEventLoopStall:       {"every": true, "duration": true},
+	FaultFDLeak:               {"per_second": true},
+	FaultMemoryLeak:           {"bytes_per_second": true},
+	FaultNotReady:             {"failing": true},
+	FaultReasoningDegraded:    {"fail_ratio": false}, // default 1.0
+	FaultErrorBurst:           {"pattern": true, "per_second": true},
+	FaultLogFlood:             {"bytes_per_second": true},
+	FaultCrash:                {},
+	FaultRPCHang:              {"at": false},             // default connect
+	FaultChannelDown:          {"channel": false},        // default telegram
+	FaultModelRuntimeDegraded: {"pending_agents": false}, // default ["main"]
+	FaultPluginError:          {"plugin": false},         // default whatsapp
 }
 
 // Fault is a validated fault request.
@@ -52,6 +70,10 @@ type Fault struct {
 	Failing        []string
 	FailRatio      float64
 	Pattern        string
+	At             string   // rpc_hang
+	Channel        string   // channel_down
+	PendingAgents  []string // model_runtime_degraded
+	Plugin         string   // plugin_error
 
 	// Spec is the request as posted, compacted, echoed by GET /faults.
 	Spec json.RawMessage
@@ -90,6 +112,7 @@ func ParseFault(body []byte) (Fault, error) {
 		}
 	}
 	f.FailRatio = 1
+	f.At, f.Channel, f.PendingAgents, f.Plugin = RPCHangAtConnect, "telegram", []string{"main"}, "whatsapp"
 	for _, name := range names {
 		if err := f.setField(name, fields[name]); err != nil {
 			return Fault{}, fmt.Errorf("%s: %v", name, err)
@@ -150,6 +173,31 @@ func (f *Fault) setField(name string, raw json.RawMessage) error {
 		if err := json.Unmarshal(raw, &f.Pattern); err != nil || strings.TrimSpace(f.Pattern) == "" || strings.ContainsAny(f.Pattern, "\r\n") {
 			return fmt.Errorf("want a non-empty one-line string, got %s", raw)
 		}
+	case "at":
+		if err := json.Unmarshal(raw, &f.At); err != nil || (f.At != RPCHangAtConnect && f.At != RPCHangAtHealth) {
+			return fmt.Errorf("want %q or %q, got %s", RPCHangAtConnect, RPCHangAtHealth, raw)
+		}
+	case "channel":
+		if err := json.Unmarshal(raw, &f.Channel); err != nil || !slices.Contains(simChannels, f.Channel) {
+			return fmt.Errorf("want one of the simulated channels %s, got %s", strings.Join(simChannels, ", "), raw)
+		}
+	case "plugin":
+		return parseName(raw, &f.Plugin)
+	case "pending_agents":
+		if err := json.Unmarshal(raw, &f.PendingAgents); err != nil || len(f.PendingAgents) == 0 || slices.ContainsFunc(f.PendingAgents, func(a string) bool { return !nameRe.MatchString(a) }) {
+			return fmt.Errorf("want a non-empty list of agent ids, got %s", raw)
+		}
+	}
+	return nil
+}
+
+// nameRe is what the simulator accepts as a plugin or agent id:
+// they end up in JSON the exporter turns into label values.
+var nameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+
+func parseName(raw json.RawMessage, dst *string) error {
+	if err := json.Unmarshal(raw, dst); err != nil || !nameRe.MatchString(*dst) {
+		return fmt.Errorf("want an id of lowercase letters, digits, '.', '_' or '-', got %s", raw)
 	}
 	return nil
 }

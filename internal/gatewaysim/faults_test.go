@@ -24,6 +24,12 @@ func TestParseFault(t *testing.T) {
 		{`{"kind":"error_burst","pattern":"ModelNotResponding","per_second":20}`, "", func(f Fault) bool { return f.Pattern == "ModelNotResponding" }},
 		{`{"kind":"log_flood","bytes_per_second":"50MiB"}`, "", func(f Fault) bool { return f.BytesPerSecond == 50<<20 }},
 		{`{"kind":"crash"}`, "", func(f Fault) bool { return f.Kind == FaultCrash }},
+		{`{"kind":"rpc_hang"}`, "", func(f Fault) bool { return f.At == RPCHangAtConnect }},
+		{`{"kind":"rpc_hang","at":"health"}`, "", func(f Fault) bool { return f.At == RPCHangAtHealth }},
+		{`{"kind":"channel_down"}`, "", func(f Fault) bool { return f.Channel == "telegram" }},
+		{`{"kind":"channel_down","channel":"discord"}`, "", func(f Fault) bool { return f.Channel == "discord" }},
+		{`{"kind":"model_runtime_degraded"}`, "", func(f Fault) bool { return len(f.PendingAgents) == 1 && f.PendingAgents[0] == "main" }},
+		{`{"kind":"plugin_error","plugin":"memory-core"}`, "", func(f Fault) bool { return f.Plugin == "memory-core" }},
 
 		{`not json`, "body:", nil},
 		{`{}`, "kind: missing", nil},
@@ -39,6 +45,10 @@ func TestParseFault(t *testing.T) {
 		{`{"kind":"not_ready","failing":[]}`, "failing: want a non-empty list", nil},
 		{`{"kind":"reasoning_degraded","fail_ratio":1.5}`, "fail_ratio: want a number from 0 to 1", nil},
 		{`{"kind":"error_burst","pattern":"a\nb","per_second":1}`, "pattern: want a non-empty one-line string", nil},
+		{`{"kind":"rpc_hang","at":"later"}`, `at: want "connect" or "health"`, nil},
+		{`{"kind":"channel_down","channel":"irc"}`, "channel: want one of the simulated channels discord, telegram", nil},
+		{`{"kind":"model_runtime_degraded","pending_agents":[]}`, "pending_agents: want a non-empty list", nil},
+		{`{"kind":"plugin_error","plugin":"Bad Name"}`, "plugin: want an id", nil},
 	}
 	for _, c := range cases {
 		f, err := ParseFault([]byte(c.body))

@@ -54,6 +54,10 @@ func (s *Sim) gatewayHandler() http.Handler {
 				return
 			}
 		}
+		if isWebSocketUpgrade(r) { // on any path, like the gateway
+			s.serveRPC(w, r)
+			return
+		}
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Referrer-Policy", "no-referrer")
 		mux.ServeHTTP(w, r)

@@ -7,8 +7,6 @@ package gatewaysim
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +16,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -31,12 +30,15 @@ const ExitConfig = 78
 
 // Config configures a simulator.
 type Config struct {
-	Port        int
-	Bind        string // loopback, lan, auto, or an IP address
-	StateDir    string
-	LogDir      string
-	Profile     string // log file name: openclaw-<profile>-DATE.log
-	Token       string // bearer token for /v1/*; empty accepts any caller
+	Port     int
+	Bind     string // loopback, lan, auto, or an IP address
+	StateDir string
+	LogDir   string
+	Profile  string // log file name: openclaw-<profile>-DATE.log
+	// Token is the gateway token: /v1/* and the RPC's connect require it.
+	// Empty: /v1/* accepts any caller and the RPC refuses device-less
+	// clients, as the gateway does with auth mode none.
+	Token       string
 	Version     string
 	ControlAddr string
 	LogMaxBytes int64 // rotation size of the log file
@@ -79,7 +81,11 @@ type Sim struct {
 	cpu      *cpuSampler
 	answers  *answerBook
 	buildID  string
+	bootID   string
 	lockPath []string
+	// rpcCtx ends the WebSocket connections at shutdown: the HTTP server's
+	// Shutdown does not track hijacked connections.
+	rpcCtx context.Context
 
 	gateway []net.Listener
 	control net.Listener
@@ -135,6 +141,8 @@ func New(cfg Config) (*Sim, error) {
 		cpu:     newCPUSampler(),
 		faults:  map[string]*activeFault{},
 		buildID: cfg.Version + "-sim-" + strconv.FormatUint(self.StartTime, 16),
+		bootID:  newUUID(),
+		rpcCtx:  context.Background(),
 	}
 	if s.answers, err = newAnswerBook(); err != nil {
 		return nil, &StartError{Code: 1, Err: err}
@@ -164,6 +172,23 @@ func New(cfg Config) (*Sim, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// ReadTokenFile reads a token file: one token, surrounding whitespace
+// trimmed; an empty file is an error rather than "no auth".
+func ReadTokenFile(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	token := strings.TrimSpace(string(data))
+	if token == "" {
+		return "", fmt.Errorf("%s: empty", path)
+	}
+	if strings.ContainsAny(token, "\r\n") {
+		return "", fmt.Errorf("%s: more than one line", path)
+	}
+	return token, nil
 }
 
 func bindHosts(bind string) ([]string, error) {
@@ -254,12 +279,9 @@ func (s *Sim) writeLocks() error {
 		}
 		s.logf(openclaw.LevelWarn, "gateway", "replacing stale lock %s (pid %d)", lf.Path, lf.Lock.PID)
 	}
-	owner := make([]byte, 16)
-	_, _ = rand.Read(owner)
-	id := hex.EncodeToString(owner)
 	lock := openclaw.Lock{
 		PID:                 os.Getpid(),
-		OwnerID:             id[:8] + "-" + id[8:12] + "-4" + id[13:16] + "-" + id[16:20] + "-" + id[20:],
+		OwnerID:             newUUID(),
 		CronOwnerProjection: "dynamic-default-v1",
 		CreatedAt:           time.Now().UTC().Format("2006-01-02T15:04:05.000Z"),
 		ConfigPath:          configPath,
@@ -284,6 +306,9 @@ func (s *Sim) Run(ctx context.Context) error {
 	gw := &http.Server{Handler: s.gatewayHandler(), ReadHeaderTimeout: 10 * time.Second}
 	ctl := &http.Server{Handler: s.controlHandler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, len(s.gateway)+1)
+	rpcCtx, stopRPC := context.WithCancel(context.Background())
+	defer stopRPC()
+	s.rpcCtx = rpcCtx
 	// Before the first request is served, so that none escapes them.
 	for _, f := range s.cfg.Faults {
 		s.logger.Info("fault in force from the start", "fault", string(f.Spec))
@@ -309,6 +334,7 @@ func (s *Sim) Run(ctx context.Context) error {
 	// releases hung requests for the gateway's shutdown to drain.
 	_ = ctl.Shutdown(shutCtx)
 	s.clearFaults()
+	stopRPC()
 	if gw.Shutdown(shutCtx) != nil {
 		gw.Close()
 	}

@@ -5,16 +5,21 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/clawwatch/clawwatch/internal/openclaw"
 )
@@ -138,6 +143,9 @@ func checkRunning(t *testing.T, g *gateway, shapes map[string]string) {
 	sort.Strings(names)
 	shapes["lock files"] = strings.Join(names, " ")
 
+	// The WebSocket RPC: frames, refusals, and the client's probe.
+	checkRPC(t, g, shapes)
+
 	// Logs: the newest file's name, and every line decodes.
 	lf, err := openclaw.NewestLog("", g.logDirs...)
 	if err != nil {
@@ -166,6 +174,159 @@ func checkRunning(t *testing.T, g *gateway, shapes map[string]string) {
 		v, err := openclaw.VersionFromInstall(openclaw.DefaultProcFS, g.pid)
 		if err != nil || v.Version != openclawVersion {
 			t.Errorf("VersionFromInstall = %+v, %v; want %s", v, err, openclawVersion)
+		}
+	}
+}
+
+// conformanceToken is the gateway token both sides are started with.
+const conformanceToken = "conformance-token"
+
+// checkRPC holds the WebSocket RPC against the protocol clawwatch speaks:
+// the frames' key sets and types (challenge, hello-ok, health, a refused
+// token, the close that follows), then internal/openclaw's probe.
+func checkRPC(t *testing.T, g *gateway, shapes map[string]string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dial := func() *websocket.Conn {
+		c, _, err := websocket.Dial(ctx, fmt.Sprintf("ws://127.0.0.1:%d/", g.port), nil)
+		if err != nil {
+			t.Fatalf("WebSocket upgrade: %v", err)
+		}
+		c.SetReadLimit(openclaw.RPCReadLimit)
+		return c
+	}
+	read := func(c *websocket.Conn) map[string]any {
+		t.Helper()
+		for {
+			_, data, err := c.Read(ctx)
+			if err != nil {
+				t.Fatalf("read frame: %v", err)
+			}
+			var f map[string]any
+			if err := json.Unmarshal(data, &f); err != nil {
+				t.Fatalf("frame %.200s: %v", data, err)
+			}
+			if f["type"] == "event" && f["event"] != "connect.challenge" {
+				continue // broadcasts (tick, health) come when they come
+			}
+			return f
+		}
+	}
+	send := func(c *websocket.Conn, v any) {
+		t.Helper()
+		data, _ := json.Marshal(v)
+		if err := c.Write(ctx, websocket.MessageText, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	connect := func(token string) map[string]any {
+		return map[string]any{"type": "req", "id": "c1", "method": "connect", "params": map[string]any{
+			"minProtocol": openclaw.RPCProtocolVersion, "maxProtocol": openclaw.RPCProtocolVersion,
+			"client": map[string]any{"id": "openclaw-probe", "version": "conformance", "platform": "linux", "mode": "probe"},
+			"role":   "operator", "scopes": []string{openclaw.RPCScope}, "auth": map[string]any{"token": token},
+		}}
+	}
+
+	c := dial()
+	defer c.CloseNow()
+	shapes["rpc connect.challenge"] = shapeOf(t, read(c))
+	send(c, connect(conformanceToken))
+	hello := read(c)
+	shapes["rpc hello-ok"] = shapeOf(t, hello)
+	if auth := dig(hello, "payload", "auth"); fmt.Sprint(auth["scopes"]) != "[]" || auth["role"] != "operator" {
+		t.Errorf("hello-ok auth = %v, want role operator and no scope (a token client without device identity)", auth)
+	}
+	send(c, map[string]any{"type": "req", "id": "h1", "method": "health", "params": map[string]any{}})
+	health := read(c)
+	shapes["rpc health"] = shapeOf(t, health)
+	if agents, _ := dig(health, "payload")["agents"].([]any); len(agents) > 0 {
+		shapes["rpc health agents[0]"] = shapeOf(t, agents[0])
+	}
+	// A method that needs a scope the token client was not granted.
+	send(c, map[string]any{"type": "req", "id": "s1", "method": "status", "params": map[string]any{}})
+	shapes["rpc status refused"] = shapeOf(t, read(c))
+	c.Close(websocket.StatusNormalClosure, "")
+
+	// A wrong token: the answer, then the close.
+	c = dial()
+	defer c.CloseNow()
+	read(c)
+	send(c, connect("wrong-token"))
+	refused := read(c)
+	shapes["rpc connect refused"] = shapeOf(t, refused)
+	_, _, err := c.Read(ctx)
+	shapes["rpc close after refusal"] = fmt.Sprint(websocket.CloseStatus(err))
+
+	if g.name == "sim" {
+		checkSimChannels(t, dig(health, "payload"))
+	}
+
+	// internal/openclaw's probe, as the exporter and the remediator run it.
+	snap, tm, err := openclaw.ProbeHealth(ctx, fmt.Sprintf("127.0.0.1:%d", g.port), conformanceToken)
+	if err != nil {
+		t.Fatalf("ProbeHealth: %v", err)
+	}
+	if snap.ProtocolVersion != openclaw.RPCProtocolVersion || snap.ServerVersion != openclawVersion || snap.PluginsLoaded == 0 ||
+		snap.Agents == 0 || !snap.ModelRuntimeReported || !snap.EventLoopReported || snap.ConfigHotReloadStatus != "active" || tm.Call <= 0 {
+		t.Errorf("ProbeHealth = %+v %+v", snap, tm)
+	}
+	_, _, err = openclaw.ProbeHealth(ctx, fmt.Sprintf("127.0.0.1:%d", g.port), "wrong-token")
+	var re *openclaw.RPCError
+	if !errors.As(err, &re) || re.Reason != openclaw.RPCReasonAuth {
+		t.Errorf("ProbeHealth with a wrong token: %v, want reason auth", err)
+	}
+}
+
+// dig walks nested objects by key; a missing level is an empty object.
+func dig(v map[string]any, keys ...string) map[string]any {
+	for _, k := range keys {
+		v, _ = v[k].(map[string]any)
+	}
+	return v
+}
+
+func shapeOf(t *testing.T, v any) string {
+	t.Helper()
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return shape(t, data)
+}
+
+// documentedAccountKeys are the keys of a channel account snapshot
+// (ChannelAccountSnapshot in the package's dist/*.d.ts, plus authAgeMs of
+// ChannelAccountHealthSummary): the real gateway here runs no channel, so
+// the simulator's entries are held against the documented type instead.
+var documentedAccountKeys = strings.Fields(`accountId name enabled configured statusState linked running connected
+	restartPending reconnectAttempts lastConnectedAt lastDisconnect lastMessageAt lastEventAt lastTransportActivityAt
+	stateReason lastError healthState lifecycle ingressUnavailable terminalDisconnect lastStartAt lastStopAt lastInboundAt
+	lastOutboundAt busy activeRuns lastRunActivityAt activeRunStartedAt mode dmPolicy allowFrom tokenSource identity
+	probe lastProbeAt audit application bot profile authAgeMs`)
+
+func checkSimChannels(t *testing.T, health map[string]any) {
+	channels := dig(health, "channels")
+	if len(channels) == 0 {
+		t.Errorf("the simulator's health has no channel")
+	}
+	for id := range channels {
+		entry := dig(channels, id)
+		accounts := dig(entry, "accounts")
+		if len(accounts) == 0 {
+			t.Errorf("channel %s has no accounts", id)
+		}
+		check := func(where string, acc map[string]any) {
+			for k := range acc {
+				if !slices.Contains(documentedAccountKeys, k) {
+					t.Errorf("%s: key %q is not in the documented channel account snapshot", where, k)
+				}
+			}
+		}
+		top := maps.Clone(entry)
+		delete(top, "accounts")
+		check("channels."+id, top)
+		for aid := range accounts {
+			check("channels."+id+".accounts."+aid, dig(accounts, aid))
 		}
 	}
 }
@@ -232,10 +393,15 @@ func checkSIGKILL(t *testing.T, g *gateway) {
 // nullable are keys whose value is a number or null depending on the
 // moment (degradedSinceMs is null unless the loop is degraded); optional are
 // keys the real gateway sometimes leaves out (the worker and other-thread CPU
-// ratios, while it has no sample for them yet).
+// ratios, while it has no sample for them yet); records are rendered as
+// "record" whatever their keys.
 var (
 	nullable = map[string]bool{"degradedSinceMs": true}
 	optional = map[string]bool{"workerCoreRatio": true, "otherThreadsCoreRatio": true}
+	// records are objects keyed by ids (the health payload's channels and
+	// channel labels): one side's ids are not the other's, only the type is
+	// compared.
+	records = map[string]bool{"channels": true, "channelLabels": true}
 )
 
 // shape renders a JSON document's keys and value types, not its values:
@@ -260,6 +426,9 @@ func shape(t *testing.T, doc []byte) string {
 			parts := make([]string, len(keys))
 			for i, k := range keys {
 				typ := walk(x[k])
+				if _, ok := x[k].(map[string]any); ok && records[k] {
+					typ = "record"
+				}
 				if nullable[k] && (typ == "null" || typ == "number") {
 					typ = "number|null"
 				}

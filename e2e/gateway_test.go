@@ -100,7 +100,7 @@ func startReal(t *testing.T, home string) *gateway {
 
 func startSim(t *testing.T, stateDir string) *gateway {
 	t.Helper()
-	s := simtest.Start(t, simtest.Options{StateDir: stateDir, Version: openclawVersion})
+	s := simtest.Start(t, simtest.Options{StateDir: stateDir, Version: openclawVersion, Token: "conformance-token"})
 	g := &gateway{
 		name:     "sim",
 		pid:      s.PID,

@@ -334,7 +334,7 @@ func (r *Remediator) execute(cfg *config.Config, inc *journal.Incident) (result,
 		ev := actions.Evidence{
 			Dir: cfg.Diagnostics.Dir, Keep: cfg.Diagnostics.MaxSnapshots, LogLines: cfg.Diagnostics.LogLines,
 			Target: t.Name, IncidentID: inc.ID, URL: t.URL, Client: client, Process: proc,
-			LogDirs: t.LogDirs, LogProfile: t.LogProfile,
+			LogDirs: t.LogDirs, LogProfile: t.LogProfile, RPCAddr: t.RPCAddr(), Token: t.Token(),
 		}
 		dir, serr := ev.Snapshot(ctx, r.now())
 		output = "evidence: " + dir
@@ -375,7 +375,7 @@ func (r *Remediator) execute(cfg *config.Config, inc *journal.Incident) (result,
 	if !doVerify {
 		return journal.ResultSuccess, output, "", nil
 	}
-	verification, err = verify.Until(ctx, verify.Prober{Client: client, URL: t.URL}, time.Duration(t.Verify.Timeout), time.Duration(t.Verify.Interval))
+	verification, err = verify.Until(ctx, verify.Prober{Client: client, URL: t.URL, RPCAddr: t.RPCAddr(), Token: t.Token()}, time.Duration(t.Verify.Timeout), time.Duration(t.Verify.Interval))
 	if err != nil {
 		return journal.ResultVerifyFailed, output, err.Error(), err
 	}

@@ -3,6 +3,7 @@ package actions
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +32,9 @@ type Evidence struct {
 	Process    *driver.Process // nil when the driver does not know the process
 	LogDirs    []string
 	LogProfile string
+
+	// RPCAddr and Token: with a token the health RPC is recorded too.
+	RPCAddr, Token string
 }
 
 // maxTailBytes bounds how much of the log end is read for the last lines.
@@ -38,9 +42,10 @@ const maxTailBytes = 256 << 10
 
 var unsafeName = regexp.MustCompile(`[^a-zA-Z0-9_.-]`)
 
-// Snapshot writes process status, FD count, /healthz, /readyz and the last
-// log lines into a new directory under Dir and prunes old snapshots. Each
-// part that fails is noted in its file instead; only an unusable Dir fails.
+// Snapshot writes process status, FD count, /healthz, /readyz, the health
+// RPC (with a token) and the last log lines into a new directory under Dir
+// and prunes old snapshots. Each part that fails is noted in its file
+// instead; only an unusable Dir fails.
 func (e Evidence) Snapshot(ctx context.Context, now time.Time) (string, error) {
 	if err := os.MkdirAll(e.Dir, 0o750); err != nil {
 		return "", fmt.Errorf("diagnostics directory: %w", err)
@@ -55,6 +60,7 @@ func (e Evidence) Snapshot(ctx context.Context, now time.Time) (string, error) {
 	for _, p := range []string{"/healthz", "/readyz"} {
 		write(strings.TrimPrefix(p, "/")+".txt", e.probe(ctx, p))
 	}
+	write("health-rpc.txt", e.healthRPC(ctx))
 	write("log-tail.txt", e.logTail())
 	if err := prune(e.Dir, e.Keep); err != nil {
 		return dir, err
@@ -108,6 +114,30 @@ func (e Evidence) probe(ctx context.Context, path string) string {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	return fmt.Sprintf("GET %s: %d\n%s\n", path, resp.StatusCode, body)
+}
+
+// healthRPC records what the gateway's real request path answers: the
+// health snapshot, or how the probe failed (a hang shows as a timeout here
+// while /healthz answered).
+func (e Evidence) healthRPC(ctx context.Context) string {
+	if e.Token == "" {
+		return "not probed: the target has no token_file\n"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	start := time.Now()
+	snap, tm, err := openclaw.ProbeHealth(ctx, e.RPCAddr, e.Token)
+	if err != nil {
+		return fmt.Sprintf("health RPC to %s failed after %s: %v\n", e.RPCAddr, time.Since(start).Round(time.Millisecond), err)
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "health RPC to %s: protocol %d, connect %s, handshake %s, call %s\n", e.RPCAddr, snap.ProtocolVersion,
+		tm.Connect.Round(time.Microsecond), tm.Handshake.Round(time.Microsecond), tm.Call.Round(time.Microsecond))
+	if json.Indent(&b, snap.Raw, "", "  ") != nil {
+		b.Write(snap.Raw)
+	}
+	b.WriteByte('\n')
+	return b.String()
 }
 
 func (e Evidence) logTail() string {

@@ -7,6 +7,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -143,6 +144,7 @@ type Target struct {
 	Name             string                  `yaml:"name"`
 	URL              string                  `yaml:"url,omitempty"`
 	HTTPClientConfig config.HTTPClientConfig `yaml:"http_config,omitempty"`
+	TokenFile        string                  `yaml:"token_file,omitempty"`
 	StateDir         string                  `yaml:"state_dir,omitempty"`
 	LogDirs          []string                `yaml:"log_dirs,omitempty"`
 	LogProfile       string                  `yaml:"log_profile,omitempty"`
@@ -152,7 +154,9 @@ type Target struct {
 	Logs             LogRetention            `yaml:"log_retention,omitempty"`
 	Rollback         Rollback                `yaml:"rollback,omitempty"`
 
-	port int
+	host  string
+	port  int
+	token string
 }
 
 // Driver says how the target is stopped and started.
@@ -223,6 +227,16 @@ func (p *Policy) Compiled() labels.Matchers { return p.matchers }
 
 // Port is the TCP port of the target URL, used to find its process.
 func (t *Target) Port() int { return t.port }
+
+// Token is the content of token_file, the gateway's shared token, read when
+// the configuration loads; "" without one. With a token, verification also
+// needs the RPC probe to succeed, and the evidence before a restart includes
+// the health RPC.
+func (t *Target) Token() string { return t.token }
+
+// RPCAddr is the host:port of the gateway's WebSocket RPC, on the port of
+// its HTTP endpoints.
+func (t *Target) RPCAddr() string { return net.JoinHostPort(t.host, strconv.Itoa(t.port)) }
 
 // LockDirs are where the target's lock files live.
 func (t *Target) LockDirs() []string { return openclaw.LockDirs(t.StateDir, "", os.Getuid()) }
@@ -444,6 +458,7 @@ func (t *Target) validate(dir, home string) error {
 		return fmt.Errorf("url: %q is not an http(s) URL", t.URL)
 	}
 	t.URL = strings.TrimRight(t.URL, "/")
+	t.host = u.Hostname()
 	t.port = 80
 	if u.Scheme == "https" {
 		t.port = 443
@@ -456,6 +471,12 @@ func (t *Target) validate(dir, home string) error {
 	t.HTTPClientConfig.SetDirectory(dir)
 	if err := t.HTTPClientConfig.Validate(); err != nil {
 		return fmt.Errorf("http_config: %w", err)
+	}
+	if t.TokenFile != "" {
+		t.TokenFile = configpath.Resolve(t.TokenFile, dir, home)
+		if t.token, err = configpath.ReadSecret(t.TokenFile); err != nil {
+			return fmt.Errorf("token_file: %w", err)
+		}
 	}
 	if t.StateDir == "" {
 		t.StateDir = "~/.openclaw"

@@ -28,6 +28,27 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+// TestTargetToken: the token is read at load, relative to the file; the RPC
+// address is the URL's host and port.
+func TestTargetToken(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "gateway.token"), []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse([]byte(strings.Replace(minimal, "driver:", "url: http://[::1]:18800/\n    token_file: gateway.token\n    driver:", 1)), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := c.Targets[0]
+	if tg.Token() != "s3cret" || tg.TokenFile != filepath.Join(dir, "gateway.token") || tg.RPCAddr() != "[::1]:18800" {
+		t.Fatalf("token %q from %q, RPC address %q", tg.Token(), tg.TokenFile, tg.RPCAddr())
+	}
+	c, err = Parse([]byte(minimal), dir)
+	if err != nil || c.Targets[0].Token() != "" || c.Targets[0].RPCAddr() != "127.0.0.1:18789" {
+		t.Fatalf("without token_file: %v %q %q", err, c.Targets[0].Token(), c.Targets[0].RPCAddr())
+	}
+}
+
 func TestExampleConfigInDocs(t *testing.T) {
 	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "configuration.md"))
 	if err != nil {
@@ -67,6 +88,8 @@ func TestErrors(t *testing.T) {
 		{"bad size", strings.Replace(minimal, "driver:", "log_retention: {max_total_bytes: lots}\n    driver:", 1), `size "lots"`},
 		{"root log dir", strings.Replace(minimal, "driver:", "log_dirs: [/]\n    driver:", 1), "root directory"},
 		{"notify without url", minimal + "notify: {url: ftp://x}\n", "notify: url"},
+		{"missing token file", strings.Replace(minimal, "driver:", "token_file: missing.token\n    driver:", 1), "targets[0] (default): token_file: open "},
+		{"empty token file", strings.Replace(minimal, "driver:", "token_file: /dev/null\n    driver:", 1), "token_file: /dev/null: empty"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse([]byte(tc.yaml), t.TempDir())

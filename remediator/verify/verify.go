@@ -1,6 +1,8 @@
 // Package verify decides whether a gateway is healthy after an action: its
-// /healthz says ok and its /readyz says ready, probed until both hold or the
-// deadline passes.
+// /healthz says ok, its /readyz says ready and, for a gateway with a token,
+// its RPC answers the health call (openclaw.ProbeHealth, the exporter's probe
+// too), probed until all hold or the deadline passes. /healthz alone can
+// answer while every real request hangs.
 package verify
 
 import (
@@ -22,9 +24,11 @@ const ProbeTimeout = 3 * time.Second
 type Prober struct {
 	Client *http.Client
 	URL    string // base URL, without a trailing slash
+	// RPCAddr and Token: with a token the RPC probe must succeed too.
+	RPCAddr, Token string
 }
 
-// Once probes /healthz, then /readyz.
+// Once probes /healthz, then /readyz, then the RPC when there is a token.
 func (p Prober) Once(ctx context.Context) error {
 	var h openclaw.Healthz
 	if err := p.get(ctx, "/healthz", &h); err != nil {
@@ -39,6 +43,14 @@ func (p Prober) Once(ctx context.Context) error {
 	}
 	if !r.Ready {
 		return fmt.Errorf("/readyz: not ready, failing %v", r.Failing)
+	}
+	if p.Token == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
+	defer cancel()
+	if _, _, err := openclaw.ProbeHealth(ctx, p.RPCAddr, p.Token); err != nil {
+		return fmt.Errorf("/healthz and /readyz fine, but %w", err)
 	}
 	return nil
 }
@@ -85,7 +97,11 @@ func Until(ctx context.Context, p Prober, timeout, interval time.Duration) (stri
 		probes++
 		err := p.Once(ctx)
 		if err == nil {
-			return fmt.Sprintf("healthy after %s (%d probes)", time.Since(start).Round(time.Millisecond), probes), nil
+			rpc := ""
+			if p.Token != "" {
+				rpc = ", the health RPC answering too"
+			}
+			return fmt.Sprintf("healthy after %s (%d probes%s)", time.Since(start).Round(time.Millisecond), probes, rpc), nil
 		}
 		select {
 		case <-ctx.Done():

@@ -2,12 +2,17 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
+	"github.com/clawwatch/clawwatch/internal/openclaw"
 )
 
 func TestUntil(t *testing.T) {
@@ -55,4 +60,42 @@ func TestUntilTimesOutOnAHungGateway(t *testing.T) {
 	if err := (Prober{Client: srv2.Client(), URL: srv2.URL}).Once(context.Background()); err == nil {
 		t.Fatal("ok:false accepted")
 	}
+}
+
+// TestOnceWithAToken: with a token the gateway is healthy only when its RPC
+// answers too. The simulator's rpc_hang keeps /healthz and /readyz fine
+// while the RPC never answers: the hidden hang a restart must cure.
+func TestOnceWithAToken(t *testing.T) {
+	const token = "verify-token"
+	s := simtest.Start(t, simtest.Options{Token: token})
+	addr := "127.0.0.1:" + strconv.Itoa(s.Port)
+	httpOnly := Prober{Client: http.DefaultClient, URL: s.URL}
+	withRPC := Prober{Client: http.DefaultClient, URL: s.URL, RPCAddr: addr, Token: token}
+	simtest.Eventually(t, 30*time.Second, func() error { return withRPC.Once(context.Background()) })
+	if msg, err := Until(context.Background(), withRPC, 10*time.Second, 100*time.Millisecond); err != nil || !strings.Contains(msg, "the health RPC answering too") {
+		t.Errorf("Until = %q, %v; want healthy with the RPC", msg, err)
+	}
+
+	wrong := withRPC
+	wrong.Token = "not-the-token"
+	if err := wrong.Once(context.Background()); !isRPC(err, openclaw.RPCReasonAuth) {
+		t.Errorf("wrong token: %v, want an auth failure", err)
+	}
+
+	s.Fault(t, `{"kind":"rpc_hang"}`)
+	if err := httpOnly.Once(context.Background()); err != nil {
+		t.Fatalf("rpc_hang must leave HTTP healthy: %v", err)
+	}
+	err := withRPC.Once(context.Background())
+	if !isRPC(err, openclaw.RPCReasonTimeout) || !strings.Contains(err.Error(), "/healthz and /readyz fine") {
+		t.Errorf("rpc_hang: %v, want an RPC timeout after healthy HTTP", err)
+	}
+	if _, err := Until(context.Background(), withRPC, 4*time.Second, 100*time.Millisecond); err == nil {
+		t.Error("a gateway whose RPC hangs was verified healthy")
+	}
+}
+
+func isRPC(err error, reason string) bool {
+	var re *openclaw.RPCError
+	return errors.As(err, &re) && re.Reason == reason
 }

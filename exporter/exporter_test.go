@@ -3,6 +3,8 @@ package exporter_test
 import (
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -20,8 +22,16 @@ import (
 )
 
 // watch starts an exporter for the simulator and returns its registry.
-func watch(t *testing.T, s *simtest.Sim, interval, timeout string) *prometheus.Registry {
+func watch(t *testing.T, s *simtest.Sim, interval, timeout string, token ...string) *prometheus.Registry {
 	t.Helper()
+	rpc := ""
+	if len(token) > 0 { // the RPC probe too, at the probe interval
+		path := filepath.Join(t.TempDir(), "token")
+		if err := os.WriteFile(path, []byte(token[0]), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		rpc = fmt.Sprintf("    token_file: %s\n    rpc_interval: %s\n", path, interval)
+	}
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
 gateways:
   - name: sim
@@ -31,7 +41,7 @@ gateways:
     probe_interval: %s
     probe_timeout: %s
     memory_limit_bytes: 1073741824
-`, s.URL, s.StateDir, s.LogDir, interval, timeout)), "")
+%s`, s.URL, s.StateDir, s.LogDir, interval, timeout, rpc)), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,13 +245,14 @@ func TestMetricsDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := simtest.Start(t, simtest.Options{})
+	s := simtest.Start(t, simtest.Options{Token: "doc-token"})
 	s.Fault(t, `{"kind":"not_ready","failing":["telegram"]}`) // makes the failing-check series appear
-	reg := watch(t, s, "200ms", "150ms")
+	reg := watch(t, s, "200ms", "150ms", "doc-token")
 	exported := map[string]bool{}
 	until(t, reg, "every conditional series present", func(m sample) bool {
 		return hasPrefix(m, "openclaw_gateway_info{") && hasPrefix(m, "openclaw_gateway_readiness_check_failing{") &&
-			hasPrefix(m, "openclaw_gateway_event_loop_degraded") && hasPrefix(m, "openclaw_log_file_size_bytes")
+			hasPrefix(m, "openclaw_gateway_event_loop_degraded") && hasPrefix(m, "openclaw_log_file_size_bytes") &&
+			hasPrefix(m, "openclaw_gateway_health_channel_last_inbound_timestamp_seconds{") && hasPrefix(m, "openclaw_gateway_health_model_runtime_degraded")
 	})
 	mfs, err := reg.Gather()
 	if err != nil {

@@ -1,5 +1,6 @@
-// Package gateway probes a gateway's /healthz and /readyz in the background
-// and serves the latest results at scrape time, so a gateway that accepts
+// Package gateway probes a gateway's /healthz and /readyz in the background,
+// and with a token its WebSocket RPC (handshake and the health call), and
+// serves the latest results at scrape time, so a gateway that accepts
 // connections and never answers neither slows nor fails a scrape.
 package gateway
 
@@ -68,13 +69,14 @@ type Prober struct {
 	t        *target.Target
 	duration *prometheus.HistogramVec
 	failures *prometheus.CounterVec
+	rpc      *rpcProber // nil without a token
 
 	mu      sync.Mutex
 	state   state
 	version versionState
 
 	cancel context.CancelFunc
-	done   chan struct{}
+	wg     sync.WaitGroup
 }
 
 type state struct {
@@ -114,20 +116,30 @@ func New(t *target.Target) *Prober {
 			p.failures.WithLabelValues(e, r)
 		}
 	}
+	p.rpc = newRPCProber(p)
 	return p
 }
 
-// Start probes at once and then every probe interval until Stop.
+// Start probes at once and then every probe interval until Stop; the RPC
+// probe, when configured, likewise on its own interval.
 func (p *Prober) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
-	p.cancel, p.done = cancel, make(chan struct{})
+	p.cancel = cancel
+	p.every(ctx, time.Duration(p.t.Config.ProbeInterval), p.ProbeOnce)
+	if p.rpc != nil {
+		p.every(ctx, p.rpc.interval, p.rpc.probeOnce)
+	}
+}
+
+// every runs probe at once and then every interval until ctx ends.
+func (p *Prober) every(ctx context.Context, interval time.Duration, probe func(context.Context)) {
+	p.wg.Add(1)
 	go func() {
-		defer close(p.done)
-		interval := time.Duration(p.t.Config.ProbeInterval)
+		defer p.wg.Done()
 		t := time.NewTicker(interval)
 		defer t.Stop()
 		for {
-			p.ProbeOnce(ctx)
+			probe(ctx)
 			select {
 			case <-ctx.Done():
 				return
@@ -141,7 +153,7 @@ func (p *Prober) Start() {
 func (p *Prober) Stop() {
 	if p.cancel != nil {
 		p.cancel()
-		<-p.done
+		p.wg.Wait()
 	}
 }
 
@@ -296,6 +308,7 @@ func (p *Prober) Update(ch chan<- prometheus.Metric) error {
 	}
 	p.duration.Collect(ch)
 	p.failures.Collect(ch)
+	p.rpc.update(ch, name)
 	return nil
 }
 

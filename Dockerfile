@@ -1,17 +1,22 @@
 # clawwatch: openclaw-exporter, openclaw-remediator and openclaw-gatewaysim in
 # one image; docker-compose.yml picks the command per service.
-# cgo stays on so the exporter can load NVML on GPU hosts.
 FROM golang:1.26.8-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-ENV CGO_CFLAGS="-O2 -g -Wno-deprecated-declarations"
-RUN go build -trimpath -o /out/ ./cmd/...
+# make build stamps the version (VERSION file), revision, branch and build
+# date into --version and *_build_info. The context has no .git: pass the
+# revision and branch as build arguments (make docker does).
+ARG REVISION
+ARG BRANCH
+# cgo stays on so the exporter can load NVML on GPU hosts.
+RUN make build BIN_DIR=/out
 
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
-	&& rm -rf /var/lib/apt/lists/*
+# CA certificates for HTTPS model servers and gateways, from the build stage:
+# nothing is downloaded in this one.
+COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/
 COPY --from=build /out/ /usr/local/bin/
 COPY testdata/reasoning/ /usr/share/clawwatch/reasoning/
 # Named volumes start with the ownership of these directories.

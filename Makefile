@@ -20,6 +20,39 @@ PROMETHEUS_VERSION   := $(shell awk '$$1 == "github.com/prometheus/prometheus" {
 ALERTMANAGER_VERSION ?= v0.28.1
 TOOLS_DIR            := $(CACHE_DIR)/tools-prometheus-$(PROMETHEUS_VERSION)-alertmanager-$(ALERTMANAGER_VERSION)
 
+# Stamped into every binary's --version and *_build_info, as promu does in the
+# Prometheus ecosystem: the VERSION file, git revision and branch, build user
+# and date (SOURCE_DATE_EPOCH for a reproducible one). A Docker build has no
+# .git: pass REVISION and BRANCH (make docker does).
+VERSION     := $(shell cat VERSION)
+REVISION    := $(or $(REVISION),$(shell git rev-parse HEAD 2>/dev/null),unknown)
+BRANCH      := $(or $(BRANCH),$(shell git rev-parse --abbrev-ref HEAD 2>/dev/null),unknown)
+BUILD_USER  := $(or $(BUILD_USER),$(shell id -un 2>/dev/null)@$(shell hostname 2>/dev/null))
+BUILD_DATE  := $(or $(BUILD_DATE),$(shell date -u $${SOURCE_DATE_EPOCH:+-d @$$SOURCE_DATE_EPOCH} +%Y%m%d-%H:%M:%S))
+VERSION_PKG := github.com/prometheus/common/version
+LDFLAGS     := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revision=$(REVISION) \
+	-X $(VERSION_PKG).Branch=$(BRANCH) -X $(VERSION_PKG).BuildUser=$(BUILD_USER) -X $(VERSION_PKG).BuildDate=$(BUILD_DATE)
+GO_BUILD    := $(GO) build -trimpath -ldflags '$(LDFLAGS)'
+
+# make release: node_exporter's layout, one tarball per platform. cgo (NVML,
+# the GPU collector) where the platform is the host's or Debian's cross
+# compiler for it is installed; elsewhere cgo is off and the GPU collector
+# reports itself unavailable.
+RELEASE_DIR       ?= dist
+RELEASE_PLATFORMS ?= linux/amd64 linux/arm64
+
+# The compose stack in make test (deploy/localimages/stack-test.sh) on a
+# private Docker Engine: the compose plugin, built from the Go module proxy
+# (its go.mod has exclude directives, which `go install` refuses: it is built
+# inside the downloaded module), and the Dockerfile's base images, made with
+# debootstrap since no registry is reachable. Both cached.
+COMPOSE_VERSION := v2.40.3
+COMPOSE_DIR     := $(CACHE_DIR)/docker-compose-$(COMPOSE_VERSION)
+BASE_IMAGES     := $(shell awk 'toupper($$1) == "FROM" && $$2 !~ /\$$/ {print $$2}' Dockerfile | sort -u)
+BASES_DIR       := $(CACHE_DIR)/docker-bases-$(shell echo $(BASE_IMAGES) | tr ': ' '--')
+COMPOSE_TEST    = TOOLS_DIR=$(TOOLS_DIR) BASES_DIR=$(BASES_DIR) COMPOSE=$(COMPOSE_DIR)/docker-compose GO=$(GO) \
+	GOTEST_FLAGS='$(GOTEST_FLAGS)' bash deploy/localimages/stack-test.sh
+
 # The end-to-end package runs a dozen whole loops (real Prometheus, Alertmanager
 # and gateways): well past go test's default 10 minute limit per package.
 GOTEST_FLAGS ?= -timeout 40m
@@ -27,20 +60,43 @@ GOTEST_FLAGS ?= -timeout 40m
 # go-nvml's header marks many calls deprecated; the warnings drown real ones.
 export CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
 
-.PHONY: help build test lint demo openclaw tools mixin clean
+.PHONY: help build release test lint demo openclaw tools compose docker-bases docker compose-test mixin clean
 
 help: ## List the targets.
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-build: ## Build every command into ./bin.
-	$(GO) build -o $(BIN_DIR)/ ./cmd/...
+build: ## Build every command into ./bin, with the version stamped.
+	$(GO_BUILD) -o $(BIN_DIR)/ ./cmd/...
 
-lint: ## gofmt and go vet.
+release: ## Tarballs per platform (binaries, LICENSE, README, mixin, dashboards, systemd units) and sha256sums.txt in ./dist.
+	rm -rf $(RELEASE_DIR) && mkdir -p $(RELEASE_DIR)
+	@for platform in $(RELEASE_PLATFORMS); do \
+		os=$${platform%/*} arch=$${platform#*/} name=clawwatch-$(VERSION).$${platform%/*}-$${platform#*/}; \
+		case $$arch in amd64) cross=x86_64-linux-gnu-gcc ;; arm64) cross=aarch64-linux-gnu-gcc ;; *) cross=none ;; esac; \
+		if [ "$$platform" = "$$($(GO) env GOHOSTOS)/$$($(GO) env GOHOSTARCH)" ]; then cgo=1 cc=; \
+		elif command -v $$cross >/dev/null; then cgo=1 cc=$$cross; else cgo=0 cc=; fi; \
+		echo "$$name: CGO_ENABLED=$$cgo$${cc:+ CC=$$cc}"; \
+		env CGO_ENABLED=$$cgo $${cc:+CC=$$cc} GOOS=$$os GOARCH=$$arch $(GO_BUILD) -o $(RELEASE_DIR)/$$name/ ./cmd/...; \
+		mkdir -p $(RELEASE_DIR)/$$name/mixin $(RELEASE_DIR)/$$name/dashboards $(RELEASE_DIR)/$$name/systemd; \
+		cp LICENSE README.md $(RELEASE_DIR)/$$name/; \
+		cp mixin/alerts.yaml mixin/rules.yaml $(RELEASE_DIR)/$$name/mixin/; \
+		cp dashboards/*.json $(RELEASE_DIR)/$$name/dashboards/; \
+		cp deploy/systemd/* $(RELEASE_DIR)/$$name/systemd/; \
+		tar -C $(RELEASE_DIR) --owner=0 --group=0 --numeric-owner --sort=name -czf $(RELEASE_DIR)/$$name.tar.gz $$name; \
+		rm -rf $(RELEASE_DIR)/$$name; \
+	done
+	cd $(RELEASE_DIR) && sha256sum *.tar.gz > sha256sums.txt && cat sha256sums.txt
+
+lint: ## gofmt, go vet, go mod tidy.
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags dockerengine ./deploy/ ./remediator/driver/
+	@# go.mod and go.sum are what go mod tidy makes of them.
+	$(GO) mod tidy -diff
+	cd deploy/tools && $(GO) mod tidy -diff
 
-test: lint openclaw tools ## Every test, with -race: unit, integration, conformance, end-to-end with real Prometheus and Alertmanager.
+test: lint openclaw tools compose docker-bases ## Every test, with -race: unit, integration, conformance, end-to-end with real Prometheus and Alertmanager.
 	@# The end-to-end loops run after the other packages, not beside them: their
 	@# 1 s scrapes and evaluations must not starve behind promtool and -race
 	@# builds on a small machine. Together the two runs are ./... .
@@ -49,6 +105,8 @@ test: lint openclaw tools ## Every test, with -race: unit, integration, conforma
 	@# Without cgo everything builds and the GPU collector reports itself unavailable.
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/...
 	CGO_ENABLED=0 $(GO) test -count=1 ./exporter/gpu/
+	@# docker compose up for real on a private engine, after the loops for the same reason.
+	$(COMPOSE_TEST)
 
 demo: build tools ## The whole loop on loopback: a gateway hangs and is healed while you watch.
 	BIN_DIR=$(BIN_DIR) TOOLS_DIR=$(TOOLS_DIR) bash deploy/demo.sh
@@ -81,6 +139,32 @@ $(TOOLS_DIR)/.installed: deploy/tools/go.mod deploy/tools/go.sum
 	rm -rf $(TOOLS_DIR) && mv $(TOOLS_DIR).tmp $(TOOLS_DIR)
 	touch $@
 
+docker: ## Build the clawwatch:local image from the Dockerfile, with the revision stamped.
+	docker build --build-arg REVISION=$(REVISION) --build-arg BRANCH=$(BRANCH) -t clawwatch:local .
+
+compose-test: compose docker-bases tools ## docker compose up on a private Docker Engine: the loop heals a hang in containers.
+	$(COMPOSE_TEST)
+
+compose: $(COMPOSE_DIR)/.installed ## Build the pinned docker compose plugin into the cache.
+
+$(COMPOSE_DIR)/.installed:
+	rm -rf $(COMPOSE_DIR).tmp && mkdir -p $(COMPOSE_DIR).tmp
+	dir=$$(cd / && $(GO) mod download -json github.com/docker/compose/v2@$(COMPOSE_VERSION) | \
+		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p') && cd "$$dir" && \
+		$(GO) build -trimpath -ldflags '-w -X github.com/docker/compose/v2/internal.Version=$(COMPOSE_VERSION)' \
+			-o $(COMPOSE_DIR).tmp/docker-compose ./cmd
+	$(COMPOSE_DIR).tmp/docker-compose version
+	rm -rf $(COMPOSE_DIR) && mv $(COMPOSE_DIR).tmp $(COMPOSE_DIR)
+	touch $@
+
+docker-bases: $(BASES_DIR)/.installed ## Make the Dockerfile's base images (debootstrap, Go from the module proxy) into the cache.
+
+$(BASES_DIR)/.installed: deploy/localimages/bases.sh
+	rm -rf $(BASES_DIR).tmp
+	bash deploy/localimages/bases.sh $(BASES_DIR).tmp $(BASE_IMAGES)
+	rm -rf $(BASES_DIR) && mv $(BASES_DIR).tmp $(BASES_DIR)
+	touch $@
+
 mixin: ## Format the mixin's jsonnet and regenerate mixin/alerts.yaml, mixin/rules.yaml and dashboards/*.json.
 	$(GO) generate ./mixin
 
@@ -88,4 +172,4 @@ print-tools-dir:
 	@echo $(TOOLS_DIR)
 
 clean: ## Remove build outputs (not the cache).
-	rm -rf $(BIN_DIR) .demo
+	rm -rf $(BIN_DIR) $(RELEASE_DIR) .demo

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/client_golang/prometheus"
@@ -133,9 +134,21 @@ func run() int {
 		mux.Handle("/", landing)
 	}
 	srv := &http.Server{Handler: mux}
-	if err := web.ListenAndServe(srv, webConfig, logger); err != nil {
+	// Notify also un-ignores SIGINT for a process started in the background
+	// (make demo &), so that both stop it and the deferred Closes run.
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+	errc := make(chan error, 1)
+	go func() { errc <- web.ListenAndServe(srv, webConfig, logger) }()
+	select {
+	case err := <-errc:
 		logger.Error("http server", "err", err)
 		return 1
+	case s := <-stop:
+		logger.Info("shutting down", "signal", s.String())
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
 	}
 	return 0
 }

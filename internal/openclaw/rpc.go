@@ -149,8 +149,9 @@ type ChannelHealth struct {
 // ProbeHealth dials ws://addr ("host:port" of the gateway), answers
 // connect.challenge with a connect request (role operator, scope
 // operator.read, shared token), checks hello-ok, calls "health" and closes.
-// ctx carries the one deadline of the whole probe. Errors are *RPCError.
-// Nothing started here outlives the call.
+// ctx carries the one deadline of the whole probe and must have one: the
+// protocol has no timeout of its own. Errors are *RPCError. Nothing started
+// here outlives the call.
 func ProbeHealth(ctx context.Context, addr, token string) (*HealthSnapshot, RPCTimings, error) {
 	var tm RPCTimings
 	if addr == "" {

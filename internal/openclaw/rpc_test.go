@@ -343,6 +343,27 @@ func closedPort(t *testing.T) string {
 	return addr
 }
 
+func FuzzParseHealth(f *testing.F) {
+	for _, name := range []string{"health-2026.9.6.json", "health-channels.json"} {
+		if data, err := os.ReadFile("../../testdata/rpc/" + name); err == nil {
+			f.Add(data)
+		}
+	}
+	f.Add([]byte(`{"channels":{"x":{"accounts":{"a":null,"b":{"connected":null,"lastInboundAt":"soon"}}}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := ParseHealth(data)
+		if err != nil {
+			return
+		}
+		for i := 1; i < len(s.Channels); i++ {
+			a, b := s.Channels[i-1], s.Channels[i]
+			if a.Channel > b.Channel || (a.Channel == b.Channel && a.Account >= b.Account) {
+				t.Fatalf("channels out of order: %+v before %+v", a, b)
+			}
+		}
+	})
+}
+
 func TestRPCReasonsComplete(t *testing.T) {
 	seen := map[string]bool{}
 	for _, r := range RPCReasons {

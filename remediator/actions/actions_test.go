@@ -95,6 +95,10 @@ func TestCleanupLogs(t *testing.T) {
 	outside := filepath.Join(t.TempDir(), "openclaw-2026-01-01.log")
 	touch(t, outside, 1000, 100*24*time.Hour)
 	os.Symlink(outside, filepath.Join(root, "openclaw-2026-01-02.log"))
+	outsideDir := t.TempDir() // reached through a symlinked directory: never followed
+	outsideOld := filepath.Join(outsideDir, "openclaw-2026-01-01.1.log")
+	touch(t, outsideOld, 1000, 100*24*time.Hour)
+	os.Symlink(outsideDir, filepath.Join(root, "linked"))
 	sub := filepath.Join(root, "sub")
 	os.Mkdir(sub, 0o750)
 	touch(t, filepath.Join(sub, "openclaw-2026-11-20.3.log"), 100, 2*time.Hour)
@@ -103,7 +107,7 @@ func TestCleanupLogs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{live, prof, other, outside, filepath.Join(root, "openclaw-2026-01-02.log")} {
+	for _, p := range []string{live, prof, other, outside, filepath.Join(root, "openclaw-2026-01-02.log"), outsideOld} {
 		if _, err := os.Lstat(p); err != nil {
 			t.Errorf("%s was touched: %v", p, err)
 		}

@@ -8,12 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/clawwatch/clawwatch/internal/openclaw"
 )
 
 // LogRetention is what CleanupLogs enforces in each root.
@@ -45,23 +42,26 @@ func (r LogReport) String() string {
 	return s
 }
 
-type logFile struct {
-	path    string
-	size    int64
-	modTime time.Time
-	active  bool
-}
+var (
+	// errNotFollowed: a path component is a symlink or not a directory.
+	errNotFollowed = errors.New("not a directory (symlinks are not followed)")
+	// errChanged: what is there now is not what the scan saw, because a
+	// rename or a symlink got in the way.
+	errChanged = errors.New("changed since the scan; left alone")
+)
 
-// isLogName says whether a file name is one of the gateway's logs: the live
-// openclaw[-profile]-DATE.log, its rotated .N.log archives and our .gz.
-func isLogName(name string) bool {
-	return strings.HasPrefix(name, "openclaw-") && (strings.HasSuffix(name, ".log") || strings.HasSuffix(name, ".log.gz"))
-}
+// maxLogDepth bounds how deep the scan descends (one descriptor per level).
+const maxLogDepth = 16
 
 // CleanupLogs enforces retention inside each root: compress rotated files,
 // delete those older than MaxAge, then the oldest until the root's logs fit
-// MaxTotalBytes. Symlinks are never followed (a root that is one is refused)
-// and the file each profile's gateway is writing is never touched.
+// MaxTotalBytes. The file each profile's gateway is writing is never touched.
+//
+// The remediator may run as root while others can write in a log directory,
+// so every operation is resolved beneath the root through an os.Root (the
+// kernel refuses escapes), one directory at a time, and refuses symlinks on
+// every component: os.Root would follow a link that stays inside the root,
+// so each directory and file is checked to be the very one the scan saw.
 func CleanupLogs(roots []string, r LogRetention, now time.Time) (LogReport, error) {
 	var rep LogReport
 	var errs []error
@@ -73,163 +73,297 @@ func CleanupLogs(roots []string, r LogRetention, now time.Time) (LogReport, erro
 	return rep, errors.Join(errs...)
 }
 
-func cleanupRoot(root string, r LogRetention, now time.Time, rep *LogReport) error {
-	fi, err := os.Lstat(root)
+func cleanupRoot(rootPath string, r LogRetention, now time.Time, rep *LogReport) error {
+	root, err := openLogRoot(rootPath)
 	if errors.Is(err, fs.ErrNotExist) {
-		rep.Notes = append(rep.Notes, "no directory "+root)
+		rep.Notes = append(rep.Notes, "no directory "+rootPath)
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if !fi.IsDir() {
-		return errors.New("not a directory (symlinks are not followed)")
+	defer root.Close()
+	files, notes, err := scanLogs(root)
+	for _, n := range notes {
+		rep.Notes = append(rep.Notes, rootPath+": "+n)
 	}
-	files, err := scanLogs(root, r.Active, now)
 	if err != nil {
 		return err
 	}
+	markActive(files, r.Active, now)
 	var total int64
 	for _, f := range files {
 		total += f.size
+		if f.active {
+			rep.Protected = append(rep.Protected, filepath.Join(rootPath, f.rel()))
+		}
 	}
 	rep.BytesBefore += total
 	var errs []error
-	for i := range files {
-		f := &files[i]
-		if f.active {
-			rep.Protected = append(rep.Protected, f.path)
-			continue
+	remove := func(f *logFile) {
+		err := removeLog(root, *f)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+			return
 		}
-		if r.MaxAge > 0 && now.Sub(f.modTime) > r.MaxAge {
-			if err := os.Remove(f.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				errs = append(errs, err)
-				continue
-			}
+		if err == nil {
 			rep.Deleted++
-			total -= f.size
-			f.size = -1
-			continue
 		}
-		if r.Compress && strings.HasSuffix(f.path, ".log") {
-			gz, size, err := compress(f.path, f.modTime)
+		total -= f.size
+		f.size = -1
+	}
+	for _, st := range planRetention(files, r, now) {
+		f := &files[st.index]
+		switch st.op {
+		case opDelete:
+			remove(f)
+		case opCompress:
+			name, info, err := compressLog(root, *f)
 			if err != nil {
 				errs = append(errs, err)
 				continue
 			}
 			rep.Compressed++
-			total += size - f.size
-			f.path, f.size = gz, size
+			total += info.Size() - f.size
+			f.name, f.size, f.info = name, info.Size(), info
 		}
 	}
-	// Oldest first until the budget holds.
-	sort.SliceStable(files, func(a, b int) bool { return files[a].modTime.Before(files[b].modTime) })
-	for i := range files {
-		f := &files[i]
-		if r.MaxTotalBytes <= 0 || total <= r.MaxTotalBytes {
-			break
-		}
-		if f.active || f.size < 0 {
-			continue
-		}
-		if err := os.Remove(f.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, err)
-			continue
-		}
-		rep.Deleted++
-		total -= f.size
+	for _, i := range planBudget(files, r.MaxTotalBytes) {
+		remove(&files[i])
 	}
 	if r.MaxTotalBytes > 0 && total > r.MaxTotalBytes {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("%s: %d bytes remain above the budget of %d in active files", root, total, r.MaxTotalBytes))
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%s: %d bytes remain above the budget of %d in active files", rootPath, total, r.MaxTotalBytes))
 	}
 	rep.BytesNow += total
 	return errors.Join(errs...)
 }
 
-// scanLogs walks root without following symlinks and marks the files that
-// must not be touched.
-func scanLogs(root string, activeFor time.Duration, now time.Time) ([]logFile, error) {
-	var files []logFile
-	newest := map[string]int{} // dir + profile → index of its newest live log
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+// openLogRoot opens a configured directory, refusing one that is a symlink.
+func openLogRoot(path string) (*os.Root, error) {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.IsDir() {
+		return nil, errNotFollowed
+	}
+	root, err := os.OpenRoot(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := sameDir(root, fi, path); err != nil {
+		root.Close()
+		return nil, err
+	}
+	return root, nil
+}
+
+// openSubdir opens the directory name of dir, refusing a symlink, even one
+// that stays inside the root, and one swapped in between the look and the
+// open.
+func openSubdir(dir *os.Root, name string) (*os.Root, error) {
+	fi, err := dir.Lstat(name)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("%s: %w", name, errNotFollowed)
+	}
+	sub, err := dir.OpenRoot(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := sameDir(sub, fi, name); err != nil {
+		sub.Close()
+		return nil, err
+	}
+	return sub, nil
+}
+
+// sameDir checks that the opened directory is the one lstat saw.
+func sameDir(opened *os.Root, seen fs.FileInfo, name string) error {
+	got, err := opened.Stat(".")
+	if err != nil {
+		return err
+	}
+	if !os.SameFile(seen, got) {
+		return fmt.Errorf("%s: %w", name, errChanged)
+	}
+	return nil
+}
+
+// inDir runs fn on the directory rel (slash-separated, "." for the root),
+// resolved afresh from the root one component at a time, so that a
+// directory renamed or replaced since the scan is never followed.
+func inDir(root *os.Root, rel string, fn func(dir *os.Root) error) error {
+	dir := root
+	for _, name := range strings.Split(rel, "/") {
+		if name == "." {
+			continue
+		}
+		sub, err := openSubdir(dir, name)
+		if dir != root {
+			dir.Close()
+		}
 		if err != nil {
-			if path != root && errors.Is(err, fs.ErrPermission) {
-				return fs.SkipDir
-			}
 			return err
 		}
-		if !d.Type().IsRegular() || !isLogName(d.Name()) {
-			return nil // directories are walked; symlinks, devices and other files are not ours
-		}
-		fi, err := d.Info()
+		dir = sub
+	}
+	if dir != root {
+		defer dir.Close()
+	}
+	return fn(dir)
+}
+
+// scanLogs lists the gateway's regular log files beneath root. Symlinks,
+// devices, FIFOs and other files are not ours; directories that cannot be
+// opened safely are skipped with a note.
+func scanLogs(root *os.Root) ([]logFile, []string, error) {
+	var files []logFile
+	var notes []string
+	var walk func(dir *os.Root, rel string, depth int) error
+	walk = func(dir *os.Root, rel string, depth int) error {
+		d, err := dir.Open(".")
 		if err != nil {
-			return nil // gone since the listing
+			return err
 		}
-		f := logFile{path: path, size: fi.Size(), modTime: fi.ModTime()}
-		files = append(files, f)
-		// Rotated archives are never written again; a live-named file may
-		// be, while it is the newest of its profile or was written lately.
-		if prof, _, ok := openclaw.ParseLogFileName(d.Name()); ok {
-			files[len(files)-1].active = activeFor > 0 && now.Sub(f.modTime) < activeFor
-			key := filepath.Dir(path) + "\x00" + prof
-			if j, seen := newest[key]; !seen || f.modTime.After(files[j].modTime) {
-				newest[key] = len(files) - 1
+		entries, err := d.ReadDir(-1)
+		d.Close()
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			name := e.Name()
+			switch {
+			case e.IsDir():
+				subRel := filepath.ToSlash(filepath.Join(rel, name))
+				if depth >= maxLogDepth {
+					notes = append(notes, fmt.Sprintf("%s: more than %d levels deep; not scanned", subRel, maxLogDepth))
+					continue
+				}
+				sub, err := openSubdir(dir, name)
+				if err != nil {
+					if !errors.Is(err, fs.ErrPermission) && !errors.Is(err, fs.ErrNotExist) {
+						notes = append(notes, fmt.Sprintf("%s: not scanned: %v", subRel, err))
+					}
+					continue
+				}
+				err = walk(sub, subRel, depth+1)
+				sub.Close()
+				if err != nil {
+					notes = append(notes, fmt.Sprintf("%s: not scanned: %v", subRel, err))
+				}
+			case e.Type().IsRegular() && isLogName(name):
+				fi, err := dir.Lstat(name)
+				if err != nil || !fi.Mode().IsRegular() {
+					continue // gone or swapped since the listing
+				}
+				files = append(files, logFile{dir: rel, name: name, size: fi.Size(), modTime: fi.ModTime(), info: fi})
 			}
 		}
 		return nil
-	})
-	for _, i := range newest {
-		files[i].active = true
 	}
-	return files, err
+	return files, notes, walk(root, ".", 0)
 }
 
-// compress gzips path into a new file beside it and removes the original.
-// The source is opened with O_NOFOLLOW: a symlink swapped in since the scan
-// fails instead of being followed.
-func compress(path string, modTime time.Time) (string, int64, error) {
-	src, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+// sameAsScanned checks that name in dir is still the file the scan saw.
+func sameAsScanned(dir *os.Root, f logFile) error {
+	fi, err := dir.Lstat(f.name)
 	if err != nil {
-		return "", 0, fmt.Errorf("open %s: %w", path, err)
+		return err
 	}
-	defer src.Close()
-	var dst *os.File
-	var name string
-	for i := 0; ; i++ {
-		name = path + ".gz"
-		if i > 0 {
-			name = fmt.Sprintf("%s.%d.log.gz", strings.TrimSuffix(path, ".log"), i) // never clobber an archive
+	if f.info != nil && !os.SameFile(fi, f.info) {
+		return fmt.Errorf("%s: %w", f.rel(), errChanged)
+	}
+	return nil
+}
+
+// removeLog removes the scanned file, never what replaced it. unlinkat acts
+// on the name itself, never on a symlink's target.
+func removeLog(root *os.Root, f logFile) error {
+	return inDir(root, f.dir, func(dir *os.Root) error {
+		if err := sameAsScanned(dir, f); err != nil {
+			return err
 		}
-		dst, err = os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
-		if !errors.Is(err, fs.ErrExist) || i > 100 {
-			break
+		return dir.Remove(f.name)
+	})
+}
+
+// compressLog gzips the scanned file into a new file beside it and removes
+// the original. The source is opened without blocking (a FIFO swapped in
+// would hang the open) and checked on the descriptor to be the scanned
+// regular file, since os.Root follows a symlink that stays inside the root.
+func compressLog(root *os.Root, f logFile) (name string, info fs.FileInfo, err error) {
+	err = inDir(root, f.dir, func(dir *os.Root) error {
+		src, err := dir.OpenFile(f.name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+		if err != nil {
+			return fmt.Errorf("open %s: %w", f.rel(), err)
 		}
-	}
-	if err != nil {
-		return "", 0, fmt.Errorf("create %s: %w", name, err)
-	}
+		defer src.Close()
+		si, err := src.Stat()
+		if err != nil {
+			return fmt.Errorf("stat %s: %w", f.rel(), err)
+		}
+		if !si.Mode().IsRegular() || (f.info != nil && !os.SameFile(si, f.info)) {
+			return fmt.Errorf("%s: %w", f.rel(), errChanged)
+		}
+		var dst *os.File
+		for i := 0; ; i++ {
+			name = f.name + ".gz"
+			if i > 0 {
+				name = fmt.Sprintf("%s.%d.log.gz", strings.TrimSuffix(f.name, ".log"), i) // never clobber an archive
+			}
+			// O_EXCL never follows a symlink at the name.
+			dst, err = dir.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+			if !errors.Is(err, fs.ErrExist) || i > 100 {
+				break
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("create %s: %w", name, err)
+		}
+		if info, err = writeGzip(dst, src, si.ModTime()); err != nil {
+			dir.Remove(name)
+			return fmt.Errorf("compress %s: %w", f.rel(), err)
+		}
+		err = sameAsScanned(dir, f)
+		if err == nil {
+			err = dir.Remove(f.name)
+		}
+		if err != nil {
+			// The original stays: drop our copy, or the next run archives it twice.
+			if fi, lerr := dir.Lstat(name); lerr == nil && os.SameFile(fi, info) {
+				dir.Remove(name)
+			}
+			return fmt.Errorf("remove %s after compressing: %w", f.rel(), err)
+		}
+		return nil
+	})
+	return name, info, err
+}
+
+// writeGzip compresses src into dst, dates it like the original (age rules
+// keep counting from it) through the descriptor, and closes dst.
+func writeGzip(dst, src *os.File, modTime time.Time) (fs.FileInfo, error) {
 	zw := gzip.NewWriter(dst)
-	_, err = io.Copy(zw, src)
+	_, err := io.Copy(zw, src)
 	if err == nil {
 		err = zw.Close()
 	}
 	if err == nil {
 		err = dst.Sync()
 	}
+	if err == nil {
+		tv := syscall.NsecToTimeval(modTime.UnixNano())
+		_ = syscall.Futimes(int(dst.Fd()), []syscall.Timeval{tv, tv}) // best effort: it only delays the age rule
+	}
+	var info fs.FileInfo
+	if err == nil {
+		info, err = dst.Stat()
+	}
 	if cerr := dst.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		os.Remove(name)
-		return "", 0, fmt.Errorf("compress %s: %w", path, err)
-	}
-	_ = os.Chtimes(name, modTime, modTime) // age rules keep counting from the original
-	if err := os.Remove(path); err != nil {
-		return "", 0, fmt.Errorf("remove %s after compressing: %w", path, err)
-	}
-	fi, err := os.Lstat(name)
-	if err != nil {
-		return "", 0, err
-	}
-	return name, fi.Size(), nil
+	return info, err
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/promslog"
@@ -101,7 +102,9 @@ func run() int {
 		exp.AddHostCollector("gpu", gpus)
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(exp, versioncollector.NewCollector("openclaw_exporter"))
+	// The exporter's own health, like every Prometheus exporter's.
+	reg.MustRegister(exp, versioncollector.NewCollector("openclaw_exporter"),
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reloader := exporter.NewReloader(*configFile, exp, reg, logger)
 
 	hup := make(chan os.Signal, 1)
@@ -117,6 +120,7 @@ func run() int {
 		ErrorHandling:       promhttp.ContinueOnError,
 		MaxRequestsInFlight: *maxRequests,
 		ErrorLog:            slogAdapter{logger},
+		EnableOpenMetrics:   true,
 	}))
 	mux.Handle("/-/reload", reloader)
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })

@@ -2,79 +2,83 @@ package main
 
 import (
 	"bytes"
-	"net"
+	"fmt"
+	"io"
 	"net/http"
+	"os"
 	"os/exec"
-	"strconv"
-	"syscall"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
 	"github.com/clawwatch/clawwatch/internal/testbin"
 )
 
-// TestStopsOnSignal: SIGTERM and SIGINT stop a serving exporter cleanly, even
-// when it was started with SIGINT ignored, as a shell does for a background
-// job (`make demo &`) — the exporter used to survive that.
-func TestStopsOnSignal(t *testing.T) {
-	exporter := testbin.Command(t, "openclaw-exporter")
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
-		t.Run(sig.String(), func(t *testing.T) {
-			addr := freeAddr(t)
-			var out bytes.Buffer
-			// trap '' INT: the signal is ignored across exec, like a background job's.
-			cmd := exec.Command("bash", "-c", `trap '' INT; exec "$0" "$@"`, exporter,
-				"--web.listen-address="+addr, "--no-collector.gpu")
-			cmd.Stdout, cmd.Stderr = &out, &out
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			exited := false
-			t.Cleanup(func() {
-				if !exited {
-					_ = cmd.Process.Kill()
-					<-done
-				}
-			})
-			deadline := time.Now().Add(30 * time.Second)
-			for {
-				resp, err := http.Get("http://" + addr + "/-/healthy")
-				if err == nil {
-					resp.Body.Close()
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("exporter did not serve on %s: %v\n%s", addr, err, out.String())
-				}
-				time.Sleep(50 * time.Millisecond)
-			}
-			if err := cmd.Process.Signal(sig); err != nil {
-				t.Fatal(err)
-			}
-			select {
-			case err := <-done:
-				exited = true
-				if err != nil {
-					t.Fatalf("exit after %s: %v, want status 0\n%s", sig, err, out.String())
-				}
-			case <-time.After(30 * time.Second):
-				t.Fatalf("still running 30s after %s\n%s", sig, out.String())
-			}
-			if !bytes.Contains(out.Bytes(), []byte("shutting down")) {
-				t.Errorf("no shutdown logged:\n%s", out.String())
-			}
-		})
-	}
-}
+// openMetricsAccept is the Accept header Prometheus scrapes with.
+const openMetricsAccept = "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1"
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// TestSelfMonitoring runs the exporter and scrapes it as Prometheus does:
+// it negotiates OpenMetrics, answers plain text to a client that asks for
+// nothing, and exposes its own Go runtime and process series.
+func TestSelfMonitoring(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "exporter.yml")
+	// A gateway on a port nobody listens on: the collectors fail, the
+	// exporter's own series do not.
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, "gateways:\n  - name: nowhere\n    url: http://127.0.0.1:%d\n", simtest.FreePort(t)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", simtest.FreePort(t))
+	cmd := exec.Command(testbin.Command(t, "openclaw-exporter"), "--config.file="+cfg, "--no-collector.gpu", "--web.listen-address="+addr)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("exporter output:\n%s", out.String())
+		}
+	})
+	scrape := func(accept string) (string, string, error) {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/metrics", nil)
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+		if err != nil {
+			return "", "", err
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			return "", "", fmt.Errorf("%s: %s", resp.Status, body)
+		}
+		return resp.Header.Get("Content-Type"), string(body), err
+	}
+
+	var contentType, body string
+	simtest.Eventually(t, 30*time.Second, func() (err error) {
+		contentType, body, err = scrape(openMetricsAccept)
+		return err
+	})
+	if !strings.HasPrefix(contentType, "application/openmetrics-text") || !strings.HasSuffix(body, "# EOF\n") {
+		t.Errorf("asked for OpenMetrics, got %q ending %q", contentType, body[max(0, len(body)-20):])
+	}
+	for _, family := range []string{"go_goroutines", "go_memstats_heap_inuse_bytes", "process_resident_memory_bytes", "process_cpu_seconds", "openclaw_exporter_build_info"} {
+		if !strings.Contains(body, "\n# TYPE "+family+" ") {
+			t.Errorf("no %s family on /metrics", family)
+		}
+	}
+
+	contentType, _, err := scrape("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return "127.0.0.1:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	if !strings.HasPrefix(contentType, "text/plain") {
+		t.Errorf("asked for nothing, got %q, want the text format", contentType)
+	}
 }

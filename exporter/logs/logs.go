@@ -49,11 +49,12 @@ type Collector struct {
 	t       *target.Target
 	counter *counter
 
-	mu    sync.Mutex
-	tail  *tailer
-	lines map[string]float64
-	match map[string]float64
-	bytes float64
+	mu     sync.Mutex
+	tail   *tailer
+	closed bool // after a reload: a scrape still in flight must not reopen the log
+	lines  map[string]float64
+	match  map[string]float64
+	bytes  float64
 }
 
 // New returns a log collector for t counting patterns.
@@ -72,8 +73,12 @@ func New(t *target.Target, patterns []config.Pattern) *Collector {
 func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 	name := c.t.Config.Name
 	c.mu.Lock()
-	n, tailErr := c.tail.poll(readBudget, func(chunk []byte) { c.counter.count(chunk, c.lines, c.match) })
-	c.bytes += float64(n)
+	var tailErr error
+	if !c.closed {
+		var n int64
+		n, tailErr = c.tail.poll(readBudget, func(chunk []byte) { c.counter.count(chunk, c.lines, c.match) })
+		c.bytes += float64(n)
+	}
 	var fileSize int64 = -1
 	if c.tail.f != nil {
 		if fi, err := c.tail.f.Stat(); err == nil {
@@ -122,6 +127,7 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 func (c *Collector) Close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.closed = true
 	c.tail.close()
 }
 

@@ -6,10 +6,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/clawwatch/clawwatch/exporter/config"
+	"github.com/clawwatch/clawwatch/exporter/target/targettest"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
 )
 
@@ -218,5 +225,225 @@ func BenchmarkTailFile(b *testing.B) {
 			b.Fatalf("read %d of %d: %v", n, fi.Size(), err)
 		}
 		tl.close()
+	}
+}
+
+// hangDeadline is how long a scrape may take before the test calls it hung;
+// it is a detector for "never returns", not a performance threshold.
+const hangDeadline = time.Minute
+
+// collectorFor returns a log collector tailing dir.
+func collectorFor(t *testing.T, dir string) *Collector {
+	t.Helper()
+	c := New(targettest.New(t, fmt.Sprintf("gateways:\n  - name: g\n    url: http://127.0.0.1:1\n    state_dir: %s\n    log_dir: %s\n", t.TempDir(), dir)), config.DefaultLogPatterns)
+	t.Cleanup(c.Close)
+	return c
+}
+
+// scrapeWithin runs one Update and returns its series by name (labels other
+// than gateway in braces) and its error; the test fails if it never returns.
+func scrapeWithin(t *testing.T, c *Collector) (map[string]float64, error) {
+	t.Helper()
+	type result struct {
+		series map[string]float64
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		ch := make(chan prometheus.Metric)
+		var err error
+		go func() {
+			err = c.Update(ch)
+			close(ch)
+		}()
+		out := map[string]float64{}
+		for m := range ch {
+			var d dto.Metric
+			if werr := m.Write(&d); werr != nil {
+				continue
+			}
+			key := m.Desc().String()
+			key = key[strings.Index(key, `fqName: "`)+len(`fqName: "`):]
+			key = key[:strings.IndexByte(key, '"')]
+			for _, l := range d.GetLabel() {
+				if l.GetName() != "gateway" {
+					key += "{" + l.GetName() + "=" + l.GetValue() + "}"
+				}
+			}
+			out[key] = d.GetCounter().GetValue() + d.GetGauge().GetValue()
+		}
+		done <- result{out, err}
+	}()
+	select {
+	case r := <-done:
+		return r.series, r.err
+	case <-time.After(hangDeadline):
+		t.Fatalf("a scrape of the log collector did not return within %s", hangDeadline)
+		return nil, nil
+	}
+}
+
+// TestFIFOSwappedForNewestLogNeverHangsAScrape is the attack of issue 13: a
+// racer renames FIFOs over the newest log while it rotates. A plain open of
+// the FIFO blocked for good (and every later scrape behind the collector's
+// lock); every scrape must return.
+func TestFIFOSwappedForNewestLogNeverHangsAScrape(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	live := filepath.Join(dir, openclaw.LogFileName("", time.Now()))
+	appendFile(t, live, line(openclaw.LevelInfo, "start"))
+	c := collectorFor(t, dir)
+	// Should a scrape hang in spite of all, open its FIFO for writing so
+	// that it returns and the cleanup's Close does not wait on it forever.
+	t.Cleanup(func() {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if e.Type()&os.ModeNamedPipe != 0 {
+				if f, err := os.OpenFile(filepath.Join(dir, e.Name()), os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+					f.Close()
+				}
+			}
+		}
+	})
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	stopRacer := sync.OnceFunc(func() { close(stop); wg.Wait() })
+	t.Cleanup(stopRacer)
+	var fifos, logs atomic.Int64
+	wg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			tmp := filepath.Join(dir, fmt.Sprintf("swap-%d", i))
+			if i%2 == 0 {
+				if err := syscall.Mkfifo(tmp, 0o600); err != nil {
+					t.Error(err)
+					return
+				}
+				fifos.Add(1)
+			} else {
+				if err := os.WriteFile(tmp, line(openclaw.LevelError, "after a rotation"), 0o600); err != nil {
+					t.Error(err)
+					return
+				}
+				logs.Add(1)
+			}
+			if err := os.Rename(tmp, live); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	var skipped int
+	for range 300 {
+		if _, err := scrapeWithin(t, c); err != nil {
+			if !strings.Contains(err.Error(), "a FIFO") {
+				t.Errorf("scrape failed for another reason than the FIFO: %v", err)
+			}
+			skipped++
+		}
+	}
+	stopRacer()
+	t.Logf("300 scrapes returned while %d FIFOs and %d logs were swapped in; %d skipped a FIFO", fifos.Load(), logs.Load(), skipped)
+
+	// After the swaps, a real log in place is read again.
+	if err := os.Remove(live); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, live, line(openclaw.LevelFatal, "the real log again"))
+	before, _ := scrapeWithin(t, c)
+	appendFile(t, live, line(openclaw.LevelFatal, "counted"))
+	m, err := scrapeWithin(t, c)
+	if err != nil || m["openclaw_log_lines_total{level=fatal}"] != before["openclaw_log_lines_total{level=fatal}"]+1 {
+		t.Errorf("after the swaps: err %v, fatal lines %v then %v, want one more", err, before["openclaw_log_lines_total{level=fatal}"], m["openclaw_log_lines_total{level=fatal}"])
+	}
+}
+
+// TestSymlinkToDevZeroIsNeverRead: a racer swaps a symlink to /dev/zero in for
+// the newest log and puts the real one back, over and over, while the
+// gateway keeps writing ERROR lines to the real one. Followed, the link
+// pinned the tailer on /dev/zero (256 MiB per scrape) and the real lines went
+// uncounted. Not a byte of /dev/zero may be read, and every real line counts.
+func TestSymlinkToDevZeroIsNeverRead(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	live := filepath.Join(dir, openclaw.LogFileName("", time.Now()))
+	hold := filepath.Join(dir, "hold") // a second name of the real log, to put it back
+	appendFile(t, live, line(openclaw.LevelInfo, "history, skipped"))
+	if err := os.Link(live, hold); err != nil {
+		t.Fatal(err)
+	}
+	c := collectorFor(t, dir)
+	if _, err := scrapeWithin(t, c); err != nil { // opens the real log
+		t.Fatal(err)
+	}
+	gw, err := os.OpenFile(live, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gw.Close()
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	stopRacer := sync.OnceFunc(func() { close(stop); wg.Wait() })
+	t.Cleanup(stopRacer)
+	var swaps atomic.Int64
+	wg.Go(func() {
+		tmp := filepath.Join(dir, "zero")
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			for _, step := range []func() error{
+				func() error { return os.Symlink("/dev/zero", tmp) },
+				func() error { return os.Rename(tmp, live) },  // the link is the newest log
+				func() error { return os.Rename(hold, live) }, // the real one is back
+				func() error { return os.Link(live, hold) },
+			} {
+				if err := step(); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+			swaps.Add(1)
+		}
+	})
+	var written int64
+	var errorLines, skipped int
+	for i := range 300 {
+		l := line(openclaw.LevelError, fmt.Sprintf("real error %d", i))
+		if _, err := gw.Write(l); err != nil {
+			t.Fatal(err)
+		}
+		written += int64(len(l))
+		errorLines++
+		m, err := scrapeWithin(t, c)
+		if err != nil {
+			if !strings.Contains(err.Error(), "symlink") {
+				t.Errorf("scrape failed for another reason than the symlink: %v", err)
+			}
+			skipped++
+		}
+		if got := m["openclaw_log_read_bytes_total"]; got > float64(written) {
+			t.Fatalf("scrape %d: openclaw_log_read_bytes_total = %v, more than the %d bytes the gateway wrote: the symlink was followed", i, got, written)
+		}
+	}
+	stopRacer()
+	m, _ := scrapeWithin(t, c)
+	t.Logf("%d swaps, %d of 300 scrapes skipped the symlink", swaps.Load(), skipped)
+	if got := m["openclaw_log_read_bytes_total"]; got != float64(written) {
+		t.Errorf("openclaw_log_read_bytes_total = %v, want exactly the %d bytes the gateway wrote (anything more came from /dev/zero)", got, written)
+	}
+	if got := m["openclaw_log_lines_total{level=error}"]; got != float64(errorLines) {
+		t.Errorf("error lines = %v, want the %d written to the real log", got, errorLines)
+	}
+	if got := m["openclaw_log_lines_total{level=unknown}"]; got != 0 {
+		t.Errorf("%v unknown lines: bytes that are not the gateway's were read", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"syscall"
 
@@ -58,9 +59,15 @@ func (t *tailer) poll(budget int64, fn func(lines []byte)) (int64, error) {
 		}
 		return read, err
 	}
-	fi, err := os.Stat(newest.Path)
+	// Lstat, not Stat: a symlink swapped in for the newest log (say to
+	// /dev/zero) must not be followed. The open below checks again on the
+	// descriptor, since the name can change in between.
+	fi, err := os.Lstat(newest.Path)
 	if err != nil {
 		return read, nil // rotated away between listing and stat: next poll
+	}
+	if !fi.Mode().IsRegular() {
+		return read, fmt.Errorf("newest log %s is %s, not a regular file: skipped", newest.Path, openclaw.FileKind(fi.Mode()))
 	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
@@ -73,9 +80,20 @@ func (t *tailer) poll(budget int64, fn func(lines []byte)) (int64, error) {
 		return read, nil // finish the old file first
 	}
 	// A new file: rotation, a new day, or the first poll.
-	f, err := os.Open(newest.Path)
+	f, fi, err := openclaw.OpenRegular(newest.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return read, nil // rotated away since the stat: next poll
+	}
+	if errors.Is(err, openclaw.ErrNotRegular) {
+		return read, fmt.Errorf("newest log skipped: %w", err)
+	}
 	if err != nil {
 		return read, fmt.Errorf("open log: %w", err)
+	}
+	st = fi.Sys().(*syscall.Stat_t)
+	if t.f != nil && uint64(st.Dev) == t.dev && st.Ino == t.ino {
+		f.Close() // renamed back since the stat: still the file being read
+		return read, nil
 	}
 	if t.f != nil {
 		t.f.Close()

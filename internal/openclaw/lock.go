@@ -112,7 +112,7 @@ type LockFile struct {
 func FindLocks(dirs ...string) ([]LockFile, error) {
 	var out []LockFile
 	for _, dir := range dirs {
-		entries, err := os.ReadDir(dir)
+		entries, err := readDir(dir)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				continue
@@ -184,7 +184,7 @@ func (l Lock) State(procs ProcFS) (LockState, error) {
 }
 
 func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+	f, _, err := OpenRegular(path)
 	if err != nil {
 		return nil, err
 	}

@@ -76,7 +76,7 @@ type LogFile struct {
 func NewestLog(profile string, dirs ...string) (LogFile, error) {
 	var best LogFile
 	for _, dir := range dirs {
-		entries, err := os.ReadDir(dir)
+		entries, err := readDir(dir)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				continue

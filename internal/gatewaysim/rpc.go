@@ -89,7 +89,7 @@ func (s *Sim) serveRPC(w http.ResponseWriter, r *http.Request) {
 	defer c.CloseNow()
 	ctx := s.rpcCtx
 	c.SetReadLimit(preauthReadLimit)
-	s.sendEvent(ctx, c, "connect.challenge", map[string]any{
+	sendEvent(ctx, c, "connect.challenge", map[string]any{
 		"nonce": newUUID(), "ts": time.Now().UnixMilli(), "capabilities": []string{"model-catalog-snapshot"},
 	})
 
@@ -101,7 +101,7 @@ func (s *Sim) serveRPC(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Type != "req" || req.Method != "connect" {
-		s.refuse(ctx, c, req.ID, websocket.StatusPolicyViolation, &wireError{Code: "INVALID_REQUEST", Message: "invalid handshake: first request must be connect"})
+		refuse(ctx, c, req.ID, websocket.StatusPolicyViolation, &wireError{Code: "INVALID_REQUEST", Message: "invalid handshake: first request must be connect"})
 		return
 	}
 	if s.rpcHung(RPCHangAtConnect) {
@@ -112,10 +112,10 @@ func (s *Sim) serveRPC(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if status, werr := s.checkConnect(req.Params); werr != nil {
-		s.refuse(ctx, c, req.ID, status, werr)
+		refuse(ctx, c, req.ID, status, werr)
 		return
 	}
-	s.answer(ctx, c, req.ID, s.helloOK(r))
+	answer(ctx, c, req.ID, s.helloOK(r))
 	c.SetReadLimit(rpcReadLimit)
 
 	for {
@@ -132,11 +132,11 @@ func (s *Sim) serveRPC(w http.ResponseWriter, r *http.Request) {
 		}
 		switch req.Method {
 		case "health":
-			s.answer(ctx, c, req.ID, s.healthPayload(time.Now(), true))
+			answer(ctx, c, req.ID, s.healthPayload(time.Now(), true))
 		case "status", "diagnostics.stability", "system-presence", "last-heartbeat", "channels.status":
-			s.refuseMethod(ctx, c, req.ID, "operator.read")
+			refuseMethod(ctx, c, req.ID, "operator.read")
 		default:
-			s.refuseMethod(ctx, c, req.ID, "operator.admin")
+			refuseMethod(ctx, c, req.ID, "operator.admin")
 		}
 	}
 }
@@ -361,24 +361,24 @@ func readFrame(ctx context.Context, c *websocket.Conn) (wireFrame, bool) {
 	return f, true
 }
 
-func (s *Sim) sendEvent(ctx context.Context, c *websocket.Conn, event string, payload any) {
+func sendEvent(ctx context.Context, c *websocket.Conn, event string, payload any) {
 	send(ctx, c, wireFrame{Type: "event", Event: event, Payload: payload})
 }
 
-func (s *Sim) answer(ctx context.Context, c *websocket.Conn, id string, payload any) {
+func answer(ctx context.Context, c *websocket.Conn, id string, payload any) {
 	ok := true
 	send(ctx, c, wireFrame{Type: "res", ID: id, OK: &ok, Payload: payload})
 }
 
 // refuse answers a request with an error and closes, as the gateway does
 // with a refused handshake.
-func (s *Sim) refuse(ctx context.Context, c *websocket.Conn, id string, status websocket.StatusCode, e *wireError) {
+func refuse(ctx context.Context, c *websocket.Conn, id string, status websocket.StatusCode, e *wireError) {
 	ok := false
 	send(ctx, c, wireFrame{Type: "res", ID: id, OK: &ok, Error: e})
 	c.Close(status, e.Message)
 }
 
-func (s *Sim) refuseMethod(ctx context.Context, c *websocket.Conn, id, scope string) {
+func refuseMethod(ctx context.Context, c *websocket.Conn, id, scope string) {
 	ok := false
 	send(ctx, c, wireFrame{Type: "res", ID: id, OK: &ok, Error: &wireError{
 		Code: "FORBIDDEN", Message: "missing scope: " + scope,

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -21,7 +23,7 @@ import (
 //	GET  /api/v1/incidents?state=&decision=&target=&action=&since=&limit=
 //	GET  /api/v1/incidents/{id}
 //	POST /api/v1/incidents/{id}/approve       run a pending incident's action
-//	POST /api/v1/incidents/{id}/reject        drop it
+//	POST /api/v1/incidents/{id}/reject?reason= drop it
 //	GET  /api/v1/targets                      gate state per target
 //	POST /api/v1/targets/{name}/reset         close the target's circuit
 func (r *Remediator) Handler(authn func(http.Handler) http.Handler) http.Handler {
@@ -86,9 +88,8 @@ func (r *Remediator) listIncidents(w http.ResponseWriter, req *http.Request) {
 		}
 		f.Since = t
 	}
-	incs, err := r.journal.List(f)
+	incs, err := r.Incidents(f)
 	if err != nil {
-		r.journalError("list", err)
 		httpError(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
@@ -99,13 +100,12 @@ func (r *Remediator) listIncidents(w http.ResponseWriter, req *http.Request) {
 }
 
 func (r *Remediator) getIncident(w http.ResponseWriter, req *http.Request) {
-	inc, err := r.journal.Incident(req.PathValue("id"))
+	inc, err := r.Incident(req.PathValue("id"))
 	if errors.Is(err, journal.ErrNotFound) {
 		httpError(w, http.StatusNotFound, err.Error())
 		return
 	}
 	if err != nil {
-		r.journalError("get", err)
 		httpError(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
@@ -113,33 +113,79 @@ func (r *Remediator) getIncident(w http.ResponseWriter, req *http.Request) {
 }
 
 func (r *Remediator) listTargets(w http.ResponseWriter, _ *http.Request) {
+	out, err := r.TargetStates()
+	if err != nil {
+		httpError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	writeJSON(w, map[string]any{"targets": out})
+}
+
+// Incidents lists journaled incidents, most recently received first.
+func (r *Remediator) Incidents(f journal.Filter) ([]*journal.Incident, error) {
+	incs, err := r.journal.List(f)
+	if err != nil {
+		r.journalError("list", err)
+	}
+	return incs, err
+}
+
+// Incident reads one incident; journal.ErrNotFound when there is none.
+func (r *Remediator) Incident(id string) (*journal.Incident, error) {
+	inc, err := r.journal.Incident(id)
+	if err != nil {
+		r.journalError("get", err)
+	}
+	return inc, err
+}
+
+// TargetStates is the gate's state of every configured target, in the
+// configuration's order.
+func (r *Remediator) TargetStates() ([]*journal.Target, error) {
 	out := []*journal.Target{}
 	for _, name := range r.cfg.Load().TargetNames() {
 		ts, err := r.journal.Target(name)
 		if err != nil {
 			r.journalError("targets", err)
-			httpError(w, http.StatusServiceUnavailable, err.Error())
-			return
+			return nil, err
 		}
 		out = append(out, ts)
 	}
-	writeJSON(w, map[string]any{"targets": out})
+	return out, nil
 }
 
-// errNotPending and errExpired answer 409: the incident exists but cannot be
+// ErrNotPending and ErrExpired answer 409: the incident exists but cannot be
 // approved or rejected any more.
 var (
-	errNotPending = errors.New("incident is not waiting for approval")
-	errExpired    = errors.New("approval expired")
+	ErrNotPending = errors.New("incident is not waiting for approval")
+	ErrExpired    = errors.New("approval expired")
 )
 
 // Approve lets a pending incident's action run; Reject drops it.
-func (r *Remediator) Approve(id string) (*journal.Incident, error) { return r.settle(id, true) }
+func (r *Remediator) Approve(id string) (*journal.Incident, error) { return r.settle(id, true, "") }
 
-// Reject drops a pending incident.
-func (r *Remediator) Reject(id string) (*journal.Incident, error) { return r.settle(id, false) }
+// Reject drops a pending incident; a reason, if any, is journaled with it.
+func (r *Remediator) Reject(id, reason string) (*journal.Incident, error) {
+	return r.settle(id, false, reason)
+}
 
-func (r *Remediator) settle(id string, approve bool) (*journal.Incident, error) {
+// maxReason bounds a reason typed by a person.
+const maxReason = 500
+
+// rejectReason is the incident's reason for a rejection: the person's words,
+// bounded and on one line, since they are shown and logged.
+func rejectReason(reason string) string {
+	reason = strings.Join(strings.FieldsFunc(reason, func(c rune) bool { return unicode.IsSpace(c) || unicode.IsControl(c) }), " ")
+	if reason == "" {
+		return "rejected"
+	}
+	if r := []rune(reason); len(r) > maxReason {
+		reason = string(r[:maxReason]) + "…"
+	}
+	return "rejected: " + reason
+}
+
+func (r *Remediator) settle(id string, approve bool, reason string) (*journal.Incident, error) {
 	now := r.now()
 	var inc *journal.Incident
 	expired := false
@@ -150,7 +196,7 @@ func (r *Remediator) settle(id string, approve bool) (*journal.Incident, error) 
 			return err
 		}
 		if inc.State != journal.StatePending {
-			return errNotPending
+			return ErrNotPending
 		}
 		// Housekeeping expires approvals once a tick; an answer that comes
 		// after the deadline but before the tick is too late all the same.
@@ -167,7 +213,7 @@ func (r *Remediator) settle(id string, approve bool) (*journal.Incident, error) 
 			inc.State, inc.Approved, inc.Reason = journal.StateQueued, true, "approved"
 			return tx.PutIncident(inc)
 		}
-		inc.State, inc.Decision, inc.Reason = journal.StateDone, journal.DecisionRejected, "rejected"
+		inc.State, inc.Decision, inc.Reason = journal.StateDone, journal.DecisionRejected, rejectReason(reason)
 		if err := tx.PutIncident(inc); err != nil {
 			return err
 		}
@@ -175,31 +221,31 @@ func (r *Remediator) settle(id string, approve bool) (*journal.Incident, error) 
 		return nil
 	})
 	if err != nil {
-		if !errors.Is(err, errNotPending) {
+		if !errors.Is(err, ErrNotPending) {
 			r.journalError("settle", err)
 		}
 		return inc, err
 	}
 	r.dropPending(id)
 	if expired {
-		return inc, errExpired
+		return inc, ErrExpired
 	}
 	if approve {
 		r.logger.Info("incident approved", "incident", id, "action", inc.Action, "target", inc.Target)
 		r.enqueue(inc.Target, id)
 	} else {
-		r.logger.Info("incident rejected", "incident", id)
+		r.logger.Info("incident rejected", "incident", id, "reason", inc.Reason)
 	}
 	return inc, nil
 }
 
 func (r *Remediator) decide(w http.ResponseWriter, req *http.Request, approve bool) {
-	inc, err := r.settle(req.PathValue("id"), approve)
+	inc, err := r.settle(req.PathValue("id"), approve, req.URL.Query().Get("reason"))
 	switch {
 	case errors.Is(err, journal.ErrNotFound):
 		httpError(w, http.StatusNotFound, err.Error())
-	case errors.Is(err, errNotPending), errors.Is(err, errExpired):
-		httpError(w, http.StatusConflict, notPendingReason(inc, err))
+	case errors.Is(err, ErrNotPending), errors.Is(err, ErrExpired):
+		httpError(w, http.StatusConflict, NotPendingReason(inc, err))
 	case err != nil:
 		httpError(w, http.StatusServiceUnavailable, err.Error())
 	default:
@@ -207,9 +253,9 @@ func (r *Remediator) decide(w http.ResponseWriter, req *http.Request, approve bo
 	}
 }
 
-// notPendingReason says why an incident cannot be settled, in words an
-// operator at the CLI can act on.
-func notPendingReason(inc *journal.Incident, err error) string {
+// NotPendingReason says why an incident cannot be settled, in words an
+// operator at the CLI or the console can act on.
+func NotPendingReason(inc *journal.Incident, err error) string {
 	msg := fmt.Sprintf("%s: incident %s is %s", err, inc.ID, inc.State)
 	if inc.Decision != "" {
 		msg += ", decision " + inc.Decision

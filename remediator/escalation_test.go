@@ -83,11 +83,13 @@ func (h *harness) another(fp string) *journal.Incident {
 }
 
 // When attempts are used up the circuit opens and the notify webhook is
-// called once, with a JSON body naming target, reason and incident; later
-// incidents refused by the open circuit call it no more.
+// called once, with a JSON body naming target, reason and incident, and the
+// incident's page when an external URL is configured; later incidents
+// refused by the open circuit call it no more.
 func TestCircuitOpenNotifiesOnce(t *testing.T) {
 	sink := newNotifySink(t, http.StatusOK)
-	h := newHarness(t, escalationConfig(t, sink.srv.URL+"/hooks/openclaw", "0s"))
+	page := func(id string) string { return "https://remediator.example/console/incidents/" + id }
+	h := newHarnessWith(t, escalationConfig(t, sink.srv.URL+"/hooks/openclaw", "0s"), harnessOptions{incidentURL: page})
 	inc := h.openCircuit()
 	simtest.Eventually(t, 10*time.Second, func() error {
 		if n := sink.calls(); n != 1 {
@@ -103,6 +105,7 @@ func TestCircuitOpenNotifiesOnce(t *testing.T) {
 	}
 	for k, want := range map[string]string{
 		"event": "circuit_open", "target": "default", "action": "restart", "incident": inc.ID, "alertname": "OpenClawGatewayHung",
+		"incidentURL": page(inc.ID),
 	} {
 		if body[k] != want {
 			t.Errorf("notify %s = %v, want %q", k, body[k], want)

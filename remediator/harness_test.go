@@ -42,6 +42,7 @@ type harness struct {
 type harnessOptions struct {
 	clock        *fakeClock
 	housekeeping time.Duration
+	incidentURL  func(id string) string
 }
 
 func newHarness(t *testing.T, cfgYAML string) *harness {
@@ -75,7 +76,7 @@ func (h *harness) start() {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	o := Options{Housekeeping: h.opts.housekeeping}
+	o := Options{Housekeeping: h.opts.housekeeping, IncidentURL: h.opts.incidentURL}
 	if h.opts.clock != nil {
 		o.Now = h.opts.clock.Now
 	}

@@ -40,6 +40,7 @@ type Remediator struct {
 	procs   openclaw.ProcFS
 	now     func() time.Time
 	tick    time.Duration
+	pageURL func(id string) string
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -62,6 +63,9 @@ type Options struct {
 	// Housekeeping is how often approvals are expired and quiet circuits
 	// closed; zero: every second.
 	Housekeeping time.Duration
+	// IncidentURL is the address of an incident's page, for the escalation
+	// notify body; nil when no external URL is configured.
+	IncidentURL func(id string) string
 }
 
 // New builds a remediator over an open journal and registers its metrics.
@@ -82,6 +86,7 @@ func New(cfg *config.Config, j *journal.Journal, reg prometheus.Registerer, logg
 		procs:   o.Procs,
 		now:     o.Now,
 		tick:    o.Housekeeping,
+		pageURL: o.IncidentURL,
 		sem:     make(chan struct{}, cfg.Workers),
 		runners: map[string]*runner{},
 		pending: map[string]time.Time{},

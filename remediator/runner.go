@@ -370,6 +370,9 @@ func (r *Remediator) execute(cfg *config.Config, inc *journal.Incident) (result,
 		return journal.ResultFailure, "", "", fmt.Errorf("unknown action %q", inc.Action)
 	}
 	if err != nil {
+		if errors.Is(err, actions.ErrRefused) {
+			return journal.ResultRefused, output, "", err
+		}
 		return journal.ResultFailure, output, "", err
 	}
 	if !doVerify {
@@ -480,10 +483,14 @@ func (r *Remediator) escalate(cfg *config.Config, inc *journal.Incident, ts *jou
 	if cfg.Notify == nil || client == nil {
 		return
 	}
-	body, _ := json.Marshal(map[string]any{
+	msg := map[string]any{
 		"event": "circuit_open", "target": inc.Target, "action": inc.Action, "incident": inc.ID,
 		"alertname": inc.AlertName, "reason": ts.Reason, "openedAt": ts.OpenedAt,
-	})
+	}
+	if r.pageURL != nil {
+		msg["incidentURL"] = r.pageURL(inc.ID) // where a person reads what was tried
+	}
+	body, _ := json.Marshal(msg)
 	url := cfg.Notify.URL
 	r.wg.Add(1)
 	go func() {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"sync"
@@ -27,6 +28,7 @@ import (
 	"github.com/clawwatch/clawwatch/remediator"
 	"github.com/clawwatch/clawwatch/remediator/auth"
 	"github.com/clawwatch/clawwatch/remediator/config"
+	"github.com/clawwatch/clawwatch/remediator/console"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
 
@@ -46,6 +48,10 @@ func run(args []string) int {
 	tokenFile := serve.Flag("web.bearer-token-file", "File holding the bearer token that webhook and API requests must present.").String()
 	insecure := serve.Flag("web.insecure-no-auth", "Serve the API without any authentication (testing only).").Bool()
 	webConfig := webflag.AddFlags(serve, ":9788")
+	links := consoleLinks{}
+	serve.Flag("web.external-url", "The URL under which the remediator is reachable (for example behind a reverse proxy), used for links to the console's incident pages in escalation notifications. A path in it prefixes the console's links; the proxy must strip it.").StringVar(&links.external)
+	serve.Flag("console.prometheus-url", "Prometheus' external URL: incident pages link to their alert there.").StringVar(&links.prometheus)
+	serve.Flag("console.grafana-url", "Grafana's external URL: incident pages link to the gateway's overview dashboard there.").StringVar(&links.grafana)
 
 	check := app.Command("check-config", "Check a configuration file and exit.")
 	checkFile := check.Arg("file", "Configuration file.").Default("openclaw-remediator.yml").String()
@@ -86,7 +92,31 @@ func run(args []string) int {
 		return cl.reset(*resetTarget)
 	}
 	logger := promslog.New(logCfg)
-	return serveMain(logger, *configFile, *tokenFile, *insecure, webConfig)
+	return serveMain(logger, *configFile, *tokenFile, *insecure, webConfig, links)
+}
+
+// consoleLinks are the URL flags of the console, checked at start.
+type consoleLinks struct{ external, prometheus, grafana string }
+
+func (l consoleLinks) parse() (external, prometheus, grafana *url.URL, err error) {
+	parse := func(flag, s string) (*url.URL, error) {
+		if s == "" {
+			return nil, nil
+		}
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("--%s: %q is not an absolute http(s) URL", flag, s)
+		}
+		return u, nil
+	}
+	if external, err = parse("web.external-url", l.external); err != nil {
+		return
+	}
+	if prometheus, err = parse("console.prometheus-url", l.prometheus); err != nil {
+		return
+	}
+	grafana, err = parse("console.grafana-url", l.grafana)
+	return
 }
 
 func checkConfig(path string) int {
@@ -99,10 +129,15 @@ func checkConfig(path string) int {
 	return 0
 }
 
-func serveMain(logger *slog.Logger, configFile, tokenFile string, insecure bool, webConfig *web.FlagConfig) int {
+func serveMain(logger *slog.Logger, configFile, tokenFile string, insecure bool, webConfig *web.FlagConfig, links consoleLinks) int {
 	cfg, err := config.Load(configFile)
 	if err != nil {
 		logger.Error("cannot load configuration", "err", err)
+		return 1
+	}
+	externalURL, prometheusURL, grafanaURL, err := links.parse()
+	if err != nil {
+		logger.Error("bad flag", "err", err)
 		return 1
 	}
 	var bearer *auth.Bearer
@@ -135,7 +170,11 @@ func serveMain(logger *slog.Logger, configFile, tokenFile string, insecure bool,
 	defer j.Close()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	rem, err := remediator.New(cfg, j, reg, logger, remediator.Options{})
+	ropts := remediator.Options{}
+	if externalURL != nil {
+		ropts.IncidentURL = func(id string) string { return console.IncidentURL(externalURL, id) }
+	}
+	rem, err := remediator.New(cfg, j, reg, logger, ropts)
 	if err != nil {
 		logger.Error("cannot start", "err", err)
 		return 1
@@ -189,6 +228,19 @@ func serveMain(logger *slog.Logger, configFile, tokenFile string, insecure bool,
 		}
 		fmt.Fprintln(w, "reloaded")
 	})))
+	var token func(string) bool
+	if bearer != nil {
+		token = bearer.Matches
+	}
+	con, err := console.New(console.Options{
+		Backend: rem, Token: token, ExternalURL: externalURL, PrometheusURL: prometheusURL, GrafanaURL: grafanaURL,
+		Logger: logger.With("component", "console"),
+	})
+	if err != nil {
+		logger.Error("console", "err", err)
+		return 1
+	}
+	mux.Handle(console.Path, con.Handler())
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Ready") })
 	landing, err := web.NewLandingPage(web.LandingConfig{
@@ -197,7 +249,8 @@ func serveMain(logger *slog.Logger, configFile, tokenFile string, insecure bool,
 		Version:     version.Info(),
 		Links: []web.LandingLinks{
 			{Address: "/metrics", Text: "Metrics"},
-			{Address: "/api/v1/incidents", Text: "Incidents (authenticated)"},
+			{Address: "/console/", Text: "Console: incidents, approvals, targets (authenticated)"},
+			{Address: "/api/v1/incidents", Text: "Incidents API (authenticated)"},
 		},
 	})
 	if err != nil {

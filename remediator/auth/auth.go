@@ -54,9 +54,15 @@ func (b *Bearer) Check(r *http.Request) bool {
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return false
 	}
+	return b.Matches(strings.TrimSpace(tok))
+}
+
+// Matches reports whether tok is the current token, in constant time: the
+// console's sign-in form and its sessions check a token this way.
+func (b *Bearer) Matches(tok string) bool {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), b.token) == 1
+	return subtle.ConstantTimeCompare([]byte(tok), b.token) == 1
 }
 
 // Wrap answers 401 to requests without the token. A nil Bearer lets all

@@ -204,7 +204,7 @@ targets:`+rig.yaml(t))
 				t.Fatalf("%d attempts, want 1: %+v", len(inc.Actions), inc.Actions)
 			}
 			a := inc.Actions[0]
-			if a.Result != journal.ResultFailure || !strings.Contains(a.Error, "no other version that matches the version pattern was verified healthy") ||
+			if a.Result != journal.ResultRefused || !strings.Contains(a.Error, "no other version that matches the version pattern was verified healthy") ||
 				!strings.HasPrefix(inc.Reason, "refused: ") {
 				t.Fatalf("result %s, error %q, reason %q", a.Result, a.Error, inc.Reason)
 			}
@@ -221,8 +221,11 @@ targets:`+rig.yaml(t))
 			if ts.CircuitOpen || len(ts.Attempts) != 0 || ts.Failures != 0 || !ts.LastEnd.IsZero() {
 				t.Errorf("a refusal counted against the limits: %+v", ts)
 			}
-			if got := h.counter("actions", "rollback", "default", journal.ResultFailure); got != 1 {
-				t.Errorf("actions_total{rollback,failure} = %v", got)
+			if got := h.counter("actions", "rollback", "default", journal.ResultRefused); got != 1 {
+				t.Errorf("actions_total{rollback,refused} = %v", got)
+			}
+			if got := h.counter("actions", "rollback", "default", journal.ResultFailure); got != 0 {
+				t.Errorf("a refusal counted as a failed action: actions_total{rollback,failure} = %v", got)
 			}
 		})
 	}

@@ -64,10 +64,15 @@ const (
 	ResultFailure      = "failure"
 	ResultVerifyFailed = "verify_failed"
 	ResultInterrupted  = "interrupted"
+	// ResultRefused: the action stopped before it touched the gateway
+	// because what it needs is missing or unsafe (actions.ErrRefused), for
+	// example a rollback with no other healthy version on record. Not a
+	// failure: not retried, no attempt used.
+	ResultRefused = "refused"
 )
 
 // Results lists every action result.
-var Results = []string{ResultSuccess, ResultFailure, ResultVerifyFailed, ResultInterrupted}
+var Results = []string{ResultSuccess, ResultFailure, ResultVerifyFailed, ResultInterrupted, ResultRefused}
 
 // MaxOutput bounds the output kept per action.
 const MaxOutput = 8 << 10

@@ -60,7 +60,7 @@ GOTEST_FLAGS ?= -timeout 40m
 # go-nvml's header marks many calls deprecated; the warnings drown real ones.
 export CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
 
-.PHONY: help build release test lint demo openclaw tools compose docker-bases docker compose-test mixin clean
+.PHONY: help build release test lint demo openclaw tools chromium compose docker-bases docker compose-test mixin clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -96,7 +96,7 @@ lint: ## gofmt, go vet, go mod tidy.
 	$(GO) mod tidy -diff
 	cd deploy/tools && $(GO) mod tidy -diff
 
-test: lint openclaw tools compose docker-bases ## Every test, with -race: unit, integration, conformance, end-to-end with real Prometheus and Alertmanager.
+test: lint openclaw tools chromium compose docker-bases ## Every test, with -race: unit, integration, conformance, end-to-end with real Prometheus and Alertmanager.
 	@# The end-to-end loops run after the other packages, not beside them: their
 	@# 1 s scrapes and evaluations must not starve behind promtool and -race
 	@# builds on a small machine. Together the two runs are ./... .
@@ -112,6 +112,16 @@ demo: build tools ## The whole loop on loopback: a gateway hangs and is healed w
 	BIN_DIR=$(BIN_DIR) TOOLS_DIR=$(TOOLS_DIR) bash deploy/demo.sh
 
 openclaw: $(OPENCLAW_DIR)/.installed ## Install the real gateway into the cache.
+
+# The console's browser test drives Debian's headless Chromium. Installing
+# needs root; without it the test skips, except under CI=true, where it fails.
+chromium: ## Install Chromium from Debian for the console's browser test, when missing.
+	@if ! command -v chromium >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
+		else echo "chromium is missing (apt-get install chromium as root); the console's browser test needs it"; fi; \
+	fi
+	@command -v chromium >/dev/null && chromium --version 2>/dev/null || [ "$${CI:-}" != true ]
 
 # Installed into a temporary directory and renamed, so an interrupted
 # install never looks complete.

@@ -3,8 +3,12 @@
 package exporter
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
+	"maps"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,6 +36,15 @@ var (
 		"How long the collector took in the last scrape.", []string{"collector", "gateway"}, nil)
 )
 
+// guarded is a collector with the deadline every scrape gives it. A run that
+// outlives its deadline is abandoned, not stopped (Update takes no context):
+// while it is still in flight the next scrape fails the collector at once
+// instead of starting another, so a stuck collector costs one goroutine.
+type guarded struct {
+	c    collector
+	busy atomic.Bool
+}
+
 // instance is one gateway's set of collectors.
 type instance struct {
 	name       string
@@ -40,22 +53,32 @@ type instance struct {
 	logs       *logs.Collector
 	reasoning  *reasoning.Monitor // nil without models
 	servers    []*target.Server   // the model servers' processes, for their GPU memory
-	collectors map[string]collector
+	collectors map[string]*guarded
+}
+
+// state is what a scrape sees: replaced whole on reload, never changed in
+// place, so that a scrape and the GPU collector's callback read it without a
+// lock and a reload never waits for a scrape.
+type state struct {
+	instances []*instance
+	// host collectors (gpu) are not per gateway and outlive reloads.
+	host    map[string]*guarded
+	timeout time.Duration
 }
 
 // Exporter collects every configured gateway.
 type Exporter struct {
 	logger *slog.Logger
-
-	mu        sync.RWMutex
-	instances []*instance
-	// host collectors (gpu) are not per gateway and outlive reloads.
-	host map[string]collector
+	state  atomic.Pointer[state]
+	// mu serialises the writers (Apply, AddHostCollector, Close); readers
+	// only load state.
+	mu sync.Mutex
 }
 
 // New builds the collectors for cfg and starts the background probes.
 func New(cfg *config.Config, logger *slog.Logger) (*Exporter, error) {
 	e := &Exporter{logger: logger}
+	e.state.Store(&state{})
 	if err := e.Apply(cfg); err != nil {
 		return nil, err
 	}
@@ -63,7 +86,7 @@ func New(cfg *config.Config, logger *slog.Logger) (*Exporter, error) {
 }
 
 // Apply replaces the collectors with ones for cfg. On error the old ones
-// stay in place.
+// stay in place. A scrape in flight finishes with the old ones.
 func (e *Exporter) Apply(cfg *config.Config) error {
 	var next []*instance
 	for _, g := range cfg.Gateways {
@@ -87,15 +110,15 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 				in.servers = append(in.servers, target.NewServer(m.LocalPort(), m.PIDFile))
 			}
 		}
-		in.collectors = map[string]collector{
-			"gateway": in.prober,
-			"process": process.New(t),
-			"locks":   locks.New(t),
-			"logs":    in.logs,
+		in.collectors = map[string]*guarded{
+			"gateway": {c: in.prober},
+			"process": {c: process.New(t)},
+			"locks":   {c: locks.New(t)},
+			"logs":    {c: in.logs},
 		}
 		if mon != nil {
-			in.collectors["reasoning"] = mon.Quality()
-			in.collectors["model_server"] = mon.Health()
+			in.collectors["reasoning"] = &guarded{c: mon.Quality()}
+			in.collectors["model_server"] = &guarded{c: mon.Health()}
 		}
 		next = append(next, in)
 	}
@@ -106,10 +129,10 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		}
 	}
 	e.mu.Lock()
-	old := e.instances
-	e.instances = next
+	cur := e.state.Load()
+	e.state.Store(&state{instances: next, host: cur.host, timeout: time.Duration(cfg.CollectorTimeout)})
 	e.mu.Unlock()
-	for _, in := range old {
+	for _, in := range cur.instances {
 		in.stop()
 	}
 	return nil
@@ -129,19 +152,24 @@ func (in *instance) stop() {
 func (e *Exporter) AddHostCollector(name string, c collector) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.host == nil {
-		e.host = map[string]collector{}
+	cur := e.state.Load()
+	host := maps.Clone(cur.host)
+	if host == nil {
+		host = map[string]*guarded{}
 	}
-	e.host[name] = c
+	host[name] = &guarded{c: c}
+	next := *cur
+	next.host = host
+	e.state.Store(&next)
 }
 
 // GPUProcesses are the gateway and model-server processes found now, for
 // the GPU collector's per-process memory. Discovery is cached, so this is
 // cheap. A model server that is the gateway itself (a model URL on the
-// gateway's port) counts as the gateway.
+// gateway's port) counts as the gateway. It is called from inside a scrape,
+// so it reads the snapshot and takes no lock.
 func (e *Exporter) GPUProcesses() []gpu.Process {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
+	st := e.state.Load()
 	var out []gpu.Process
 	seen := map[int]bool{}
 	add := func(pid int, gateway, role string) {
@@ -150,12 +178,12 @@ func (e *Exporter) GPUProcesses() []gpu.Process {
 			out = append(out, gpu.Process{PID: pid, Gateway: gateway, Role: role})
 		}
 	}
-	for _, in := range e.instances {
+	for _, in := range st.instances {
 		if p, _, err := in.target.Process(); err == nil {
 			add(p.PID, in.name, gpu.RoleGateway)
 		}
 	}
-	for _, in := range e.instances {
+	for _, in := range st.instances {
 		for _, s := range in.servers {
 			pids, err := s.PIDs()
 			if err != nil {
@@ -173,40 +201,46 @@ func (e *Exporter) GPUProcesses() []gpu.Process {
 // Close stops every background probe.
 func (e *Exporter) Close() {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, in := range e.instances {
+	cur := e.state.Load()
+	next := *cur
+	next.instances = nil
+	e.state.Store(&next)
+	e.mu.Unlock()
+	for _, in := range cur.instances {
 		in.stop()
 	}
-	e.instances = nil
 }
 
 // Describe sends nothing: the metric set depends on what is found, so the
 // exporter is an unchecked collector, like node_exporter's.
 func (e *Exporter) Describe(chan<- *prometheus.Desc) {}
 
-// Collect runs every collector of every gateway concurrently.
+// Collect runs every collector of every gateway concurrently, each within
+// the collector timeout.
 func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
+	st := e.state.Load()
 	var wg sync.WaitGroup
-	for name, c := range e.host {
-		wg.Go(func() { e.run(name, "", c, ch) })
+	for name, g := range st.host {
+		wg.Go(func() { e.run(name, "", g, st.timeout, ch) })
 	}
-	for _, in := range e.instances {
-		for name, c := range in.collectors {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				e.run(name, in.name, c, ch)
-			}()
+	for _, in := range st.instances {
+		for name, g := range in.collectors {
+			wg.Go(func() { e.run(name, in.name, g, st.timeout, ch) })
 		}
 	}
 	wg.Wait()
 }
 
-func (e *Exporter) run(name, gw string, c collector, ch chan<- prometheus.Metric) {
+// run reports one collector's metrics, success and duration. Its metrics are
+// buffered and sent only when it finishes in time, so a collector that
+// outlives the deadline never writes to a scrape that has moved on, and its
+// partial metrics are not mixed with a success of 0.
+func (e *Exporter) run(name, gw string, g *guarded, timeout time.Duration, ch chan<- prometheus.Metric) {
 	start := time.Now()
-	err := c.Update(ch)
+	metrics, err := g.update(timeout)
+	for _, m := range metrics {
+		ch <- m
+	}
 	ch <- prometheus.MustNewConstMetric(durationDesc, prometheus.GaugeValue, time.Since(start).Seconds(), name, gw)
 	success := 1.0
 	if err != nil {
@@ -214,4 +248,44 @@ func (e *Exporter) run(name, gw string, c collector, ch chan<- prometheus.Metric
 		e.logger.Warn("collector failed", "collector", name, "gateway", gw, "err", err)
 	}
 	ch <- prometheus.MustNewConstMetric(successDesc, prometheus.GaugeValue, success, name, gw)
+}
+
+// errStillRunning fails a collector whose run of an earlier scrape has not
+// returned yet.
+var errStillRunning = errors.New("the previous run has not returned yet (stuck past its deadline); not started again")
+
+// update runs the collector with a deadline; 0 means none.
+func (g *guarded) update(timeout time.Duration) ([]prometheus.Metric, error) {
+	if !g.busy.CompareAndSwap(false, true) {
+		return nil, errStillRunning
+	}
+	buf := make(chan prometheus.Metric, 64)
+	var metrics []prometheus.Metric
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		for m := range buf {
+			metrics = append(metrics, m)
+		}
+	}()
+	done := make(chan error, 1)
+	go func() {
+		err := g.c.Update(buf)
+		close(buf)
+		<-drained
+		g.busy.Store(false) // before done: the next scrape may start as soon as this one returns
+		done <- err
+	}()
+	var expired <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		expired = t.C
+	}
+	select {
+	case err := <-done:
+		return metrics, err
+	case <-expired:
+		return nil, fmt.Errorf("no answer within the collector timeout of %s; abandoned", timeout)
+	}
 }

@@ -62,9 +62,18 @@ type sample map[string]float64
 
 func scrape(t *testing.T, reg *prometheus.Registry) sample {
 	t.Helper()
-	mfs, err := reg.Gather()
+	m, err := gather(reg)
 	if err != nil {
 		t.Fatalf("scrape failed: %v", err)
+	}
+	return m
+}
+
+// gather is scrape without a test, for goroutines.
+func gather(reg *prometheus.Registry) (sample, error) {
+	mfs, err := reg.Gather()
+	if err != nil {
+		return nil, err
 	}
 	out := sample{}
 	for _, mf := range mfs {
@@ -91,7 +100,7 @@ func scrape(t *testing.T, reg *prometheus.Registry) sample {
 			}
 		}
 	}
-	return out
+	return out, nil
 }
 
 // until scrapes until cond holds.

@@ -30,11 +30,18 @@ const (
 	DefaultRPCInterval   = model.Duration(15 * time.Second)
 )
 
+// DefaultCollectorTimeout is below Prometheus's default scrape timeout
+// (10 s), so that a stuck collector fails itself, not the scrape.
+const DefaultCollectorTimeout = model.Duration(8 * time.Second)
+
 // Config is the whole file.
 type Config struct {
 	Gateways []*Gateway `yaml:"gateways"`
 	// LogPatterns are counted in every gateway's log; nil means the defaults.
 	LogPatterns []Pattern `yaml:"log_patterns,omitempty"`
+	// CollectorTimeout bounds each collector in a scrape; one that takes
+	// longer reports collector_success 0.
+	CollectorTimeout model.Duration `yaml:"collector_timeout,omitempty"`
 }
 
 // Gateway is one monitored OpenClaw gateway.
@@ -170,6 +177,9 @@ func (c *Config) validate(dir string) error {
 			return fmt.Errorf("gateways[%d]: name %q is used twice", i, g.Name)
 		}
 		seen[g.Name] = true
+	}
+	if c.CollectorTimeout == 0 {
+		c.CollectorTimeout = DefaultCollectorTimeout
 	}
 	if c.LogPatterns == nil {
 		c.LogPatterns = DefaultLogPatterns

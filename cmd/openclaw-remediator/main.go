@@ -47,7 +47,10 @@ func run(args []string) int {
 	configFile := serve.Flag("config.file", "Configuration file.").Default("openclaw-remediator.yml").String()
 	tokenFile := serve.Flag("web.bearer-token-file", "File holding the bearer token that webhook and API requests must present.").String()
 	insecure := serve.Flag("web.insecure-no-auth", "Serve the API without any authentication (testing only).").Bool()
-	webConfig := webflag.AddFlags(serve, ":9788")
+	// Loopback by default: whoever reaches this listener can ask for
+	// restarts (authenticated, but still). Alertmanager elsewhere needs an
+	// explicit --web.listen-address, and then TLS in --web.config.file.
+	webConfig := webflag.AddFlags(serve, "127.0.0.1:9788")
 	links := consoleLinks{}
 	serve.Flag("web.external-url", "The URL under which the remediator is reachable (for example behind a reverse proxy), used for links to the console's incident pages in escalation notifications. A path in it prefixes the console's links; the proxy must strip it.").StringVar(&links.external)
 	serve.Flag("console.prometheus-url", "Prometheus' external URL: incident pages link to their alert there.").StringVar(&links.prometheus)

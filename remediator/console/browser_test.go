@@ -122,8 +122,9 @@ func (b *browser) screenshot(name string) []byte {
 	return png
 }
 
-// A person approves a pending restart in the browser and sees it verified;
-// rejects another with a reason; is told plainly when someone else decided
+// A person approves a pending restart, then a pending rollback, in the
+// browser and sees each verified against the simulator; rejects another
+// with a reason; is told plainly when someone else decided
 // first or the approval expired; resets a circuit; and a cross-site form
 // that posts to the console changes nothing.
 func TestConsoleInBrowser(t *testing.T) {
@@ -209,6 +210,31 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("download %s: %d %v\n%s", href.Value, dl.code, dl.header, dl.body)
 	}
 
+	// The gateway is upgraded and reasons worse: the rollback to the version
+	// the restart verified healthy waits for a person, who approves it here.
+	r.upgrade(badVersion)
+	rollback := r.fireAlert(rollbackAlert, "c9c9c9c9c9c9c9c9")
+	r.waitIncident(rollback, 10*time.Second, inState(journal.StatePending))
+	b.open(base + "/approvals")
+	if code := b.click(fmt.Sprintf(`tr[data-incident="%s"] form.approve button`, rollback)); code != http.StatusOK {
+		t.Fatalf("approve the rollback: %d", code)
+	}
+	simtest.Eventually(t, 90*time.Second, func() error {
+		b.do("reload", chromedp.Reload())
+		if s := b.text("#state"); s != journal.StateDone {
+			return fmt.Errorf("page shows state %q", s)
+		}
+		return nil
+	})
+	timeline = b.text("#timeline")
+	for _, want := range []string{"attempt 1: rollback default started", "attempt 1: success", "verification: healthy after", "runs " + goodVersion} {
+		if !strings.Contains(timeline, want) {
+			t.Errorf("rollback timeline lacks %q:\n%s", want, timeline)
+		}
+	}
+	b.screenshot("rollback")
+	r.waitVersion(goodVersion)
+
 	// Rejected, with a reason that is shown as text, not markup.
 	rejected := r.fire("e5e5e5e5e5e5e5e5")
 	r.waitIncident(rejected, 10*time.Second, inState(journal.StatePending))
@@ -293,7 +319,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	b.open(base + "/targets")
 	trow := b.text(`tr[data-target="default"]`)
-	for _, want := range []string{"open", "restart failed 3 time(s) in a row", "2026.9.6", "2 (1 used in the last 1h)"} {
+	for _, want := range []string{"open", "restart failed 3 time(s) in a row", goodVersion, "1 (2 used in the last 1h)"} {
 		if !strings.Contains(trow, want) {
 			t.Errorf("targets row lacks %q: %q", want, trow)
 		}

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,8 +11,10 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -22,6 +25,7 @@ import (
 	"github.com/prometheus/common/promslog"
 
 	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
+	"github.com/clawwatch/clawwatch/internal/openclaw"
 	"github.com/clawwatch/clawwatch/remediator"
 	"github.com/clawwatch/clawwatch/remediator/auth"
 	"github.com/clawwatch/clawwatch/remediator/config"
@@ -36,6 +40,7 @@ type rig struct {
 	t         *testing.T
 	bearer    *auth.Bearer
 	tokenFile string
+	simArgv   []string // the simulator without --version
 	sim       *simtest.Sim
 	rem       *remediator.Remediator
 	j         *journal.Journal
@@ -57,17 +62,21 @@ const testToken = "s3cret-console-token"
 func newRig(t *testing.T) *rig {
 	t.Helper()
 	dir := t.TempDir()
-	sim := simtest.Start(t, simtest.Options{})
+	sim := simtest.Start(t, simtest.Options{Version: goodVersion})
 	t.Cleanup(func() { simtest.KillListener(sim.Port) })
 	_, ctl, _ := strings.Cut(sim.ControlURL, "http://")
-	argv, _ := json.Marshal([]string{simtest.Binary(t), "--port", strconv.Itoa(sim.Port), "--control.listen-address", ctl,
-		"--state-dir", sim.StateDir, "--log-dir", sim.LogDir, "--version", "2026.9.6", "--token", ""})
+	simArgv := []string{simtest.Binary(t), "--port", strconv.Itoa(sim.Port), "--control.listen-address", ctl,
+		"--state-dir", sim.StateDir, "--log-dir", sim.LogDir, "--token", ""}
+	start, _ := json.Marshal(append(slices.Clone(simArgv), "--version", goodVersion))
+	// The simulator's own stand-in for `openclaw update --tag V`: it stops
+	// the running gateway and starts version V in the background.
+	update, _ := json.Marshal(append(slices.Clone(simArgv), "--version", "{version}", "--replace", "--detach"))
 	cfgYAML := fmt.Sprintf(`
 approval: {timeout: 1h}
 limits: {cooldown: 1ms, max_attempts: 3, window: 1h, retry_delay: 10ms, circuit_quiet_period: 0s}
 policies:
-  - name: restart_with_approval
-    matchers: ['remediation="restart"']
+  - name: needs_approval
+    matchers: ['remediation=~"restart|rollback"']
     approval: true
 targets:
   - name: default
@@ -76,8 +85,9 @@ targets:
     log_dirs: [%s]
     stop_timeout: 5s
     verify: {timeout: 20s, interval: 100ms}
+    rollback: {command: %s}
     driver: {kind: process, start: %s, output: %s}
-`, sim.URL, sim.StateDir, sim.LogDir, argv, filepath.Join(dir, "gateway.out"))
+`, sim.URL, sim.StateDir, sim.LogDir, update, start, filepath.Join(dir, "gateway.out"))
 	cfg, err := config.Parse([]byte(cfgYAML), dir)
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, cfgYAML)
@@ -94,7 +104,7 @@ targets:
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{t: t, bearer: bearer, tokenFile: tokenFile, sim: sim, j: j, token: testToken, clock: &offsetClock{}, logs: &simtest.Buffer{}, cfg: cfg}
+	r := &rig{t: t, bearer: bearer, tokenFile: tokenFile, simArgv: simArgv, sim: sim, j: j, token: testToken, clock: &offsetClock{}, logs: &simtest.Buffer{}, cfg: cfg}
 	logger := promslog.New(&promslog.Config{Writer: r.logs})
 	r.rem, err = remediator.New(cfg, j, prometheus.NewRegistry(), logger, remediator.Options{Now: r.clock.Now, Housekeeping: 50 * time.Millisecond})
 	if err != nil {
@@ -135,16 +145,34 @@ func mustURL(t *testing.T, s string) *url.URL {
 	return u
 }
 
+const (
+	goodVersion = "2026.9.1"
+	badVersion  = "2026.9.6"
+)
+
+// Alertmanager payloads in testdata/alertmanager, with the fingerprint and
+// startsAt that fire replaces.
+var (
+	hungAlert     = fixture{"firing_gateway_hung.json", "6f8b1a2c3d4e5f60", "2026-11-20T22:41:07.118Z"}
+	rollbackAlert = fixture{"rollback_after_upgrade.json", "5f60718293a4b5c6", "2026-11-22T08:00:00Z"}
+)
+
+type fixture struct{ file, fingerprint, startsAt string }
+
 // fire posts the hung-gateway alert with its own fingerprint, starting now,
 // as Alertmanager would, and returns the incident id.
-func (r *rig) fire(fp string) string {
+func (r *rig) fire(fp string) string { return r.fireAlert(hungAlert, fp) }
+
+// fireAlert posts a fixture's alert with fingerprint fp, started two
+// minutes ago.
+func (r *rig) fireAlert(f fixture, fp string) string {
 	r.t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "alertmanager", "firing_gateway_hung.json"))
+	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "alertmanager", f.file))
 	if err != nil {
 		r.t.Fatal(err)
 	}
 	startsAt := r.clock.Now().Add(-2 * time.Minute).UTC().Truncate(time.Millisecond)
-	body := strings.NewReplacer("6f8b1a2c3d4e5f60", fp, "2026-11-20T22:41:07.118Z", startsAt.Format(time.RFC3339Nano)).Replace(string(data))
+	body := strings.NewReplacer(f.fingerprint, fp, f.startsAt, startsAt.Format(time.RFC3339Nano)).Replace(string(data))
 	code, out := r.api(http.MethodPost, "/api/v1/alerts", body)
 	if code != http.StatusOK {
 		r.t.Fatalf("webhook: %d %s", code, out)
@@ -245,4 +273,29 @@ func csrfOf(t *testing.T, body string) string {
 		t.Fatalf("no csrf field in\n%s", body)
 	}
 	return m[1]
+}
+
+// upgrade replaces the running simulator with another version, as an
+// operator's `openclaw update` would, and waits until it answers.
+func (r *rig) upgrade(version string) {
+	r.t.Helper()
+	argv := append(slices.Clone(r.simArgv), "--version", version, "--replace", "--detach")
+	if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
+		r.t.Fatalf("upgrade to %s: %v\n%s", version, err, out)
+	}
+	r.waitVersion(version)
+}
+
+// waitVersion waits until the gateway reports version and is healthy.
+func (r *rig) waitVersion(want string) {
+	r.t.Helper()
+	simtest.Eventually(r.t, 30*time.Second, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		v, err := openclaw.VersionFromControlUI(ctx, http.DefaultClient, r.sim.URL)
+		if err != nil || v.Version != want {
+			return fmt.Errorf("gateway reports %q (%v), want %q", v.Version, err, want)
+		}
+		return healthy(r.sim.URL)
+	})
 }

@@ -400,8 +400,10 @@ var (
 	optional = map[string]bool{"workerCoreRatio": true, "otherThreadsCoreRatio": true}
 	// records are objects keyed by ids (the health payload's channels and
 	// channel labels): one side's ids are not the other's, only the type is
-	// compared.
-	records = map[string]bool{"channels": true, "channelLabels": true}
+	// compared. hello-ok's snapshot.health is the gateway's cached health,
+	// {} until its first collection: only its type is compared (the health
+	// RPC's payload is compared in full).
+	records = map[string]bool{"channels": true, "channelLabels": true, "health": true}
 )
 
 // shape renders a JSON document's keys and value types, not its values:

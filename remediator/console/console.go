@@ -16,6 +16,7 @@ import (
 	"crypto/subtle"
 	"embed"
 	"errors"
+	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -100,8 +101,13 @@ func New(o Options) (*Console, error) {
 		o.Now = time.Now
 	}
 	c := &Console{o: o, base: strings.TrimSuffix(Path, "/"), sessions: newSessions(12 * time.Hour), csrf: http.NewCrossOriginProtection()}
-	if o.ExternalURL != nil {
-		c.base = strings.TrimRight(o.ExternalURL.Path, "/") + c.base
+	if u := o.ExternalURL; u != nil {
+		c.base = strings.TrimRight(u.Path, "/") + c.base
+		// Behind a reverse proxy the browser's Origin is the external
+		// one, which need not be the Host the remediator sees.
+		if err := c.csrf.AddTrustedOrigin(u.Scheme + "://" + u.Host); err != nil {
+			return nil, fmt.Errorf("console: external URL: %w", err)
+		}
 	}
 	pages, err := parseTemplates(c.base)
 	if err != nil {
@@ -170,7 +176,7 @@ func (c *Console) authed(h func(http.ResponseWriter, *http.Request, *session)) h
 			// must; the session only carries the CSRF token.
 			if s == nil {
 				s = c.sessions.create("")
-				c.setCookie(w, r, s)
+				c.setCookie(w, r, s.id, 0)
 			}
 			h(w, r, s)
 			return
@@ -212,11 +218,13 @@ func (c *Console) session(r *http.Request) *session {
 
 // setCookie sets the session cookie: no expiry (gone when the browser
 // closes), not readable by script, never sent with cross-site requests, and
-// only over TLS when the console is served over TLS.
-func (c *Console) setCookie(w http.ResponseWriter, r *http.Request, s *session) {
+// only over TLS when the console is served over TLS (here or at the proxy
+// of an https external URL). A negative maxAge deletes it.
+func (c *Console) setCookie(w http.ResponseWriter, r *http.Request, value string, maxAge int) {
 	http.SetCookie(w, &http.Cookie{
-		Name: cookieName, Value: s.id, Path: c.base + "/",
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
+		Name: cookieName, Value: value, Path: c.base + "/", MaxAge: maxAge,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: r.TLS != nil || (c.o.ExternalURL != nil && c.o.ExternalURL.Scheme == "https"),
 	})
 }
 
@@ -249,14 +257,14 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		c.sessions.drop(old.id) // a new id at sign-in: no session fixation
 	}
 	s := c.sessions.create(tok)
-	c.setCookie(w, r, s)
+	c.setCookie(w, r, s.id, 0)
 	c.o.Logger.Info("console sign-in", "remote", r.RemoteAddr)
 	http.Redirect(w, r, c.localPath(next), http.StatusSeeOther)
 }
 
 func (c *Console) signOut(w http.ResponseWriter, r *http.Request, s *session) {
 	c.sessions.drop(s.id)
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: c.base + "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+	c.setCookie(w, r, "", -1)
 	http.Redirect(w, r, c.base+"/sign-in", http.StatusSeeOther)
 }
 

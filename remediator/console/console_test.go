@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -219,5 +220,35 @@ func TestOverviewDashboardUID(t *testing.T) {
 	}
 	if d.UID != console.OverviewDashboardUID {
 		t.Fatalf("dashboards/openclaw-overview.json has uid %q, the console links to %q", d.UID, console.OverviewDashboardUID)
+	}
+}
+
+// Behind a reverse proxy at an https external URL with a path: links and the
+// cookie carry the path, the cookie is Secure, and the browser's Origin (the
+// proxy's) is trusted.
+func TestBehindAProxyAtTheExternalURL(t *testing.T) {
+	r := newRig(t)
+	con, err := console.New(console.Options{Backend: r.rem, Token: r.bearer.Matches, ExternalURL: mustURL(t, "https://ops.example/remediator/")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(con.Handler()) // the proxy strips /remediator
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/console/sign-in",
+		strings.NewReader(url.Values{"token": {r.token}, "next": {"/remediator/console/targets"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://ops.example")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/remediator/console/targets" {
+		t.Fatalf("sign-in: %d %v", resp.StatusCode, resp.Header)
+	}
+	cks := resp.Cookies()
+	if len(cks) != 1 || !cks[0].Secure || !cks[0].HttpOnly || cks[0].SameSite != http.SameSiteStrictMode || cks[0].Path != "/remediator/console/" || cks[0].MaxAge != 0 {
+		t.Fatalf("session cookie %+v", cks)
 	}
 }

@@ -27,19 +27,16 @@ type view struct {
 	Data    any
 }
 
+// when is how pages show a time: UTC, to the second, like the logs.
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
 var funcs = template.FuncMap{
-	"when": func(t time.Time) string {
-		if t.IsZero() {
-			return "—"
-		}
-		return t.UTC().Format("2006-01-02 15:04:05 UTC")
-	},
-	"whenp": func(t *time.Time) string {
-		if t == nil || t.IsZero() {
-			return "—"
-		}
-		return t.UTC().Format("2006-01-02 15:04:05 UTC")
-	},
+	"when":       when,
 	"decideForm": func(id, csrf string) struct{ ID, CSRF string } { return struct{ ID, CSRF string }{id, csrf} },
 	"lastResult": func(inc *journal.Incident) string {
 		if n := len(inc.Actions); n > 0 {
@@ -195,6 +192,13 @@ func (c *Console) incidentView(inc *journal.Incident) incidentView {
 	return v
 }
 
+func deref(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
+}
+
 func sorted(m map[string]string) []kv {
 	out := make([]kv, 0, len(m))
 	for _, k := range slices.Sorted(maps.Keys(m)) {
@@ -231,7 +235,7 @@ func timeline(inc *journal.Incident) []step {
 	case inc.Decision != "":
 		d := step{At: decided, What: "decision: " + strings.ReplaceAll(inc.Decision, "_", " "), Detail: inc.Reason}
 		if inc.Decision == journal.DecisionPendingApproval && inc.State == journal.StatePending {
-			d.Detail = "waits for a person until " + funcs["whenp"].(func(*time.Time) string)(inc.ExpiresAt)
+			d.Detail = "waits for a person until " + when(deref(inc.ExpiresAt))
 		}
 		if inc.Decision == journal.DecisionRejected || inc.Decision == journal.DecisionExpired {
 			d.Class = "bad"
@@ -356,10 +360,7 @@ type targetsView struct {
 }
 
 func (c *Console) targetsPage(w http.ResponseWriter, r *http.Request, s *session) {
-	c.renderTargets(w, s, http.StatusOK, r.URL.Query().Get("reset"))
-}
-
-func (c *Console) renderTargets(w http.ResponseWriter, s *session, status int, reset string) {
+	reset := r.URL.Query().Get("reset")
 	states, err := c.o.Backend.TargetStates()
 	if err != nil {
 		c.fail(w, s, http.StatusServiceUnavailable, "journal: "+err.Error())
@@ -390,7 +391,7 @@ func (c *Console) renderTargets(w http.ResponseWriter, s *session, status int, r
 			v.Reset = reset
 		}
 	}
-	c.render(w, status, "targets", s, v)
+	c.render(w, http.StatusOK, "targets", s, v)
 }
 
 func (c *Console) resetCircuit(w http.ResponseWriter, r *http.Request, s *session) {

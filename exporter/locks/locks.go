@@ -3,6 +3,8 @@
 package locks
 
 import (
+	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,14 +28,38 @@ var (
 type Collector struct {
 	t   *target.Target
 	now func() time.Time
+
+	// gatewayUID is the uid the gateway process last ran as, -1 until it
+	// is found: its lock directory is named by it, and the stale locks of
+	// a crashed gateway are still there after its process is gone.
+	gatewayUID atomic.Int64
 }
 
 // New returns a lock collector for t.
-func New(t *target.Target) *Collector { return &Collector{t: t, now: time.Now} }
+func New(t *target.Target) *Collector {
+	c := &Collector{t: t, now: time.Now}
+	c.gatewayUID.Store(-1)
+	return c
+}
+
+// lockDirs are the gateway's lock directories: those of the uid its process
+// runs (or last ran) as, and those of the exporter's own uid.
+func (c *Collector) lockDirs() []string {
+	if p, _, err := c.t.Process(); err == nil {
+		if uid, err := c.t.Procs.UID(p.PID); err == nil {
+			c.gatewayUID.Store(int64(uid))
+		}
+	}
+	var uids []int
+	if uid := c.gatewayUID.Load(); uid >= 0 {
+		uids = append(uids, int(uid))
+	}
+	return openclaw.LockDirsFor(c.t.Config.StateDir, "", append(uids, os.Getuid())...)
+}
 
 // Update lists the locks and judges each.
 func (c *Collector) Update(ch chan<- prometheus.Metric) error {
-	locks, err := openclaw.FindLocks(c.t.Config.LockDirs()...)
+	locks, err := openclaw.FindLocks(c.lockDirs()...)
 	if err != nil {
 		return err
 	}

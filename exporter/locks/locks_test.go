@@ -67,3 +67,51 @@ func TestLocks(t *testing.T) {
 		}
 	}
 }
+
+// TestLocksOfAGatewayRunningAsAnotherUser: the gateway names its lock
+// directory by its own uid. An exporter running as another user looked in
+// openclaw-<exporter uid>/ and saw no locks; it must look in the gateway's,
+// and keep looking there after the gateway died (its stale locks stay).
+func TestLocksOfAGatewayRunningAsAnotherUser(t *testing.T) {
+	gatewayUID := os.Getuid() + 1000
+	tree := proctest.New(t)
+	tree.Add(300, 1, "openclaw-gatewa", 'S', 700, "openclaw-gateway")
+	tree.Write("300/status", fmt.Sprintf("Name:\topenclaw-gatewa\nUid:\t%d\t%d\t%d\t%d\n", gatewayUID, gatewayUID, gatewayUID, gatewayUID))
+	tree.Listen(300, 18789, 4242)
+	state := t.TempDir()
+	tg := targettest.New(t, fmt.Sprintf("gateways:\n  - name: g\n    url: http://127.0.0.1:18789\n    state_dir: %s\n", state))
+	tg.Procs = openclaw.ProcFS{Root: tree.Root}
+	dir := openclaw.LockDir(state, gatewayUID)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, l := range map[string]openclaw.Lock{
+		"gateway.00000001.lock": {PID: 300, StartTime: 700},
+		"gateway.state.lock":    {PID: 300, StartTime: 700},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), l.Marshal(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := New(tg)
+	got, err := targettest.Collect(t, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["openclaw_gateway_lock_files"] != 2 || got["openclaw_gateway_lock_stale_files"] != 0 {
+		t.Errorf("gateway running as uid %d: %v, want its two locks, live", gatewayUID, got)
+	}
+
+	// The gateway is killed: no listener, no process, its locks stay.
+	if err := os.RemoveAll(filepath.Join(tree.Root, "300")); err != nil {
+		t.Fatal(err)
+	}
+	tree.Write("net/tcp", "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n")
+	got, err = targettest.Collect(t, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["openclaw_gateway_lock_files"] != 2 || got["openclaw_gateway_lock_stale_files"] != 2 {
+		t.Errorf("after the gateway died: %v, want its two locks, stale", got)
+	}
+}

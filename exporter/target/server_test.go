@@ -2,7 +2,6 @@ package target
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,11 +16,7 @@ import (
 // listen makes pid the owner of a LISTEN socket on port in the fake tree.
 func listen(t *testing.T, tree *proctest.Tree, pid, port int, inode uint64) {
 	t.Helper()
-	tree.Write("net/tcp", fmt.Sprintf("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"+
-		"   0: 0100007F:%04X 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 %d 1 0000000000000000 100 0 0 10 0\n", port, inode))
-	if err := os.Symlink(fmt.Sprintf("socket:[%d]", inode), filepath.Join(tree.Root, fmt.Sprint(pid), "fd", "7")); err != nil {
-		t.Fatal(err)
-	}
+	tree.Listen(pid, port, inode)
 }
 
 func TestServerFoundByPortAndRetriedAtMostEvery30s(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -163,8 +164,9 @@ func (p ProcFS) ListenerPID(port int, candidates ...int) (int, error) {
 		}
 	}
 	// The socket exists but its owner's fds are unreadable: another user
-	// without CAP_SYS_PTRACE, or another pid namespace.
-	return 0, fmt.Errorf("port %d is listening but its owner is not visible (permissions?): %w", port, ErrNotFound)
+	// without CAP_SYS_PTRACE, or another pid namespace. Not "not found":
+	// calling a gateway we cannot see dead would restart a healthy one.
+	return 0, fmt.Errorf("port %d is listening but its owner is not visible: %w", port, ErrNotVisible)
 }
 
 // IsGatewayTitle reports whether a process's comm or argv look like a
@@ -270,6 +272,9 @@ func (d Discoverer) Find(known Process) (Process, Method, error) {
 				if err == nil {
 					return proc, ByLock, nil
 				}
+				if errors.Is(err, ErrNoProcess) && d.Procs.hiddenAlive(lf.Lock.PID) {
+					errs = append(errs, fmt.Errorf("lock %s: owner %d: %w", lf.Path, lf.Lock.PID, ErrNotVisible))
+				}
 			}
 		}
 	}
@@ -287,6 +292,9 @@ func (d Discoverer) Find(known Process) (Process, Method, error) {
 			errs = append(errs, fmt.Errorf("%d processes titled like a gateway", len(procs)))
 		}
 	}
-	errs = append(errs, ErrNotFound)
+	// Not found only when nothing showed a gateway we could not see.
+	if !slices.ContainsFunc(errs, func(err error) bool { return errors.Is(err, ErrNotVisible) }) {
+		errs = append(errs, ErrNotFound)
+	}
 	return Process{}, "", errors.Join(errs...)
 }

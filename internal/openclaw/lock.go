@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"syscall"
@@ -97,6 +98,22 @@ func LockDirs(stateDir, tmpDir string, uid int) []string {
 	return []string{LockDir(stateDir, uid), filepath.Join(tmpDir, "openclaw-"+strconv.Itoa(uid))}
 }
 
+// LockDirsFor lists where the locks of a gateway running as any of uids may
+// be, without duplicates: the gateway's own uid (when its process is or was
+// known) first, then the caller's, since a monitor often runs as another
+// user than the gateway.
+func LockDirsFor(stateDir, tmpDir string, uids ...int) []string {
+	var dirs []string
+	for _, uid := range uids {
+		for _, d := range LockDirs(stateDir, tmpDir, uid) {
+			if !slices.Contains(dirs, d) {
+				dirs = append(dirs, d)
+			}
+		}
+	}
+	return dirs
+}
+
 // LockFile is a lock found on disk. Err is set when the file could not be
 // read or parsed; such a lock is never judged stale.
 type LockFile struct {
@@ -167,9 +184,7 @@ func (s LockState) Stale() bool { return s == LockOwnerDead || s == LockPIDReuse
 func (l Lock) State(procs ProcFS) (LockState, error) {
 	start, err := procs.StartTime(l.PID)
 	if errors.Is(err, ErrNoProcess) {
-		// /proc mounted with hidepid hides other users' processes: ask the
-		// kernel before calling the owner dead. EPERM means it exists.
-		if procs.Root == DefaultProcFS.Root && syscall.Kill(l.PID, 0) == syscall.EPERM {
+		if procs.hiddenAlive(l.PID) {
 			return LockLive, nil
 		}
 		return LockOwnerDead, nil
@@ -181,6 +196,13 @@ func (l Lock) State(procs ProcFS) (LockState, error) {
 		return LockPIDReused, nil
 	}
 	return LockLive, nil
+}
+
+// hiddenAlive reports whether pid, absent from the proc root, exists all
+// the same: /proc mounted with hidepid hides other users' processes, and
+// the kernel answers EPERM, not ESRCH, for a process we may not signal.
+func (p ProcFS) hiddenAlive(pid int) bool {
+	return p.Root == DefaultProcFS.Root && syscall.Kill(pid, 0) == syscall.EPERM
 }
 
 func readLimited(path string, limit int64) ([]byte, error) {

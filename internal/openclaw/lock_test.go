@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -125,5 +126,13 @@ func TestFindLocksAndState(t *testing.T) {
 		if got.Stale() != (w != LockLive) {
 			t.Errorf("%s: Stale() = %v", name, got.Stale())
 		}
+	}
+}
+
+func TestLockDirsFor(t *testing.T) {
+	got := LockDirsFor("/home/oc/.openclaw", "/tmp", 1001, 0, 1001)
+	want := []string{"/home/oc/.openclaw/tmp/openclaw-1001", "/tmp/openclaw-1001", "/home/oc/.openclaw/tmp/openclaw-0", "/tmp/openclaw-0"}
+	if !slices.Equal(got, want) {
+		t.Errorf("LockDirsFor = %q, want %q", got, want)
 	}
 }

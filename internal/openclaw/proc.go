@@ -17,6 +17,13 @@ import (
 // ErrNoProcess means the pid does not exist (any more).
 var ErrNoProcess = errors.New("no such process")
 
+// ErrNotVisible means a gateway shows that it exists (a socket listening on
+// its port, a lock whose owner the kernel says is alive) but its process
+// cannot be read: another user's process without CAP_SYS_PTRACE, /proc
+// mounted with hidepid, or another pid namespace. It wraps fs.ErrPermission
+// and is never ErrNotFound: the gateway is there, we cannot see it.
+var ErrNotVisible = fmt.Errorf("gateway process not visible to this user: %w", fs.ErrPermission)
+
 // Process identifies a process across pid reuse: a pid alone may name
 // another program tomorrow, the pair (pid, start time) never does.
 type Process struct {
@@ -228,6 +235,33 @@ func readDirNames(dir string) ([]string, error) {
 	}
 	defer f.Close()
 	return f.Readdirnames(-1)
+}
+
+// UID returns the real user id of pid, from the Uid line of
+// /proc/PID/status (readable by every user unless /proc has hidepid). The
+// gateway names its lock and log fallback directories by it.
+func (p ProcFS) UID(pid int) (int, error) {
+	data, err := os.ReadFile(p.path(strconv.Itoa(pid), "status"))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
+			return 0, fmt.Errorf("pid %d: %w", pid, ErrNoProcess)
+		}
+		return 0, fmt.Errorf("read status of pid %d: %w", pid, err)
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "Uid:"); ok {
+			fields := strings.Fields(v)
+			if len(fields) == 0 {
+				break
+			}
+			uid, err := strconv.Atoi(fields[0])
+			if err != nil {
+				return 0, fmt.Errorf("parse Uid of pid %d: %w", pid, err)
+			}
+			return uid, nil
+		}
+	}
+	return 0, fmt.Errorf("pid %d: no Uid line in status", pid)
 }
 
 // RSSBytes reads VmRSS from /proc/PID/status.

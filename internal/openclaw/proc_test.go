@@ -3,6 +3,7 @@ package openclaw
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -121,5 +122,46 @@ func TestStateDirFromEnvironment(t *testing.T) {
 	}
 	if _, err := fp.fs().StateDir(999); !errors.Is(err, ErrNoProcess) {
 		t.Errorf("a gone process: %v, want ErrNoProcess", err)
+	}
+}
+
+// TestListenerNotVisibleIsNotNotFound: a socket listening on the port whose
+// owner's fds cannot be read is a gateway we cannot see, never an absent
+// one: an exporter running as another user must fail, not say "down".
+func TestListenerNotVisibleIsNotNotFound(t *testing.T) {
+	fp := newFakeProc(t)
+	fp.Add(300, 1, "openclaw-gatewa", 'S', 700, "openclaw-gateway")
+	fp.Listen(300, 18789, 4242)
+	// The owner's fd entries unreadable, as /proc/PID/fd of another user's process is.
+	if err := os.Remove(filepath.Join(fp.Root, "300", "fd", "7")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := fp.fs().ListenerPID(18789)
+	if !errors.Is(err, ErrNotVisible) || errors.Is(err, ErrNotFound) || !errors.Is(err, fs.ErrPermission) {
+		t.Fatalf("ListenerPID = %v, want ErrNotVisible (a permission error), not ErrNotFound", err)
+	}
+	// Neither the lock nor the (skipped) title finds it: still not "not found".
+	_, _, err = Discoverer{Procs: fp.fs(), Port: 18789, LockDirs: []string{t.TempDir()}, SkipTitle: true}.Find(Process{})
+	if !errors.Is(err, ErrNotVisible) || errors.Is(err, ErrNotFound) {
+		t.Fatalf("Find = %v, want ErrNotVisible and not ErrNotFound", err)
+	}
+}
+
+func TestUID(t *testing.T) {
+	fp := newFakeProc(t)
+	fp.Add(10, 1, "node", 'S', 700)
+	fp.Write("10/status", "Name:\tnode\nUmask:\t0022\nUid:\t1001\t1001\t1001\t1001\nGid:\t100\t100\t100\t100\n")
+	fp.Add(11, 1, "kthread", 'S', 800) // its status has no Uid line
+	if uid, err := fp.fs().UID(10); err != nil || uid != 1001 {
+		t.Errorf("UID(10) = %d, %v; want 1001", uid, err)
+	}
+	if _, err := fp.fs().UID(11); err == nil {
+		t.Error("UID of a status without Uid: no error")
+	}
+	if _, err := fp.fs().UID(12); !errors.Is(err, ErrNoProcess) {
+		t.Errorf("UID of a missing pid: %v, want ErrNoProcess", err)
+	}
+	if uid, err := DefaultProcFS.UID(os.Getpid()); err != nil || uid != os.Getuid() {
+		t.Errorf("UID(self) = %d, %v; want %d", uid, err, os.Getuid())
 	}
 }

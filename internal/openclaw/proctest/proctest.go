@@ -47,6 +47,17 @@ func (f *Tree) Environ(pid int, env ...string) {
 	f.Write(filepath.Join(strconv.Itoa(pid), "environ"), strings.Join(env, "\x00")+"\x00")
 }
 
+// Listen makes pid the owner of a LISTEN socket on a loopback port: the
+// socket in net/tcp (replacing the table) and its inode among pid's fds.
+func (f *Tree) Listen(pid, port int, inode uint64) {
+	f.t.Helper()
+	f.Write("net/tcp", fmt.Sprintf("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"+
+		"   0: 0100007F:%04X 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 %d 1 0000000000000000 100 0 0 10 0\n", port, inode))
+	if err := os.Symlink(fmt.Sprintf("socket:[%d]", inode), filepath.Join(f.Root, strconv.Itoa(pid), "fd", "7")); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
 // Write writes a file at a path relative to the root.
 func (f *Tree) Write(rel, content string) {
 	f.t.Helper()

@@ -129,6 +129,7 @@ func TestHealthyGateway(t *testing.T) {
 		"openclaw_gateway_ready":                                   eq(1),
 		"openclaw_gateway_event_loop_degraded":                     eq(0),
 		"openclaw_gateway_process_up":                              eq(1),
+		"openclaw_gateway_process_is_gateway":                      eq(1),
 		"openclaw_gateway_process_open_fds":                        gt(3),
 		"openclaw_gateway_process_resident_memory_bytes":           gt(1 << 20),
 		"openclaw_gateway_process_memory_limit_bytes":              eq(1 << 30),

@@ -42,6 +42,7 @@ var (
 	startDesc     = desc("start_time_seconds", "Start time of the gateway process since the Unix epoch.")
 	memLimitDesc  = desc("memory_limit_bytes", "Memory limit of the gateway process: the configured value, else its cgroup's (absent when unlimited).")
 	tcpDesc       = desc("tcp_connections", "TCP sockets on the gateway port by state, in the gateway's network namespace.", "state")
+	isGatewayDesc = desc("is_gateway", "1 if the process found is shown to be the gateway (its title, or a gateway lock with its pid and start time); 0 when another program holds the gateway port.")
 	processesDesc = prometheus.NewDesc("openclaw_gateway_processes",
 		"Gateway processes claiming this gateway: its own, and others started for its state directory (refreshed every minute); more than one is a conflict.", []string{"gateway"}, nil)
 )
@@ -59,6 +60,13 @@ type Collector struct {
 	// and of the process's stat file each time otherwise.
 	procID openclaw.Process
 	proc   *process.Process
+	// confirmed is the last process shown to be the gateway; a process
+	// that is not is checked again every scrape (Node retitles itself
+	// only once it has started, and writes its lock then).
+	confirmed openclaw.Process
+	// impostor is the last process on the port found not to be the
+	// gateway, so that it is logged once, not every scrape.
+	impostor openclaw.Process
 }
 
 // The boot time does not change while we run; without the cache gopsutil
@@ -111,6 +119,9 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 		return fmt.Errorf("start time of pid %d: %w", id.PID, err)
 	}
 	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, 1, name)
+	if is, ok := c.isGateway(id); ok {
+		ch <- prometheus.MustNewConstMetric(isGatewayDesc, prometheus.GaugeValue, is, name)
+	}
 	ch <- prometheus.MustNewConstMetric(openFDsDesc, prometheus.GaugeValue, float64(fds), name)
 	if limit, err := maxFDs(c.t.Procs, id.PID); err == nil {
 		ch <- prometheus.MustNewConstMetric(maxFDsDesc, prometheus.GaugeValue, limit, name)
@@ -153,6 +164,42 @@ func (c *Collector) handle(id openclaw.Process) (*process.Process, error) {
 	}
 	c.procID, c.proc = id, p
 	return p, nil
+}
+
+// isGateway says whether the process found is the gateway, or another
+// program that holds its port (a restart would signal the wrong process,
+// and the remediator refuses). ok is false when it exited meanwhile.
+func (c *Collector) isGateway(id openclaw.Process) (float64, bool) {
+	c.mu.Lock()
+	known := c.confirmed == id
+	c.mu.Unlock()
+	if known {
+		return 1, true
+	}
+	uids := []int{os.Getuid()}
+	if uid, err := c.t.Procs.UID(id.PID); err == nil {
+		uids = append([]int{uid}, uids...)
+	}
+	ident := openclaw.Identity{Procs: c.t.Procs, Port: c.t.Config.Port(), LockDirs: openclaw.LockDirsFor(c.t.Config.StateDir, "", uids...)}
+	_, err := ident.Confirm(id)
+	switch {
+	case err == nil:
+		c.mu.Lock()
+		c.confirmed = id
+		c.mu.Unlock()
+		return 1, true
+	case errors.Is(err, openclaw.ErrNotGateway):
+		c.mu.Lock()
+		first := c.impostor != id
+		c.impostor = id
+		c.mu.Unlock()
+		if first {
+			c.t.Logger.Warn("the process found for the gateway is not the gateway", "err", err)
+		}
+		return 0, true
+	default:
+		return 0, false
+	}
 }
 
 // countProcesses refreshes, at most every countEvery, the count of

@@ -73,12 +73,46 @@ func TestUpdateReportsThisProcess(t *testing.T) {
 		{"openclaw_gateway_process_tcp_connections{state=listen}", func(v float64) bool { return v == 1 }, "1"},
 		{"openclaw_gateway_process_tcp_connections{state=established}", func(v float64) bool { return v == conns }, strconv.Itoa(conns)},
 		{"openclaw_gateway_process_tcp_connections{state=time_wait}", func(v float64) bool { return v == 0 }, "0, present"},
+		{"openclaw_gateway_process_is_gateway", func(v float64) bool { return v == 0 }, "0 (a test binary, not titled like a gateway, owns no lock)"},
 	}
 	for _, ch := range checks {
 		v, ok := got[ch.name]
 		if !ok || !ch.ok(v) {
 			t.Errorf("%s = %v (present %v), want %s", ch.name, v, ok, ch.want)
 		}
+	}
+}
+
+// TestAnotherProgramOnTheGatewayPort: whatever holds the port is found as
+// the process (that is how the gateway is found), but only a process shown
+// to be the gateway says so; this test process, an unrelated listener, does
+// not until it owns a gateway lock with its pid and start time.
+func TestAnotherProgramOnTheGatewayPort(t *testing.T) {
+	addr := proctest.Connections(t, 0)
+	state := t.TempDir()
+	tg := targettest.New(t, fmt.Sprintf("gateways:\n  - name: squatted\n    url: http://%s\n    state_dir: %s\n", addr, state))
+	c := New(tg)
+	got, err := targettest.Collect(t, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["openclaw_gateway_process_up"] != 1 || got["openclaw_gateway_process_is_gateway"] != 0 {
+		t.Fatalf("an unrelated listener: up %v, is_gateway %v; want 1 and 0", got["openclaw_gateway_process_up"], got["openclaw_gateway_process_is_gateway"])
+	}
+	self, err := openclaw.DefaultProcFS.Identify(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lockDir := openclaw.LockDir(state, os.Getuid())
+	if err := os.MkdirAll(lockDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	lock := openclaw.Lock{PID: self.PID, StartTime: self.StartTime, Port: addr.Port}
+	if err := os.WriteFile(filepath.Join(lockDir, "gateway.12345678.lock"), lock.Marshal(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = targettest.Collect(t, c); err != nil || got["openclaw_gateway_process_is_gateway"] != 1 {
+		t.Fatalf("with its lock: is_gateway %v, %v; want 1", got["openclaw_gateway_process_is_gateway"], err)
 	}
 }
 

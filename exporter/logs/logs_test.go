@@ -12,9 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
-
 	"github.com/clawwatch/clawwatch/exporter/config"
 	"github.com/clawwatch/clawwatch/exporter/target/targettest"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
@@ -250,29 +247,8 @@ func scrapeWithin(t *testing.T, c *Collector) (map[string]float64, error) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		ch := make(chan prometheus.Metric)
-		var err error
-		go func() {
-			err = c.Update(ch)
-			close(ch)
-		}()
-		out := map[string]float64{}
-		for m := range ch {
-			var d dto.Metric
-			if werr := m.Write(&d); werr != nil {
-				continue
-			}
-			key := m.Desc().String()
-			key = key[strings.Index(key, `fqName: "`)+len(`fqName: "`):]
-			key = key[:strings.IndexByte(key, '"')]
-			for _, l := range d.GetLabel() {
-				if l.GetName() != "gateway" {
-					key += "{" + l.GetName() + "=" + l.GetValue() + "}"
-				}
-			}
-			out[key] = d.GetCounter().GetValue() + d.GetGauge().GetValue()
-		}
-		done <- result{out, err}
+		series, err := targettest.Gather(c)
+		done <- result{series, err}
 	}()
 	select {
 	case r := <-done:

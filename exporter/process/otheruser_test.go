@@ -13,11 +13,9 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
-
 	"github.com/clawwatch/clawwatch/exporter/config"
 	"github.com/clawwatch/clawwatch/exporter/target"
+	"github.com/clawwatch/clawwatch/exporter/target/targettest"
 )
 
 // childEnv makes the test binary run one process-collector update for the
@@ -48,22 +46,12 @@ func runChild(url, state string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	ch := make(chan prometheus.Metric)
 	var res childResult
-	go func() {
-		if err := New(tg).Update(ch); err != nil {
-			res.Err = err.Error()
-		}
-		close(ch)
-	}()
-	res.Series = map[string]float64{}
-	for m := range ch {
-		var d dto.Metric
-		_ = m.Write(&d)
-		name := m.Desc().String()
-		name = name[strings.Index(name, `fqName: "`)+len(`fqName: "`):]
-		res.Series[name[:strings.IndexByte(name, '"')]] = d.GetGauge().GetValue() + d.GetCounter().GetValue()
+	series, err := targettest.Gather(New(tg))
+	if err != nil {
+		res.Err = err.Error()
 	}
+	res.Series = series
 	if err := json.NewEncoder(os.Stdout).Encode(res); err != nil {
 		return 2
 	}

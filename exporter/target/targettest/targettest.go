@@ -38,14 +38,32 @@ type Updater interface {
 // Histograms are reported by their sample count.
 func Collect(t testing.TB, u Updater) (map[string]float64, error) {
 	t.Helper()
+	out, gatherErr, err := gather(u)
+	if gatherErr != nil {
+		t.Fatal(gatherErr)
+	}
+	return out, err
+}
+
+// Gather is Collect where there is no test to fail (a goroutine, a child
+// process): an inconsistent series is returned as an error too.
+func Gather(u Updater) (map[string]float64, error) {
+	out, gatherErr, err := gather(u)
+	if gatherErr != nil {
+		return nil, gatherErr
+	}
+	return out, err
+}
+
+func gather(u Updater) (out map[string]float64, gatherErr, updateErr error) {
 	c := &collector{u: u}
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(c)
 	families, err := reg.Gather()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err, c.err
 	}
-	out := map[string]float64{}
+	out = map[string]float64{}
 	for _, f := range families {
 		for _, m := range f.Metric {
 			var labels []string
@@ -61,7 +79,7 @@ func Collect(t testing.TB, u Updater) (map[string]float64, error) {
 			out[key] = m.GetGauge().GetValue() + m.GetCounter().GetValue() + float64(m.GetHistogram().GetSampleCount())
 		}
 	}
-	return out, c.err
+	return out, nil, c.err
 }
 
 // collector is an unchecked collector around one Update.

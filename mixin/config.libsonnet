@@ -35,6 +35,16 @@
     gatewayHungFor: '30s',
     gatewayNotReadyFor: '5m',
 
+    // The RPC probe (gateways with a token_file). The hidden hang, /healthz
+    // answering while the RPC times out, is judged over availabilityWindow
+    // like a hung gateway and restarted as fast: 4 RPC probes at the
+    // default 15s rpc_interval. The health snapshot's gauges over gaugeWindow.
+    rpcHungFor: '30s',
+    rpcProbeFailingFor: '5m',
+    channelDisconnectedFor: '5m',
+    modelRuntimeDegradedFor: '5m',
+    pluginsFailingFor: '10m',
+
     // Probe latency: normal < 100 ms, alarming > 500 ms (p99 of /healthz).
     probeLatencyP99Seconds: 0.5,
     probeLatencyFor: '10m',

@@ -306,7 +306,9 @@ func TestConfigOverrideReachesEveryRule(t *testing.T) {
 		{"approvalWaitingSeconds", "600", "600", []string{"OpenClawRemediatorApprovalsWaiting/warning"}},
 		{"gatewayDownFor", "'17m'", "17m", []string{"OpenClawGatewayDown/critical"}},
 		{"gatewayHungFor", "'17m'", "17m", []string{"OpenClawGatewayHung/critical"}},
-		{"availabilityWindow", "'17m'", "17m", []string{"OpenClawGatewayDown/critical", "OpenClawGatewayHung/critical"}},
+		{"availabilityWindow", "'17m'", "17m", []string{"OpenClawGatewayDown/critical", "OpenClawGatewayHung/critical", "OpenClawGatewayRPCHung/critical"}},
+		{"rpcHungFor", "'17m'", "17m", []string{"OpenClawGatewayRPCHung/critical"}},
+		{"channelDisconnectedFor", "'17m'", "17m", []string{"OpenClawGatewayChannelDisconnected/warning"}},
 		{"restartLoopWindow", "'17m'", "17m", []string{"OpenClawGatewayRestartLoop/critical"}},
 		{"exporterSelector", `'job="claw"'`, `job=\"claw\"`, nil}, // every exporter rule: checked below
 	} {

@@ -203,16 +203,22 @@ func selectedNames(e parser.Expr) []string {
 // simulator's own OpenAI-compatible endpoint as the model server, and
 // returns the names on its /metrics once every wanted name is there or the
 // deadline passed. A failing readiness check is injected so that the
-// conditional series exist.
+// conditional series exist, and the gateway has a token so that the RPC
+// probe's series do.
 func exporterSeries(t *testing.T, want []string) (map[string]bool, error) {
-	sim := simtest.Start(t, simtest.Options{})
+	sim := simtest.Start(t, simtest.Options{Token: "series-token"})
 	sim.Fault(t, `{"kind":"not_ready","failing":["telegram"]}`)
 	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "gateway.token"), []byte("series-token"), 0o600); err != nil {
+		return nil, err
+	}
 	cfg := filepath.Join(dir, "exporter.yml")
 	if err := os.WriteFile(cfg, fmt.Appendf(nil, `
 gateways:
   - name: sim
     url: %s
+    token_file: gateway.token
+    rpc_interval: 500ms
     state_dir: %s
     log_dir: %s
     probe_interval: 500ms
@@ -221,6 +227,7 @@ gateways:
     models:
       - name: sim
         url: %s
+        api_key_file: gateway.token
         health_path: /health
         health_interval: 500ms
         suites:

@@ -1,4 +1,5 @@
 (import 'gateway.libsonnet') +
+(import 'rpc.libsonnet') +
 (import 'resources.libsonnet') +
 (import 'logs.libsonnet') +
 (import 'reasoning.libsonnet') +

@@ -21,17 +21,39 @@ local v = import 'variables.libsonnet';
         g.target('max by (gateway, version, build) (openclaw_gateway_info{%s})' % sel),
       ], h=5),
       g.row('Probes'),
-      g.timeseries('Probe latency p99', 'p99 of /healthz and /readyz probe durations, failed probes included. Normal below 100 ms, alarming above 500 ms.', 's', [
+      g.timeseries('Probe latency p99', 'p99 of successful /healthz and /readyz probes (failures are counted, not timed). Normal below 100 ms, alarming above 500 ms.', 's', [
         g.target('histogram_quantile(0.99, sum by (gateway, endpoint, le) (rate(openclaw_gateway_probe_duration_seconds_bucket{%s}[$__rate_interval])))' % sel, '{{gateway}} {{endpoint}}'),
+      ]),
+      g.timeseries('RPC probe latency p99', 'p99 of successful RPC probes by phase: connect (TCP and WebSocket upgrade), handshake (to hello-ok), call (the health RPC). Gateways with a token_file only.', 's', [
+        g.target('histogram_quantile(0.99, sum by (gateway, phase, le) (rate(openclaw_gateway_rpcprobe_duration_seconds_bucket{%s}[$__rate_interval])))' % sel, '{{gateway}} {{phase}}'),
       ]),
       g.timeseries('Probe failures', 'Failed probes per second by endpoint and reason (timeout, connect, status, body).', 'ops', [
         g.target('sum by (gateway, endpoint, reason) (rate(openclaw_gateway_probe_failures_total{%s}[$__rate_interval])) > 0' % sel, '{{gateway}} {{endpoint}} {{reason}}'),
+      ]),
+      g.timeseries('RPC probe', '1 while the RPC probe succeeds (0 while /healthz answers is the hidden hang), and failed RPC probes per second by reason (connect, timeout, handshake, auth, rpc_error, protocol).', 'short', [
+        g.target('openclaw_gateway_rpcprobe_success{%s}' % sel, '{{gateway}} success'),
+        g.target('sum by (gateway, reason) (rate(openclaw_gateway_rpcprobe_failures_total{%s}[$__rate_interval])) > 0' % sel, '{{gateway}} {{reason}}'),
       ]),
       g.timeseries('Failing readiness checks', 'Checks /readyz lists as failing (channel ids, startup-sidecars, gateway-draining).', 'none', [
         g.target('openclaw_gateway_readiness_check_failing{%s}' % sel, '{{gateway}} {{check}}'),
       ]),
       g.timeseries('Process starts', 'Changes of the process start time: every step is a restart.', 'short', [
         g.target('changes(openclaw_gateway_process_start_time_seconds{%s}[$__rate_interval])' % sel, '{{gateway}}'),
+      ]),
+      g.row('Channels'),
+      g.timeseries('Channels connected', 'Per channel account, from the health RPC: 1 while connected. A gateway can answer every probe while a channel is dead.', 'none', [
+        g.target('openclaw_gateway_health_channel_connected{%s}' % sel, '{{gateway}} {{channel}}/{{account}}'),
+      ]),
+      g.timeseries('Gateway health', 'From the health RPC: plugins that failed to load or are unavailable, agents waiting for their model runtime, and sessions over all agents.', 'short', [
+        g.target('openclaw_gateway_health_plugins_with_errors{%s} + openclaw_gateway_health_plugins_unavailable{%s}' % [sel, sel], '{{gateway}} plugins failing'),
+        g.target('openclaw_gateway_health_model_runtime_pending_agents{%s}' % sel, '{{gateway}} agents waiting for a model'),
+        g.target('openclaw_gateway_health_sessions{%s}' % sel, '{{gateway}} sessions'),
+      ]),
+      g.table('Channel accounts', 'Each channel account in the last health RPC: connected, running, reconnect attempts, and seconds since it last received something.', 'none', [
+        g.target('max by (gateway, channel, account) (openclaw_gateway_health_channel_connected{%s})' % sel),
+        g.target('max by (gateway, channel, account) (openclaw_gateway_health_channel_running{%s})' % sel),
+        g.target('max by (gateway, channel, account) (openclaw_gateway_health_channel_reconnect_attempts{%s})' % sel),
+        g.target('time() - max by (gateway, channel, account) (openclaw_gateway_health_channel_last_inbound_timestamp_seconds{%s})' % sel),
       ]),
       g.row('Event loop'),
       g.timeseries('Event-loop delay', 'p99 and maximum event-loop delay from /readyz. Normal below 20 ms, alarming above 50 ms.', 's', [

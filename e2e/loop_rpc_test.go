@@ -1,0 +1,97 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
+	"github.com/clawwatch/clawwatch/internal/openclaw"
+)
+
+// TestLoopRPCHang is the hidden hang of seed 001 through the whole loop at
+// demo timings: the simulator's RPC stops answering while /healthz,
+// /readyz, the process and the log stay fine. The exporter's RPC probe
+// (the gateway has a token) sees it, OpenClawGatewayRPCHung fires while
+// openclaw_gateway_up stays 1 and OpenClawGatewayHung stays quiet, the
+// remediator restarts the gateway, verifies it by RPC as well, and the
+// alert resolves.
+func TestLoopRPCHang(t *testing.T) {
+	t.Parallel()
+	const token = "loop-rpc-token"
+	tokenFile := filepath.Join(t.TempDir(), "gateway.token")
+	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l := startLoop(t, loopOptions{
+		// The token in the simulator's flags, so that its restarts have it.
+		sim:     simtest.Options{Args: []string{"--token-file", tokenFile}},
+		gateway: fmt.Sprintf("    token_file: %s\n    rpc_interval: 1s", tokenFile),
+		target:  fmt.Sprintf("    token_file: %s", tokenFile),
+	})
+	l.waitFor(`openclaw_gateway_rpcprobe_success == 1 and on (gateway) openclaw_gateway_health_channel_connected{channel="telegram"} == 1`)
+	pid := l.sim.PID
+	fault := time.Now()
+	l.sim.Fault(t, `{"kind":"rpc_hang"}`)
+
+	var firing time.Time
+	simtest.Eventually(t, l.patience, func() error {
+		if st, err := l.alertState("OpenClawGatewayRPCHung"); err != nil || st != "firing" {
+			return fmt.Errorf("OpenClawGatewayRPCHung is %q (%v)", st, err)
+		}
+		firing = time.Now()
+		return nil
+	})
+	// Hidden: from the fault to the alert, every /healthz probe answered
+	// and the hung-gateway alert saw nothing.
+	since := fmt.Sprintf("%ds", int(time.Since(fault).Seconds()))
+	for _, q := range []string{
+		`min_over_time(openclaw_gateway_up[` + since + `]) == 1`,
+		`min_over_time(openclaw_gateway_ready[` + since + `]) == 1`,
+		`openclaw_gateway_rpcprobe_success == 0`,
+		`increase(openclaw_gateway_rpcprobe_failures_total{reason="timeout"}[` + since + `]) > 0`,
+	} {
+		if v, err := l.query(q); err != nil || len(v) == 0 {
+			t.Errorf("while OpenClawGatewayRPCHung fires: %s is empty (%v)", q, err)
+		}
+	}
+	for _, quiet := range []string{"OpenClawGatewayHung", "OpenClawGatewayDown"} {
+		if st, _ := l.alertState(quiet); st != "" {
+			t.Errorf("%s is %q: the hang was visible over HTTP", quiet, st)
+		}
+	}
+
+	addr := "127.0.0.1:" + strconv.Itoa(l.sim.Port)
+	tl := l.recover(fault, "OpenClawGatewayRPCHung", "restart", l.restartedFrom(pid, func(openclawState) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_, _, err := openclaw.ProbeHealth(ctx, addr, token)
+		return err
+	}))
+	tl.firing = firing
+
+	// The restart was verified by RPC, and its evidence holds the hang.
+	var verification, evidence string
+	for _, inc := range l.mustIncidents() {
+		if inc.AlertName == "OpenClawGatewayRPCHung" && len(inc.Actions) > 0 {
+			last := inc.Actions[len(inc.Actions)-1]
+			verification = last.Verification
+			if dir, _, ok := strings.Cut(strings.TrimPrefix(last.Output, "evidence: "), "\n"); ok {
+				b, _ := os.ReadFile(filepath.Join(strings.TrimSuffix(dir, " "), "health-rpc.txt"))
+				evidence = string(b)
+			}
+		}
+	}
+	if !strings.Contains(verification, "the health RPC answering too") {
+		t.Errorf("verification %q does not say the RPC answered", verification)
+	}
+	if !strings.Contains(evidence, "failed") || !strings.Contains(evidence, "timeout") {
+		t.Errorf("the evidence before the restart does not hold the RPC timeout: %q", evidence)
+	}
+	l.logScenario("rpc_hang", tl)
+}

@@ -8,7 +8,8 @@
 #
 # `make demo` builds the commands and the pinned Prometheus and Alertmanager
 # first. Environment: BIN_DIR, TOOLS_DIR, DEMO_DIR (.demo), DEMO_PORT (28789)
-# and the other DEMO_*_PORT, DEMO_FAULT_AFTER (seconds, 15), DEMO_EXIT=1 to
+# and the other DEMO_*_PORT (DEMO_PEOPLE_PORT: the sink that stands in for
+# people, 29094), DEMO_FAULT_AFTER (seconds, 15), DEMO_EXIT=1 to
 # stop once the gateway has recovered.
 set -euo pipefail
 
@@ -20,6 +21,7 @@ exporter_port=${DEMO_EXPORTER_PORT:-29787}
 remediator_port=${DEMO_REMEDIATOR_PORT:-29788}
 prometheus_port=${DEMO_PROMETHEUS_PORT:-29090}
 alertmanager_port=${DEMO_ALERTMANAGER_PORT:-29093}
+people_port=${DEMO_PEOPLE_PORT:-29094}
 fault_after=${DEMO_FAULT_AFTER:-15}
 dir=${DEMO_DIR:-.demo}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -34,9 +36,9 @@ chmod 600 "$dir/token"
 pids=() sleeper=""
 stop() {
 	trap - EXIT INT TERM
-	[[ -n $sleeper ]] && kill "$sleeper" 2>/dev/null
+	[[ -n $sleeper ]] && kill "$sleeper" 2>/dev/null || true # it may have ended: set -e must not stop the cleanup here
 	# The remediator may have started a new gateway: it is not our child.
-	gw=$(curl -fsS -m 1 "http://127.0.0.1:$control_port/state" 2>/dev/null | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
+	gw=$(curl -fsS -m 1 "http://127.0.0.1:$control_port/state" 2>/dev/null | sed -n 's/.*"pid":\([0-9]*\).*/\1/p') || true
 	kill -TERM "${pids[@]}" $gw 2>/dev/null || true
 	wait "${pids[@]}" 2>/dev/null || true
 	echo "demo stopped; nothing left running."
@@ -100,18 +102,38 @@ YAML
 start remediator "$bin_dir/openclaw-remediator" serve --config.file "$dir/remediator.yml" \
 	--web.bearer-token-file "$dir/token" --web.listen-address "127.0.0.1:$remediator_port"
 
+# People: a webhook sink that prints what it is told (an email or a chat
+# message in real life); deploy/alertmanager/alertmanager.yml is this routing
+# at production timings, with the inhibitions and email and WeChat examples.
+(cd "$here/.." && go build -o "$dir/notifysink" ./deploy/demo/notifysink)
+start people "$dir/notifysink" --web.listen-address "127.0.0.1:$people_port"
 cat >"$dir/alertmanager.yml" <<YAML
 route:
-  receiver: "null"
-  group_by: [alertname, gateway]
+  receiver: people
+  group_by: [alertname, cluster, gateway]
   group_wait: 1s
   group_interval: 2s
   repeat_interval: 1h
   routes:
     - receiver: remediator
       matchers: ['remediation=~"restart|cleanup_locks|cleanup_logs|rollback"']
+      continue: true
+    - receiver: people
+      matchers: ['alertname=~"OpenClawRemediator(CircuitOpen|ActionsFailing|JournalErrors)"']
+      repeat_interval: 5m
+    - receiver: people
+inhibit_rules:
+  - source_matchers: [severity="critical"]
+    target_matchers: [severity="warning"]
+    equal: [alertname, cluster, instance, gateway]
+  - source_matchers: ['alertname=~"OpenClawGateway(Down|Hung)"']
+    target_matchers: ['alertname=~"OpenClawGateway(NotReady|ProbeLatencyHigh|ProbeFailuresHigh|EventLoopLagHigh|EventLoopDegraded)"']
+    equal: [cluster, instance, gateway]
 receivers:
-  - name: "null"
+  - name: people
+    webhook_configs:
+      - url: http://127.0.0.1:$people_port/
+        send_resolved: true
   - name: remediator
     webhook_configs:
       - url: http://127.0.0.1:$remediator_port/api/v1/alerts
@@ -174,7 +196,7 @@ clawwatch demo: a simulated OpenClaw gateway (pid ${pids[0]}) is ready, watched 
   exporter      $metrics
   remediator    $remediator   (bearer token in $dir/token)
   Prometheus    $prometheus   (alerts: $prometheus/alerts)
-  Alertmanager  $alertmanager
+  Alertmanager  $alertmanager   (people are told through a webhook sink: $dir/people.log)
   logs          $dir/*.log
 
 What the exporter sees now:
@@ -190,8 +212,13 @@ t0=$SECONDS
 say() { printf '  [%3ss] %s\n' "$((SECONDS - t0))" "$*"; }
 say "fault injected: the gateway accepts connections and never answers"
 
-last_alert="" last_incident="" last_health="" recovered=""
+last_alert="" last_incident="" last_health="" recovered="" told=0
 while :; do
+	# What people were told since the last look, one line per alert.
+	while IFS= read -r line; do
+		told=$((told + 1))
+		say "people told: $line"
+	done < <(tail -n +$((told + 1)) "$dir/people.log" 2>/dev/null)
 	health=$(curl -s -o /dev/null -m 1 -w '%{http_code}' "$gateway/readyz" || true)
 	[[ $health == 200 ]] && health=healthy || health="not answering"
 	if [[ $health != "$last_health" ]]; then

@@ -7,15 +7,22 @@ package deploy
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/prometheus/alertmanager/pkg/labels"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/rulefmt"
+	"go.yaml.in/yaml/v2"
 
 	"github.com/clawwatch/clawwatch/internal/testbin"
 )
@@ -164,19 +171,274 @@ func TestAlertmanagerConfig(t *testing.T) {
 	if err != nil {
 		t.Fatalf("amtool check-config: %v\n%s", err, out)
 	}
-	// Alerts that name an action reach the remediator; the others do not.
-	for labels, want := range map[string]string{
-		"alertname=OpenClawGatewayHung remediation=restart gateway=default": "remediator",
-		"alertname=OpenClawStaleLock remediation=cleanup_locks":             "remediator",
-		"alertname=OpenClawRestartLoop remediation=none":                    "null",
-	} {
-		args := append([]string{"config", "routes", "test", "--config.file=" + cfg}, strings.Fields(labels)...)
-		got, err := exec.Command(amtool, args...).CombinedOutput()
+}
+
+// TestAlertmanagerPeopleExamples: the email, WeChat and webhook examples of
+// the people receiver, uncommented as a user would, are a valid config.
+func TestAlertmanagerPeopleExamples(t *testing.T) {
+	amtool := testbin.Tool(t, "amtool")
+	data, err := os.ReadFile("alertmanager/alertmanager.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A commented YAML line, not a comment in words: "# key:" or "#   - key:".
+	commentedYAML := regexp.MustCompile(`(?m)^(\s*)# (\s*(?:- )?[a-z_]+:.*)$`)
+	uncommented := commentedYAML.ReplaceAll(data, []byte("$1$2"))
+	var c struct {
+		Receivers []map[string]any `yaml:"receivers"`
+	}
+	if err := yaml.Unmarshal(uncommented, &c); err != nil {
+		t.Fatalf("uncommented config: %v\n%s", err, uncommented)
+	}
+	for _, r := range c.Receivers {
+		if r["name"] != "people" {
+			continue
+		}
+		for _, k := range []string{"webhook_configs", "email_configs", "wechat_configs"} {
+			if r[k] == nil {
+				t.Errorf("people: no %s example", k)
+			}
+		}
+	}
+	path := filepath.Join(t.TempDir(), "alertmanager.yml")
+	if err := os.WriteFile(path, uncommented, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(amtool, "check-config", path).CombinedOutput(); err != nil {
+		t.Fatalf("amtool check-config with the examples: %v\n%s", err, out)
+	}
+}
+
+// mixinAlert is an alert of the generated mixin with the labels it fires
+// with on a gateway.
+type mixinAlert struct {
+	name   string
+	labels model.LabelSet
+}
+
+// mixinAlerts reads every alerting rule of mixin/alerts.yaml.
+func mixinAlerts(t *testing.T) []mixinAlert {
+	t.Helper()
+	data, err := os.ReadFile("../mixin/alerts.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups, errs := rulefmt.Parse(data, false, model.UTF8Validation)
+	if len(errs) > 0 {
+		t.Fatalf("mixin/alerts.yaml: %v", errs)
+	}
+	var alerts []mixinAlert
+	for _, g := range groups.Groups {
+		for _, r := range g.Rules {
+			ls := model.LabelSet{"alertname": model.LabelValue(r.Alert), "job": "openclaw", "instance": "host:9787", "gateway": "default"}
+			for k, v := range r.Labels {
+				ls[model.LabelName(k)] = model.LabelValue(v)
+			}
+			alerts = append(alerts, mixinAlert{r.Alert + "/" + r.Labels["severity"], ls})
+		}
+	}
+	if len(alerts) < 30 {
+		t.Fatalf("only %d alerts in mixin/alerts.yaml", len(alerts))
+	}
+	return alerts
+}
+
+// escalations are the remediator's alerts that need a person soon.
+var escalations = []string{"OpenClawRemediatorCircuitOpen", "OpenClawRemediatorActionsFailing", "OpenClawRemediatorJournalErrors"}
+
+// TestAlertmanagerRoutesEveryAlert asks the real amtool where each alert of
+// the mixin goes: every one to people, those that name an action to the
+// remediator as well; and, with Alertmanager's own routing code, how soon
+// people hear again of the remediator's escalations.
+func TestAlertmanagerRoutesEveryAlert(t *testing.T) {
+	p := loadProject(t)
+	amtool := testbin.Tool(t, "amtool")
+	cfgPath := hostView(t, p.Services["alertmanager"], "/etc/alertmanager/alertmanager.yml")
+	cfg := loadAlertmanager(t, cfgPath)
+	for _, a := range mixinAlerts(t) {
+		want := "people"
+		if a.labels["remediation"] != "none" {
+			want = "remediator,people"
+		}
+		args := []string{"config", "routes", "test", "--config.file=" + cfgPath}
+		for k, v := range a.labels {
+			args = append(args, fmt.Sprintf("%s=%s", k, v))
+		}
+		out, err := exec.Command(amtool, args...).CombinedOutput()
 		if err != nil {
-			t.Fatalf("amtool %v: %v\n%s", args, err, got)
+			t.Fatalf("amtool %v: %v\n%s", args, err, out)
 		}
-		if strings.TrimSpace(string(got)) != want {
-			t.Errorf("%s routed to %q, want %q", labels, strings.TrimSpace(string(got)), want)
+		receivers := strings.TrimSpace(string(out))
+		if receivers != want {
+			t.Errorf("%s (remediation=%s) goes to %q, want %q", a.name, a.labels["remediation"], receivers, want)
 		}
+
+		// The same walk here, which amtool does not print the timings of.
+		routes := cfg.Route.match(t, a.labels, route{GroupWait: "30s", RepeatInterval: "4h"})
+		var names []string
+		for _, r := range routes {
+			names = append(names, r.Receiver)
+		}
+		if got := strings.Join(names, ","); got != receivers {
+			t.Fatalf("%s: this test's walk of the routes gives %q, amtool %q", a.name, got, receivers)
+		}
+		last := routes[len(routes)-1]
+		if slices.Contains(escalations, string(a.labels["alertname"])) {
+			if d := duration(t, last.RepeatInterval); d > 30*time.Minute {
+				t.Errorf("%s: people are reminded every %s, want at most 30m", a.name, d)
+			}
+		} else if d := duration(t, last.RepeatInterval); d < time.Hour {
+			t.Errorf("%s: people are reminded every %s, a page storm", a.name, d)
+		}
+		if routes[0].Receiver == "remediator" && duration(t, routes[0].GroupWait) > 10*time.Second {
+			t.Errorf("%s: the remediator waits %s for its first notification", a.name, routes[0].GroupWait)
+		}
+	}
+}
+
+// alertmanagerConfig is what these tests read of an Alertmanager config.
+type alertmanagerConfig struct {
+	Route        route `yaml:"route"`
+	InhibitRules []struct {
+		SourceMatchers []string `yaml:"source_matchers"`
+		TargetMatchers []string `yaml:"target_matchers"`
+		Equal          []string `yaml:"equal"`
+	} `yaml:"inhibit_rules"`
+}
+
+type route struct {
+	Receiver       string   `yaml:"receiver"`
+	Matchers       []string `yaml:"matchers"`
+	Continue       bool     `yaml:"continue"`
+	GroupWait      string   `yaml:"group_wait"`
+	RepeatInterval string   `yaml:"repeat_interval"`
+	Routes         []route  `yaml:"routes"`
+}
+
+func loadAlertmanager(t *testing.T, path string) alertmanagerConfig {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c alertmanagerConfig
+	if err := yaml.Unmarshal(data, &c); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return c
+}
+
+// matchers parses matchers the way Alertmanager's config does.
+func matchers(t *testing.T, ms []string) labels.Matchers {
+	t.Helper()
+	var out labels.Matchers
+	for _, m := range ms {
+		pm, err := labels.ParseMatcher(m)
+		if err != nil {
+			t.Fatalf("matcher %q: %v", m, err)
+		}
+		out = append(out, pm)
+	}
+	return out
+}
+
+// match walks the routing tree as Alertmanager's dispatcher does: the
+// first matching child wins unless it continues, a node no child matches
+// is the match itself, and children inherit their parent's timings.
+func (r route) match(t *testing.T, ls model.LabelSet, parent route) []route {
+	if r.GroupWait == "" {
+		r.GroupWait = parent.GroupWait
+	}
+	if r.RepeatInterval == "" {
+		r.RepeatInterval = parent.RepeatInterval
+	}
+	if r.Receiver == "" {
+		r.Receiver = parent.Receiver
+	}
+	if !matchers(t, r.Matchers).Matches(ls) {
+		return nil
+	}
+	var all []route
+	for _, c := range r.Routes {
+		m := c.match(t, ls, r)
+		all = append(all, m...)
+		if m != nil && !c.Continue {
+			break
+		}
+	}
+	if len(all) == 0 {
+		all = []route{r}
+	}
+	return all
+}
+
+func duration(t *testing.T, s string) time.Duration {
+	t.Helper()
+	d, err := model.ParseDuration(s)
+	if err != nil {
+		t.Fatalf("duration %q: %v", s, err)
+	}
+	return time.Duration(d)
+}
+
+// TestAlertmanagerInhibitions evaluates the inhibit rules on every pair of
+// the mixin's alerts, on one gateway and on two: a critical alert silences
+// the warning of the same alert and gateway, a down or hung gateway its
+// symptoms on that gateway, and nothing else is silenced; in particular no
+// alert the remediator acts on is silenced by one that does not restart the
+// gateway as well.
+func TestAlertmanagerInhibitions(t *testing.T) {
+	cfg := loadAlertmanager(t, "alertmanager/alertmanager.yml")
+	mutes := func(source, target model.LabelSet) bool {
+		for _, r := range cfg.InhibitRules {
+			if !matchers(t, r.SourceMatchers).Matches(source) || !matchers(t, r.TargetMatchers).Matches(target) {
+				continue
+			}
+			if !slices.ContainsFunc(r.Equal, func(l string) bool { return source[model.LabelName(l)] != target[model.LabelName(l)] }) {
+				return true
+			}
+		}
+		return false
+	}
+	symptoms := []string{"OpenClawGatewayNotReady", "OpenClawGatewayProbeLatencyHigh", "OpenClawGatewayProbeFailuresHigh",
+		"OpenClawGatewayEventLoopLagHigh", "OpenClawGatewayEventLoopDegraded"}
+	causes := []string{"OpenClawGatewayDown", "OpenClawGatewayHung"}
+	alerts := mixinAlerts(t)
+	pairs := 0
+	for _, s := range alerts {
+		for _, tg := range alerts {
+			if s.name == tg.name {
+				continue
+			}
+			sn, tn := string(s.labels["alertname"]), string(tg.labels["alertname"])
+			want := (sn == tn && s.labels["severity"] == "critical" && tg.labels["severity"] == "warning") ||
+				(slices.Contains(causes, sn) && slices.Contains(symptoms, tn))
+			if got := mutes(s.labels, tg.labels); got != want {
+				t.Errorf("%s silences %s: %v, want %v", s.name, tg.name, got, want)
+			}
+			if want {
+				pairs++
+				if r := tg.labels["remediation"]; r != "none" && r != s.labels["remediation"] {
+					t.Errorf("%s silences %s, whose action %s it does not take", s.name, tg.name, r)
+				}
+			}
+			// Another gateway's alert silences nothing.
+			other := s.labels.Clone()
+			other["gateway"] = "other"
+			if mutes(other, tg.labels) {
+				t.Errorf("%s on another gateway silences %s", s.name, tg.name)
+			}
+		}
+	}
+	for _, c := range causes {
+		for _, sy := range symptoms {
+			if !slices.ContainsFunc(alerts, func(a mixinAlert) bool { return string(a.labels["alertname"]) == sy }) ||
+				!slices.ContainsFunc(alerts, func(a mixinAlert) bool { return string(a.labels["alertname"]) == c }) {
+				t.Errorf("%s or %s is no alert of the mixin any more", c, sy)
+			}
+		}
+	}
+	if pairs < len(causes)*len(symptoms)+1 {
+		t.Errorf("only %d inhibited pairs", pairs)
 	}
 }

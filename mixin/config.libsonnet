@@ -9,13 +9,22 @@
 // `…For` on top of that.
 {
   _config+:: {
-    // Selectors of the scrape jobs.
+    // Selectors of the scrape jobs. Every alert, recording rule, panel and
+    // template variable selects with them, so a fleet's Prometheus can hold
+    // other jobs of the same names: 'job="openclaw", cluster="prod"'.
     exporterSelector: 'job="openclaw"',
     remediatorSelector: 'job="openclaw-remediator"',
 
+    // Fleets (the kubernetes-mixin and node-mixin convention): the label
+    // that names a cluster, kept by every aggregation and join, and a
+    // cluster variable on every dashboard, shown when showMultiCluster.
+    // Series without the label match too, so one host needs neither.
+    clusterLabel: 'cluster',
+    showMultiCluster: false,
+
     // Labels that identify one gateway's series; every gateway alert keeps
     // them (the remediator takes its target from `gateway`).
-    gatewayLabels: 'job, instance, gateway',
+    gatewayLabels: '%s, job, instance, gateway' % self.clusterLabel,
 
     // Where the runbook_url of every alert points; %s is the lower-case alert name.
     runbookURLPattern: 'https://github.com/clawwatch/clawwatch/blob/main/docs/runbooks.md#%s',
@@ -64,7 +73,12 @@
     multipleProcessesFor: '5m',
     staleLockFor: '5m',
 
-    // Memory: normal < 70 % of the limit, alarming > 90 %.
+    // Memory: normal < 70 % of the limit, alarming > 90 %. The limit is the
+    // exporter's memory_limit_bytes of the gateway, else its cgroup's, else
+    // memoryLimitBytes: a home server sets no cgroup limit, and seed 000
+    // restarts its gateway at 12 GB. 0 leaves gateways without a limit
+    // unwatched.
+    memoryLimitBytes: 12 * 1024 * 1024 * 1024,
     memoryWarningRatio: 0.7,
     memoryWarningFor: '15m',
     memoryCriticalRatio: 0.9,

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-jsonnet/formatter"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/rulefmt"
+	"github.com/prometheus/prometheus/promql/parser"
 	"go.yaml.in/yaml/v2"
 
 	"github.com/clawwatch/clawwatch/internal/testbin"
@@ -365,6 +366,8 @@ func TestEveryKnobIsUsed(t *testing.T) {
 			}
 		case []any:
 			value = "['other']"
+		case bool:
+			value = fmt.Sprint(!v)
 		default:
 			t.Fatalf("knob %s has a value of type %T", knob, v)
 		}
@@ -378,5 +381,68 @@ func TestEveryKnobIsUsed(t *testing.T) {
 		if !changed {
 			t.Errorf("_config.%s changes nothing", knob)
 		}
+	}
+}
+
+// TestRecordingRulesEarnTheirKeep: every recording rule is read by an alert
+// or a dashboard (else it only costs evaluations), and has a
+// promql_expr_test that evaluates it.
+func TestRecordingRulesEarnTheirKeep(t *testing.T) {
+	files := render(t, "")
+	readers := map[string][]string{} // series name → where it is read
+	for where, expr := range expressions(t, files) {
+		if strings.HasPrefix(where, "mixin/rules.yaml") {
+			continue
+		}
+		e, err := parser.ParseExpr(expr)
+		if err != nil {
+			t.Fatalf("%s: %v", where, err)
+		}
+		for _, n := range selectedNames(e) {
+			readers[n] = append(readers[n], where)
+		}
+	}
+	tested := map[string]bool{}
+	for _, p := range mustGlob(t, "tests/*.yaml") {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var f struct {
+			Tests []struct {
+				PromQLExprTest []struct {
+					Expr string `yaml:"expr"`
+				} `yaml:"promql_expr_test"`
+			} `yaml:"tests"`
+		}
+		if err := yaml.Unmarshal(data, &f); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		for _, tc := range f.Tests {
+			for _, x := range tc.PromQLExprTest {
+				e, err := parser.ParseExpr(x.Expr)
+				if err != nil {
+					t.Fatalf("%s: %v", p, err)
+				}
+				for _, n := range selectedNames(e) {
+					tested[n] = true
+				}
+			}
+		}
+	}
+	n := 0
+	for _, g := range parseRules(t, files["mixin/rules.yaml"]).Groups {
+		for _, r := range g.Rules {
+			n++
+			if len(readers[r.Record]) == 0 {
+				t.Errorf("recording rule %s is read by no alert and no panel: use it or remove it", r.Record)
+			}
+			if !tested[r.Record] {
+				t.Errorf("recording rule %s has no promql_expr_test in tests/", r.Record)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no recording rules rendered")
 	}
 }

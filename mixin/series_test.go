@@ -27,9 +27,16 @@ import (
 // its names are logged, not failed, except under CI=true.
 var errUnverified = errors.New("not built yet")
 
-// prometheusSeries are the series Prometheus itself writes for every scrape
-// target; the mixin uses up to see a dead exporter or remediator.
-var prometheusSeries = []string{"up"}
+// prometheusSeries are the series Prometheus itself writes: up for every
+// scrape target (a dead or vanished exporter or remediator) and ALERTS (the
+// dashboards' alert annotations).
+var prometheusSeries = []string{"up", "ALERTS"}
+
+// selfSeries says whether a name is one of the Go and process collectors'
+// series, which the exporter and the remediator both register.
+func selfSeries(n string) bool {
+	return strings.HasPrefix(n, "go_") || strings.HasPrefix(n, "process_")
+}
 
 // TestExpressionsNameRegisteredSeries parses every PromQL expression of the
 // rules and the dashboards and checks that each series it selects is one the
@@ -40,7 +47,7 @@ func TestExpressionsNameRegisteredSeries(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the exporter, the remediator and a simulator")
 	}
-	exprs := expressions(t)
+	exprs := expressions(t, render(t, ""))
 	used := map[string][]string{} // series name → where
 	for where, expr := range exprs {
 		e, err := parser.ParseExpr(expr)
@@ -68,7 +75,8 @@ func TestExpressionsNameRegisteredSeries(t *testing.T) {
 	}{
 		{"gpu", func(n string) bool { return strings.HasPrefix(n, "openclaw_gpu_") }, gpuSeries},
 		{"remediator", func(n string) bool { return strings.HasPrefix(n, "openclaw_remediator_") }, remediatorSeries},
-		{"exporter", func(n string) bool { return strings.HasPrefix(n, "openclaw_") }, exporterSeries},
+		// The dashboards read the Go and process series of the exporter.
+		{"exporter", func(n string) bool { return strings.HasPrefix(n, "openclaw_") || selfSeries(n) }, exporterSeries},
 	}
 	owner := func(n string) int {
 		return slices.IndexFunc(parts, func(p struct {
@@ -115,10 +123,10 @@ func TestExpressionsNameRegisteredSeries(t *testing.T) {
 }
 
 // expressions returns every PromQL expression of the generated rules and
-// dashboards, the dashboards' variables replaced by valid values.
-func expressions(t *testing.T) map[string]string {
+// dashboards (panels, variables, annotations), the dashboards' variables
+// replaced by valid values, by where it is.
+func expressions(t *testing.T, files map[string][]byte) map[string]string {
 	t.Helper()
-	files := render(t, "")
 	exprs := map[string]string{}
 	for _, f := range []string{"mixin/alerts.yaml", "mixin/rules.yaml"} {
 		for _, g := range parseRules(t, files[f]).Groups {
@@ -144,6 +152,12 @@ func expressions(t *testing.T) map[string]string {
 					Definition string `json:"definition"`
 				} `json:"list"`
 			} `json:"templating"`
+			Annotations struct {
+				List []struct {
+					Name string `json:"name"`
+					Expr string `json:"expr"`
+				} `json:"list"`
+			} `json:"annotations"`
 		}
 		if err := json.Unmarshal(data, &d); err != nil {
 			t.Fatalf("%s: %v", path, err)
@@ -158,6 +172,9 @@ func expressions(t *testing.T) map[string]string {
 				exprs[fmt.Sprintf("%s variable %s", path, v.Name)] = grafanaVars(m[1])
 			}
 		}
+		for _, a := range d.Annotations.List {
+			exprs[fmt.Sprintf("%s annotation %q", path, a.Name)] = grafanaVars(a.Expr)
+		}
 	}
 	return exprs
 }
@@ -167,14 +184,15 @@ var (
 	grafanaVarRe  = regexp.MustCompile(`\$\{?(\w+)\}?`)
 )
 
-// grafanaVars replaces Grafana's variables with values PromQL accepts.
+// grafanaVars replaces Grafana's variables with values PromQL accepts: the
+// interval built-ins by 5m, $name by var_name.
 func grafanaVars(expr string) string {
 	return grafanaVarRe.ReplaceAllStringFunc(expr, func(v string) string {
-		switch strings.Trim(v, "${}") {
+		switch name := strings.Trim(v, "${}"); name {
 		case "__rate_interval", "__interval", "__range":
 			return "5m"
 		default:
-			return "x"
+			return "var_" + name
 		}
 	})
 }

@@ -21,6 +21,20 @@ local alert = import 'alert.libsonnet';
             'Prometheus has failed to scrape the OpenClaw exporter {{ $labels.instance }} for at least %(gaugeWindow)s; no other OpenClaw alert can fire for its gateways.' % c,
             c.exporterDownFor,
           ),
+          // up is only there while service discovery lists the target: an
+          // exporter that vanishes from it is absent, not down.
+          alert.new(
+            c,
+            'OpenClawExporterAbsent',
+            'critical',
+            'none',
+            |||
+              absent_over_time(up{%(exporterSelector)s}[%(gaugeWindow)s])
+            ||| % c,
+            'No OpenClaw exporter is a scrape target.',
+            'For at least %(gaugeWindow)s no scrape target of Prometheus has matched {%(exporterSelector)s} (job "{{ $labels.job }}"): the exporter is gone from service discovery or from the scrape configuration, and no OpenClaw alert can fire.' % c,
+            c.exporterDownFor,
+          ),
           alert.new(
             c,
             'OpenClawExporterCollectorFailing',
@@ -52,11 +66,23 @@ local alert = import 'alert.libsonnet';
           ),
           alert.new(
             c,
+            'OpenClawRemediatorAbsent',
+            'warning',
+            'none',
+            |||
+              absent_over_time(up{%(remediatorSelector)s}[%(gaugeWindow)s])
+            ||| % c,
+            'No OpenClaw remediator is a scrape target.',
+            'For at least %(gaugeWindow)s no scrape target of Prometheus has matched {%(remediatorSelector)s} (job "{{ $labels.job }}"): the remediator is gone from service discovery or from the scrape configuration, and nothing watches it.' % c,
+            c.remediatorDownFor,
+          ),
+          alert.new(
+            c,
             'OpenClawRemediatorActionsFailing',
             'warning',
             'none',
             |||
-              sum by (job, instance, action, target) (
+              sum by (%(clusterLabel)s, job, instance, action, target) (
                 increase(openclaw_remediator_actions_total{%(remediatorSelector)s, result=~"failure|verify_failed"}[%(remediatorFailureWindow)s])
               ) > 0
             ||| % c,

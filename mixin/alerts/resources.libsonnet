@@ -6,6 +6,8 @@ local alert = import 'alert.libsonnet';
     local c = format.config($._config),
     // The usage of a gateway against its limit, both read over the gauge
     // window so that a failed scrape of either side does not break the join.
+    // Memory is judged against the limit the recording rule chooses: the
+    // configured or cgroup limit, else _config.memoryLimitBytes.
     local usage(metric, limit) = |||
       min_over_time(%(metric)s{%(exporterSelector)s}[%(gaugeWindow)s])
         / on (%(gatewayLabels)s)
@@ -21,6 +23,7 @@ local alert = import 'alert.libsonnet';
       and on (%(gatewayLabels)s)
       time() - max_over_time(openclaw_gateway_process_start_time_seconds{%(exporterSelector)s}[%(gaugeWindow)s]) > %(leakMinUptimeSeconds)s
     ||| % (c { metric: metric, limit: limit }),
+    local memoryLimit = 'gateway:openclaw_gateway_process_memory_limit_bytes:effective',
     local connections = |||
       min_over_time(openclaw_gateway_process_tcp_connections{%(exporterSelector)s, state="established"}[%(gaugeWindow)s])
     ||| % c,
@@ -34,7 +37,7 @@ local alert = import 'alert.libsonnet';
             'OpenClawGatewayMemoryHigh',
             'warning',
             'none',
-            '%s > %s\n' % [usage('openclaw_gateway_process_resident_memory_bytes', 'openclaw_gateway_process_memory_limit_bytes'), c.memoryWarningRatio],
+            '%s > %s\n' % [usage('openclaw_gateway_process_resident_memory_bytes', memoryLimit), c.memoryWarningRatio],
             'OpenClaw gateway uses much of its memory limit.',
             'Gateway {{ $labels.gateway }} on {{ $labels.instance }} uses {{ $value | humanizePercentage }} of its memory limit (normal below %(memoryWarningRatio)s).' % c,
             c.memoryWarningFor,
@@ -44,7 +47,7 @@ local alert = import 'alert.libsonnet';
             'OpenClawGatewayMemoryNearLimit',
             'critical',
             'restart',
-            '%s > %s\n' % [usage('openclaw_gateway_process_resident_memory_bytes', 'openclaw_gateway_process_memory_limit_bytes'), c.memoryCriticalRatio],
+            '%s > %s\n' % [usage('openclaw_gateway_process_resident_memory_bytes', memoryLimit), c.memoryCriticalRatio],
             'OpenClaw gateway is close to its memory limit.',
             'Gateway {{ $labels.gateway }} on {{ $labels.instance }} uses {{ $value | humanizePercentage }} of its memory limit (alarming above %(memoryCriticalRatio)s); the kernel will kill it at the limit.' % c,
             c.memoryCriticalFor,
@@ -54,7 +57,7 @@ local alert = import 'alert.libsonnet';
             'OpenClawGatewayMemoryLeak',
             'warning',
             'restart',
-            leak('openclaw_gateway_process_resident_memory_bytes', 'openclaw_gateway_process_memory_limit_bytes'),
+            leak('openclaw_gateway_process_resident_memory_bytes', memoryLimit),
             'OpenClaw gateway memory grows towards its limit.',
             'At the rate of the last %s, the resident memory of gateway {{ $labels.gateway }} on {{ $labels.instance }} reaches its limit within %s.' % [c.leakWindow, alert.duration($._config.leakHorizonSeconds)],
             c.leakFor,

@@ -5,22 +5,25 @@ local v = import 'variables.libsonnet';
 // GPUs are per host and keyed by uuid; names come from openclaw_gpu_info.
 {
   grafanaDashboards+:: {
-    local gpu = g.queryVariable('gpu', 'GPU', 'label_values(openclaw_gpu_info{job=~"$job", instance=~"$instance"}, uuid)'),
-    local sel = 'job=~"$job", instance=~"$instance", uuid=~"$gpu"',
+    local c = $._config,
+    local host = v.host(c),
+    local gpu = g.queryVariable('gpu', 'GPU', 'label_values(openclaw_gpu_info{%s}, uuid)' % host),
+    local sel = host + ', uuid=~"$gpu"',
+    local gpuLabels = '%s, job, instance, uuid' % c.clusterLabel,
     // Name each series after the GPU's index and model.
-    local named(expr) = '(%s) * on (job, instance, uuid) group_left (index, name) max by (job, instance, uuid, index, name) (openclaw_gpu_info{%s})' % [expr, sel],
+    local named(expr) = '(%s) * on (%s) group_left (index, name) max by (%s, index, name) (openclaw_gpu_info{%s})' % [expr, gpuLabels, gpuLabels, sel],
     local legend = 'GPU {{index}} {{name}}',
-    'openclaw-gpu.json': g.dashboard('openclaw-gpu.json', 'OpenClaw / GPU', $._config, v.exporter($._config) + [v.gateway, gpu], [
+    'openclaw-gpu.json': g.dashboard('openclaw-gpu.json', 'OpenClaw / GPU', c, v.exporter(c) + [v.gateway(c), gpu], v.annotations(c), [
       g.table('GPUs', 'Each GPU with its driver and CUDA version.', 'none', [
-        g.target('max by (instance, index, uuid, name, driver_version, cuda_version, pci_bus_id) (openclaw_gpu_info{%s})' % sel),
+        g.target('max by (%s, index, name, driver_version, cuda_version, pci_bus_id) (openclaw_gpu_info{%s})' % [gpuLabels, sel]),
       ], h=5),
       g.stat('NVML', '1 when NVML is initialised; 0 when the exporter cannot talk to the driver.', 'none', [
-        g.target('openclaw_gpu_nvml_up{job=~"$job", instance=~"$instance"}', '{{instance}}'),
+        g.target('openclaw_gpu_nvml_up{%s}' % host, '{{instance}}'),
       ], w=12, mappings=g.upDownMappings),
       g.stat('GPU collector', '1 when the GPU collector succeeded in the last scrape.', 'none', [
-        g.target('openclaw_exporter_collector_success{job=~"$job", instance=~"$instance", collector="gpu"}', '{{instance}}'),
+        g.target('openclaw_exporter_collector_success{%s, collector="gpu"}' % host, '{{instance}}'),
       ], w=12, mappings=g.upDownMappings),
-      g.timeseries('Utilization', 'Share of time a kernel ran on the GPU. Alarming above %(gpuUtilizationRatio)s.' % format.config($._config), 'percentunit', [
+      g.timeseries('Utilization', 'Share of time a kernel ran on the GPU. Alarming above %(gpuUtilizationRatio)s.' % format.config(c), 'percentunit', [
         g.target(named('openclaw_gpu_utilization_ratio{%s}' % sel), legend),
       ]),
       g.timeseries('Memory used', 'GPU memory in use and the total.', 'bytes', [
@@ -33,7 +36,7 @@ local v = import 'variables.libsonnet';
       g.timeseries('Memory by process', 'GPU memory used by the gateway and by its model server.', 'bytes', [
         g.target('openclaw_gpu_process_memory_used_bytes{%s, gateway=~"$gateway"}' % sel, '{{gateway}} {{process}}'),
       ]),
-      g.timeseries('Temperature', 'GPU temperature. Alarming above %(gpuTemperatureCelsius)s °C.' % format.config($._config), 'celsius', [
+      g.timeseries('Temperature', 'GPU temperature. Alarming above %(gpuTemperatureCelsius)s °C.' % format.config(c), 'celsius', [
         g.target(named('openclaw_gpu_temperature_celsius{%s}' % sel), legend),
       ]),
       g.timeseries('Power', 'Power draw and the power limit.', 'watt', [

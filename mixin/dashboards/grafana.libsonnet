@@ -1,12 +1,15 @@
 // Building blocks for Grafana dashboard JSON, in plain jsonnet (no
-// grafonnet: nothing is fetched at build time).
+// grafonnet: nothing is fetched at build time). Each block writes every field
+// the Grafana foundation SDK's schema requires, so that the dashboards decode
+// strictly (mixin/dashboards_strict_test.go) and Grafana 12 loads them
+// without migrating them.
 {
   local datasource = { type: 'prometheus', uid: '${datasource}' },
 
   // dashboard lays the panels out left to right on Grafana's 24-column grid,
   // starting a new line when a panel does not fit or after a row. The uid is
   // derived from the file name so that links and provisioning stay stable.
-  dashboard(file, title, config, variables, panels):: {
+  dashboard(file, title, config, variables, annotations, panels):: {
     uid: std.md5(file)[0:24],
     title: title,
     description: 'Generated from clawwatch mixin/dashboards; edit the jsonnet, not this file.',
@@ -14,15 +17,19 @@
     editable: false,
     graphTooltip: 1,
     refresh: config.dashboardRefresh,
-    schemaVersion: 39,
+    // The schema version Grafana 12 writes (the foundation SDK's default).
+    schemaVersion: 42,
     time: { from: config.dashboardTimeFrom, to: 'now' },
     timezone: 'browser',
-    annotations: { list: [] },
+    annotations: { list: annotations },
     links: [{
       title: 'OpenClaw dashboards',
       type: 'dashboards',
+      icon: 'external link',
+      tooltip: '',
       tags: config.dashboardTags,
       asDropdown: true,
+      targetBlank: false,
       includeVars: true,
       keepTime: true,
     }],
@@ -50,7 +57,7 @@
     label: 'Data source',
     type: 'datasource',
     query: 'prometheus',
-    current: {},
+    current: { text: 'default', value: 'default' },
     hide: 0,
     refresh: 1,
     regex: '',
@@ -58,16 +65,18 @@
   },
 
   // queryVariable lists the values of a label; multi-select variables match
-  // everything with '.+' when "All" is chosen.
-  queryVariable(name, label, query, multi=true):: {
+  // everything with '.+' when "All" is chosen. A single-select variable
+  // without values is Grafana's "None", the empty string, which matches
+  // series without the label.
+  queryVariable(name, label, query, multi=true, hide=false):: {
     name: name,
     label: label,
     type: 'query',
     datasource: datasource,
     definition: query,
     query: { query: query, refId: 'PrometheusVariableQueryEditor-VariableQuery' },
-    current: {},
-    hide: 0,
+    current: if multi then { text: 'All', value: '$__all' } else { text: '', value: '' },
+    hide: if hide then 2 else 0,
     refresh: 2,
     regex: '',
     sort: 1,
@@ -99,7 +108,7 @@
   timeseries(title, description, unit, targets, w=12, h=8):: panel('timeseries', title, description, unit, targets, w, h) {
     fieldConfig+: { defaults+: { custom: { fillOpacity: 10, showPoints: 'never' } } },
     options: {
-      legend: { displayMode: 'table', placement: 'bottom', calcs: ['lastNotNull', 'max'] },
+      legend: { showLegend: true, displayMode: 'table', placement: 'bottom', calcs: ['lastNotNull', 'max'] },
       tooltip: { mode: 'multi', sort: 'desc' },
     },
   },
@@ -111,13 +120,33 @@
       colorMode: 'value',
       graphMode: 'area',
       textMode: 'value_and_name',
+      justifyMode: 'auto',
+      orientation: 'auto',
+      wideLayout: true,
+      showPercentChange: false,
+      percentChangeColorMode: 'standard',
     },
   },
 
   // table shows the instant result of each query, one row per series.
   table(title, description, unit, targets, w=24, h=6):: panel('table', title, description, unit, [t { instant: true, format: 'table' } for t in targets], w, h) {
-    options: { showHeader: true },
+    options: { showHeader: true, frameIndex: 0 },
     transformations: [{ id: 'merge', options: {} }],
+  },
+
+  // annotation marks a panel where a query returns series: a region while
+  // a series lasts, titled and tagged from its labels.
+  annotation(name, color, expr, title, text, tags):: {
+    name: name,
+    datasource: datasource,
+    enable: true,
+    hide: false,
+    iconColor: color,
+    expr: expr,
+    titleFormat: title,
+    textFormat: text,
+    tagKeys: tags,
+    useValueForTime: false,
   },
 
   row(title):: {

@@ -3,8 +3,9 @@ local v = import 'variables.libsonnet';
 
 {
   grafanaDashboards+:: {
-    local sel = v.selector,
-    'openclaw-overview.json': g.dashboard('openclaw-overview.json', 'OpenClaw / Overview', $._config, v.exporter($._config) + [v.gateway], [
+    local c = $._config,
+    local sel = v.gatewaySelector(c),
+    'openclaw-overview.json': g.dashboard('openclaw-overview.json', 'OpenClaw / Overview', c, v.exporter(c) + [v.gateway(c)], v.annotations(c), [
       g.stat('Healthy', 'Last /healthz probe answered {"ok":true} within the probe deadline.', 'none', [
         g.target('openclaw_gateway_up{%s}' % sel, '{{gateway}}'),
       ], mappings=g.upDownMappings),
@@ -18,21 +19,21 @@ local v = import 'variables.libsonnet';
         g.target('openclaw_gateway_uptime_seconds{%s}' % sel, '{{gateway}}'),
       ]),
       g.table('Versions', 'Running version and build of each gateway; a new row is a version change.', 'none', [
-        g.target('max by (gateway, version, build) (openclaw_gateway_info{%s})' % sel),
+        g.target('max by (%s, version, build) (openclaw_gateway_info{%s})' % [c.gatewayLabels, sel]),
       ], h=5),
       g.row('Probes'),
       g.timeseries('Probe latency p99', 'p99 of successful /healthz and /readyz probes (failures are counted, not timed). Normal below 100 ms, alarming above 500 ms.', 's', [
-        g.target('histogram_quantile(0.99, sum by (gateway, endpoint, le) (rate(openclaw_gateway_probe_duration_seconds_bucket{%s}[$__rate_interval])))' % sel, '{{gateway}} {{endpoint}}'),
+        g.target('histogram_quantile(0.99, sum by (%s, endpoint, le) (rate(openclaw_gateway_probe_duration_seconds_bucket{%s}[$__rate_interval])))' % [c.gatewayLabels, sel], '{{gateway}} {{endpoint}}'),
       ]),
       g.timeseries('RPC probe latency p99', 'p99 of successful RPC probes by phase: connect (TCP and WebSocket upgrade), handshake (to hello-ok), call (the health RPC). Gateways with a token_file only.', 's', [
-        g.target('histogram_quantile(0.99, sum by (gateway, phase, le) (rate(openclaw_gateway_rpcprobe_duration_seconds_bucket{%s}[$__rate_interval])))' % sel, '{{gateway}} {{phase}}'),
+        g.target('histogram_quantile(0.99, sum by (%s, phase, le) (rate(openclaw_gateway_rpcprobe_duration_seconds_bucket{%s}[$__rate_interval])))' % [c.gatewayLabels, sel], '{{gateway}} {{phase}}'),
       ]),
       g.timeseries('Probe failures', 'Failed probes per second by endpoint and reason (timeout, connect, status, body).', 'ops', [
-        g.target('sum by (gateway, endpoint, reason) (rate(openclaw_gateway_probe_failures_total{%s}[$__rate_interval])) > 0' % sel, '{{gateway}} {{endpoint}} {{reason}}'),
+        g.target('sum by (%s, endpoint, reason) (rate(openclaw_gateway_probe_failures_total{%s}[$__rate_interval])) > 0' % [c.gatewayLabels, sel], '{{gateway}} {{endpoint}} {{reason}}'),
       ]),
       g.timeseries('RPC probe', '1 while the RPC probe succeeds (0 while /healthz answers is the hidden hang), and failed RPC probes per second by reason (connect, timeout, handshake, auth, rpc_error, protocol).', 'short', [
         g.target('openclaw_gateway_rpcprobe_success{%s}' % sel, '{{gateway}} success'),
-        g.target('sum by (gateway, reason) (rate(openclaw_gateway_rpcprobe_failures_total{%s}[$__rate_interval])) > 0' % sel, '{{gateway}} {{reason}}'),
+        g.target('sum by (%s, reason) (rate(openclaw_gateway_rpcprobe_failures_total{%s}[$__rate_interval])) > 0' % [c.gatewayLabels, sel], '{{gateway}} {{reason}}'),
       ]),
       g.timeseries('Failing readiness checks', 'Checks /readyz lists as failing (channel ids, startup-sidecars, gateway-draining).', 'none', [
         g.target('openclaw_gateway_readiness_check_failing{%s}' % sel, '{{gateway}} {{check}}'),
@@ -50,10 +51,10 @@ local v = import 'variables.libsonnet';
         g.target('openclaw_gateway_health_sessions{%s}' % sel, '{{gateway}} sessions'),
       ]),
       g.table('Channel accounts', 'Each channel account in the last health RPC: connected, running, reconnect attempts, and seconds since it last received something.', 'none', [
-        g.target('max by (gateway, channel, account) (openclaw_gateway_health_channel_connected{%s})' % sel),
-        g.target('max by (gateway, channel, account) (openclaw_gateway_health_channel_running{%s})' % sel),
-        g.target('max by (gateway, channel, account) (openclaw_gateway_health_channel_reconnect_attempts{%s})' % sel),
-        g.target('time() - max by (gateway, channel, account) (openclaw_gateway_health_channel_last_inbound_timestamp_seconds{%s})' % sel),
+        g.target('max by (%s, channel, account) (openclaw_gateway_health_channel_connected{%s})' % [c.gatewayLabels, sel]),
+        g.target('max by (%s, channel, account) (openclaw_gateway_health_channel_running{%s})' % [c.gatewayLabels, sel]),
+        g.target('max by (%s, channel, account) (openclaw_gateway_health_channel_reconnect_attempts{%s})' % [c.gatewayLabels, sel]),
+        g.target('time() - max by (%s, channel, account) (openclaw_gateway_health_channel_last_inbound_timestamp_seconds{%s})' % [c.gatewayLabels, sel]),
       ]),
       g.row('Event loop'),
       g.timeseries('Event-loop delay', 'p99 and maximum event-loop delay from /readyz. Normal below 20 ms, alarming above 50 ms.', 's', [
@@ -72,10 +73,17 @@ local v = import 'variables.libsonnet';
       ]),
       g.row('Exporter'),
       g.timeseries('Collector success', '1 when the collector succeeded in the scrape; a failing collector leaves its series out.', 'none', [
-        g.target('openclaw_exporter_collector_success{job=~"$job", instance=~"$instance"}', '{{collector}} {{gateway}}'),
+        g.target('openclaw_exporter_collector_success{%s}' % v.host(c), '{{collector}} {{gateway}}'),
       ]),
       g.timeseries('Collector duration', 'Time each collector took in the scrape.', 's', [
-        g.target('openclaw_exporter_collector_duration_seconds{job=~"$job", instance=~"$instance"}', '{{collector}} {{gateway}}'),
+        g.target('openclaw_exporter_collector_duration_seconds{%s}' % v.host(c), '{{collector}} {{gateway}}'),
+      ]),
+      g.timeseries('Exporter memory', "Resident memory and Go heap of the exporter's own process.", 'bytes', [
+        g.target('process_resident_memory_bytes{%s}' % v.host(c), '{{instance}} resident'),
+        g.target('go_memstats_heap_inuse_bytes{%s}' % v.host(c), '{{instance}} heap in use'),
+      ]),
+      g.timeseries('Exporter CPU', "CPU the exporter's own process uses, in cores.", 'short', [
+        g.target('rate(process_cpu_seconds_total{%s}[$__rate_interval])' % v.host(c), '{{instance}}'),
       ]),
     ]),
   },

@@ -3,15 +3,18 @@ local v = import 'variables.libsonnet';
 
 {
   grafanaDashboards+:: {
-    local sel = v.selector,
-    'openclaw-resources.json': g.dashboard('openclaw-resources.json', 'OpenClaw / Resources', $._config, v.exporter($._config) + [v.gateway], [
+    local c = $._config,
+    local sel = v.gatewaySelector(c),
+    // The limit the memory alerts judge by (mixin/rules).
+    local limit = 'gateway:openclaw_gateway_process_memory_limit_bytes:effective{%s}' % sel,
+    'openclaw-resources.json': g.dashboard('openclaw-resources.json', 'OpenClaw / Resources', c, v.exporter(c) + [v.gateway(c)], v.annotations(c), [
       g.row('Memory'),
-      g.timeseries('Resident memory', 'Resident memory of the gateway process and its limit (configured, else its cgroup).', 'bytes', [
+      g.timeseries('Resident memory', "Resident memory of the gateway process and its limit: the exporter's memory_limit_bytes, else its cgroup's, else the mixin's memoryLimitBytes.", 'bytes', [
         g.target('openclaw_gateway_process_resident_memory_bytes{%s}' % sel, '{{gateway}} resident'),
-        g.target('openclaw_gateway_process_memory_limit_bytes{%s}' % sel, '{{gateway}} limit'),
+        g.target(limit, '{{gateway}} limit'),
       ]),
       g.timeseries('Memory of limit', 'Resident memory as a share of the limit. Normal below 70 %, alarming above 90 %.', 'percentunit', [
-        g.target('openclaw_gateway_process_resident_memory_bytes{%(sel)s} / on (job, instance, gateway) openclaw_gateway_process_memory_limit_bytes{%(sel)s}' % { sel: sel }, '{{gateway}}'),
+        g.target('openclaw_gateway_process_resident_memory_bytes{%s} / on (%s) %s' % [sel, c.gatewayLabels, limit], '{{gateway}}'),
       ]),
       g.row('File descriptors and connections'),
       g.timeseries('File descriptors', 'Open file descriptors and the soft limit.', 'short', [
@@ -38,10 +41,10 @@ local v = import 'variables.libsonnet';
       ]),
       g.row('Logs'),
       g.timeseries('Log lines by level', 'Lines per second read from the newest log by tslog level.', 'short', [
-        g.target('sum by (gateway, level) (rate(openclaw_log_lines_total{%s}[$__rate_interval]))' % sel, '{{gateway}} {{level}}'),
+        g.target('sum by (%s, level) (rate(openclaw_log_lines_total{%s}[$__rate_interval]))' % [c.gatewayLabels, sel], '{{gateway}} {{level}}'),
       ]),
       g.timeseries('Known error patterns', 'Lines matching the configured patterns per second.', 'short', [
-        g.target('sum by (gateway, pattern) (rate(openclaw_log_pattern_matches_total{%s}[$__rate_interval])) > 0' % sel, '{{gateway}} {{pattern}}'),
+        g.target('sum by (%s, pattern) (rate(openclaw_log_pattern_matches_total{%s}[$__rate_interval])) > 0' % [c.gatewayLabels, sel], '{{gateway}} {{pattern}}'),
       ]),
       g.timeseries('Log volume', 'Bytes of log written per second.', 'Bps', [
         g.target('rate(openclaw_log_read_bytes_total{%s}[$__rate_interval])' % sel, '{{gateway}}'),

@@ -41,6 +41,9 @@ rootfs() {
 		chmod -R u+w,go-w "$dir/usr/local/go"
 		chmod 0755 "$dir"/usr/local/go/bin/* "$dir"/usr/local/go/pkg/tool/*/*
 		mkdir -p "$dir/go"
+		# Builds in it reach the module proxy the way this host does: with
+		# the host's trust store (which holds any egress proxy's CA).
+		cp /etc/ssl/certs/ca-certificates.crt "$dir/etc/ssl/certs/ca-certificates.crt"
 	fi
 	tar --numeric-owner -C "$dir" -cf "$out.tar.tmp" .
 	mv "$out.tar.tmp" "$out.tar"

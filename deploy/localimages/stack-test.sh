@@ -72,9 +72,8 @@ cleanup() {
 	# The engine's containerd and shims run with paths under $run: stop any
 	# that outlived it, by pid, and unmount what they left.
 	for p in /proc/[0-9]*; do
-		if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "$run/"; then
-			kill -KILL "${p#/proc/}" 2>/dev/null
-		fi
+		cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+		[[ $cmd == *"$run/"* ]] && kill -KILL "${p#/proc/}" 2>/dev/null
 	done
 	awk -v r="$run/" 'index($2, r) == 1 {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
 	rm -rf "$run"
@@ -120,8 +119,12 @@ for image in $(compose config --images | sort -u); do
 	prom/prometheus:* | prom/alertmanager:*)
 		tool=${image#prom/} tag=${image##*:}
 		tool=${tool%%:*}
-		have=$("$TOOLS_DIR/$tool" --version 2>&1 | head -1)
-		[[ $have == *" version ${tag#v} "* ]] || missing "$image: make tools built '$have', not ${tag#v}"
+		# The module version the binary was built from: Prometheus 3.x.y is
+		# module v0.3xx.y (v3.8.1 is v0.308.1), Alertmanager's are the same.
+		want=$tag
+		[[ $tool == prometheus ]] && want=$(awk -F'[v.]' '{printf "v0.%d%02d.%d", $2, $3, $4}' <<<"$tag")
+		have=$("$go" version -m "$TOOLS_DIR/$tool" | awk -v m="github.com/prometheus/$tool" '($1 == "mod" || $1 == "dep") && $2 == m {print $3}')
+		[[ $have == "$want" ]] || missing "$image: make tools built $tool from module version '$have', not $want"
 		ctx=$run/context-$tool
 		mkdir -p "$ctx"
 		case $tool in

@@ -51,6 +51,8 @@ func helperMain(args []string) int {
 		err = execEnvHelper(args[1:])
 	case "openclaw":
 		err = openclawUpdateHelper(args[1:])
+	case "http-server":
+		err = foreignServerHelper(args[1:])
 	default:
 		err = fmt.Errorf("unknown program %q", args[0])
 	}

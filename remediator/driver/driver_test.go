@@ -2,6 +2,8 @@ package driver
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -146,10 +148,16 @@ func startListener(t *testing.T, ignoreTERM bool) (*exec.Cmd, int) {
 func TestProcessStop(t *testing.T) {
 	for _, ignore := range []bool{false, true} {
 		cmd, port := startListener(t, ignore)
-		p := &Process{Procs: openclaw.DefaultProcFS, Port: port, KillWait: 10 * time.Second}
+		locks := t.TempDir()
+		p := &Process{Procs: openclaw.DefaultProcFS, Port: port, LockDirs: []string{locks}, KillWait: 10 * time.Second}
 		proc, err := p.Find()
 		if err != nil {
 			t.Fatalf("find: %v", err)
+		}
+		// A shell is not titled like a gateway: its lock says it is one.
+		lock := openclaw.Lock{PID: proc.PID, StartTime: proc.StartTime, Port: port}.Marshal()
+		if err := os.WriteFile(filepath.Join(locks, "gateway.test0001.lock"), lock, 0o600); err != nil {
+			t.Fatal(err)
 		}
 		if proc.PID != cmd.Process.Pid {
 			// the listener may be the shell or its child; both are in the group
@@ -161,7 +169,7 @@ func TestProcessStop(t *testing.T) {
 		if err != nil {
 			t.Fatalf("ignore TERM %v: %v", ignore, err)
 		}
-		if ignore != strings.Contains(out, "killed") {
+		if ignore != strings.Contains(out, "killed") || !strings.Contains(out, "gateway by lock") {
 			t.Errorf("ignore TERM %v: %q", ignore, out)
 		}
 		if _, err := p.Find(); err == nil {
@@ -170,6 +178,60 @@ func TestProcessStop(t *testing.T) {
 		if out, err := p.Stop(context.Background(), time.Second); err != nil || !strings.Contains(out, "no gateway") {
 			t.Errorf("stop of nothing: %q %v", out, err)
 		}
+	}
+}
+
+// TestProcessStopRefusesUnproven: a listener that is not titled like a
+// gateway, owns no lock with its start time (a lock naming its pid with
+// another start time is a reused pid's) and was not started by the driver
+// is never signalled.
+func TestProcessStopRefusesUnproven(t *testing.T) {
+	cmd, port := startListener(t, false)
+	locks := t.TempDir()
+	p := &Process{Procs: openclaw.DefaultProcFS, Port: port, LockDirs: []string{locks}}
+	proc, err := p.Find()
+	if err != nil {
+		t.Fatalf("find: %v", err)
+	}
+	lock := openclaw.Lock{PID: proc.PID, StartTime: proc.StartTime + 1, Port: port}.Marshal()
+	os.WriteFile(filepath.Join(locks, "gateway.test0001.lock"), lock, 0o600)
+	out, err := p.Stop(context.Background(), time.Second)
+	if !errors.Is(err, openclaw.ErrNotGateway) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", proc.PID)) {
+		t.Fatalf("stop of a non-gateway: %q, %v", out, err)
+	}
+	if err := syscall.Kill(cmd.Process.Pid, 0); err != nil {
+		t.Fatalf("the listener was signalled: %v", err)
+	}
+	if now, err := p.Find(); err != nil || now != proc {
+		t.Fatalf("the listener changed: %+v %v", now, err)
+	}
+}
+
+// TestProcessStartIsRemembered: what the driver started itself is the
+// gateway, whatever its title, for any later driver of the same port.
+func TestProcessStartIsRemembered(t *testing.T) {
+	port := 1 // no listener: the test only asks for identity
+	p := &Process{Procs: openclaw.DefaultProcFS, Port: port, Argv: []string{"/bin/sleep", "300"}}
+	msg, err := p.Start(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if _, err := fmt.Sscanf(msg[strings.LastIndex(msg, "pid "):], "pid %d", &pid); err != nil {
+		t.Fatalf("%q: %v", msg, err)
+	}
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
+	proc, err := openclaw.DefaultProcFS.Identify(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := &Process{Procs: openclaw.DefaultProcFS, Port: port}
+	if how, err := again.identity().Confirm(proc); err != nil || how != openclaw.EvidenceStarted {
+		t.Errorf("the started process: %q, %v", how, err)
+	}
+	other := &Process{Procs: openclaw.DefaultProcFS, Port: port + 1}
+	if _, err := other.identity().Confirm(proc); !errors.Is(err, openclaw.ErrNotGateway) {
+		t.Errorf("started for another port, yet %v", err)
 	}
 }
 

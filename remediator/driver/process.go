@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
+	"sync"
 	"syscall"
 	"time"
 
@@ -35,8 +37,38 @@ func (p *Process) Find() (openclaw.Process, error) {
 	return proc, err
 }
 
+// started remembers, per port, the processes Start ran, for the lifetime of
+// the remediator: drivers are made per action, and a gateway run through a
+// wrapper may be titled like anything.
+var started struct {
+	sync.Mutex
+	byPort map[int][]openclaw.Process
+}
+
+// maxStarted bounds what started keeps per port.
+const maxStarted = 8
+
+func rememberStarted(port int, proc openclaw.Process) {
+	started.Lock()
+	defer started.Unlock()
+	if started.byPort == nil {
+		started.byPort = map[int][]openclaw.Process{}
+	}
+	list := append(started.byPort[port], proc)
+	started.byPort[port] = list[max(0, len(list)-maxStarted):]
+}
+
+// identity is what proves a found process to be this target's gateway.
+func (p *Process) identity() openclaw.Identity {
+	started.Lock()
+	defer started.Unlock()
+	return openclaw.Identity{Procs: p.Procs, Port: p.Port, LockDirs: p.LockDirs, Started: slices.Clone(started.byPort[p.Port])}
+}
+
 // Stop sends SIGTERM to the gateway (its whole process group when it leads
-// one, so Node workers go with it), waits up to grace, then SIGKILL.
+// one, so Node workers go with it), waits up to grace, then SIGKILL. It
+// signals nothing that it cannot show to be the gateway: whatever holds
+// the port may be another program.
 func (p *Process) Stop(ctx context.Context, grace time.Duration) (string, error) {
 	proc, err := p.Find()
 	if errors.Is(err, openclaw.ErrNotFound) {
@@ -44,6 +76,13 @@ func (p *Process) Stop(ctx context.Context, grace time.Duration) (string, error)
 	}
 	if err != nil {
 		return "", fmt.Errorf("find gateway process: %w", err)
+	}
+	how, err := p.identity().Confirm(proc)
+	if errors.Is(err, openclaw.ErrNoProcess) {
+		return fmt.Sprintf("pid %d exited before it was signalled", proc.PID), nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("refusing to signal the process on port %d: %w", p.Port, err)
 	}
 	target := proc.PID
 	if pgid, err := syscall.Getpgid(proc.PID); err == nil && pgid == proc.PID {
@@ -53,7 +92,7 @@ func (p *Process) Stop(ctx context.Context, grace time.Duration) (string, error)
 		return "", fmt.Errorf("SIGTERM pid %d: %w", proc.PID, err)
 	}
 	if p.waitGone(ctx, proc, grace) {
-		return fmt.Sprintf("pid %d stopped by SIGTERM", proc.PID), nil
+		return fmt.Sprintf("pid %d (gateway by %s) stopped by SIGTERM", proc.PID, how), nil
 	}
 	if ctx.Err() != nil {
 		return "", ctx.Err()
@@ -66,7 +105,7 @@ func (p *Process) Stop(ctx context.Context, grace time.Duration) (string, error)
 		wait = 10 * time.Second
 	}
 	if p.waitGone(ctx, proc, wait) {
-		return fmt.Sprintf("pid %d did not stop within %s of SIGTERM; killed", proc.PID, grace), nil
+		return fmt.Sprintf("pid %d (gateway by %s) did not stop within %s of SIGTERM; killed", proc.PID, how, grace), nil
 	}
 	return "", fmt.Errorf("pid %d still alive %s after SIGKILL", proc.PID, wait)
 }
@@ -113,6 +152,9 @@ func (p *Process) Start(context.Context) (string, error) {
 	}
 	if err := cmd.Start(); err != nil {
 		return "", fmt.Errorf("start %s: %w", p.Argv[0], err)
+	}
+	if proc, err := p.Procs.Identify(cmd.Process.Pid); err == nil {
+		rememberStarted(p.Port, proc)
 	}
 	go func() { _ = cmd.Wait() }() // reap it when it exits while we run
 	return fmt.Sprintf("started %s as pid %d", p.Argv[0], cmd.Process.Pid), nil

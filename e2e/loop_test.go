@@ -98,6 +98,9 @@ type loopOptions struct {
 	restartArgs    []string
 	verifyTimeout  string // the remediator's verify timeout, instead of the gateway's
 	repeatInterval string // Alertmanager's repeat_interval (1h)
+	// alertmanager, when set, writes Alertmanager's configuration instead
+	// of the harness's (l.remediator and l.path("token") are known then).
+	alertmanager func(l *loop) string
 }
 
 // gatewayUnderTest is the gateway a loop watches and the remediator
@@ -219,6 +222,9 @@ receivers:
           authorization:
             credentials_file: %s
 `, p.groupWait, p.groupInterval, orDefault(o.repeatInterval, "1h"), l.remediator, l.path("token")))
+	if o.alertmanager != nil {
+		l.write("alertmanager.yml", o.alertmanager(l))
+	}
 	l.start("alertmanager", testbin.Tool(t, "alertmanager"), "--config.file", l.path("alertmanager.yml"),
 		"--storage.path", l.path("am-data"), "--web.listen-address", fmt.Sprintf("127.0.0.1:%d", amPort),
 		"--cluster.listen-address=")

@@ -248,14 +248,21 @@ var escalations = []string{"OpenClawRemediatorCircuitOpen", "OpenClawRemediatorA
 
 // TestAlertmanagerRoutesEveryAlert asks the real amtool where each alert of
 // the mixin goes: every one to people, those that name an action to the
-// remediator as well; and, with Alertmanager's own routing code, how soon
-// people hear again of the remediator's escalations.
+// remediator as well. amtool does not print timings, so the test walks the
+// routes itself too, checks that it reaches amtool's receivers, and reads
+// how soon the remediator hears and how often people are reminded.
 func TestAlertmanagerRoutesEveryAlert(t *testing.T) {
 	p := loadProject(t)
 	amtool := testbin.Tool(t, "amtool")
 	cfgPath := hostView(t, p.Services["alertmanager"], "/etc/alertmanager/alertmanager.yml")
 	cfg := loadAlertmanager(t, cfgPath)
-	for _, a := range mixinAlerts(t) {
+	alerts := mixinAlerts(t)
+	for _, e := range escalations {
+		if !slices.ContainsFunc(alerts, func(a mixinAlert) bool { return string(a.labels["alertname"]) == e }) {
+			t.Errorf("%s is no alert of the mixin any more", e)
+		}
+	}
+	for _, a := range alerts {
 		want := "people"
 		if a.labels["remediation"] != "none" {
 			want = "remediator,people"
@@ -273,7 +280,7 @@ func TestAlertmanagerRoutesEveryAlert(t *testing.T) {
 			t.Errorf("%s (remediation=%s) goes to %q, want %q", a.name, a.labels["remediation"], receivers, want)
 		}
 
-		// The same walk here, which amtool does not print the timings of.
+		// Alertmanager's defaults above the root.
 		routes := cfg.Route.match(t, a.labels, route{GroupWait: "30s", RepeatInterval: "4h"})
 		var names []string
 		for _, r := range routes {

@@ -72,6 +72,18 @@ func (r *Reloader) reload() error {
 	return r.exp.Apply(cfg)
 }
 
+// Handler is POST /-/reload when the lifecycle API is enabled
+// (--web.enable-lifecycle), else a 403 that says so, as Prometheus answers:
+// whoever reaches the port must not make the exporter re-read its files.
+func (r *Reloader) Handler(enabled bool) http.Handler {
+	if enabled {
+		return r
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "Lifecycle API is not enabled (--web.enable-lifecycle); send SIGHUP to reload.", http.StatusForbidden)
+	})
+}
+
 // ServeHTTP is POST /-/reload.
 func (r *Reloader) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if req.Method != http.MethodPost && req.Method != http.MethodPut {

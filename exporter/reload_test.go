@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -70,5 +71,33 @@ func TestReloadKeepsOldConfigOnError(t *testing.T) {
 	r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/-/reload", nil))
 	if rec.Code != http.StatusMethodNotAllowed {
 		t.Errorf("GET /-/reload = %d", rec.Code)
+	}
+}
+
+// Without --web.enable-lifecycle, POST /-/reload is refused and the
+// configuration file is not read.
+func TestReloadNeedsLifecycle(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "exporter.yml")
+	os.WriteFile(path, []byte("gateways:\n  - name: first\n    url: http://127.0.0.1:1\n"), 0o600)
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, err := exporter.New(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exp.Close()
+	r := exporter.NewReloader(path, exp, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	os.WriteFile(path, []byte("gateways: [not, valid\n"), 0o600)
+	rec := httptest.NewRecorder()
+	r.Handler(false).ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/-/reload", nil))
+	if rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "--web.enable-lifecycle") {
+		t.Errorf("lifecycle off: %d %q; want 403 naming the flag", rec.Code, rec.Body)
+	}
+	rec = httptest.NewRecorder()
+	r.Handler(true).ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/-/reload", nil))
+	if rec.Code != http.StatusInternalServerError {
+		t.Errorf("lifecycle on, bad file: %d %q; want 500", rec.Code, rec.Body)
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/clawwatch/clawwatch/exporter/config"
 	"github.com/clawwatch/clawwatch/exporter/gpu"
 	"github.com/clawwatch/clawwatch/exporter/reasoning"
+	"github.com/clawwatch/clawwatch/internal/httpserve"
 )
 
 func main() {
@@ -38,6 +39,14 @@ func run() int {
 		metricsPath = kingpin.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
 		maxRequests = kingpin.Flag("web.max-requests", "Maximum number of parallel scrape requests; 0 disables the limit.").Default("40").Int()
 		webConfig   = webflag.AddFlags(kingpin.CommandLine, ":9787")
+		// A scrape lasts as long as its slowest collector's deadline: reads
+		// and writes get minutes, a connection without a request seconds,
+		// and keep-alive outlasts a 1m scrape interval.
+		limits = httpserve.AddFlags(kingpin.CommandLine, httpserve.Limits{
+			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute, WriteTimeout: 2 * time.Minute,
+			IdleTimeout: 2 * time.Minute, MaxConnections: httpserve.DefaultMaxConnections,
+		})
+		lifecycle   = kingpin.Flag("web.enable-lifecycle", "Enable reload via HTTP request (POST /-/reload); SIGHUP always reloads.").Bool()
 		gpuEnabled  = kingpin.Flag("collector.gpu", "Collect NVIDIA GPU metrics through NVML (--no-collector.gpu disables).").Default("true").Bool()
 		gpuRequired = kingpin.Flag("collector.gpu.required", "Fail at startup when NVML or a GPU is unavailable, for hosts where a missing GPU is itself an incident.").Bool()
 	)
@@ -122,7 +131,7 @@ func run() int {
 		ErrorLog:            slogAdapter{logger},
 		EnableOpenMetrics:   true,
 	}))
-	mux.Handle("/-/reload", reloader)
+	mux.Handle("/-/reload", reloader.Handler(*lifecycle))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })
 	if *metricsPath != "/" {
 		landing, err := web.NewLandingPage(web.LandingConfig{
@@ -137,13 +146,13 @@ func run() int {
 		}
 		mux.Handle("/", landing)
 	}
-	srv := &http.Server{Handler: mux}
+	srv := limits.Server(mux)
 	// Notify also un-ignores SIGINT for a process started in the background
 	// (make demo &), so that both stop it and the deferred Closes run.
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 	errc := make(chan error, 1)
-	go func() { errc <- web.ListenAndServe(srv, webConfig, logger) }()
+	go func() { errc <- httpserve.ListenAndServe(srv, webConfig, limits.MaxConnections, logger) }()
 	select {
 	case err := <-errc:
 		logger.Error("http server", "err", err)

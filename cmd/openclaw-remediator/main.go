@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 	webflag "github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
+	"github.com/clawwatch/clawwatch/internal/httpserve"
 	"github.com/clawwatch/clawwatch/remediator"
 	"github.com/clawwatch/clawwatch/remediator/auth"
 	"github.com/clawwatch/clawwatch/remediator/config"
@@ -51,6 +52,11 @@ func run(args []string) int {
 	// restarts (authenticated, but still). Alertmanager elsewhere needs an
 	// explicit --web.listen-address, and then TLS in --web.config.file.
 	webConfig := webflag.AddFlags(serve, "127.0.0.1:9788")
+	// Webhooks and API calls are small and quick, the console's pages too.
+	limits := httpserve.AddFlags(serve, httpserve.Limits{
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: time.Minute,
+		IdleTimeout: time.Minute, MaxConnections: httpserve.DefaultMaxConnections,
+	})
 	links := consoleLinks{}
 	serve.Flag("web.external-url", "The URL under which the remediator is reachable (for example behind a reverse proxy), used for links to the console's incident pages in escalation notifications. A path in it prefixes the console's links; the proxy must strip it.").StringVar(&links.external)
 	serve.Flag("console.prometheus-url", "Prometheus' external URL: incident pages link to their alert there.").StringVar(&links.prometheus)
@@ -95,7 +101,7 @@ func run(args []string) int {
 		return cl.reset(*resetTarget)
 	}
 	logger := promslog.New(logCfg)
-	return serveMain(logger, *configFile, *tokenFile, *insecure, webConfig, links)
+	return serveMain(logger, *configFile, *tokenFile, *insecure, webConfig, *limits, links)
 }
 
 // consoleLinks are the URL flags of the console, checked at start.
@@ -132,7 +138,7 @@ func checkConfig(path string) int {
 	return 0
 }
 
-func serveMain(logger *slog.Logger, configFile, tokenFile string, insecure bool, webConfig *web.FlagConfig, links consoleLinks) int {
+func serveMain(logger *slog.Logger, configFile, tokenFile string, insecure bool, webConfig *web.FlagConfig, limits httpserve.Limits, links consoleLinks) int {
 	cfg, err := config.Load(configFile)
 	if err != nil {
 		logger.Error("cannot load configuration", "err", err)
@@ -262,11 +268,11 @@ func serveMain(logger *slog.Logger, configFile, tokenFile string, insecure bool,
 	}
 	mux.Handle("/", landing)
 
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := limits.Server(mux)
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 	errc := make(chan error, 1)
-	go func() { errc <- web.ListenAndServe(srv, webConfig, logger) }()
+	go func() { errc <- httpserve.ListenAndServe(srv, webConfig, limits.MaxConnections, logger) }()
 	select {
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {

@@ -31,11 +31,11 @@ type proc struct {
 	done chan struct{}
 }
 
-func startRemediator(t *testing.T, cfg, tokenFile string, port int) *proc {
+func startRemediator(t *testing.T, cfg, tokenFile string, port int, extra ...string) *proc {
 	t.Helper()
 	p := &proc{url: "http://127.0.0.1:" + strconv.Itoa(port), out: &simtest.Buffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(testbin.Command(t, "openclaw-remediator"), "--config.file", cfg,
-		"--web.listen-address", "127.0.0.1:"+strconv.Itoa(port), "--web.bearer-token-file", tokenFile, "--log.level", "debug")
+	p.cmd = exec.Command(testbin.Command(t, "openclaw-remediator"), append([]string{"--config.file", cfg,
+		"--web.listen-address", "127.0.0.1:" + strconv.Itoa(port), "--web.bearer-token-file", tokenFile, "--log.level", "debug"}, extra...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

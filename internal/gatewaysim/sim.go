@@ -303,8 +303,11 @@ func (s *Sim) writeLocks() error {
 // Run serves until ctx ends, then shuts down cleanly: listeners closed,
 // locks removed, log closed.
 func (s *Sim) Run(ctx context.Context) error {
-	gw := &http.Server{Handler: s.gatewayHandler(), ReadHeaderTimeout: 10 * time.Second}
-	ctl := &http.Server{Handler: s.controlHandler(), ReadHeaderTimeout: 10 * time.Second}
+	// Idle keep-alive connections are closed; no read or write timeout,
+	// which would cut the hang fault's never-answered requests and the
+	// long-lived WebSocket RPC short.
+	gw := &http.Server{Handler: s.gatewayHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
+	ctl := &http.Server{Handler: s.controlHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
 	errc := make(chan error, len(s.gateway)+1)
 	rpcCtx, stopRPC := context.WithCancel(context.Background())
 	defer stopRPC()

@@ -183,6 +183,9 @@ func (c *Config) validate(dir string) error {
 	}
 	if c.LogPatterns == nil {
 		c.LogPatterns = DefaultLogPatterns
+	} else if len(c.LogPatterns) == 0 {
+		// An empty list counts nothing: the error-burst alert could never fire.
+		return errors.New("log_patterns: an empty list counts no line; leave the key out for the defaults, or list at least one pattern")
 	}
 	names := map[string]bool{}
 	for i, p := range c.LogPatterns {

@@ -76,6 +76,7 @@ func TestParseErrors(t *testing.T) {
 		{"gateways:\n  - name: a\n    memory_limit_bytes: -1\n", "memory_limit_bytes"},
 		{"gateways:\n  - name: a\nlog_patterns:\n  - name: Bad Name\n    contains: [x]\n", "log_patterns[0]: name \"Bad Name\""},
 		{"gateways:\n  - name: a\nlog_patterns:\n  - name: x\n", "contains: at least one"},
+		{"gateways:\n  - name: a\nlog_patterns: []\n", "log_patterns: an empty list counts no line"},
 		{"gateways:\n  - name: a\n    tls_config:\n      cert_file: c.pem\n", "key_file"},
 		{"gateways:\n  - name: a\n    token_file: /nonexistent/gateway.token\n", "gateways[0] (a): token_file: open /nonexistent/gateway.token"},
 		{"gateways:\n  - name: a\n    token_file: /dev/null\n", "token_file: /dev/null: empty"},

@@ -118,7 +118,7 @@ func startLoop(t *testing.T, o loopOptions) *loop {
 		o.profile = demoProfile
 	}
 	p := o.profile
-	l := &loop{t: t, dir: t.TempDir(), token: "e2e-token", patience: p.patience}
+	l := &loop{t: t, dir: t.TempDir(), token: "e2e-remediator-token", patience: p.patience}
 	if o.start != nil {
 		l.gw = o.start(t)
 	} else {

@@ -20,7 +20,8 @@ import (
 // by code with authn's answers included, so refused senders show.
 //
 //	POST /api/v1/alerts                       Alertmanager webhook (payload v4)
-//	GET  /api/v1/incidents?state=&decision=&target=&action=&since=&limit=
+//	GET  /api/v1/incidents?state=&decision=&target=&action=&since=&limit=&cursor=
+//	                                          {"incidents":[…],"next":"<cursor of the next page>"}
 //	GET  /api/v1/incidents/{id}
 //	POST /api/v1/incidents/{id}/approve       run a pending incident's action
 //	POST /api/v1/incidents/{id}/reject?reason= drop it
@@ -67,7 +68,8 @@ const maxList = 1000
 
 func (r *Remediator) listIncidents(w http.ResponseWriter, req *http.Request) {
 	q := req.URL.Query()
-	f := journal.Filter{State: q.Get("state"), Decision: q.Get("decision"), Target: q.Get("target"), Action: q.Get("action"), Limit: 100}
+	f := journal.Filter{State: q.Get("state"), Decision: q.Get("decision"), Target: q.Get("target"), Action: q.Get("action"),
+		Limit: 100, After: q.Get("cursor")}
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n <= 0 {
@@ -88,15 +90,24 @@ func (r *Remediator) listIncidents(w http.ResponseWriter, req *http.Request) {
 		}
 		f.Since = t
 	}
-	incs, err := r.Incidents(f)
+	page, err := r.journal.ListPage(f)
+	if errors.Is(err, journal.ErrBadCursor) {
+		httpError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	if err != nil {
+		r.journalError("list", err)
 		httpError(w, http.StatusServiceUnavailable, err.Error())
 		return
 	}
-	if incs == nil {
-		incs = []*journal.Incident{}
+	if page.Incidents == nil {
+		page.Incidents = []*journal.Incident{}
 	}
-	writeJSON(w, map[string]any{"incidents": incs})
+	res := map[string]any{"incidents": page.Incidents}
+	if page.Next != "" {
+		res["next"] = page.Next // a listing longer than limit (at most 1000) continues with ?cursor=
+	}
+	writeJSON(w, res)
 }
 
 func (r *Remediator) getIncident(w http.ResponseWriter, req *http.Request) {

@@ -66,9 +66,9 @@ func fail(err error) int {
 	return 1
 }
 
-func (c *client) list(state, decision, target string, limit int, asJSON bool) int {
+func (c *client) list(state, decision, target, cursor string, limit int, asJSON bool) int {
 	q := url.Values{}
-	for k, v := range map[string]string{"state": state, "decision": decision, "target": target} {
+	for k, v := range map[string]string{"state": state, "decision": decision, "target": target, "cursor": cursor} {
 		if v != "" {
 			q.Set(k, v)
 		}
@@ -76,6 +76,7 @@ func (c *client) list(state, decision, target string, limit int, asJSON bool) in
 	q.Set("limit", fmt.Sprint(limit))
 	var res struct {
 		Incidents []*journal.Incident `json:"incidents"`
+		Next      string              `json:"next,omitempty"`
 	}
 	if err := c.do(http.MethodGet, "/api/v1/incidents?"+q.Encode(), &res); err != nil {
 		return fail(err)
@@ -97,6 +98,9 @@ func (c *client) list(state, decision, target string, limit int, asJSON bool) in
 			inc.AlertName, inc.Action, inc.Target, inc.State, inc.Decision, result)
 	}
 	_ = tw.Flush()
+	if res.Next != "" {
+		fmt.Fprintf(os.Stderr, "more incidents: --cursor=%s\n", res.Next)
+	}
 	return 0
 }
 

@@ -71,7 +71,8 @@ func run(args []string) int {
 	listState := list.Flag("state", "Only incidents in this state (received, pending, queued, running, done).").String()
 	listDecision := list.Flag("decision", "Only incidents with this decision.").String()
 	listTarget := list.Flag("target", "Only incidents of this target.").String()
-	listLimit := list.Flag("limit", "At most this many incidents.").Default("50").Int()
+	listLimit := list.Flag("limit", "At most this many incidents (the API gives 1000 at most per page).").Default("50").Int()
+	listCursor := list.Flag("cursor", "Continue a listing after the page that printed this cursor.").String()
 	listJSON := list.Flag("json", "Print JSON.").Bool()
 	approve := app.Command("approve", "Approve a pending incident: its action runs.")
 	cl.flags(approve)
@@ -92,7 +93,7 @@ func run(args []string) int {
 	case check.FullCommand():
 		return checkConfig(*checkFile)
 	case list.FullCommand():
-		return cl.list(*listState, *listDecision, *listTarget, *listLimit, *listJSON)
+		return cl.list(*listState, *listDecision, *listTarget, *listCursor, *listLimit, *listJSON)
 	case approve.FullCommand():
 		return cl.settle(*approveID, "approve")
 	case reject.FullCommand():

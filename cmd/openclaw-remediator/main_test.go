@@ -21,7 +21,7 @@ import (
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
 
-const token = "s3cret-token"
+const token = "s3cret-remediator-token"
 
 // proc is a remediator child process.
 type proc struct {
@@ -240,6 +240,23 @@ func TestKill9LosesNothing(t *testing.T) {
 	out, err := cli("list", "--url", b.url, "--bearer-token-file", tokenFile, "--state", "pending")
 	if err != nil || !strings.Contains(out, rollbackID) {
 		t.Fatalf("list: %v\n%s", err, out)
+	}
+	// More incidents than --limit: the listing says how to continue, and
+	// the next page holds others.
+	out, err = cli("list", "--url", b.url, "--bearer-token-file", tokenFile, "--limit", "100")
+	_, cursor, ok := strings.Cut(out, "more incidents: --cursor=")
+	if err != nil || !ok {
+		t.Fatalf("list --limit 100 of more: %v\n%s", err, out)
+	}
+	cursor = strings.TrimSpace(cursor)
+	next, err := cli("list", "--url", b.url, "--bearer-token-file", tokenFile, "--limit", "100", "--cursor", cursor)
+	if err != nil || strings.Count(next, "\n") < 2 {
+		t.Fatalf("list --cursor: %v\n%s", err, next)
+	}
+	for _, line := range strings.Split(next, "\n")[1:] {
+		if id, _, _ := strings.Cut(line, " "); id != "" && !strings.HasPrefix(id, "more") && strings.Contains(out, id) {
+			t.Fatalf("the second page repeats %s", id)
+		}
 	}
 	if out, err := cli("reject", "--url", b.url, rollbackID); err == nil || !strings.Contains(out, "401") {
 		t.Fatalf("reject without token: %v %s", err, out)

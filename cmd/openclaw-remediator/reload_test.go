@@ -117,7 +117,7 @@ func TestReload(t *testing.T) {
 
 	// A good file and a new token: the reload takes both.
 	write(t, cfg, one)
-	write(t, tokenFile, "n3w-token\n")
+	write(t, tokenFile, "n3w-remediator-token\n")
 	if code, b := p.do(t, http.MethodPost, "/-/reload", nil); code != http.StatusOK || string(b) != "reloaded\n" {
 		t.Fatalf("reload: %d %s", code, b)
 	}
@@ -125,11 +125,11 @@ func TestReload(t *testing.T) {
 	if code, _ := p.do(t, http.MethodGet, "/api/v1/incidents", nil); code != http.StatusUnauthorized {
 		t.Errorf("the old token still works: %d", code)
 	}
-	if code, _ := p.doAs(t, "n3w-token", http.MethodGet, "/api/v1/incidents", nil); code != http.StatusOK {
+	if code, _ := p.doAs(t, "n3w-remediator-token", http.MethodGet, "/api/v1/incidents", nil); code != http.StatusOK {
 		t.Errorf("the new token: %d", code)
 	}
 	// The removed target is no longer acted on.
-	if code, b := p.doAs(t, "n3w-token", http.MethodPost, "/api/v1/alerts", cleanupAlert("second", "5e00000000000002")); code != http.StatusOK ||
+	if code, b := p.doAs(t, "n3w-remediator-token", http.MethodPost, "/api/v1/alerts", cleanupAlert("second", "5e00000000000002")); code != http.StatusOK ||
 		!bytes.Contains(b, []byte(`"noMatch":1`)) {
 		t.Errorf("alert for the removed target: %d %s", code, b)
 	}

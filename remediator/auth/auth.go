@@ -24,7 +24,12 @@ type Bearer struct {
 	token []byte
 }
 
-// NewBearer reads the token file; an empty token is an error.
+// MinTokenBytes is the shortest bearer token accepted: a short one can be
+// guessed by whoever reaches the port, and this one can ask for restarts.
+const MinTokenBytes = 16
+
+// NewBearer reads the token file; a token shorter than MinTokenBytes is an
+// error.
 func NewBearer(path string) (*Bearer, error) {
 	b := &Bearer{path: path}
 	return b, b.Reload()
@@ -39,6 +44,9 @@ func (b *Bearer) Reload() error {
 	tok := []byte(strings.TrimSpace(string(data)))
 	if len(tok) == 0 {
 		return fmt.Errorf("bearer token file %s is empty", b.path)
+	}
+	if len(tok) < MinTokenBytes {
+		return fmt.Errorf("bearer token file %s: the token is %d bytes, at least %d are required (for example: openssl rand -hex 32)", b.path, len(tok), MinTokenBytes)
 	}
 	b.mu.Lock()
 	b.token = tok

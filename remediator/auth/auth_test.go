@@ -5,12 +5,14 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
 func TestBearer(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "token")
-	os.WriteFile(p, []byte("abc\n"), 0o600)
+	const tok = "abc-0123456789abcdef"
+	os.WriteFile(p, []byte(tok+"\n"), 0o600)
 	b, err := NewBearer(p)
 	if err != nil {
 		t.Fatal(err)
@@ -20,7 +22,8 @@ func TestBearer(t *testing.T) {
 		header string
 		want   int
 	}{
-		{"Bearer abc", 200}, {"bearer abc", 200}, {"Bearer abd", 401}, {"Bearer ", 401}, {"", 401}, {"Basic abc", 401}, {"Bearer abcabc", 401},
+		{"Bearer " + tok, 200}, {"bearer " + tok, 200}, {"Bearer abd-0123456789abcdef", 401}, {"Bearer ", 401}, {"", 401},
+		{"Basic " + tok, 401}, {"Bearer " + tok + tok, 401}, {"Bearer abc", 401},
 	} {
 		req := httptest.NewRequest(http.MethodPost, "/api/v1/alerts", nil)
 		if tc.header != "" {
@@ -36,9 +39,13 @@ func TestBearer(t *testing.T) {
 	if err := b.Reload(); err == nil {
 		t.Error("empty token accepted")
 	}
+	os.WriteFile(p, []byte("x\n"), 0o600)
+	if err := b.Reload(); err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "at least 16") {
+		t.Errorf("one-character token: %v; want an error naming the file and the minimum", err)
+	}
 	if !b.Check(func() *http.Request {
 		r := httptest.NewRequest("GET", "/", nil)
-		r.Header.Set("Authorization", "Bearer abc")
+		r.Header.Set("Authorization", "Bearer "+tok)
 		return r
 	}()) {
 		t.Error("a failed reload dropped the old token")

@@ -24,6 +24,8 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -387,6 +389,9 @@ type Filter struct {
 	Action   string
 	Since    time.Time
 	Limit    int
+	// After is a cursor from a previous page (Page.Next): the listing
+	// continues after that incident.
+	After string
 }
 
 func (f Filter) match(inc *Incident) bool {
@@ -399,6 +404,60 @@ func (f Filter) match(inc *Incident) bool {
 
 // List returns matching incidents, most recently received first.
 func (j *Journal) List(f Filter) ([]*Incident, error) {
+	p, err := j.ListPage(f)
+	return p.Incidents, err
+}
+
+// Page is one page of a listing. Next, when set, is the cursor (Filter.After)
+// of the page after it.
+type Page struct {
+	Incidents []*Incident
+	Next      string
+}
+
+// ErrBadCursor means a cursor that no listing made.
+var ErrBadCursor = errors.New("not a cursor of this listing")
+
+// cursor is a position in the listing's order (received at, descending, then
+// id): it stays valid when incidents before it are added or pruned.
+type cursor struct {
+	received time.Time
+	id       string
+}
+
+func (c cursor) String() string {
+	return strconv.FormatInt(c.received.UnixNano(), 36) + "." + c.id
+}
+
+func parseCursor(s string) (cursor, error) {
+	ns, id, ok := strings.Cut(s, ".")
+	n, err := strconv.ParseInt(ns, 36, 64)
+	if !ok || err != nil || id == "" {
+		return cursor{}, fmt.Errorf("cursor %q: %w", s, ErrBadCursor)
+	}
+	return cursor{time.Unix(0, n), id}, nil
+}
+
+// notAfter reports whether inc comes before the cursor's position in the
+// listing, or at it.
+func (c cursor) notAfter(inc *Incident) bool {
+	if !inc.ReceivedAt.Equal(c.received) {
+		return inc.ReceivedAt.After(c.received)
+	}
+	return inc.ID <= c.id
+}
+
+// ListPage returns a page of matching incidents, most recently received
+// first, and the cursor of the next page when there are more.
+func (j *Journal) ListPage(f Filter) (Page, error) {
+	var after *cursor
+	if f.After != "" {
+		c, err := parseCursor(f.After)
+		if err != nil {
+			return Page{}, err
+		}
+		after = &c
+	}
 	var out []*Incident
 	err := j.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketIncidents).ForEach(func(k, v []byte) error {
@@ -406,7 +465,7 @@ func (j *Journal) List(f Filter) ([]*Incident, error) {
 			if err := json.Unmarshal(v, &inc); err != nil {
 				return fmt.Errorf("incident %s: %w", k, err)
 			}
-			if f.match(&inc) {
+			if f.match(&inc) && (after == nil || !after.notAfter(&inc)) {
 				out = append(out, &inc)
 			}
 			return nil
@@ -418,10 +477,13 @@ func (j *Journal) List(f Filter) ([]*Incident, error) {
 		}
 		return out[a].ID < out[b].ID
 	})
+	p := Page{Incidents: out}
 	if f.Limit > 0 && len(out) > f.Limit {
-		out = out[:f.Limit]
+		p.Incidents = out[:f.Limit]
+		last := p.Incidents[f.Limit-1]
+		p.Next = cursor{last.ReceivedAt, last.ID}.String()
 	}
-	return out, err
+	return p, err
 }
 
 // Recovery is what Recover found after a restart.

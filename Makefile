@@ -60,7 +60,7 @@ GOTEST_FLAGS ?= -timeout 40m
 # go-nvml's header marks many calls deprecated; the warnings drown real ones.
 export CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
 
-.PHONY: help build release test lint demo openclaw tools chromium compose docker-bases docker compose-test mixin clean
+.PHONY: help build release test lint fuzz fuzz-smoke demo openclaw tools chromium compose docker-bases docker compose-test mixin clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -96,7 +96,7 @@ lint: ## gofmt, go vet, go mod tidy.
 	$(GO) mod tidy -diff
 	cd deploy/tools && $(GO) mod tidy -diff
 
-test: lint openclaw tools chromium compose docker-bases ## Every test, with -race: unit, integration, conformance, end-to-end with real Prometheus and Alertmanager.
+test: lint fuzz-smoke openclaw tools chromium compose docker-bases ## Every test, with -race: unit, integration, conformance, end-to-end with real Prometheus and Alertmanager.
 	@# The end-to-end loops run after the other packages, not beside them: their
 	@# 1 s scrapes and evaluations must not starve behind promtool and -race
 	@# builds on a small machine. Together the two runs are ./... .
@@ -107,6 +107,21 @@ test: lint openclaw tools chromium compose docker-bases ## Every test, with -rac
 	CGO_ENABLED=0 $(GO) test -count=1 ./exporter/gpu/
 	@# docker compose up for real on a private engine, after the loops for the same reason.
 	$(COMPOSE_TEST)
+
+# Every Fuzz* function of the repository, found by grep, runs alone for
+# FUZZTIME (go test -fuzz takes one target of one package at a time); the
+# inputs it finds failing land in the package's testdata/fuzz as regressions.
+FUZZTIME ?= 60s
+fuzz: ## Run every fuzz target for FUZZTIME (default 60s) each.
+	@grep -rE --exclude-dir=.git --include='*_test.go' -o '^func Fuzz[A-Za-z0-9_]*' . | sort -u | \
+	while IFS=: read -r file fn; do \
+		name=$${fn#func }; dir=$$(dirname "$$file"); \
+		echo "fuzz $$dir $$name for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) "$$dir" || exit 1; \
+	done
+
+fuzz-smoke: ## Every fuzz target for 5 s, as make test runs them.
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 
 demo: build tools ## The whole loop on loopback: a gateway hangs and is healed while you watch.
 	BIN_DIR=$(BIN_DIR) TOOLS_DIR=$(TOOLS_DIR) bash deploy/demo.sh

@@ -102,7 +102,7 @@ func TestSignIn(t *testing.T) {
 	}
 
 	// A new token signs every browser out.
-	if err := os.WriteFile(r.tokenFile, []byte("rotated-token\n"), 0o600); err != nil {
+	if err := os.WriteFile(r.tokenFile, []byte("rotated-console-token\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.bearer.Reload(); err != nil {
@@ -111,7 +111,7 @@ func TestSignIn(t *testing.T) {
 	if p := get(t, c, r.srv.URL+"/console/targets"); p.code != http.StatusUnauthorized {
 		t.Fatalf("the session outlived the token: %d", p.code)
 	}
-	r.token = "rotated-token"
+	r.token = "rotated-console-token"
 	c = r.signedIn()
 	p = get(t, c, r.srv.URL+"/console/approvals")
 	if p = postForm(t, c, r.srv.URL+"/console/sign-out", url.Values{"csrf": {csrfOf(t, p.body)}}); p.code != http.StatusOK || !strings.Contains(p.body, `id="sign-in"`) {

@@ -146,22 +146,9 @@ func run() int {
 		}
 		mux.Handle("/", landing)
 	}
-	srv := limits.Server(mux)
-	// Notify also un-ignores SIGINT for a process started in the background
-	// (make demo &), so that both stop it and the deferred Closes run.
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
-	errc := make(chan error, 1)
-	go func() { errc <- httpserve.ListenAndServe(srv, webConfig, limits.MaxConnections, logger) }()
-	select {
-	case err := <-errc:
+	if err := httpserve.ServeUntilSignal(limits.Server(mux), webConfig, limits.MaxConnections, logger); err != nil {
 		logger.Error("http server", "err", err)
 		return 1
-	case s := <-stop:
-		logger.Info("shutting down", "signal", s.String())
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
 	}
 	return 0
 }

@@ -3,8 +3,6 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -269,22 +267,9 @@ func serveMain(logger *slog.Logger, configFile, tokenFile string, insecure bool,
 	}
 	mux.Handle("/", landing)
 
-	srv := limits.Server(mux)
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
-	errc := make(chan error, 1)
-	go func() { errc <- httpserve.ListenAndServe(srv, webConfig, limits.MaxConnections, logger) }()
-	select {
-	case err := <-errc:
-		if !errors.Is(err, http.ErrServerClosed) {
-			logger.Error("http server", "err", err)
-			return 1
-		}
-	case s := <-stop:
-		logger.Info("shutting down", "signal", s.String())
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
+	if err := httpserve.ServeUntilSignal(limits.Server(mux), webConfig, limits.MaxConnections, logger); err != nil {
+		logger.Error("http server", "err", err)
+		return 1
 	}
 	return 0
 }

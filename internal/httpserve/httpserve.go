@@ -6,12 +6,16 @@
 package httpserve
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -91,6 +95,32 @@ func ListenAndServe(srv *http.Server, flags *web.FlagConfig, max int, logger *sl
 		}
 	}
 	return web.ServeMultiple(listeners, srv, flags, logger)
+}
+
+// ServeUntilSignal runs ListenAndServe until SIGTERM or SIGINT, then shuts
+// the server down gracefully (10 s at most) and returns nil; any other end is
+// an error. Notify also un-ignores SIGINT for a process started in the
+// background (make demo &), so that both signals stop it and the caller's
+// deferred Closes run.
+func ServeUntilSignal(srv *http.Server, flags *web.FlagConfig, max int, logger *slog.Logger) error {
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(stop)
+	errc := make(chan error, 1)
+	go func() { errc <- ListenAndServe(srv, flags, max, logger) }()
+	select {
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	case s := <-stop:
+		logger.Info("shutting down", "signal", s.String())
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		return nil
+	}
 }
 
 // Listen opens the listeners the flags name, as web.ListenAndServe does.

@@ -50,7 +50,7 @@ COMPOSE_VERSION := v2.40.3
 COMPOSE_DIR     := $(CACHE_DIR)/docker-compose-$(COMPOSE_VERSION)
 BASE_IMAGES     := $(shell awk 'toupper($$1) == "FROM" && $$2 !~ /\$$/ {print $$2}' Dockerfile | sort -u)
 BASES_DIR       := $(CACHE_DIR)/docker-bases-$(shell echo $(BASE_IMAGES) | tr ': ' '--')
-COMPOSE_TEST    = TOOLS_DIR=$(TOOLS_DIR) BASES_DIR=$(BASES_DIR) COMPOSE=$(COMPOSE_DIR)/docker-compose GO=$(GO) \
+COMPOSE_TEST    = TOOLS_DIR=$(TOOLS_DIR) BASES_DIR=$(BASES_DIR) COMPOSE=$(COMPOSE_DIR)/docker-compose MAKE=$(MAKE) GO=$(GO) \
 	GOTEST_FLAGS='$(GOTEST_FLAGS)' bash deploy/localimages/stack-test.sh
 
 # The end-to-end package runs a dozen whole loops (real Prometheus, Alertmanager
@@ -96,7 +96,7 @@ lint: ## gofmt, go vet, go mod tidy.
 	$(GO) mod tidy -diff
 	cd deploy/tools && $(GO) mod tidy -diff
 
-test: lint fuzz-smoke openclaw tools chromium compose docker-bases ## Every test, with -race: unit, integration, conformance, end-to-end with real Prometheus and Alertmanager.
+test: lint fuzz-smoke openclaw tools chromium ## Every test, with -race: unit, integration, conformance, end-to-end with real Prometheus and Alertmanager.
 	@# The end-to-end loops run after the other packages, not beside them: their
 	@# 1 s scrapes and evaluations must not starve behind promtool and -race
 	@# builds on a small machine. Together the two runs are ./... .
@@ -167,7 +167,7 @@ $(TOOLS_DIR)/.installed: deploy/tools/go.mod deploy/tools/go.sum
 docker: ## Build the clawwatch:local image from the Dockerfile, with the revision stamped.
 	docker build --build-arg REVISION=$(REVISION) --build-arg BRANCH=$(BRANCH) -t clawwatch:local .
 
-compose-test: compose docker-bases tools ## docker compose up on a private Docker Engine: the loop heals a hang in containers.
+compose-test: tools ## docker compose up on a private Docker Engine: the loop heals a hang in containers.
 	$(COMPOSE_TEST)
 
 compose: $(COMPOSE_DIR)/.installed ## Build the pinned docker compose plugin into the cache.

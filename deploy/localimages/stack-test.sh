@@ -10,7 +10,7 @@
 #
 # Environment (the Makefile sets them): TOOLS_DIR (make tools), BASES_DIR
 # (make docker-bases), COMPOSE (make compose: the docker-compose binary),
-# GO, GOTEST_FLAGS. Installs Debian's docker.io when dockerd is missing.
+# MAKE, GO, GOTEST_FLAGS. Installs Debian's docker.io when dockerd is missing.
 # Under CI=true a missing piece fails the run; elsewhere it is skipped, saying why.
 set -euo pipefail
 
@@ -35,6 +35,10 @@ if ! command -v dockerd >/dev/null; then
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker.io >/dev/null
 fi
+# The compose plugin and the base images: built once into the cache, here
+# rather than as prerequisites of make test, which must not fail where this
+# is skipped.
+"${MAKE:-make}" --no-print-directory compose docker-bases
 for f in "$COMPOSE" "$TOOLS_DIR/prometheus" "$TOOLS_DIR/alertmanager"; do
 	[[ -x $f ]] || missing "$f is missing (make compose tools)"
 done
@@ -72,7 +76,7 @@ cleanup() {
 	# The engine's containerd and shims run with paths under $run: stop any
 	# that outlived it, by pid, and unmount what they left.
 	for p in /proc/[0-9]*; do
-		cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+		cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
 		[[ $cmd == *"$run/"* ]] && kill -KILL "${p#/proc/}" 2>/dev/null
 	done
 	awk -v r="$run/" 'index($2, r) == 1 {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null

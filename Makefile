@@ -57,6 +57,13 @@ COMPOSE_TEST    = TOOLS_DIR=$(TOOLS_DIR) BASES_DIR=$(BASES_DIR) COMPOSE=$(COMPOS
 # and gateways): well past go test's default 10 minute limit per package.
 GOTEST_FLAGS ?= -timeout 40m
 
+# A cached build is redone when the files it is made from change content, not
+# when they are merely newer (every file of a fresh clone is newer than the
+# cache): its marker is named for a hash of those files.
+stamp = $(1)/.installed-$(shell cat $(2) | sha256sum | cut -c1-12)
+TOOLS_STAMP := $(call stamp,$(TOOLS_DIR),deploy/tools/go.mod deploy/tools/go.sum)
+BASES_STAMP := $(call stamp,$(BASES_DIR),deploy/localimages/bases.sh)
+
 # go-nvml's header marks many calls deprecated; the warnings drown real ones.
 export CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
 
@@ -150,9 +157,9 @@ $(OPENCLAW_DIR)/.installed:
 	rm -rf $(OPENCLAW_DIR) && mv $(OPENCLAW_DIR).tmp $(OPENCLAW_DIR)
 	touch $@
 
-tools: $(TOOLS_DIR)/.installed ## Build the pinned prometheus, promtool, alertmanager and amtool into the cache.
+tools: $(TOOLS_STAMP) ## Build the pinned prometheus, promtool, alertmanager and amtool into the cache.
 
-$(TOOLS_DIR)/.installed: deploy/tools/go.mod deploy/tools/go.sum
+$(TOOLS_STAMP):
 	rm -rf $(TOOLS_DIR).tmp && mkdir -p $(TOOLS_DIR).tmp
 	cd deploy/tools && $(GO) build -o $(TOOLS_DIR).tmp/ \
 		github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus/cmd/promtool
@@ -182,9 +189,9 @@ $(COMPOSE_DIR)/.installed:
 	rm -rf $(COMPOSE_DIR) && mv $(COMPOSE_DIR).tmp $(COMPOSE_DIR)
 	touch $@
 
-docker-bases: $(BASES_DIR)/.installed ## Make the Dockerfile's base images (debootstrap, Go from the module proxy) into the cache.
+docker-bases: $(BASES_STAMP) ## Make the Dockerfile's base images (debootstrap, Go from the module proxy) into the cache.
 
-$(BASES_DIR)/.installed: deploy/localimages/bases.sh
+$(BASES_STAMP):
 	rm -rf $(BASES_DIR).tmp
 	bash deploy/localimages/bases.sh $(BASES_DIR).tmp $(BASE_IMAGES)
 	rm -rf $(BASES_DIR) && mv $(BASES_DIR).tmp $(BASES_DIR)

@@ -124,7 +124,7 @@ func TestLoopRealGatewayHung(t *testing.T) {
 	}
 	// SIGTERM stays pending on a stopped process: the stop must have
 	// timed out and been forced.
-	if out := acts[0].Output; !strings.Contains(out, fmt.Sprintf("pid %d did not stop within", g.pid)) ||
+	if out := acts[0].Output; !strings.Contains(out, fmt.Sprintf("pid %d ", g.pid)) || !strings.Contains(out, "did not stop within") ||
 		!strings.Contains(out, "killed") || !strings.Contains(out, "start: started ") {
 		t.Errorf("restart output does not show a forced stop of pid %d and a start:\n%s", g.pid, out)
 	}

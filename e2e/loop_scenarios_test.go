@@ -226,7 +226,9 @@ func TestLoopRestartLoopOpensCircuit(t *testing.T) {
 			return fmt.Errorf("circuit not open yet (%v)", err)
 		}
 		for _, i := range l.mustIncidents() {
-			if i.AlertName == "OpenClawGatewayHung" && i.State == "done" {
+			// The escalated incident, not a later occurrence of the alert
+			// that the open circuit refused.
+			if i.AlertName == "OpenClawGatewayHung" && i.State == "done" && len(i.Actions) > 0 {
 				inc = i
 				opened = time.Now()
 				return nil

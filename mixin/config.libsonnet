@@ -138,6 +138,9 @@
     exporterDownFor: '5m',
     collectorFailingFor: '10m',
     remediatorDownFor: '5m',
+    // A job absent from every scrape target (gone from discovery or from the
+    // scrape configuration) for this long: ExporterAbsent, RemediatorAbsent.
+    absentFor: '5m',
     remediatorFailureWindow: '30m',
     approvalWaitingSeconds: 1800,
     approvalWaitingFor: '1m',

@@ -33,7 +33,7 @@ local alert = import 'alert.libsonnet';
             ||| % c,
             'No OpenClaw exporter is a scrape target.',
             'For at least %(gaugeWindow)s no scrape target of Prometheus has matched {%(exporterSelector)s} (job "{{ $labels.job }}"): the exporter is gone from service discovery or from the scrape configuration, and no OpenClaw alert can fire.' % c,
-            c.exporterDownFor,
+            c.absentFor,
           ),
           alert.new(
             c,
@@ -74,7 +74,7 @@ local alert = import 'alert.libsonnet';
             ||| % c,
             'No OpenClaw remediator is a scrape target.',
             'For at least %(gaugeWindow)s no scrape target of Prometheus has matched {%(remediatorSelector)s} (job "{{ $labels.job }}"): the remediator is gone from service discovery or from the scrape configuration, and nothing watches it.' % c,
-            c.remediatorDownFor,
+            c.absentFor,
           ),
           alert.new(
             c,

@@ -13,11 +13,15 @@ OPENCLAW_VERSION ?= 2026.9.6
 OPENCLAW_DIR     := $(CACHE_DIR)/openclaw-$(OPENCLAW_VERSION)-node-$(NODE_VERSION)
 NPM_FLAGS        := --no-audit --no-fund --loglevel=error
 
-# Prometheus and promtool are built from deploy/tools (its own module: their
-# dependency graph conflicts with Alertmanager's), Alertmanager and amtool with
-# go install at a pinned tag (v0.34 lacks its UI assets in the module).
+# Prometheus and promtool are built from deploy/tools, Alertmanager and amtool
+# from deploy/tools/alertmanager: a module each, as their dependency graphs
+# conflict, pinned with go.sum. Those go.mod files are the one place for both
+# versions; the compose file's image tags and the README are checked against
+# them (deploy/versions_test.go). Prometheus 3.x.y is module v0.3xx.y.
+TOOLS_MODULES        := deploy/tools/go.mod deploy/tools/go.sum deploy/tools/alertmanager/go.mod deploy/tools/alertmanager/go.sum
 PROMETHEUS_VERSION   := $(shell awk '$$1 == "github.com/prometheus/prometheus" {print $$2}' deploy/tools/go.mod)
-ALERTMANAGER_VERSION ?= v0.28.1
+ALERTMANAGER_VERSION := $(shell awk '$$1 == "github.com/prometheus/alertmanager" {print $$2}' deploy/tools/alertmanager/go.mod)
+PROMETHEUS_RELEASE   := $(shell echo $(PROMETHEUS_VERSION) | awk -F'[v.]' '{printf "%d.%d.%d", $$3 / 100, $$3 % 100, $$4}')
 TOOLS_DIR            := $(CACHE_DIR)/tools-prometheus-$(PROMETHEUS_VERSION)-alertmanager-$(ALERTMANAGER_VERSION)
 
 # Stamped into every binary's --version and *_build_info, as promu does in the
@@ -61,7 +65,7 @@ GOTEST_FLAGS ?= -timeout 40m
 # when they are merely newer (every file of a fresh clone is newer than the
 # cache): its marker is named for a hash of those files.
 stamp = $(1)/.installed-$(shell cat $(2) | sha256sum | cut -c1-12)
-TOOLS_STAMP := $(call stamp,$(TOOLS_DIR),deploy/tools/go.mod deploy/tools/go.sum)
+TOOLS_STAMP := $(call stamp,$(TOOLS_DIR),$(TOOLS_MODULES))
 BASES_STAMP := $(call stamp,$(BASES_DIR),deploy/localimages/bases.sh)
 
 # go-nvml's header marks many calls deprecated; the warnings drown real ones.
@@ -102,6 +106,7 @@ lint: ## gofmt, go vet, go mod tidy.
 	@# go.mod and go.sum are what go mod tidy makes of them.
 	$(GO) mod tidy -diff
 	cd deploy/tools && $(GO) mod tidy -diff
+	cd deploy/tools/alertmanager && $(GO) mod tidy -diff
 
 test: lint fuzz-smoke openclaw tools chromium ## Every test, with -race: unit, integration, conformance, end-to-end with real Prometheus and Alertmanager.
 	@# The end-to-end loops run after the other packages, not beside them: their
@@ -161,11 +166,10 @@ tools: $(TOOLS_STAMP) ## Build the pinned prometheus, promtool, alertmanager and
 
 $(TOOLS_STAMP):
 	rm -rf $(TOOLS_DIR).tmp && mkdir -p $(TOOLS_DIR).tmp
-	cd deploy/tools && $(GO) build -o $(TOOLS_DIR).tmp/ \
+	cd deploy/tools && $(GO) build -ldflags '-X $(VERSION_PKG).Version=$(PROMETHEUS_RELEASE)' -o $(TOOLS_DIR).tmp/ \
 		github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus/cmd/promtool
-	GOBIN=$(TOOLS_DIR).tmp $(GO) install \
-		github.com/prometheus/alertmanager/cmd/alertmanager@$(ALERTMANAGER_VERSION) \
-		github.com/prometheus/alertmanager/cmd/amtool@$(ALERTMANAGER_VERSION)
+	cd deploy/tools/alertmanager && $(GO) build -ldflags '-X $(VERSION_PKG).Version=$(ALERTMANAGER_VERSION:v%=%)' -o $(TOOLS_DIR).tmp/ \
+		github.com/prometheus/alertmanager/cmd/alertmanager github.com/prometheus/alertmanager/cmd/amtool
 	$(TOOLS_DIR).tmp/promtool --version | head -1
 	$(TOOLS_DIR).tmp/amtool --version 2>&1 | head -1
 	rm -rf $(TOOLS_DIR) && mv $(TOOLS_DIR).tmp $(TOOLS_DIR)

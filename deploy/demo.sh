@@ -195,7 +195,7 @@ clawwatch demo: a simulated OpenClaw gateway (pid ${pids[0]}) is ready, watched 
   control API   $control   (inject faults: POST /faults, heal: DELETE /faults)
   exporter      $metrics
   remediator    $remediator   (bearer token in $dir/token)
-  Prometheus    $prometheus   (alerts: $prometheus/alerts)
+  Prometheus    $prometheus   (API only, its web UI is not in the Go module: $prometheus/api/v1/alerts)
   Alertmanager  $alertmanager   (people are told through a webhook sink: $dir/people.log)
   logs          $dir/*.log
 

@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -28,12 +30,16 @@ func TestRemediatorRestartsRealGateway(t *testing.T) {
 	dir := openclawDir(t)
 	tmp := t.TempDir()
 	// The gateway the remediator starts is not our child: kill it by its
-	// process group (the driver makes it a session leader).
+	// process group (the driver makes it a session leader). Its helpers
+	// outlive that group (the spawn-broker has a session of its own and runs
+	// `npm root --global`, which writes $HOME/.npm/_logs): every process
+	// with this test's HOME goes too, and is gone before TempDir removes HOME.
 	t.Cleanup(func() {
 		if pid, err := openclaw.DefaultProcFS.ListenerPID(g.port); err == nil {
 			_ = syscall.Kill(-pid, syscall.SIGKILL)
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
+		killByEnv(t, "HOME="+home)
 	})
 
 	work := t.TempDir()
@@ -125,5 +131,35 @@ targets:
 		if code, _, err := httpGet(g.url+p, 5*time.Second); err != nil || code != http.StatusOK {
 			t.Errorf("%s after the restart: %d %v", p, code, err)
 		}
+	}
+}
+
+// killByEnv kills every process whose environment holds entry (one of this
+// test's private directories, so nothing else matches) and waits until all
+// are gone: processes the test started but that are not its children cannot
+// be reaped with wait.
+func killByEnv(t *testing.T, entry string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var left []int
+		dirs, _ := filepath.Glob("/proc/[0-9]*")
+		for _, d := range dirs {
+			pid, _ := strconv.Atoi(filepath.Base(d))
+			env, err := os.ReadFile(filepath.Join(d, "environ")) // empty for zombies: gone enough
+			if pid == os.Getpid() || err != nil || !slices.Contains(strings.Split(string(env), "\x00"), entry) {
+				continue
+			}
+			left = append(left, pid)
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("processes with %s still alive after SIGKILL: %v", entry, left)
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

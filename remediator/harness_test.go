@@ -223,21 +223,8 @@ func simTarget(t *testing.T, name string, extra ...string) (*simtest.Sim, string
 `, name, s.URL, s.StateDir, s.LogDir, quoted, filepath.Join(t.TempDir(), "gateway.out"))
 }
 
-// healthy says whether the gateway at url answers /healthz and /readyz.
-func healthy(url string) error {
-	c := http.Client{Timeout: 2 * time.Second}
-	for _, p := range []string{"/healthz", "/readyz"} {
-		resp, err := c.Get(url + p)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("%s: %d", p, resp.StatusCode)
-		}
-	}
-	return nil
-}
+// healthy is simtest.Healthy, under the name these tests use.
+var healthy = simtest.Healthy
 
 const limitsForTests = `
 limits: {cooldown: 1m, max_attempts: 3, window: 1h, retry_delay: 10ms, circuit_quiet_period: 0s}

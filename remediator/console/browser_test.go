@@ -341,18 +341,5 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 }
 
-// healthy says whether the gateway at url answers /healthz and /readyz.
-func healthy(url string) error {
-	c := http.Client{Timeout: 2 * time.Second}
-	for _, p := range []string{"/healthz", "/readyz"} {
-		resp, err := c.Get(url + p)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("%s: %d", p, resp.StatusCode)
-		}
-	}
-	return nil
-}
+// healthy is simtest.Healthy, under the name these tests use.
+var healthy = simtest.Healthy

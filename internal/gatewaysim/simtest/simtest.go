@@ -281,3 +281,19 @@ func (l *Buffer) String() string {
 	defer l.mu.Unlock()
 	return l.buf.String()
 }
+
+// Healthy says whether the gateway at url answers /healthz and /readyz with 200.
+func Healthy(url string) error {
+	c := http.Client{Timeout: 2 * time.Second}
+	for _, p := range []string{"/healthz", "/readyz"} {
+		resp, err := c.Get(url + p)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s: %d", p, resp.StatusCode)
+		}
+	}
+	return nil
+}

@@ -62,6 +62,8 @@ var (
 		"The running gateway's version and build id, from the Control UI page or the install's package.json.", []string{"gateway", "version", "build"}, nil)
 	lastProbeDesc = prometheus.NewDesc("openclaw_gateway_last_probe_timestamp_seconds",
 		"When the last completed /healthz probe started.", []string{"gateway"}, nil)
+	unresponsiveDesc = prometheus.NewDesc("openclaw_gateway_unresponsive_seconds",
+		"Seconds since the first of the current run of failed /healthz probes started; 0 while the last probe got the liveness answer.", []string{"gateway"}, nil)
 )
 
 // Prober probes one gateway on its interval.
@@ -80,11 +82,17 @@ type Prober struct {
 }
 
 type state struct {
-	probed  time.Time
-	up      bool
-	ready   bool
-	readyz  *openclaw.Readyz // nil until a /readyz body decoded
-	failing []string
+	probed time.Time
+	up     bool
+	// unresponsiveSince is when the first failed /healthz probe of the
+	// current run started, zero after one that answered. The alerts read how
+	// long the gateway has been unresponsive from it instead of a range
+	// window, so they fire as soon as the run is long enough, and one lost
+	// probe or scrape neither starts nor resets them.
+	unresponsiveSince time.Time
+	ready             bool
+	readyz            *openclaw.Readyz // nil until a /readyz body decoded
+	failing           []string
 }
 
 type versionState struct {
@@ -174,7 +182,14 @@ func (p *Prober) ProbeOnce(ctx context.Context) {
 	}, http.StatusOK, http.StatusServiceUnavailable)
 
 	p.mu.Lock()
-	p.state = state{probed: start, up: up}
+	since := p.state.unresponsiveSince
+	switch {
+	case up:
+		since = time.Time{}
+	case since.IsZero():
+		since = start
+	}
+	p.state = state{probed: start, up: up, unresponsiveSince: since}
 	if readyOK {
 		p.state.ready = rz.Ready
 		p.state.readyz = &rz
@@ -283,6 +298,11 @@ func (p *Prober) Update(ch chan<- prometheus.Metric) error {
 	if !st.probed.IsZero() {
 		ch <- prometheus.MustNewConstMetric(lastProbeDesc, prometheus.GaugeValue, float64(st.probed.UnixNano())/1e9, name)
 	}
+	var unresponsive float64
+	if !st.unresponsiveSince.IsZero() {
+		unresponsive = time.Since(st.unresponsiveSince).Seconds()
+	}
+	ch <- prometheus.MustNewConstMetric(unresponsiveDesc, prometheus.GaugeValue, unresponsive, name)
 	failing := append([]string(nil), st.failing...)
 	sort.Strings(failing)
 	for i, c := range failing {

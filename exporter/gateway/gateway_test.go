@@ -209,3 +209,55 @@ func TestVersionRefresh(t *testing.T) {
 		t.Fatalf("after the version interval: %q, want %q", got, want)
 	}
 }
+
+// TestUnresponsiveSeconds: the gauge counts from the start of the first
+// failed /healthz probe of a run, keeps counting across further failures,
+// and is 0 again after one probe that answered.
+func TestUnresponsiveSeconds(t *testing.T) {
+	var failing atomic.Bool
+	s := gatewayServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if failing.Load() {
+			answer(500, live)(w, r)
+			return
+		}
+		answer(200, live)(w, r)
+	}, answer(200, ready))
+	p := New(targettest.New(t, fmt.Sprintf("gateways:\n  - name: g\n    url: %s\n    state_dir: %s\n", s.URL, t.TempDir())))
+	const name = "openclaw_gateway_unresponsive_seconds"
+	scrape := func() float64 {
+		t.Helper()
+		got, err := targettest.Collect(t, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, ok := got[name]
+		if !ok {
+			t.Fatalf("%s missing: %v", name, got)
+		}
+		return v
+	}
+	p.ProbeOnce(context.Background())
+	if v := scrape(); v != 0 {
+		t.Fatalf("healthy: %s = %v, want 0", name, v)
+	}
+
+	failing.Store(true)
+	beforeFirst := time.Now()
+	p.ProbeOnce(context.Background())
+	afterFirst := time.Now()
+	p.ProbeOnce(context.Background()) // a second failure must not restart the count
+	before := time.Now()
+	v := scrape()
+	after := time.Now()
+	// The count started within the first failed probe: it is at least the
+	// time since that probe ended and at most the time since it began.
+	if lo, hi := before.Sub(afterFirst).Seconds(), after.Sub(beforeFirst).Seconds(); v < lo || v > hi {
+		t.Fatalf("after two failed probes: %s = %v, want within [%v, %v]", name, v, lo, hi)
+	}
+
+	failing.Store(false)
+	p.ProbeOnce(context.Background())
+	if v := scrape(); v != 0 {
+		t.Fatalf("after a probe that answered: %s = %v, want 0", name, v)
+	}
+}

@@ -29,7 +29,8 @@ type Evidence struct {
 	IncidentID string
 	URL        string
 	Client     *http.Client
-	Process    *driver.Process // nil when the driver does not know the process
+	Driver     driver.Driver // finds the gateway's process when it manages one
+	Procs      openclaw.ProcFS
 	LogDirs    []string
 	LogProfile string
 
@@ -39,6 +40,10 @@ type Evidence struct {
 
 // maxTailBytes bounds how much of the log end is read for the last lines.
 const maxTailBytes = 256 << 10
+
+// probeTimeout bounds each probe of the gateway, so that a hung one delays
+// the restart by seconds only.
+const probeTimeout = 3 * time.Second
 
 var unsafeName = regexp.MustCompile(`[^a-zA-Z0-9_.-]`)
 
@@ -57,8 +62,8 @@ func (e Evidence) Snapshot(ctx context.Context, now time.Time) (string, error) {
 	}
 	write := func(file, content string) { _ = os.WriteFile(filepath.Join(dir, file), []byte(content), 0o640) }
 	write("process.txt", e.process())
-	for _, p := range []string{"/healthz", "/readyz"} {
-		write(strings.TrimPrefix(p, "/")+".txt", e.probe(ctx, p))
+	for _, ep := range openclaw.Endpoints {
+		write(ep+".txt", e.probe(ctx, ep))
 	}
 	write("health-rpc.txt", e.healthRPC(ctx))
 	write("log-tail.txt", e.logTail())
@@ -69,15 +74,15 @@ func (e Evidence) Snapshot(ctx context.Context, now time.Time) (string, error) {
 }
 
 func (e Evidence) process() string {
-	if e.Process == nil {
+	proc, err := driver.Find(e.Driver)
+	if errors.Is(err, driver.ErrUnmanaged) {
 		return "driver does not manage a process\n"
 	}
-	proc, err := e.Process.Find()
 	if err != nil {
 		return fmt.Sprintf("process: %v\n", err)
 	}
 	var b strings.Builder
-	procs := e.Process.Procs
+	procs := e.Procs
 	fmt.Fprintf(&b, "pid: %d\nstart_time_ticks: %d\n", proc.PID, proc.StartTime)
 	if st, err := procs.Stat(proc.PID); err == nil {
 		fmt.Fprintf(&b, "comm: %s\nstate: %c\nppid: %d\n", st.Comm, st.State, st.PPID)
@@ -100,20 +105,14 @@ func (e Evidence) process() string {
 	return b.String()
 }
 
-func (e Evidence) probe(ctx context.Context, path string) string {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.URL+path, nil)
+// probe records what endpoint answered, whatever its status, or why nothing
+// came back.
+func (e Evidence) probe(ctx context.Context, endpoint string) string {
+	a, err := openclaw.HTTPProbe{Client: e.Client, URL: e.URL, Timeout: probeTimeout}.Fetch(ctx, endpoint)
 	if err != nil {
-		return err.Error()
+		return fmt.Sprintf("GET %v\n", err)
 	}
-	resp, err := e.Client.Do(req)
-	if err != nil {
-		return fmt.Sprintf("GET %s: %v\n", path, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	return fmt.Sprintf("GET %s: %d\n%s\n", path, resp.StatusCode, body)
+	return fmt.Sprintf("GET /%s: %d\n%s\n", endpoint, a.Status, a.Body[:min(len(a.Body), openclaw.MaxProbeBody)])
 }
 
 // healthRPC records what the gateway's real request path answers: the
@@ -123,7 +122,7 @@ func (e Evidence) healthRPC(ctx context.Context) string {
 	if e.Token == "" {
 		return "not probed: the target has no token_file\n"
 	}
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	start := time.Now()
 	snap, tm, err := openclaw.ProbeHealth(ctx, e.RPCAddr, e.Token)

@@ -1,15 +1,13 @@
 // Package verify decides whether a gateway is healthy after an action: its
 // /healthz says ok, its /readyz says ready and, for a gateway with a token,
-// its RPC answers the health call (openclaw.ProbeHealth, the exporter's probe
-// too), probed until all hold or the deadline passes. /healthz alone can
-// answer while every real request hangs.
+// its RPC answers the health call, probed until all hold or the deadline
+// passes: openclaw.HTTPProbe and openclaw.ProbeHealth, the exporter's probes
+// too. /healthz alone can answer while every real request hangs.
 package verify
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -30,15 +28,12 @@ type Prober struct {
 
 // Once probes /healthz, then /readyz, then the RPC when there is a token.
 func (p Prober) Once(ctx context.Context) error {
-	var h openclaw.Healthz
-	if err := p.get(ctx, "/healthz", &h); err != nil {
+	hp := openclaw.HTTPProbe{Client: p.Client, URL: p.URL, Timeout: ProbeTimeout}
+	if _, err := hp.Healthz(ctx); err != nil {
 		return err
 	}
-	if !h.OK {
-		return fmt.Errorf("/healthz: ok is false (status %q)", h.Status)
-	}
-	var r openclaw.Readyz
-	if err := p.get(ctx, "/readyz", &r); err != nil {
+	r, err := hp.Readyz(ctx)
+	if err != nil {
 		return err
 	}
 	if !r.Ready {
@@ -51,35 +46,6 @@ func (p Prober) Once(ctx context.Context) error {
 	defer cancel()
 	if _, _, err := openclaw.ProbeHealth(ctx, p.RPCAddr, p.Token); err != nil {
 		return fmt.Errorf("/healthz and /readyz fine, but %w", err)
-	}
-	return nil
-}
-
-func (p Prober) get(ctx context.Context, path string, v any) error {
-	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.URL+path, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := p.Client.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if err != nil {
-		return fmt.Errorf("%s: read body: %w", path, err)
-	}
-	// /readyz answers 503 with a body while starting: decode it either way.
-	if jerr := json.Unmarshal(body, v); jerr != nil {
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("%s: status %d", path, resp.StatusCode)
-		}
-		return fmt.Errorf("%s: body: %w", path, jerr)
-	}
-	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusServiceUnavailable {
-		return fmt.Errorf("%s: status %d", path, resp.StatusCode)
 	}
 	return nil
 }

@@ -1,7 +1,8 @@
 // Package process reports the gateway's process: descriptors, memory and
 // its limit, CPU, threads, start time, TCP connections on its port, and how
 // many gateway processes run. The process is found through internal/openclaw
-// and cached by (pid, start time); nothing walks every process per scrape.
+// and cached by (pid, start time); nothing walks every process or every
+// socket of the host per scrape (see refreshed).
 package process
 
 import (
@@ -23,10 +24,6 @@ import (
 	"github.com/clawwatch/clawwatch/internal/openclaw"
 )
 
-// countEvery is how often the gateway processes are counted by title (a walk
-// over the whole process table).
-const countEvery = 60 * time.Second
-
 func desc(name, help string, labels ...string) *prometheus.Desc {
 	return prometheus.NewDesc("openclaw_gateway_process_"+name, help, append([]string{"gateway"}, labels...), nil)
 }
@@ -43,17 +40,22 @@ var (
 	memLimitDesc  = desc("memory_limit_bytes", "Memory limit of the gateway process: the configured value, else its cgroup's (absent when unlimited).")
 	tcpDesc       = desc("tcp_connections", "TCP sockets on the gateway port by state, in the gateway's network namespace.", "state")
 	isGatewayDesc = desc("is_gateway", "1 if the process found is shown to be the gateway (its title, or a gateway lock with its pid and start time); 0 when another program holds the gateway port.")
+	tcpAgeDesc    = desc("tcp_connections_age_seconds", "Seconds since the TCP counts were taken: they are refreshed in the background every 5 s, not by each scrape.")
 	processesDesc = prometheus.NewDesc("openclaw_gateway_processes",
 		"Gateway processes claiming this gateway: its own, and others started for its state directory (refreshed every minute); more than one is a conflict.", []string{"gateway"}, nil)
+	processesAgeDesc = prometheus.NewDesc("openclaw_gateway_processes_age_seconds",
+		"Seconds since the gateway processes were counted: they are counted in the background every minute, not by each scrape.", []string{"gateway"}, nil)
 )
 
 // Collector reports one gateway's process.
 type Collector struct {
 	t *target.Target
 
-	mu        sync.Mutex
-	counted   time.Time
-	processes int
+	// The counts that walk host-wide tables, refreshed in the background.
+	tcp       refreshed[map[string]int]
+	processes refreshed[int]
+
+	mu sync.Mutex
 
 	// The gopsutil handle of the current process, kept while its identity
 	// holds: it caches the start time, which costs a read of /proc/stat
@@ -75,7 +77,9 @@ type Collector struct {
 func init() { process.EnableBootTimeCache(true) }
 
 // New returns a process collector for t.
-func New(t *target.Target) *Collector { return &Collector{t: t} }
+func New(t *target.Target) *Collector {
+	return &Collector{t: t, tcp: refreshed[map[string]int]{every: tcpEvery}, processes: refreshed[int]{every: countEvery}}
+}
 
 // Update reports the process. An absent process is reported as
 // openclaw_gateway_process_up 0; a process that cannot be read (permissions)
@@ -83,8 +87,11 @@ func New(t *target.Target) *Collector { return &Collector{t: t} }
 func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 	name := c.t.Config.Name
 	id, _, err := c.t.Process()
-	if n, ok := c.countProcesses(id); ok {
+	if n, at, err := c.processes.get(id, func() (int, error) { return c.countProcesses(id) }); err != nil {
+		c.t.Logger.Warn("count gateway processes", "err", err)
+	} else {
 		ch <- prometheus.MustNewConstMetric(processesDesc, prometheus.GaugeValue, float64(n), name)
+		ch <- prometheus.MustNewConstMetric(processesAgeDesc, prometheus.GaugeValue, time.Since(at).Seconds(), name)
 	}
 	if err != nil {
 		if target.ErrNoProcess(err) {
@@ -140,13 +147,14 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 		ch <- prometheus.MustNewConstMetric(memLimitDesc, prometheus.GaugeValue, float64(limit), name)
 	}
 
-	states, err := c.t.Procs.TCPStates(id.PID, c.t.Config.Port())
+	states, at, err := c.tcp.get(id, func() (map[string]int, error) { return c.t.Procs.TCPStates(id.PID, c.t.Config.Port()) })
 	if err != nil {
 		return fmt.Errorf("tcp connections of pid %d: %w", id.PID, err)
 	}
 	for _, s := range openclaw.TCPStateNames() {
 		ch <- prometheus.MustNewConstMetric(tcpDesc, prometheus.GaugeValue, float64(states[s]), name, s)
 	}
+	ch <- prometheus.MustNewConstMetric(tcpAgeDesc, prometheus.GaugeValue, time.Since(at).Seconds(), name)
 	return nil
 }
 
@@ -202,23 +210,18 @@ func (c *Collector) isGateway(id openclaw.Process) (float64, bool) {
 	}
 }
 
-// countProcesses refreshes, at most every countEvery, the count of
-// gateway-titled processes that claim this gateway: its own process (own,
-// from discovery) and any other started for the same state directory, which
-// is the conflict operators hit (a second copy wedged on the lock or the
-// port). Gateways of other state directories on the same host are not
-// counted. A process whose environment cannot be read (another user, without
-// privileges) is counted: it may be competing, and it cannot be ruled out.
-func (c *Collector) countProcesses(own openclaw.Process) (int, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if time.Since(c.counted) < countEvery {
-		return c.processes, true
-	}
+// countProcesses counts the gateway-titled processes that claim this
+// gateway: its own process (own, from discovery) and any other started for
+// the same state directory, which is the conflict operators hit (a second
+// copy wedged on the lock or the port). Gateways of other state directories
+// on the same host are not counted. A process whose environment cannot be
+// read (another user, without privileges) is counted: it may be competing,
+// and it cannot be ruled out. It walks the whole process table, so it runs
+// through c.processes, at most every countEvery.
+func (c *Collector) countProcesses(own openclaw.Process) (int, error) {
 	procs, err := c.t.Procs.FindByTitle()
 	if err != nil {
-		c.t.Logger.Warn("count gateway processes", "err", err)
-		return 0, false
+		return 0, err
 	}
 	n := 0
 	if own.PID > 0 {
@@ -229,8 +232,7 @@ func (c *Collector) countProcesses(own openclaw.Process) (int, bool) {
 			n++
 		}
 	}
-	c.processes, c.counted = n, time.Now()
-	return n, true
+	return n, nil
 }
 
 // claimsStateDir says whether pid was started for this gateway's state

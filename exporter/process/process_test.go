@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -31,6 +32,7 @@ func TestUpdateReportsThisProcess(t *testing.T) {
 	tg := targettest.New(t, fmt.Sprintf("gateways:\n  - name: self\n    url: http://%s\n    state_dir: %s\n    memory_limit_bytes: 123456789\n",
 		addr, t.TempDir()))
 	c := New(tg)
+	c.tcp.every = 0 // refresh on every scrape (in the background): the accepts are still running
 
 	var got map[string]float64
 	deadline := time.Now().Add(10 * time.Second)
@@ -73,6 +75,8 @@ func TestUpdateReportsThisProcess(t *testing.T) {
 		{"openclaw_gateway_process_tcp_connections{state=listen}", func(v float64) bool { return v == 1 }, "1"},
 		{"openclaw_gateway_process_tcp_connections{state=established}", func(v float64) bool { return v == conns }, strconv.Itoa(conns)},
 		{"openclaw_gateway_process_tcp_connections{state=time_wait}", func(v float64) bool { return v == 0 }, "0, present"},
+		{"openclaw_gateway_process_tcp_connections_age_seconds", func(v float64) bool { return v >= 0 && v < 10 }, "the age of a count taken during this test"},
+		{"openclaw_gateway_processes_age_seconds", func(v float64) bool { return v >= 0 && v < 10 }, "the age of a count taken during this test"},
 		{"openclaw_gateway_process_is_gateway", func(v float64) bool { return v == 0 }, "0 (a test binary, not titled like a gateway, owns no lock)"},
 	}
 	for _, ch := range checks {
@@ -123,8 +127,8 @@ func TestUpdateWithoutAProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got["openclaw_gateway_process_up"] != 0 || len(got) != 2 || got["openclaw_gateway_processes"] != 0 {
-		t.Fatalf("got %v, want only process_up 0 and processes 0", got)
+	if _, aged := got["openclaw_gateway_processes_age_seconds"]; got["openclaw_gateway_process_up"] != 0 || len(got) != 3 || got["openclaw_gateway_processes"] != 0 || !aged {
+		t.Fatalf("got %v, want only process_up 0, processes 0 and its age", got)
 	}
 }
 
@@ -184,19 +188,62 @@ func TestCountsOnlyProcessesClaimingThisGateway(t *testing.T) {
 	tg := targettest.New(t, fmt.Sprintf("gateways:\n  - name: ours\n    url: http://127.0.0.1:1\n    state_dir: %s\n", state))
 	tg.Procs = openclaw.ProcFS{Root: tree.Root}
 	c := New(tg)
-	n, ok := c.countProcesses(openclaw.Process{PID: 300, StartTime: 700})
-	if !ok || n != 3 {
-		t.Fatalf("count = %d, %v; want 3: ours, the copy for the same state directory, the unreadable one", n, ok)
+	own := openclaw.Process{PID: 300, StartTime: 700}
+	if n, err := c.countProcesses(own); err != nil || n != 3 {
+		t.Fatalf("count = %d, %v; want 3: ours, the copy for the same state directory, the unreadable one", n, err)
 	}
-	// The walk is bounded: a new process is seen only after countEvery.
 	tree.Add(800, 1, "openclaw-gatewa", 'S', 999, "openclaw-gateway")
 	tree.Environ(800, "OPENCLAW_STATE_DIR="+state)
-	if n, _ := c.countProcesses(openclaw.Process{PID: 300, StartTime: 700}); n != 3 {
-		t.Fatalf("count = %d within countEvery, want the cached 3", n)
+	if n, err := c.countProcesses(openclaw.Process{}); err != nil || n != 3 {
+		t.Fatalf("count = %d, %v without our own process, want 3 (400, 600, 800)", n, err)
 	}
-	c.counted = time.Time{}
-	if n, _ := c.countProcesses(openclaw.Process{}); n != 3 {
-		t.Fatalf("count = %d without our own process, want 3 (400, 600, 800)", n)
+}
+
+// TestRefreshedWalksOffTheScrapePath: a count is taken at once for a process
+// not seen before, then read from the cache while it is younger than its
+// interval, then refreshed in the background (one walk at a time) while
+// scrapes keep reading the last value.
+func TestRefreshedWalksOffTheScrapePath(t *testing.T) {
+	var walks atomic.Int32
+	release := make(chan struct{})
+	var blocked atomic.Bool
+	fetch := func() (int, error) {
+		n := int(walks.Add(1))
+		if blocked.Load() {
+			<-release
+		}
+		return n, nil
+	}
+	a, b := openclaw.Process{PID: 1, StartTime: 1}, openclaw.Process{PID: 2, StartTime: 2}
+	r := refreshed[int]{every: time.Hour}
+	if v, at, err := r.get(a, fetch); v != 1 || at.IsZero() || err != nil {
+		t.Fatalf("first get = %d, %v, %v; want the walk's 1 at once", v, at, err)
+	}
+	if v, _, _ := r.get(a, fetch); v != 1 || walks.Load() != 1 {
+		t.Fatalf("within the interval: %d after %d walks; want the cached 1 and no walk", v, walks.Load())
+	}
+	if v, _, _ := r.get(b, fetch); v != 2 {
+		t.Fatalf("a new process: %d; want a walk of its own (2), not its predecessor's count", v)
+	}
+
+	r.every = 0
+	blocked.Store(true)
+	for range 3 { // one walk starts, blocked; the others read the last value and start none
+		if v, _, _ := r.get(b, fetch); v != 2 {
+			t.Fatalf("while the walk runs: %d; want the last value 2", v)
+		}
+	}
+	close(release)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		v, _, _ := r.get(b, fetch)
+		if v == 3 {
+			break
+		}
+		if v != 2 || time.Now().After(deadline) {
+			t.Fatalf("after the background walk: %d (%d walks); want 3, the one walk started while blocked", v, walks.Load())
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 

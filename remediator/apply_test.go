@@ -1,11 +1,14 @@
 package remediator
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
 	"github.com/clawwatch/clawwatch/remediator/config"
 )
 
@@ -31,4 +34,39 @@ func TestApplyNamesWhatNeedsARestart(t *testing.T) {
 			t.Errorf("log lacks %q", want)
 		}
 	}
+}
+
+// A runner ends once its target leaves the configuration and its queue is
+// empty; an alert for the target after that starts a new one, which decides
+// it without acting.
+func TestApplyStopsRunnersOfRemovedTargets(t *testing.T) {
+	h := newHarness(t, "targets:"+commandTarget(t, "default")+commandTarget(t, "second"))
+	body := withLabels(t, fixture(t, "firing_gateway_hung.json"), map[string]string{"gateway": "second", "remediation": "cleanup_logs"})
+	_, ack := h.post(body)
+	if len(ack.Incidents) != 1 {
+		t.Fatalf("ack %+v", ack)
+	}
+	h.waitIncident(ack.Incidents[0], 10*time.Second, done)
+	if n := h.runnerCount(); n != 1 {
+		t.Fatalf("%d runners after one incident, want 1", n)
+	}
+	cfg, err := config.Parse([]byte("targets:"+commandTarget(t, "default")), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.rem.Apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	simtest.Eventually(t, 10*time.Second, func() error {
+		if n := h.runnerCount(); n != 0 {
+			return fmt.Errorf("%d runners after the target left", n)
+		}
+		return nil
+	})
+}
+
+func (h *harness) runnerCount() int {
+	h.rem.mu.Lock()
+	defer h.rem.mu.Unlock()
+	return len(h.rem.runners)
 }

@@ -132,6 +132,13 @@ func (r *Remediator) apply(cfg *config.Config) error {
 	r.clients, r.notify = clients, notify
 	r.mu.Unlock()
 	r.cfg.Store(cfg)
+	r.mu.Lock()
+	for name, rn := range r.runners {
+		if cfg.Target(name) == nil {
+			wake(rn) // an idle runner of a removed target ends
+		}
+	}
+	r.mu.Unlock()
 	for _, t := range cfg.Targets {
 		r.m.initTarget(t.Name)
 	}

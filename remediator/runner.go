@@ -46,6 +46,11 @@ func (r *Remediator) enqueue(target, id string) {
 		go r.run(rn)
 	}
 	rn.queue = append(rn.queue, id)
+	wake(rn)
+}
+
+// wake makes a runner look at its queue and the configuration again.
+func wake(rn *runner) {
 	select {
 	case rn.wake <- struct{}{}:
 	default:
@@ -58,6 +63,13 @@ func (r *Remediator) run(rn *runner) {
 		r.mu.Lock()
 		if len(rn.queue) == 0 {
 			rn.busy = false
+			if r.cfg.Load().Target(rn.name) == nil {
+				// The target left the configuration: nothing more comes
+				// for it, and enqueue starts a new runner if it does.
+				delete(r.runners, rn.name)
+				r.mu.Unlock()
+				return
+			}
 			r.mu.Unlock()
 			select {
 			case <-r.ctx.Done():
@@ -326,14 +338,13 @@ func (r *Remediator) execute(cfg *config.Config, inc *journal.Incident) (result,
 		return journal.ResultFailure, "", "", err
 	}
 	client := r.client(t.Name)
-	proc, _ := drv.(*driver.Process)
 	doVerify := false
 	wantVersion := "" // what a rollback installed, checked after verification
 	switch inc.Action {
 	case config.ActionRestart:
 		ev := actions.Evidence{
 			Dir: cfg.Diagnostics.Dir, Keep: cfg.Diagnostics.MaxSnapshots, LogLines: cfg.Diagnostics.LogLines,
-			Target: t.Name, IncidentID: inc.ID, URL: t.URL, Client: client, Process: proc,
+			Target: t.Name, IncidentID: inc.ID, URL: t.URL, Client: client, Driver: drv, Procs: r.procs,
 			LogDirs: t.LogDirs, LogProfile: t.LogProfile, RPCAddr: t.RPCAddr(), Token: t.Token(),
 		}
 		dir, serr := ev.Snapshot(ctx, r.now())
@@ -357,7 +368,7 @@ func (r *Remediator) execute(cfg *config.Config, inc *journal.Incident) (result,
 		}, r.now())
 		output = rep.String()
 	case config.ActionRollback:
-		wantVersion, output, err = r.rollback(ctx, t, client, proc)
+		wantVersion, output, err = r.rollback(ctx, t, client, drv)
 		doVerify = err == nil
 	case config.ActionExec:
 		p := policy(cfg, inc.Policy)
@@ -385,7 +396,7 @@ func (r *Remediator) execute(cfg *config.Config, inc *journal.Incident) (result,
 	if wantVersion != "" {
 		// Healthy is not enough: an update command that returned before it
 		// restarted the gateway leaves the bad version answering.
-		v, verr := openclaw.DiscoverVersion(ctx, client, t.URL, r.procs, findPID(proc))
+		v, verr := openclaw.DiscoverVersion(ctx, client, t.URL, r.procs, driver.PID(drv))
 		switch {
 		case verr != nil:
 			verification += fmt.Sprintf("; running version not discoverable (%v)", verr)
@@ -399,19 +410,6 @@ func (r *Remediator) execute(cfg *config.Config, inc *journal.Incident) (result,
 	return journal.ResultSuccess, output, verification, nil
 }
 
-// findPID is the gateway's pid for version discovery through its install;
-// 0 when the driver cannot tell.
-func findPID(proc *driver.Process) int {
-	if proc == nil {
-		return 0
-	}
-	p, err := proc.Find()
-	if err != nil {
-		return 0
-	}
-	return p.PID
-}
-
 func policy(cfg *config.Config, name string) *config.Policy {
 	i := slices.IndexFunc(cfg.Policies, func(p *config.Policy) bool { return p.Name == name })
 	if i < 0 {
@@ -421,13 +419,13 @@ func policy(cfg *config.Config, name string) *config.Policy {
 }
 
 // rollback installs the last version that verified healthy and returns it.
-func (r *Remediator) rollback(ctx context.Context, t *config.Target, client *http.Client, proc *driver.Process) (version, output string, err error) {
+func (r *Remediator) rollback(ctx context.Context, t *config.Target, client *http.Client, drv driver.Driver) (version, output string, err error) {
 	ts, err := r.journal.Target(t.Name)
 	if err != nil {
 		return "", "", err
 	}
 	current := ""
-	if v, err := openclaw.DiscoverVersion(ctx, client, t.URL, r.procs, findPID(proc)); err == nil {
+	if v, err := openclaw.DiscoverVersion(ctx, client, t.URL, r.procs, driver.PID(drv)); err == nil {
 		current = v.Version
 	}
 	version, err = actions.RollbackVersion(ts.Versions, current, t.Rollback.VersionRegexp())
@@ -459,8 +457,7 @@ func (r *Remediator) runningVersion(cfg *config.Config, target string) string {
 	defer cancel()
 	pid := 0
 	if drv, err := driver.New(t, r.procs); err == nil {
-		proc, _ := drv.(*driver.Process)
-		pid = findPID(proc)
+		pid = driver.PID(drv)
 	}
 	v, err := openclaw.DiscoverVersion(ctx, r.client(target), t.URL, r.procs, pid)
 	if err != nil {

@@ -6,6 +6,7 @@ package driver
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -23,6 +24,33 @@ type Driver interface {
 	Stop(ctx context.Context, grace time.Duration) (string, error)
 	// Start starts it and returns without waiting for it to become healthy.
 	Start(ctx context.Context) (string, error)
+}
+
+// ErrUnmanaged means the driver does not know the gateway's process: a
+// service manager, a container engine or a command starts it.
+var ErrUnmanaged = errors.New("driver does not manage a process")
+
+// Finder is a driver that knows which process is the gateway.
+type Finder interface {
+	Find() (openclaw.Process, error)
+}
+
+// Find returns d's gateway process, ErrUnmanaged when d does not know it.
+func Find(d Driver) (openclaw.Process, error) {
+	if f, ok := d.(Finder); ok {
+		return f.Find()
+	}
+	return openclaw.Process{}, ErrUnmanaged
+}
+
+// PID is d's gateway pid, for version discovery through its install; 0
+// when d cannot tell.
+func PID(d Driver) int {
+	p, err := Find(d)
+	if err != nil {
+		return 0
+	}
+	return p.PID
 }
 
 // New returns the driver the target's configuration names.

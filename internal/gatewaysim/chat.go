@@ -12,28 +12,53 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/clawwatch/clawwatch/exporter/reasoning/suite"
 	"github.com/clawwatch/clawwatch/testdata"
 )
 
 // answerBook knows the default reasoning suite and answers it: correctly, or
 // wrongly for a chosen share of its prompts when reasoning_degraded is on.
 type answerBook struct {
-	byPrompt map[string]*suite.Test
+	byPrompt map[string]*referenceTest
 	// rank orders the prompts by hash, so that a fail ratio r fails exactly
 	// the first round(r*n) of them, the same ones on every run.
 	rank map[string]int
 }
 
+// referenceTest is what the simulator reads of a suite test, with its own
+// small struct and not the exporter's parser or grader: the exporter is what
+// the simulator's answers test, so it must not lean on it.
+type referenceTest struct {
+	Prompt           string   `json:"prompt"`
+	ExpectedKeywords []string `json:"expected_keywords"`
+	Match            struct {
+		Any []string `json:"any"`
+	} `json:"match"`
+	ReferenceAnswer string `json:"reference_answer"`
+}
+
+// keywords are the substrings a right answer contains, in the seed's
+// spelling or the richer one.
+func (t *referenceTest) keywords() []string {
+	if t.ExpectedKeywords != nil {
+		return t.ExpectedKeywords
+	}
+	return t.Match.Any
+}
+
 func newAnswerBook() (*answerBook, error) {
-	st, err := suite.Parse(testdata.DefaultReasoningSuite)
-	if err != nil {
+	var st struct {
+		Tests []*referenceTest `json:"tests"`
+	}
+	if err := json.Unmarshal(testdata.DefaultReasoningSuite, &st); err != nil {
 		return nil, fmt.Errorf("embedded reasoning suite: %w", err)
 	}
-	b := &answerBook{byPrompt: map[string]*suite.Test{}, rank: map[string]int{}}
+	b := &answerBook{byPrompt: map[string]*referenceTest{}, rank: map[string]int{}}
 	prompts := make([]string, 0, len(st.Tests))
-	for _, t := range st.Tests {
+	for i, t := range st.Tests {
 		key := strings.TrimSpace(t.Prompt)
+		if key == "" || (t.ReferenceAnswer == "" && len(t.keywords()) == 0) {
+			return nil, fmt.Errorf("embedded reasoning suite: tests[%d]: no prompt, or neither reference_answer nor keywords", i)
+		}
 		b.byPrompt[key] = t
 		prompts = append(prompts, key)
 	}
@@ -78,8 +103,8 @@ func (b *answerBook) fails(prompt string, ratio float64) bool {
 	return float64(promptHash(prompt)%1000) < ratio*1000
 }
 
-// wrongAnswers are tried in order; the first that fails the test's own rule
-// is the degraded answer.
+// wrongAnswers are tried in order; the first that shares nothing with the
+// test's right answer is the degraded answer.
 var wrongAnswers = []string{"Maybe.", "I am unable to say.", "42"}
 
 // answer returns the reasoning and the final answer for a prompt found by
@@ -88,10 +113,7 @@ func (b *answerBook) answer(prompt string, degraded bool) (think, final string) 
 	t, known := b.byPrompt[prompt]
 	if degraded {
 		for _, w := range wrongAnswers {
-			if !known {
-				return "Hmm. I will guess.", w
-			}
-			if ok, _ := t.Match.Check(w); !ok {
+			if !known || !t.resembles(w) {
 				return "Hmm. I will guess.", w
 			}
 		}
@@ -99,11 +121,23 @@ func (b *answerBook) answer(prompt string, degraded bool) (think, final string) 
 	if !known {
 		return "The question is not one I was prepared for; I answer briefly.", "I am a simulated gateway and can only answer the default reasoning suite."
 	}
-	final = t.Reference
+	final = t.ReferenceAnswer
 	if final == "" {
-		final = strings.Join(t.Match.Any, "; ")
+		final = strings.Join(t.keywords(), "; ")
 	}
 	return "Let me reason step by step about the question, check each step of the argument, and only then give the answer.", final
+}
+
+// resembles says whether answer contains, or is contained in, the reference
+// answer or a keyword, ignoring case: such an answer might pass.
+func (t *referenceTest) resembles(answer string) bool {
+	a := strings.ToLower(answer)
+	for _, r := range append([]string{t.ReferenceAnswer}, t.keywords()...) {
+		if r = strings.ToLower(r); r != "" && (strings.Contains(a, r) || strings.Contains(r, a)) {
+			return true
+		}
+	}
+	return false
 }
 
 type chatRequest struct {

@@ -5,7 +5,7 @@
 // and tests that need rules with other thresholds or shorter windows render
 // the same sources:
 //
-//	files, err := mixin.Render(`{ _config+:: { gatewayDownFor: '10s' } }`)
+//	files, err := mixin.Render(`{ _config+:: { unresponsiveFor: '10s' } }`)
 package mixin
 
 import (
@@ -22,9 +22,6 @@ import (
 
 //go:embed mixin.libsonnet config.libsonnet format.libsonnet alerts rules dashboards
 var sources embed.FS
-
-// Sources are the embedded jsonnet sources, by path inside mixin/.
-func Sources() fs.FS { return sources }
 
 // File is one generated file.
 type File struct {

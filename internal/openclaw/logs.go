@@ -50,6 +50,26 @@ func RotatedLogName(path string, i int) string {
 	return strings.TrimSuffix(path, ext) + "." + strconv.Itoa(i) + ext
 }
 
+// IsLogName says whether a file name is one of the gateway's logs: the live
+// openclaw[-profile]-DATE.log, its rotated .N.log archives, and those
+// compressed (.log.gz, by the remediator's cleanup_logs).
+func IsLogName(name string) bool {
+	return strings.HasPrefix(name, "openclaw-") && (strings.HasSuffix(name, ".log") || IsCompressedLog(name))
+}
+
+// IsCompressedLog says whether a log file name is a compressed archive.
+func IsCompressedLog(name string) bool { return strings.HasSuffix(name, ".log.gz") }
+
+// CompressedLogName is the name of log file name compressed: name.gz, or
+// when that is taken (i > 0) the i-th archive's name with .gz, so that an
+// existing archive is never clobbered.
+func CompressedLogName(name string, i int) string {
+	if i > 0 {
+		name = RotatedLogName(name, i)
+	}
+	return name + ".gz"
+}
+
 // ParseLogFileName splits a live log file's name into profile and date.
 // Rotated archives (DATE.1.log … DATE.5.log) do not match.
 func ParseLogFileName(name string) (profile, date string, ok bool) {

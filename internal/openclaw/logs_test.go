@@ -154,6 +154,25 @@ func TestLogFileNames(t *testing.T) {
 	}
 }
 
+func TestLogArchiveNames(t *testing.T) {
+	for name, want := range map[string]bool{
+		"openclaw-2026-11-20.log": true, "openclaw-work-2026-11-20.1.log": true, "openclaw-2026-11-20.log.gz": true,
+		"openclaw-2026-11-20.2.log.gz": true, "gateway.err.log": false, "openclaw-x.txt": false, "openclaw.log": false,
+	} {
+		if IsLogName(name) != want {
+			t.Errorf("IsLogName(%s) = %v", name, !want)
+		}
+	}
+	if !IsCompressedLog("openclaw-2026-11-20.log.gz") || IsCompressedLog("openclaw-2026-11-20.log") {
+		t.Error("IsCompressedLog mixes up .log and .log.gz")
+	}
+	for i, want := range []string{"openclaw-2026-11-20.1.log.gz", "openclaw-2026-11-20.1.1.log.gz", "openclaw-2026-11-20.1.2.log.gz"} {
+		if got := CompressedLogName("openclaw-2026-11-20.1.log", i); got != want {
+			t.Errorf("CompressedLogName(…, %d) = %s, want %s", i, got, want)
+		}
+	}
+}
+
 func TestNewestLogGoesByModTime(t *testing.T) {
 	primary, fallback := t.TempDir(), t.TempDir()
 	base := time.Now().Add(-time.Hour)

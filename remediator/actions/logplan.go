@@ -4,7 +4,6 @@ import (
 	"io/fs"
 	"path"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/clawwatch/clawwatch/internal/openclaw"
@@ -22,12 +21,6 @@ type logFile struct {
 }
 
 func (f logFile) rel() string { return path.Join(f.dir, f.name) }
-
-// isLogName says whether a file name is one of the gateway's logs: the live
-// openclaw[-profile]-DATE.log, its rotated .N.log archives and our .gz.
-func isLogName(name string) bool {
-	return strings.HasPrefix(name, "openclaw-") && (strings.HasSuffix(name, ".log") || strings.HasSuffix(name, ".log.gz"))
-}
 
 // markActive marks the files that must not be touched: the newest live log
 // of each profile in each directory (all of them on a tie: either may be the
@@ -77,7 +70,7 @@ func planRetention(files []logFile, r LogRetention, now time.Time) []logStep {
 		case f.active:
 		case r.MaxAge > 0 && now.Sub(f.modTime) > r.MaxAge:
 			steps = append(steps, logStep{i, opDelete})
-		case r.Compress && strings.HasSuffix(f.name, ".log"):
+		case r.Compress && !openclaw.IsCompressedLog(f.name):
 			steps = append(steps, logStep{i, opCompress})
 		}
 	}

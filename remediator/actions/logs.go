@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/clawwatch/clawwatch/internal/openclaw"
 )
 
 // LogRetention is what CleanupLogs enforces in each root.
@@ -254,7 +256,7 @@ func scanLogs(root *os.Root) ([]logFile, []string, error) {
 				if err != nil {
 					notes = append(notes, fmt.Sprintf("%s: not scanned: %v", subRel, err))
 				}
-			case e.Type().IsRegular() && isLogName(name):
+			case e.Type().IsRegular() && openclaw.IsLogName(name):
 				fi, err := dir.Lstat(name)
 				if err != nil || !fi.Mode().IsRegular() {
 					continue // gone or swapped since the listing
@@ -310,10 +312,7 @@ func compressLog(root *os.Root, f logFile) (name string, info fs.FileInfo, err e
 		}
 		var dst *os.File
 		for i := 0; ; i++ {
-			name = f.name + ".gz"
-			if i > 0 {
-				name = fmt.Sprintf("%s.%d.log.gz", strings.TrimSuffix(f.name, ".log"), i) // never clobber an archive
-			}
+			name = openclaw.CompressedLogName(f.name, i)
 			// O_EXCL never follows a symlink at the name.
 			dst, err = dir.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
 			if !errors.Is(err, fs.ErrExist) || i > 100 {

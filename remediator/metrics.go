@@ -4,7 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 
-	"github.com/clawwatch/clawwatch/remediator/config"
+	"github.com/clawwatch/clawwatch/remediator/actions"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
 
@@ -100,7 +100,7 @@ func newMetrics(reg prometheus.Registerer, r *Remediator) *metrics {
 	for _, s := range []string{"firing", "resolved"} {
 		m.alerts.WithLabelValues(s)
 	}
-	for _, a := range config.Actions {
+	for _, a := range actions.Names() {
 		m.duration.WithLabelValues(a)
 	}
 	return m
@@ -108,7 +108,7 @@ func newMetrics(reg prometheus.Registerer, r *Remediator) *metrics {
 
 // initTarget makes a target's series exist from the start.
 func (m *metrics) initTarget(name string) {
-	for _, a := range config.Actions {
+	for _, a := range actions.Names() {
 		for _, res := range journal.Results {
 			m.actions.WithLabelValues(a, name, res)
 		}

@@ -7,9 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/clawwatch/clawwatch/internal/openclaw"
@@ -248,7 +246,7 @@ func (r *Remediator) finish(cfg *config.Config, inc *journal.Incident, result, o
 	// Asked before the transaction: a network call must not hold the
 	// journal's write lock, which every webhook needs.
 	healthyVersion := ""
-	if result == journal.ResultSuccess && (inc.Action == config.ActionRestart || inc.Action == config.ActionRollback) {
+	if act, ok := actions.Lookup(inc.Action); ok && result == journal.ResultSuccess && act.Spec().RecordsVersion {
 		healthyVersion = r.runningVersion(cfg, inc.Target)
 	}
 	now := r.now()
@@ -333,115 +331,54 @@ func (r *Remediator) finish(cfg *config.Config, inc *journal.Incident, result, o
 func (r *Remediator) execute(cfg *config.Config, inc *journal.Incident) (result, output, verification string, err error) {
 	t := cfg.Target(inc.Target)
 	ctx := r.ctx
+	act, ok := actions.Lookup(inc.Action)
+	if !ok {
+		return journal.ResultFailure, "", "", fmt.Errorf("unknown action %q", inc.Action)
+	}
 	drv, err := driver.New(t, r.procs)
 	if err != nil {
 		return journal.ResultFailure, "", "", err
 	}
-	client := r.client(t.Name)
-	doVerify := false
-	wantVersion := "" // what a rollback installed, checked after verification
-	switch inc.Action {
-	case config.ActionRestart:
-		ev := actions.Evidence{
-			Dir: cfg.Diagnostics.Dir, Keep: cfg.Diagnostics.MaxSnapshots, LogLines: cfg.Diagnostics.LogLines,
-			Target: t.Name, IncidentID: inc.ID, URL: t.URL, Client: client, Driver: drv, Procs: r.procs,
-			LogDirs: t.LogDirs, LogProfile: t.LogProfile, RPCAddr: t.RPCAddr(), Token: t.Token(),
-		}
-		dir, serr := ev.Snapshot(ctx, r.now())
-		output = "evidence: " + dir
-		if serr != nil {
-			output += " (" + serr.Error() + ")"
-		}
-		var out string
-		out, err = actions.Restart{Driver: drv, Grace: time.Duration(t.StopTimeout), Procs: r.procs, LockDirs: t.LockDirs()}.Run(ctx)
-		output += "\n" + out
-		doVerify = true
-	case config.ActionCleanupLocks:
-		var n int
-		n, output, err = actions.CleanupLocks(r.procs, t.LockDirs())
-		output = fmt.Sprintf("removed %d lock file(s)\n%s", n, output)
-	case config.ActionCleanupLogs:
-		var rep actions.LogReport
-		rep, err = actions.CleanupLogs(t.LogDirs, actions.LogRetention{
-			MaxAge: time.Duration(t.Logs.MaxAge), MaxTotalBytes: int64(t.Logs.MaxTotalBytes),
-			Compress: t.Logs.CompressLogs(), Active: time.Minute,
-		}, r.now())
-		output = rep.String()
-	case config.ActionRollback:
-		wantVersion, output, err = r.rollback(ctx, t, client, drv)
-		doVerify = err == nil
-	case config.ActionExec:
-		p := policy(cfg, inc.Policy)
-		if p == nil || p.Action != config.ActionExec {
-			return journal.ResultFailure, "", "", fmt.Errorf("policy %q with action exec is no longer configured", inc.Policy)
-		}
-		output, err = driver.Run(ctx, p.Exec, "", actions.ExecEnv(inc))
-		doVerify = p.Verify
-	default:
-		return journal.ResultFailure, "", "", fmt.Errorf("unknown action %q", inc.Action)
+	env := &actions.Env{
+		Config: cfg, Target: t, Incident: inc, Driver: drv, Client: r.client(t.Name), Procs: r.procs, Now: r.now(),
+		Versions: func() ([]journal.Version, error) {
+			ts, err := r.journal.Target(t.Name)
+			if err != nil {
+				return nil, err
+			}
+			return ts.Versions, nil
+		},
 	}
+	res, err := act.Run(ctx, env)
+	output = res.Output
 	if err != nil {
 		if errors.Is(err, actions.ErrRefused) {
 			return journal.ResultRefused, output, "", err
 		}
 		return journal.ResultFailure, output, "", err
 	}
-	if !doVerify {
+	if !act.Spec().Verified && !res.Verify {
 		return journal.ResultSuccess, output, "", nil
 	}
-	verification, err = verify.Until(ctx, verify.Prober{Client: client, URL: t.URL, RPCAddr: t.RPCAddr(), Token: t.Token()}, time.Duration(t.Verify.Timeout), time.Duration(t.Verify.Interval))
+	verification, err = verify.Until(ctx, verify.Prober{Client: env.Client, URL: t.URL, RPCAddr: t.RPCAddr(), Token: t.Token()}, time.Duration(t.Verify.Timeout), time.Duration(t.Verify.Interval))
 	if err != nil {
 		return journal.ResultVerifyFailed, output, err.Error(), err
 	}
-	if wantVersion != "" {
+	if res.Version != "" {
 		// Healthy is not enough: an update command that returned before it
 		// restarted the gateway leaves the bad version answering.
-		v, verr := openclaw.DiscoverVersion(ctx, client, t.URL, r.procs, driver.PID(drv))
+		v, verr := env.RunningVersion(ctx)
 		switch {
 		case verr != nil:
 			verification += fmt.Sprintf("; running version not discoverable (%v)", verr)
-		case v.Version != wantVersion:
-			err = fmt.Errorf("healthy, but the gateway runs %s, not %s", v.Version, wantVersion)
+		case v != res.Version:
+			err = fmt.Errorf("healthy, but the gateway runs %s, not %s", v, res.Version)
 			return journal.ResultVerifyFailed, output, verification + "; " + err.Error(), err
 		default:
-			verification += "; runs " + v.Version
+			verification += "; runs " + v
 		}
 	}
 	return journal.ResultSuccess, output, verification, nil
-}
-
-func policy(cfg *config.Config, name string) *config.Policy {
-	i := slices.IndexFunc(cfg.Policies, func(p *config.Policy) bool { return p.Name == name })
-	if i < 0 {
-		return nil
-	}
-	return cfg.Policies[i]
-}
-
-// rollback installs the last version that verified healthy and returns it.
-func (r *Remediator) rollback(ctx context.Context, t *config.Target, client *http.Client, drv driver.Driver) (version, output string, err error) {
-	ts, err := r.journal.Target(t.Name)
-	if err != nil {
-		return "", "", err
-	}
-	current := ""
-	if v, err := openclaw.DiscoverVersion(ctx, client, t.URL, r.procs, driver.PID(drv)); err == nil {
-		current = v.Version
-	}
-	version, err = actions.RollbackVersion(ts.Versions, current, t.Rollback.VersionRegexp())
-	if err != nil {
-		recorded := make([]string, len(ts.Versions))
-		for i, v := range ts.Versions {
-			recorded[i] = strconv.Quote(v.Version)
-		}
-		return "", fmt.Sprintf("running %q; verified healthy on record: [%s]", current, strings.Join(recorded, ", ")), err
-	}
-	argv, err := actions.RollbackArgv(t.Rollback.Command, version, t.Rollback.VersionRegexp())
-	if err != nil {
-		return "", "", err
-	}
-	out, err := driver.Run(ctx, argv, t.Driver.Dir, t.Driver.Env)
-	return version, fmt.Sprintf("rollback %s -> %s\n%s", current, version, out), err
 }
 
 // runningVersion asks the gateway which version it runs, for the record of

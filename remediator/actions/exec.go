@@ -1,12 +1,32 @@
 package actions
 
 import (
+	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/clawwatch/clawwatch/remediator/config"
+	"github.com/clawwatch/clawwatch/remediator/driver"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
+
+// execAction runs a policy's argv with the alert in its environment.
+type execAction struct{}
+
+func (execAction) Spec() Spec { return Spec{Name: "exec", Disruptive: true, Argv: true} }
+
+func (execAction) Run(ctx context.Context, env *Env) (Result, error) {
+	inc := env.Incident
+	i := slices.IndexFunc(env.Config.Policies, func(p *config.Policy) bool { return p.Name == inc.Policy })
+	if i < 0 || env.Config.Policies[i].Action != (execAction{}).Spec().Name {
+		return Result{}, fmt.Errorf("policy %q with action exec is no longer configured", inc.Policy)
+	}
+	p := env.Config.Policies[i]
+	out, err := driver.Run(ctx, p.Exec, "", ExecEnv(inc))
+	return Result{Output: out, Verify: p.Verify}, err
+}
 
 // MaxEnvValue bounds one alert value passed to exec.
 const MaxEnvValue = 4096

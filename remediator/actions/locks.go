@@ -1,6 +1,7 @@
 package actions
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -9,6 +10,16 @@ import (
 
 	"github.com/clawwatch/clawwatch/internal/openclaw"
 )
+
+// cleanupLocksAction removes stale lock files without stopping anything.
+type cleanupLocksAction struct{}
+
+func (cleanupLocksAction) Spec() Spec { return Spec{Name: "cleanup_locks", ByLabel: true} }
+
+func (cleanupLocksAction) Run(_ context.Context, env *Env) (Result, error) {
+	n, report, err := CleanupLocks(env.Procs, env.Target.LockDirs())
+	return Result{Output: fmt.Sprintf("removed %d lock file(s)\n%s", n, report)}, err
+}
 
 // CleanupLocks removes the gateway.*.lock files in dirs (gateway.state.lock
 // among them) whose owner is dead or whose pid now belongs to another

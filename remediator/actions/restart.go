@@ -10,6 +10,29 @@ import (
 	"github.com/clawwatch/clawwatch/remediator/driver"
 )
 
+// restartAction takes evidence, restarts the gateway and has it verified.
+type restartAction struct{}
+
+func (restartAction) Spec() Spec {
+	return Spec{Name: "restart", Disruptive: true, Verified: true, RecordsVersion: true, ByLabel: true}
+}
+
+func (restartAction) Run(ctx context.Context, env *Env) (Result, error) {
+	t, d := env.Target, env.Config.Diagnostics
+	ev := Evidence{
+		Dir: d.Dir, Keep: d.MaxSnapshots, LogLines: d.LogLines,
+		Target: t.Name, IncidentID: env.Incident.ID, URL: t.URL, Client: env.Client, Driver: env.Driver, Procs: env.Procs,
+		LogDirs: t.LogDirs, LogProfile: t.LogProfile, RPCAddr: t.RPCAddr(), Token: t.Token(),
+	}
+	dir, err := ev.Snapshot(ctx, env.Now)
+	output := "evidence: " + dir
+	if err != nil {
+		output += " (" + err.Error() + ")"
+	}
+	out, err := Restart{Driver: env.Driver, Grace: time.Duration(t.StopTimeout), Procs: env.Procs, LockDirs: t.LockDirs()}.Run(ctx)
+	return Result{Output: output + "\n" + out}, err
+}
+
 // Restart is the emergency runbook of the seeds, minus evidence and verify,
 // which the caller does around it: graceful stop within Grace, force, remove
 // stale locks, start.

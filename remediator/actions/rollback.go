@@ -1,11 +1,14 @@
 package actions
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
+	"github.com/clawwatch/clawwatch/remediator/driver"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
 
@@ -17,6 +20,37 @@ var ErrRefused = errors.New("refused")
 // ErrNoRollbackVersion means no other version that passes the version
 // pattern was ever verified healthy.
 var ErrNoRollbackVersion = fmt.Errorf("%w: no other version that matches the version pattern was verified healthy", ErrRefused)
+
+// rollbackAction installs the last version that verified healthy and has
+// verification check that it runs.
+type rollbackAction struct{}
+
+func (rollbackAction) Spec() Spec {
+	return Spec{Name: "rollback", Disruptive: true, Verified: true, RecordsVersion: true, ByLabel: true}
+}
+
+func (rollbackAction) Run(ctx context.Context, env *Env) (Result, error) {
+	versions, err := env.Versions()
+	if err != nil {
+		return Result{}, err
+	}
+	t := env.Target
+	current, _ := env.RunningVersion(ctx) // "" when not discoverable: any recorded version differs
+	version, err := RollbackVersion(versions, current, t.Rollback.VersionRegexp())
+	if err != nil {
+		recorded := make([]string, len(versions))
+		for i, v := range versions {
+			recorded[i] = strconv.Quote(v.Version)
+		}
+		return Result{Output: fmt.Sprintf("running %q; verified healthy on record: [%s]", current, strings.Join(recorded, ", "))}, err
+	}
+	argv, err := RollbackArgv(t.Rollback.Command, version, t.Rollback.VersionRegexp())
+	if err != nil {
+		return Result{}, err
+	}
+	out, err := driver.Run(ctx, argv, t.Driver.Dir, t.Driver.Env)
+	return Result{Output: fmt.Sprintf("rollback %s -> %s\n%s", current, version, out), Version: version}, err
+}
 
 // ValidVersion reports whether v may go into a rollback argv: it matches the
 // target's pattern and holds no NUL byte or slash, whatever the pattern allows.

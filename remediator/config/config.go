@@ -27,23 +27,23 @@ import (
 	"github.com/clawwatch/clawwatch/internal/openclaw"
 )
 
-// Actions the remediator knows. The first four may be named by an alert's
-// action label; exec only by a policy, because its argv comes from the
-// operator and never from alert data.
-const (
-	ActionRestart      = "restart"
-	ActionCleanupLocks = "cleanup_locks"
-	ActionCleanupLogs  = "cleanup_logs"
-	ActionRollback     = "rollback"
-	ActionExec         = "exec"
-	ActionNone         = "none"
-)
+// ActionSpec is what validation knows of an action. The action registry
+// (package actions) reads this configuration, so this package cannot import
+// it: the registry registers every action here at init, as Prometheus's
+// service discoveries register their configurations.
+type ActionSpec struct {
+	Name string
+	// ByLabel: an alert's action label may name it.
+	ByLabel bool
+	// Argv: it runs the policy's exec argv, which it then requires; only
+	// a policy names it, since its argv comes from the operator.
+	Argv bool
+}
 
-// Actions lists every action, in the order metrics and docs show them.
-var Actions = []string{ActionRestart, ActionCleanupLocks, ActionCleanupLogs, ActionRollback, ActionExec}
+var actionSpecs []ActionSpec
 
-// LabelActions are the actions an alert's label may select.
-var LabelActions = []string{ActionRestart, ActionCleanupLocks, ActionCleanupLogs, ActionRollback}
+// RegisterAction makes validation accept an action; called at init only.
+func RegisterAction(s ActionSpec) { actionSpecs = append(actionSpecs, s) }
 
 // Driver kinds.
 const (
@@ -595,21 +595,27 @@ func (p *Policy) validate() error {
 		}
 		p.matchers = append(p.matchers, ms...)
 	}
+	i := slices.IndexFunc(actionSpecs, func(s ActionSpec) bool { return s.Name == p.Action })
+	argv := i >= 0 && actionSpecs[i].Argv
 	switch {
-	case p.Action == "" || slices.Contains(LabelActions, p.Action):
-	case p.Action == ActionExec:
+	case p.Action == "":
+	case i < 0:
+		names := make([]string, len(actionSpecs))
+		for i, s := range actionSpecs {
+			names[i] = s.Name
+		}
+		return fmt.Errorf("action: unknown action %q (one of %s)", p.Action, strings.Join(names, ", "))
+	case argv:
 		if len(p.Exec) == 0 || p.Exec[0] == "" {
-			return errors.New("exec: an argv is required for action exec")
+			return fmt.Errorf("exec: an argv is required for action %s", p.Action)
 		}
 		for i, s := range p.Exec {
 			if strings.IndexByte(s, 0) >= 0 {
 				return fmt.Errorf("exec[%d]: contains a NUL byte", i)
 			}
 		}
-	default:
-		return fmt.Errorf("action: unknown action %q (one of %s)", p.Action, strings.Join(Actions, ", "))
 	}
-	if p.Action != ActionExec && len(p.Exec) > 0 {
+	if !argv && len(p.Exec) > 0 {
 		return errors.New("exec: only for action exec")
 	}
 	return nil

@@ -10,16 +10,16 @@ import (
 	"slices"
 	"time"
 
+	"github.com/clawwatch/clawwatch/remediator/actions"
 	"github.com/clawwatch/clawwatch/remediator/config"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
 
-// Disruptive reports whether an action stops or replaces the gateway. Only
-// those count as attempts and respect the cooldown; the cleanups never stop
-// it and may run between restarts, but an open circuit stops them too.
-func Disruptive(action string) bool {
-	return action == config.ActionRestart || action == config.ActionRollback || action == config.ActionExec
-}
+// Disruptive reports whether an action stops or replaces the gateway
+// (actions.Spec). Only those count as attempts and respect the cooldown;
+// the cleanups never stop it and may run between restarts, but an open
+// circuit stops them too.
+func Disruptive(action string) bool { return actions.Disruptive(action) }
 
 // Refresh forgets attempts older than the window and closes a circuit whose
 // quiet period has passed. It reports whether the circuit closed.

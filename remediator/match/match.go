@@ -9,6 +9,7 @@ import (
 	"slices"
 	"unicode/utf8"
 
+	"github.com/clawwatch/clawwatch/remediator/actions"
 	"github.com/clawwatch/clawwatch/remediator/config"
 )
 
@@ -36,9 +37,9 @@ func Match(c *config.Config, labels map[string]string) Result {
 		if r.Action == "" {
 			r.Action = labels[c.ActionLabel]
 			switch {
-			case r.Action == "" || r.Action == config.ActionNone:
+			case r.Action == "" || r.Action == actions.None:
 				return Result{Policy: p.Name, Reason: fmt.Sprintf("label %s names no action", c.ActionLabel)}
-			case !slices.Contains(config.LabelActions, r.Action):
+			case !slices.Contains(actions.LabelNames(), r.Action):
 				return Result{Policy: p.Name, Reason: fmt.Sprintf("label %s=%s is not an action", c.ActionLabel, Quote(r.Action))}
 			}
 		}
@@ -50,7 +51,9 @@ func Match(c *config.Config, labels map[string]string) Result {
 			return Result{Policy: p.Name, Reason: fmt.Sprintf("target %s is not configured", Quote(name))}
 		}
 		r.Target, r.Matched = name, true
-		r.Verify = r.Verify || r.Action == config.ActionRestart || r.Action == config.ActionRollback
+		if a, ok := actions.Lookup(r.Action); ok {
+			r.Verify = r.Verify || a.Spec().Verified
+		}
 		return r
 	}
 	return Result{Reason: "no policy matches"}

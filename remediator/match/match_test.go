@@ -102,7 +102,7 @@ policies:
 	}
 	// The exec policy's argv is the operator's, whatever the labels say.
 	r := Match(c, map[string]string{"alertname": "Note", "gateway": "default", "remediation": "restart; id"})
-	if !r.Matched || r.Action != config.ActionExec || strings.Join(r.Exec, " ") != "/usr/bin/logger -t openclaw" {
+	if !r.Matched || r.Action != "exec" || strings.Join(r.Exec, " ") != "/usr/bin/logger -t openclaw" {
 		t.Fatalf("exec policy: %+v", r)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 
+	"github.com/clawwatch/clawwatch/internal/reload"
 	"github.com/clawwatch/clawwatch/remediator/actions"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
@@ -19,8 +20,7 @@ type metrics struct {
 	circuit       *prometheus.GaugeVec
 	running       prometheus.Gauge
 	journalErrors prometheus.Counter
-	reloadOK      prometheus.Gauge
-	reloadAt      prometheus.Gauge
+	reload        *reload.Gauges
 	pending       prometheus.GaugeFunc
 	pendingOldest prometheus.GaugeFunc
 	queued        prometheus.GaugeFunc
@@ -62,14 +62,7 @@ func newMetrics(reg prometheus.Registerer, r *Remediator) *metrics {
 			Name: "openclaw_remediator_journal_errors_total",
 			Help: "Failed reads and writes of the journal.",
 		}),
-		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "openclaw_remediator_config_last_reload_successful",
-			Help: "1 if the last configuration load succeeded.",
-		}),
-		reloadAt: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "openclaw_remediator_config_last_reload_success_timestamp_seconds",
-			Help: "When the configuration was last loaded successfully.",
-		}),
+		reload: reload.NewGauges("openclaw_remediator"),
 		ackDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "openclaw_remediator_webhook_ack_duration_seconds",
 			Help:    "Time from a webhook's arrival to its answer, the durable journal write included.",
@@ -89,7 +82,7 @@ func newMetrics(reg prometheus.Registerer, r *Remediator) *metrics {
 		Help: "Incidents recorded and waiting for their target's runner.",
 	}, func() float64 { return float64(r.queuedCount()) })
 	reg.MustRegister(m.requests, m.alerts, m.incidents, m.actions, m.duration, m.circuit, m.running,
-		m.journalErrors, m.reloadOK, m.reloadAt, m.pending, m.pendingOldest, m.queued, m.ackDuration,
+		m.journalErrors, m.reload, m.pending, m.pendingOldest, m.queued, m.ackDuration,
 		versioncollector.NewCollector("openclaw_remediator"))
 	for _, d := range journal.Decisions {
 		m.incidents.WithLabelValues(d)

@@ -97,8 +97,6 @@ func New(cfg *config.Config, j *journal.Journal, reg prometheus.Registerer, logg
 	if err := r.apply(cfg); err != nil {
 		return nil, err
 	}
-	r.m.reloadOK.Set(1)
-	r.m.reloadAt.SetToCurrentTime()
 	return r, nil
 }
 
@@ -162,14 +160,7 @@ func (r *Remediator) Apply(cfg *config.Config) error {
 }
 
 // ReloadResult records the outcome of a configuration reload in the metrics.
-func (r *Remediator) ReloadResult(err error) {
-	if err != nil {
-		r.m.reloadOK.Set(0)
-		return
-	}
-	r.m.reloadOK.Set(1)
-	r.m.reloadAt.SetToCurrentTime()
-}
+func (r *Remediator) ReloadResult(err error) { r.m.reload.Record(err) }
 
 func (r *Remediator) client(target string) *http.Client {
 	r.mu.Lock()

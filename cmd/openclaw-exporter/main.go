@@ -115,14 +115,7 @@ func run() int {
 	reg.MustRegister(exp, versioncollector.NewCollector("openclaw_exporter"),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reloader := exporter.NewReloader(*configFile, exp, reg, logger)
-
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	go func() {
-		for range hup {
-			_ = reloader.Reload()
-		}
-	}()
+	reloader.OnSIGHUP()
 
 	mux := http.NewServeMux()
 	mux.Handle(*metricsPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{

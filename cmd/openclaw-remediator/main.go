@@ -8,9 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/signal"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -24,6 +21,7 @@ import (
 	webflag "github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
 	"github.com/clawwatch/clawwatch/internal/httpserve"
+	"github.com/clawwatch/clawwatch/internal/reload"
 	"github.com/clawwatch/clawwatch/remediator"
 	"github.com/clawwatch/clawwatch/remediator/auth"
 	"github.com/clawwatch/clawwatch/remediator/config"
@@ -194,43 +192,25 @@ func serveMain(logger *slog.Logger, configFile, tokenFile string, insecure bool,
 	defer rem.Close()
 	logger.Info("starting openclaw-remediator", "version", version.Info(), "targets", len(cfg.Targets), "journal", cfg.Journal.Path, "dry_run", cfg.DryRun)
 
-	var reloadMu sync.Mutex
-	reload := func() error {
-		reloadMu.Lock()
-		defer reloadMu.Unlock()
-		err := func() error {
-			c, err := config.Load(configFile)
-			if err != nil {
+	reloader := reload.New(configFile, func() error {
+		c, err := config.Load(configFile)
+		if err != nil {
+			return err
+		}
+		if bearer != nil {
+			if err := bearer.Reload(); err != nil {
 				return err
 			}
-			if bearer != nil {
-				if err := bearer.Reload(); err != nil {
-					return err
-				}
-			}
-			return rem.Apply(c)
-		}()
-		rem.ReloadResult(err)
-		if err != nil {
-			logger.Error("reload failed; the previous configuration stays live", "err", err)
-		} else {
-			logger.Info("configuration reloaded", "file", configFile)
 		}
-		return err
-	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	go func() {
-		for range hup {
-			_ = reload()
-		}
-	}()
+		return rem.Apply(c)
+	}, rem.ReloadResult, logger)
+	reloader.OnSIGHUP()
 
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
 	mux.Handle("/api/", rem.Handler(bearer.Wrap))
 	mux.Handle("POST /-/reload", bearer.Wrap(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		if err := reload(); err != nil {
+		if err := reloader.Reload(); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}

@@ -211,7 +211,7 @@ func (r *Remediator) settle(id string, approve bool, reason string) (*journal.In
 		}
 		// Housekeeping expires approvals once a tick; an answer that comes
 		// after the deadline but before the tick is too late all the same.
-		if expire(inc, now) {
+		if inc.Expire(now) {
 			if err := tx.PutIncident(inc); err != nil {
 				return err
 			}
@@ -219,16 +219,19 @@ func (r *Remediator) settle(id string, approve bool, reason string) (*journal.In
 			r.countExpired(inc)
 			return nil
 		}
-		inc.UpdatedAt, inc.ExpiresAt = now, nil
 		if approve {
-			inc.State, inc.Approved, inc.Reason = journal.StateQueued, true, "approved"
+			if err := inc.Approve(now); err != nil {
+				return err
+			}
 			return tx.PutIncident(inc)
 		}
-		inc.State, inc.Decision, inc.Reason = journal.StateDone, journal.DecisionRejected, rejectReason(reason)
+		if err := inc.Reject(rejectReason(reason), now); err != nil {
+			return err
+		}
 		if err := tx.PutIncident(inc); err != nil {
 			return err
 		}
-		r.m.incidents.WithLabelValues(journal.DecisionRejected).Inc() // before the commit, as in process
+		r.m.incidents.WithLabelValues(journal.DecisionRejected).Inc() // before the commit, as in the gate stage
 		return nil
 	})
 	if err != nil {

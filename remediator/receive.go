@@ -47,7 +47,7 @@ func (r *Remediator) receive(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	now := r.now()
-	incs := r.incidents(msg)
+	incs := r.incidents(msg, now)
 	adm, err := r.journal.Admit(incs, now)
 	if err != nil {
 		r.journalError("admit", err)
@@ -83,7 +83,7 @@ func (r *Remediator) receive(w http.ResponseWriter, req *http.Request) {
 // incidents runs the incident and match stages on a delivery: the key is
 // fingerprint plus startsAt, and the policy decides action and target before
 // anything is written, so a no_match is journaled with its reason.
-func (r *Remediator) incidents(msg *webhook.Message) []*journal.Incident {
+func (r *Remediator) incidents(msg *webhook.Message, now time.Time) []*journal.Incident {
 	cfg := r.cfg.Load()
 	out := make([]*journal.Incident, 0, len(msg.Alerts))
 	for _, a := range msg.Alerts {
@@ -103,7 +103,7 @@ func (r *Remediator) incidents(msg *webhook.Message) []*journal.Incident {
 			res := match.Match(cfg, inc.Labels)
 			inc.Policy = res.Policy
 			if !res.Matched {
-				inc.State, inc.Decision, inc.Reason = journal.StateDone, journal.DecisionNoMatch, res.Reason
+				_ = inc.Settle(journal.DecisionNoMatch, res.Reason, now) // a received incident may always settle
 			} else {
 				inc.Action, inc.Target, inc.DryRun, inc.Approval = res.Action, res.Target, res.DryRun, res.Approval
 			}

@@ -1,12 +1,32 @@
 // Package remediator turns Alertmanager webhooks into safe actions on
-// OpenClaw gateways. Like Alertmanager's notify pipeline it is a chain of
-// small stages, each in its own package and testable alone:
+// OpenClaw gateways. Like Alertmanager's notify package it is a chain of
+// small stages, one file each; one incident goes through them in this
+// order, and its state changes only through journal.Incident's methods:
 //
-//	receive (payload) → incident (journal.Admit) → match → gate → act (actions, driver) → verify → journal
+//	receive.go        POST /api/v1/alerts: payload.Decode; match (policy →
+//	                  action and target); journal.Admit stores each incident,
+//	                  received (done when no policy matched), in one durable
+//	                  batch before the webhook answers
+//	runner.go         one runner per target takes its incidents in arrival
+//	                  order, one at a time; it ends when its target leaves the
+//	                  configuration
+//	stage_gate.go     gate: one transaction ends the incident (refused by the
+//	                  gate, dry run, target gone), holds it pending for
+//	                  approval (api.go's approve queues it back to the
+//	                  runner, past the limits), or begins its first attempt
+//	stage_retry.go    retry: runs the stages below again while the gate says
+//	                  Retry, beginning each next attempt in one transaction
+//	stage_workers.go  at most Workers attempts run at once
+//	stage_act.go      act: the incident's action from the registry (package
+//	                  actions) runs with the target's driver
+//	stage_verify.go   verify: the gateway's health after a verified action,
+//	                  then, once, the version it runs
+//	stage_record.go   record: one transaction ends the attempt, feeds the
+//	                  gate, records a healthy version and ends the incident
+//	                  unless it is retried; escalate.go when the circuit opens
 //
-// The webhook answers as soon as its incidents are durably journaled; one
-// runner per target then decides and acts, one action at a time per target,
-// at most Workers actions at a time overall.
+// Housekeeping (remediator.go) expires approvals, closes quiet circuits and
+// prunes the journal.
 package remediator
 
 import (
@@ -41,6 +61,7 @@ type Remediator struct {
 	now     func() time.Time
 	tick    time.Duration
 	pageURL func(id string) string
+	stages  stage
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -92,6 +113,7 @@ func New(cfg *config.Config, j *journal.Journal, reg prometheus.Registerer, logg
 		pending: map[string]time.Time{},
 	}
 	r.cfg.Store(cfg)
+	r.stages = r.pipeline()
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	r.m = newMetrics(reg, r)
 	if err := r.apply(cfg); err != nil {
@@ -299,7 +321,7 @@ func (r *Remediator) expireApprovals(now time.Time) {
 			if err != nil {
 				return err
 			}
-			if expired = expire(inc, now); !expired {
+			if expired = inc.Expire(now); !expired {
 				return nil
 			}
 			if err := tx.PutIncident(inc); err != nil {
@@ -319,20 +341,9 @@ func (r *Remediator) expireApprovals(now time.Time) {
 	}
 }
 
-// expire ends a pending incident whose approval time has passed; it reports
-// whether it did.
-func expire(inc *journal.Incident, now time.Time) bool {
-	if inc.State != journal.StatePending || inc.ExpiresAt == nil || now.Before(*inc.ExpiresAt) {
-		return false
-	}
-	inc.State, inc.Decision, inc.UpdatedAt = journal.StateDone, journal.DecisionExpired, now
-	inc.Reason = "nobody approved it before " + inc.ExpiresAt.UTC().Format(time.RFC3339)
-	return true
-}
-
 // countExpired counts and logs an expiry. It runs inside the journal
 // transaction, so that whoever reads the expiry from the journal also sees
-// it counted (as finish does with actions).
+// it counted (as the record stage does with actions).
 func (r *Remediator) countExpired(inc *journal.Incident) {
 	r.m.incidents.WithLabelValues(journal.DecisionExpired).Inc()
 	r.logger.Info("approval expired", "incident", inc.ID, "action", inc.Action, "target", inc.Target, "expired_at", inc.ExpiresAt)

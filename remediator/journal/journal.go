@@ -512,13 +512,9 @@ func (j *Journal) Recover(now time.Time) (Recovery, error) {
 			}
 			switch inc.State {
 			case StateRunning:
-				if a := inc.Running(); a != nil {
-					a.EndedAt = &now
-					a.Result = ResultInterrupted
-					a.Error = "the remediator stopped while the action ran; not run again"
+				if err := inc.Interrupt(now); err != nil {
+					return err
 				}
-				inc.State, inc.UpdatedAt = StateDone, now
-				inc.Reason = "interrupted by a restart of the remediator"
 				changed = append(changed, &inc)
 				r.Interrupted = append(r.Interrupted, &inc)
 			case StateReceived, StateQueued:

@@ -1,0 +1,50 @@
+package remediator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/clawwatch/clawwatch/remediator/actions"
+	"github.com/clawwatch/clawwatch/remediator/driver"
+	"github.com/clawwatch/clawwatch/remediator/journal"
+)
+
+// actStage runs one attempt of the incident's action from the registry,
+// with the target's driver built once for the attempt. Its result is
+// success until verification says otherwise.
+type actStage struct{ r *Remediator }
+
+func (s actStage) exec(ctx context.Context, w *work) bool {
+	r := s.r
+	w.env, w.res, w.verification, w.version, w.versionErr = nil, actions.Result{}, "", "", nil
+	w.result, w.err = journal.ResultFailure, nil
+	if w.action == nil {
+		w.err = fmt.Errorf("unknown action %q", w.inc.Action)
+		return true
+	}
+	t := w.cfg.Target(w.inc.Target)
+	drv, err := driver.New(t, r.procs)
+	if err != nil {
+		w.err = err
+		return true
+	}
+	w.env = &actions.Env{
+		Config: w.cfg, Target: t, Incident: w.inc, Driver: drv, Client: r.client(t.Name), Procs: r.procs, Now: r.now(),
+		Versions: func() ([]journal.Version, error) {
+			ts, err := r.journal.Target(t.Name)
+			if err != nil {
+				return nil, err
+			}
+			return ts.Versions, nil
+		},
+	}
+	w.res, w.err = w.action.Run(ctx, w.env)
+	switch {
+	case errors.Is(w.err, actions.ErrRefused):
+		w.result = journal.ResultRefused
+	case w.err == nil:
+		w.result = journal.ResultSuccess
+	}
+	return true
+}

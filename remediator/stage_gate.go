@@ -1,0 +1,110 @@
+package remediator
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/clawwatch/clawwatch/remediator/actions"
+	"github.com/clawwatch/clawwatch/remediator/config"
+	"github.com/clawwatch/clawwatch/remediator/gate"
+	"github.com/clawwatch/clawwatch/remediator/journal"
+)
+
+// gateStage decides whether a received or approved incident acts now. In
+// one transaction it ends the incident (target gone, refused by the gate,
+// dry run), holds it for approval, or begins its first attempt, journaled
+// before anything is done so that a crash leaves it running and a restart
+// marks it interrupted.
+type gateStage struct{ r *Remediator }
+
+func (s gateStage) exec(_ context.Context, w *work) bool {
+	r := s.r
+	now := r.now()
+	var (
+		inc      *journal.Incident
+		decision string
+	)
+	err := r.journal.Update(func(tx journal.Tx) error {
+		inc, decision = nil, ""
+		cur, err := tx.Incident(w.id)
+		if err != nil {
+			return err
+		}
+		if cur.State != journal.StateReceived && cur.State != journal.StateQueued {
+			return nil // decided meanwhile (approved twice, recovered)
+		}
+		if decision, err = s.decide(tx, cur, w.cfg, now); err != nil {
+			return err
+		}
+		inc = cur
+		// Counted before the commit makes the decision visible, so that
+		// whoever reads it from the journal also sees it counted.
+		r.m.incidents.WithLabelValues(decision).Inc()
+		return nil
+	})
+	if err != nil {
+		r.dropPending(w.id)
+		r.journalError("decide", err)
+		return false
+	}
+	if inc == nil {
+		return false
+	}
+	w.inc = inc
+	switch decision {
+	case journal.DecisionExecuted:
+		w.action, _ = actions.Lookup(inc.Action)
+		return true
+	case journal.DecisionPendingApproval:
+		r.logger.Info("incident waits for approval", "incident", inc.ID, "action", inc.Action, "target", inc.Target)
+	default:
+		r.logger.Info("incident not acted on", "incident", inc.ID, "decision", decision, "reason", inc.Reason)
+	}
+	return false
+}
+
+// decide changes inc and its target's gate state in tx and returns the
+// decision. An approved (queued) incident skips the limits: a human
+// confirmed it.
+func (s gateStage) decide(tx journal.Tx, inc *journal.Incident, cfg *config.Config, now time.Time) (string, error) {
+	if cfg.Target(inc.Target) == nil {
+		if err := inc.Settle(journal.DecisionNoMatch, "target no longer configured", now); err != nil {
+			return "", err
+		}
+		return journal.DecisionNoMatch, tx.PutIncident(inc)
+	}
+	ts, err := tx.Target(inc.Target)
+	if err != nil {
+		return "", err
+	}
+	decision := journal.DecisionExecuted
+	if inc.State == journal.StateReceived {
+		d, reason := gate.Decide(ts, inc.Action, cfg.Limits, now)
+		switch {
+		case d != "":
+			decision, err = d, inc.Settle(d, reason, now)
+		case inc.DryRun:
+			decision = journal.DecisionDryRun
+			err = inc.Settle(decision, fmt.Sprintf("dry run: would %s %s", inc.Action, inc.Target), now)
+		case inc.Approval:
+			decision, err = journal.DecisionPendingApproval, inc.Wait(now.Add(time.Duration(cfg.Approval.Timeout)), now)
+			// Known as pending before anyone can read it from the
+			// journal; dropped again if the commit fails.
+			s.r.mu.Lock()
+			s.r.pending[inc.ID] = now
+			s.r.mu.Unlock()
+		}
+	}
+	if decision == journal.DecisionExecuted {
+		gate.Begin(ts, inc.Action, now)
+		err = inc.Begin(now)
+	}
+	if err != nil {
+		return "", err
+	}
+	if err := tx.PutTarget(ts); err != nil {
+		return "", err
+	}
+	return decision, tx.PutIncident(inc)
+}

@@ -34,14 +34,16 @@
     rateWindow: '5m',  // rate() window of the recording rules and rate alerts
 
     // Gateway availability. A down or hung gateway is restarted, so these
-    // two read the gateway over their own, shorter window: a minute without
-    // a process, or of failed probes (12 at a 5s probe interval, 4 scrapes
-    // at 15s), is evidence enough, and the fault-to-healthy loop stays
-    // under 3 minutes behind Alertmanager's 30s group_wait
-    // (docs/benchmarks.md).
+    // two fire as soon as the exporter's background probes have failed
+    // without a break for unresponsiveSeconds (openclaw_gateway_unresponsive_seconds:
+    // 6 probes at the default 5s interval), with no range window or `for` on
+    // top: one lost probe resets the count, one lost scrape neither starts
+    // nor resets it, and the fault-to-healthy loop stays around a minute at
+    // 15s scrapes (docs/benchmarks.md). Whether the process is alive and why
+    // the probes failed (refused, or timeout and bad answers) are read over
+    // availabilityWindow.
+    unresponsiveSeconds: 30,
     availabilityWindow: '1m',
-    gatewayDownFor: '30s',
-    gatewayHungFor: '30s',
     gatewayNotReadyFor: '5m',
 
     // The RPC probe (gateways with a token_file). The hidden hang, /healthz

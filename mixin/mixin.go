@@ -5,7 +5,7 @@
 // and tests that need rules with other thresholds or shorter windows render
 // the same sources:
 //
-//	files, err := mixin.Render(`{ _config+:: { unresponsiveFor: '10s' } }`)
+//	files, err := mixin.Render(`{ _config+:: { gatewayNotReadyFor: '10s' } }`)
 package mixin
 
 import (

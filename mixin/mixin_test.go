@@ -305,8 +305,7 @@ func TestConfigOverrideReachesEveryRule(t *testing.T) {
 		{"gpuMemoryRatio", "0.875", "0.875", []string{"OpenClawGPUMemoryNearFull/warning"}},
 		{"gpuTemperatureCelsius", "77", "77", []string{"OpenClawGPUHot/warning"}},
 		{"approvalWaitingSeconds", "600", "600", []string{"OpenClawRemediatorApprovalsWaiting/warning"}},
-		{"gatewayDownFor", "'17m'", "17m", []string{"OpenClawGatewayDown/critical"}},
-		{"gatewayHungFor", "'17m'", "17m", []string{"OpenClawGatewayHung/critical"}},
+		{"unresponsiveSeconds", "1020", "1020", []string{"OpenClawGatewayDown/critical", "OpenClawGatewayHung/critical"}},
 		{"availabilityWindow", "'17m'", "17m", []string{"OpenClawGatewayDown/critical", "OpenClawGatewayHung/critical", "OpenClawGatewayRPCHung/critical"}},
 		{"rpcHungFor", "'17m'", "17m", []string{"OpenClawGatewayRPCHung/critical"}},
 		{"channelDisconnectedFor", "'17m'", "17m", []string{"OpenClawGatewayChannelDisconnected/warning"}},
@@ -446,3 +445,4 @@ func TestRecordingRulesEarnTheirKeep(t *testing.T) {
 		t.Fatal("no recording rules rendered")
 	}
 }
+

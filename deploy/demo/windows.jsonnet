@@ -3,12 +3,17 @@
 // and the end-to-end tests (e2e/loop_test.go). Predictions keep their
 // production `for`: a linear fit over seconds is noise, not a trend. So does
 // absence from the scrape targets: a stack that is starting has no samples yet.
+// A gateway is unresponsive after 15 s of failed probes (15 at the demo's 1 s),
+// as long as before this was a gauge: the real gateway takes up to 15 s to
+// answer after the remediator restarts it, and 5 s would page for the
+// remediator's own restart.
 {
   _config+:: std.mapWithKey(
     function(k, v)
       if std.member(['diskFillFor', 'leakFor', 'fdLeakFor', 'absentFor'], k) then v
+      else if k == 'unresponsiveSeconds' then 15
       else if std.endsWith(k, 'For') then '5s'
-      else if k == 'gaugeWindow' || k == 'availabilityWindow' then '10s'
+      else if k == 'gaugeWindow' || k == 'availabilityWindow' then '15s'
       else if std.endsWith(k, 'Window') then '20s'
       else v,
     super._config

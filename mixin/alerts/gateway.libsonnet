@@ -14,17 +14,20 @@ local alert = import 'alert.libsonnet';
             'critical',
             'restart',
             |||
-              max_over_time(openclaw_gateway_process_up{%(exporterSelector)s}[%(availabilityWindow)s]) == 0
-              or
               (
-                max_over_time(openclaw_gateway_up{%(exporterSelector)s}[%(availabilityWindow)s]) == 0
+                last_over_time(openclaw_gateway_unresponsive_seconds{%(exporterSelector)s}[%(availabilityWindow)s]) >= %(unresponsiveSeconds)s
                 unless on (%(gatewayLabels)s)
                 increase(openclaw_gateway_probe_failures_total{%(exporterSelector)s, endpoint="healthz", reason!="connect"}[%(availabilityWindow)s]) > 0
               )
+              or
+              (
+                last_over_time(openclaw_gateway_unresponsive_seconds{%(exporterSelector)s}[%(availabilityWindow)s]) >= %(unresponsiveSeconds)s
+                and on (%(gatewayLabels)s)
+                max_over_time(openclaw_gateway_process_up{%(exporterSelector)s}[%(availabilityWindow)s]) == 0
+              )
             ||| % c,
             'OpenClaw gateway is down.',
-            'Gateway {{ $labels.gateway }} on {{ $labels.instance }} has had no process, or nothing accepting connections on its port, for at least %(availabilityWindow)s.' % c,
-            c.gatewayDownFor,
+            'Gateway {{ $labels.gateway }} on {{ $labels.instance }} has had no process, or nothing accepting connections on its port, for at least %(unresponsiveSeconds)ss.' % c,
           ),
           alert.new(
             c,
@@ -32,15 +35,14 @@ local alert = import 'alert.libsonnet';
             'critical',
             'restart',
             |||
-              max_over_time(openclaw_gateway_up{%(exporterSelector)s}[%(availabilityWindow)s]) == 0
+              last_over_time(openclaw_gateway_unresponsive_seconds{%(exporterSelector)s}[%(availabilityWindow)s]) >= %(unresponsiveSeconds)s
               and on (%(gatewayLabels)s)
               min_over_time(openclaw_gateway_process_up{%(exporterSelector)s}[%(availabilityWindow)s]) == 1
               and on (%(gatewayLabels)s)
               increase(openclaw_gateway_probe_failures_total{%(exporterSelector)s, endpoint="healthz", reason!="connect"}[%(availabilityWindow)s]) > 0
             ||| % c,
             'OpenClaw gateway process is alive but does not answer.',
-            'Gateway {{ $labels.gateway }} on {{ $labels.instance }} has a live process, but every /healthz probe for at least %(availabilityWindow)s timed out or got a bad answer.' % c,
-            c.gatewayHungFor,
+            'Gateway {{ $labels.gateway }} on {{ $labels.instance }} has a live process, but every /healthz probe for at least %(unresponsiveSeconds)ss timed out or got a bad answer.' % c,
           ),
           alert.new(
             c,

@@ -5,7 +5,7 @@
 # Runs the hung-gateway end-to-end test RUNS times per profile and prints the
 # median and worst seconds from the fault to each step.
 #
-#   bench/mttr.sh                      # demo timings (5 runs) and production (2 runs)
+#   bench/mttr.sh                      # demo timings (5 runs) and production (3 runs)
 #   RUNS=3 PROFILES=demo bench/mttr.sh
 #
 # Needs the pinned tools (`make tools`); CLAWWATCH_TOOLS_DIR points at them.
@@ -15,13 +15,15 @@ profiles=${PROFILES:-demo production}
 : "${CLAWWATCH_TOOLS_DIR:=$(make -s -f Makefile print-tools-dir)}"
 export CLAWWATCH_TOOLS_DIR
 export CGO_CFLAGS=${CGO_CFLAGS:--O2 -g -Wno-deprecated-declarations}
-go test -c -o /tmp/clawwatch-e2e.test ./e2e/ >/dev/null
+bin=$(mktemp -d)
+trap 'rm -rf "$bin"' EXIT
+go test -c -o "$bin/e2e.test" ./e2e/ >/dev/null
 
 for profile in $profiles; do
-	runs=${RUNS:-$([ "$profile" = production ] && echo 2 || echo 5)}
+	runs=${RUNS:-$([ "$profile" = production ] && echo 3 || echo 5)}
 	out=$(mktemp)
 	for i in $(seq "$runs"); do
-		(cd e2e && CLAWWATCH_LOOP_PROFILE=$profile /tmp/clawwatch-e2e.test \
+		(cd e2e && CLAWWATCH_LOOP_PROFILE=$profile "$bin/e2e.test" \
 			-test.run '^TestLoopHungGateway$' -test.v -test.timeout 30m) |
 			grep -o 'MTTR profile=.*' | tee -a "$out" >&2
 	done

@@ -65,8 +65,9 @@ var (
 	// demoProfile is what the tests and `make demo` use.
 	demoProfile = profile{"demo", demoWindows, "1s", "1s", "500ms", "1s", "2s", 90 * time.Second}
 	// productionProfile is the mixin's defaults with common intervals:
-	// 15s scrapes, 5s probes, Alertmanager's default group_wait.
-	productionProfile = profile{"production", "{}", "15s", "5s", "3s", "30s", "5m", 10 * time.Minute}
+	// 15s scrapes and evaluations, 5s probes, and the remediation route's
+	// group_wait and group_interval of deploy/alertmanager/alertmanager.yml.
+	productionProfile = profile{"production", "{}", "15s", "5s", "3s", "5s", "1m", 10 * time.Minute}
 )
 
 // profileFromEnv picks the profile from CLAWWATCH_LOOP_PROFILE (bench/mttr).

@@ -2,8 +2,8 @@ package remediator
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
-	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 
+	"github.com/clawwatch/clawwatch/internal/buildinfo"
 	"github.com/clawwatch/clawwatch/internal/reload"
 	"github.com/clawwatch/clawwatch/remediator/actions"
 	"github.com/clawwatch/clawwatch/remediator/journal"
@@ -83,7 +83,7 @@ func newMetrics(reg prometheus.Registerer, r *Remediator) *metrics {
 	}, func() float64 { return float64(r.queuedCount()) })
 	reg.MustRegister(m.requests, m.alerts, m.incidents, m.actions, m.duration, m.circuit, m.running,
 		m.journalErrors, m.reload, m.pending, m.pendingOldest, m.queued, m.ackDuration,
-		versioncollector.NewCollector("openclaw_remediator"))
+		buildinfo.Collector("openclaw_remediator"))
 	for _, d := range journal.Decisions {
 		m.incidents.WithLabelValues(d)
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/promslog"
 	promslogflag "github.com/prometheus/common/promslog/flag"
@@ -25,6 +24,7 @@ import (
 	"github.com/clawwatch/clawwatch/exporter/config"
 	"github.com/clawwatch/clawwatch/exporter/gpu"
 	"github.com/clawwatch/clawwatch/exporter/reasoning"
+	"github.com/clawwatch/clawwatch/internal/buildinfo"
 	"github.com/clawwatch/clawwatch/internal/httpserve"
 )
 
@@ -112,7 +112,7 @@ func run() int {
 	}
 	reg := prometheus.NewRegistry()
 	// The exporter's own health, like every Prometheus exporter's.
-	reg.MustRegister(exp, versioncollector.NewCollector("openclaw_exporter"),
+	reg.MustRegister(exp, buildinfo.Collector("openclaw_exporter"),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reloader := exporter.NewReloader(*configFile, exp, reg, logger)
 	reloader.OnSIGHUP()

@@ -7,18 +7,20 @@ package process
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/shirou/gopsutil/v3/process"
 
 	"github.com/clawwatch/clawwatch/exporter/target"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
@@ -40,7 +42,7 @@ var (
 	memLimitDesc  = desc("memory_limit_bytes", "Memory limit of the gateway process: the configured value, else its cgroup's (absent when unlimited).")
 	tcpDesc       = desc("tcp_connections", "TCP sockets on the gateway port by state, in the gateway's network namespace.", "state")
 	isGatewayDesc = desc("is_gateway", "1 if the process found is shown to be the gateway (its title, or a gateway lock with its pid and start time); 0 when another program holds the gateway port.")
-	tcpAgeDesc    = desc("tcp_connections_age_seconds", "Seconds since the TCP counts were taken: they are refreshed in the background every 5 s, not by each scrape.")
+	tcpAgeDesc    = desc("tcp_connections_age_seconds", "Seconds since the TCP counts were taken: they are refreshed in the background every 5 s (less often where a walk of the host's sockets costs more than 0.5% of a core), not by each scrape.")
 	processesDesc = prometheus.NewDesc("openclaw_gateway_processes",
 		"Gateway processes claiming this gateway: its own, and others started for its state directory (refreshed every minute); more than one is a conflict.", []string{"gateway"}, nil)
 	processesAgeDesc = prometheus.NewDesc("openclaw_gateway_processes_age_seconds",
@@ -54,14 +56,17 @@ type Collector struct {
 	// The counts that walk host-wide tables, refreshed in the background.
 	tcp       refreshed[map[string]int]
 	processes refreshed[int]
+	// The cgroup's memory limit changes rarely (systemctl set-property) and
+	// costs two file reads and a parse; refreshed like the TCP counts.
+	memLimit refreshed[int64]
 
 	mu sync.Mutex
 
-	// The gopsutil handle of the current process, kept while its identity
-	// holds: it caches the start time, which costs a read of /proc/stat
-	// and of the process's stat file each time otherwise.
-	procID openclaw.Process
-	proc   *process.Process
+	// The boot time, for start times: read once, it does not change.
+	boot    int64
+	bootErr error
+	bootSet sync.Once
+
 	// confirmed is the last process shown to be the gateway; a process
 	// that is not is checked again every scrape (Node retitles itself
 	// only once it has started, and writes its lock then).
@@ -71,14 +76,10 @@ type Collector struct {
 	impostor openclaw.Process
 }
 
-// The boot time does not change while we run; without the cache gopsutil
-// re-reads /proc/stat for every CPU-time read. (Set once: the setting is an
-// unsynchronised package variable.)
-func init() { process.EnableBootTimeCache(true) }
-
 // New returns a process collector for t.
 func New(t *target.Target) *Collector {
-	return &Collector{t: t, tcp: refreshed[map[string]int]{every: tcpEvery}, processes: refreshed[int]{every: countEvery}}
+	return &Collector{t: t, tcp: refreshed[map[string]int]{every: tcpEvery}, processes: refreshed[int]{every: countEvery},
+		memLimit: refreshed[int64]{every: tcpEvery}}
 }
 
 // Update reports the process. An absent process is reported as
@@ -100,30 +101,21 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 		}
 		return err
 	}
-	p, err := c.handle(id)
-	if err != nil {
+	st, err := readStat(c.t.Procs, id.PID)
+	if errors.Is(err, openclaw.ErrNoProcess) {
 		ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, 0, name)
 		return nil // exited since discovery
+	}
+	if err != nil {
+		return err
 	}
 	fds, err := c.t.Procs.OpenFDs(id.PID)
 	if err != nil {
 		return fmt.Errorf("open fds of pid %d: %w", id.PID, err)
 	}
-	mem, err := p.MemoryInfo()
+	boot, err := c.bootTime()
 	if err != nil {
-		return fmt.Errorf("memory of pid %d: %w", id.PID, err)
-	}
-	times, err := p.Times()
-	if err != nil {
-		return fmt.Errorf("cpu of pid %d: %w", id.PID, err)
-	}
-	threads, err := p.NumThreads()
-	if err != nil {
-		return fmt.Errorf("threads of pid %d: %w", id.PID, err)
-	}
-	created, err := p.CreateTime()
-	if err != nil {
-		return fmt.Errorf("start time of pid %d: %w", id.PID, err)
+		return err
 	}
 	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, 1, name)
 	if is, ok := c.isGateway(id); ok {
@@ -133,15 +125,15 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 	if limit, err := maxFDs(c.t.Procs, id.PID); err == nil {
 		ch <- prometheus.MustNewConstMetric(maxFDsDesc, prometheus.GaugeValue, limit, name)
 	}
-	ch <- prometheus.MustNewConstMetric(residentDesc, prometheus.GaugeValue, float64(mem.RSS), name)
-	ch <- prometheus.MustNewConstMetric(virtualDesc, prometheus.GaugeValue, float64(mem.VMS), name)
-	ch <- prometheus.MustNewConstMetric(cpuDesc, prometheus.CounterValue, times.User+times.System, name)
-	ch <- prometheus.MustNewConstMetric(threadsDesc, prometheus.GaugeValue, float64(threads), name)
-	ch <- prometheus.MustNewConstMetric(startDesc, prometheus.GaugeValue, float64(created)/1000, name)
+	ch <- prometheus.MustNewConstMetric(residentDesc, prometheus.GaugeValue, float64(st.rssPages*uint64(os.Getpagesize())), name)
+	ch <- prometheus.MustNewConstMetric(virtualDesc, prometheus.GaugeValue, float64(st.vsize), name)
+	ch <- prometheus.MustNewConstMetric(cpuDesc, prometheus.CounterValue, float64(st.cpuTicks)/userHZ, name)
+	ch <- prometheus.MustNewConstMetric(threadsDesc, prometheus.GaugeValue, float64(st.threads), name)
+	ch <- prometheus.MustNewConstMetric(startDesc, prometheus.GaugeValue, float64(boot)+float64(id.StartTime)/userHZ, name)
 
 	limit := c.t.Config.MemoryLimitBytes
 	if limit == 0 {
-		limit, _ = cgroupMemoryLimit(c.t.Procs, id.PID)
+		limit, _, _ = c.memLimit.get(id, func() (int64, error) { return cgroupMemoryLimit(c.t.Procs, id.PID) })
 	}
 	if limit > 0 {
 		ch <- prometheus.MustNewConstMetric(memLimitDesc, prometheus.GaugeValue, float64(limit), name)
@@ -156,22 +148,6 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 	}
 	ch <- prometheus.MustNewConstMetric(tcpAgeDesc, prometheus.GaugeValue, time.Since(at).Seconds(), name)
 	return nil
-}
-
-// handle returns the gopsutil process for id, reusing the last one while
-// the identity (pid and start time) is the same.
-func (c *Collector) handle(id openclaw.Process) (*process.Process, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.proc != nil && c.procID == id {
-		return c.proc, nil
-	}
-	p, err := process.NewProcess(int32(id.PID))
-	if err != nil {
-		return nil, err
-	}
-	c.procID, c.proc = id, p
-	return p, nil
 }
 
 // isGateway says whether the process found is the gateway, or another
@@ -258,6 +234,69 @@ func sameDir(a, b string) bool {
 		}
 	}
 	return filepath.Clean(a) == filepath.Clean(b)
+}
+
+// userHZ is the kernel's USER_HZ, the unit of /proc's CPU and start times:
+// 100 on every Linux architecture Go supports (as client_golang assumes).
+const userHZ = 100
+
+// procStat is what a scrape reads from /proc/PID/stat: CPU time, threads,
+// virtual and resident memory in one read, where the other three files
+// (status, statm, stat) took three.
+type procStat struct {
+	cpuTicks uint64 // utime + stime
+	threads  int
+	vsize    uint64
+	rssPages uint64
+}
+
+func readStat(procs openclaw.ProcFS, pid int) (procStat, error) {
+	data, err := os.ReadFile(filepath.Join(procs.Root, strconv.Itoa(pid), "stat"))
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
+		return procStat{}, fmt.Errorf("pid %d: %w", pid, openclaw.ErrNoProcess)
+	}
+	if err != nil {
+		return procStat{}, fmt.Errorf("read stat of pid %d: %w", pid, err)
+	}
+	// comm may hold spaces and parentheses: the fields start after the last ')'.
+	closing := bytes.LastIndexByte(data, ')')
+	fields := strings.Fields(string(data[closing+1:]))
+	// fields[0] is field 3 (state); field N is fields[N-3].
+	if closing < 0 || len(fields) < 22 {
+		return procStat{}, fmt.Errorf("parse stat of pid %d: %d fields, want at least 24", pid, len(fields)+2)
+	}
+	var v [4]uint64
+	for i, n := range []int{14, 15, 23, 24} { // utime, stime, vsize, rss
+		if v[i], err = strconv.ParseUint(fields[n-3], 10, 64); err != nil {
+			return procStat{}, fmt.Errorf("parse stat of pid %d: field %d: %w", pid, n, err)
+		}
+	}
+	threads, err := strconv.Atoi(fields[20-3])
+	if err != nil {
+		return procStat{}, fmt.Errorf("parse stat of pid %d: num_threads: %w", pid, err)
+	}
+	return procStat{cpuTicks: v[0] + v[1], threads: threads, vsize: v[2], rssPages: v[3]}, nil
+}
+
+// bootTime is the btime line of the proc root's stat, in seconds since the
+// epoch, read once.
+func (c *Collector) bootTime() (int64, error) {
+	c.bootSet.Do(func() {
+		path := filepath.Join(c.t.Procs.Root, "stat")
+		data, err := os.ReadFile(path)
+		if err != nil {
+			c.bootErr = fmt.Errorf("boot time: %w", err)
+			return
+		}
+		for line := range strings.SplitSeq(string(data), "\n") {
+			if v, ok := strings.CutPrefix(line, "btime "); ok {
+				c.boot, c.bootErr = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				return
+			}
+		}
+		c.bootErr = fmt.Errorf("boot time: no btime line in %s", path)
+	})
+	return c.boot, c.bootErr
 }
 
 // maxFDs reads the soft "Max open files" limit from /proc/PID/limits.

@@ -226,7 +226,7 @@ func TestRefreshedWalksOffTheScrapePath(t *testing.T) {
 		t.Fatalf("a new process: %d; want a walk of its own (2), not its predecessor's count", v)
 	}
 
-	r.every = 0
+	r.every, r.next = 0, 0
 	blocked.Store(true)
 	for range 3 { // one walk starts, blocked; the others read the last value and start none
 		if v, _, _ := r.get(b, fetch); v != 2 {
@@ -244,6 +244,18 @@ func TestRefreshedWalksOffTheScrapePath(t *testing.T) {
 			t.Fatalf("after the background walk: %d (%d walks); want 3, the one walk started while blocked", v, walks.Load())
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestRefreshIntervalStretchesWithCost: a walk that costs more than
+// maxShare of a core over the interval waits longer before the next.
+func TestRefreshIntervalStretchesWithCost(t *testing.T) {
+	r := refreshed[int]{every: 5 * time.Second}
+	if got := r.interval(time.Millisecond); got != 5*time.Second {
+		t.Errorf("interval after a 1 ms walk = %v, want the configured 5s", got)
+	}
+	if got, want := r.interval(100*time.Millisecond), time.Duration(float64(100*time.Millisecond)/maxShare); got != want || got <= 5*time.Second {
+		t.Errorf("interval after a 100 ms walk = %v, want %v", got, want)
 	}
 }
 

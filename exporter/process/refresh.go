@@ -1,7 +1,9 @@
 package process
 
 import (
+	"runtime"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/clawwatch/clawwatch/internal/openclaw"
@@ -14,6 +16,12 @@ import (
 const (
 	tcpEvery   = 5 * time.Second
 	countEvery = 60 * time.Second
+	// maxShare bounds a count's background cost: where one walk costs more
+	// than this share of a core over its interval (25 ms of CPU every 5 s),
+	// the interval grows to match. On a host with 100,000 sockets the
+	// kernel's dump costs more than 100 ms, and counts a little older are
+	// better than an exporter that costs the host a few percent of a core.
+	maxShare = 0.005
 )
 
 // refreshed is one such count. A scrape reads the last value and, once it is
@@ -23,9 +31,14 @@ const (
 // interval. The price is staleness, up to every plus one scrape interval,
 // which the value's age (exported) shows. The first value for a key (a
 // gateway process not seen before) is taken at once, so a restart is never
-// reported with its predecessor's counts.
+// reported with its predecessor's counts. The interval stretches on a host
+// where a walk costs more than maxShare of a core over it.
 type refreshed[T any] struct {
 	every time.Duration
+
+	// next is the interval after the last walk: every, or longer for a
+	// walk that cost more than maxShare of it.
+	next time.Duration
 
 	mu      sync.Mutex
 	key     openclaw.Process
@@ -41,25 +54,51 @@ func (r *refreshed[T]) get(key openclaw.Process, fetch func() (T, error)) (T, ti
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.at.IsZero() || r.key != key {
-		v, err := fetch()
+		v, cost, err := measured(fetch)
 		if err != nil {
 			var zero T
 			return zero, time.Time{}, err // not kept: the next scrape tries again
 		}
-		r.key, r.val, r.err, r.at = key, v, nil, time.Now()
+		r.key, r.val, r.err, r.at, r.next = key, v, nil, time.Now(), r.interval(cost)
 		return v, r.at, nil
 	}
-	if !r.running && time.Since(r.at) >= r.every {
+	if !r.running && time.Since(r.at) >= r.next {
 		r.running = true
 		go func() {
-			v, err := fetch()
+			v, cost, err := measured(fetch)
 			r.mu.Lock()
 			defer r.mu.Unlock()
 			r.running = false
 			if r.key == key { // else a new process was counted meanwhile
-				r.val, r.err, r.at = v, err, time.Now()
+				r.val, r.err, r.at, r.next = v, err, time.Now(), r.interval(cost)
 			}
 		}()
 	}
 	return r.val, r.at, r.err
+}
+
+// interval is how long to wait after a walk that cost cost.
+func (r *refreshed[T]) interval(cost time.Duration) time.Duration {
+	return max(r.every, time.Duration(float64(cost)/maxShare))
+}
+
+// measured runs fetch and returns the CPU time (user and system, the
+// kernel's part of a socket dump included) its thread spent.
+func measured[T any](fetch func() (T, error)) (T, time.Duration, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	before := threadCPU()
+	v, err := fetch()
+	return v, threadCPU() - before, err
+}
+
+// rusageThread is RUSAGE_THREAD (not in package syscall).
+const rusageThread = 1
+
+func threadCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(rusageThread, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

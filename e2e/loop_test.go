@@ -22,7 +22,8 @@ import (
 )
 
 // demoWindows is deploy/demo/windows.jsonnet: every `…For` 5s, every
-// `…Window` 20s, the gauge window 10s, predictions at production `for`.
+// `…Window` 20s, the gauge window 10s, the availability window and
+// unresponsiveSeconds 15s, predictions at production `for`.
 // Prometheus scrapes and evaluates every second.
 var demoWindows = func() string {
 	b, err := os.ReadFile("../deploy/demo/windows.jsonnet")

@@ -4,16 +4,18 @@
 // production `for`: a linear fit over seconds is noise, not a trend. So does
 // absence from the scrape targets: a stack that is starting has no samples yet.
 // A gateway is unresponsive after 15 s of failed probes (15 at the demo's 1 s),
-// as long as before this was a gauge: the real gateway takes up to 15 s to
-// answer after the remediator restarts it, and 5 s would page for the
-// remediator's own restart.
+// and the availability alerts look 15 s back for a live process and for the
+// kind of failure: the real gateway refuses connections for up to 15 s after
+// the remediator restarts it, and a shorter window would page
+// OpenClawGatewayDown for the remediator's own restart of a hung gateway.
 {
   _config+:: std.mapWithKey(
     function(k, v)
       if std.member(['diskFillFor', 'leakFor', 'fdLeakFor', 'absentFor'], k) then v
       else if k == 'unresponsiveSeconds' then 15
       else if std.endsWith(k, 'For') then '5s'
-      else if k == 'gaugeWindow' || k == 'availabilityWindow' then '15s'
+      else if k == 'availabilityWindow' then '15s'
+      else if k == 'gaugeWindow' then '10s'
       else if std.endsWith(k, 'Window') then '20s'
       else v,
     super._config

@@ -54,7 +54,7 @@ type work struct {
 	inc    *journal.Incident
 	action actions.Action
 
-	// The current attempt, reset by the act stage.
+	// The current attempt, reset by the workers stage.
 	env          *actions.Env
 	res          actions.Result
 	result       string
@@ -66,6 +66,12 @@ type work struct {
 	version    string
 	versionErr error
 	outcome    gate.Outcome
+}
+
+// newAttempt forgets what the previous attempt left.
+func (w *work) newAttempt() {
+	w.env, w.res, w.result, w.verification, w.err, w.elapsed = nil, actions.Result{}, "", "", nil, 0
+	w.version, w.versionErr, w.outcome = "", nil, gate.Done
 }
 
 // process takes one incident through the pipeline.

@@ -17,8 +17,7 @@ type actStage struct{ r *Remediator }
 
 func (s actStage) exec(ctx context.Context, w *work) bool {
 	r := s.r
-	w.env, w.res, w.verification, w.version, w.versionErr = nil, actions.Result{}, "", "", nil
-	w.result, w.err = journal.ResultFailure, nil
+	w.result = journal.ResultFailure
 	if w.action == nil {
 		w.err = fmt.Errorf("unknown action %q", w.inc.Action)
 		return true

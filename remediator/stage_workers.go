@@ -17,6 +17,7 @@ type workerStage struct {
 
 func (s workerStage) exec(ctx context.Context, w *work) bool {
 	r := s.r
+	w.newAttempt()
 	select {
 	case r.sem <- struct{}{}:
 	case <-ctx.Done():

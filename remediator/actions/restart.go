@@ -18,19 +18,24 @@ func (restartAction) Spec() Spec {
 }
 
 func (restartAction) Run(ctx context.Context, env *Env) (Result, error) {
-	t, d := env.Target, env.Config.Diagnostics
-	ev := Evidence{
-		Dir: d.Dir, Keep: d.MaxSnapshots, LogLines: d.LogLines,
-		Target: t.Name, IncidentID: env.Incident.ID, URL: t.URL, Client: env.Client, Driver: env.Driver, Procs: env.Procs,
-		LogDirs: t.LogDirs, LogProfile: t.LogProfile, RPCAddr: t.RPCAddr(), Token: t.Token(),
-	}
-	dir, err := ev.Snapshot(ctx, env.Now)
+	t := env.Target
+	dir, err := env.Evidence().Snapshot(ctx, env.Now)
 	output := "evidence: " + dir
 	if err != nil {
 		output += " (" + err.Error() + ")"
 	}
 	out, err := Restart{Driver: env.Driver, Grace: time.Duration(t.StopTimeout), Procs: env.Procs, LockDirs: t.LockDirs()}.Run(ctx)
 	return Result{Output: output + "\n" + out}, err
+}
+
+// Evidence is where and how the incident's evidence is taken.
+func (e *Env) Evidence() Evidence {
+	t, d := e.Target, e.Config.Diagnostics
+	return Evidence{
+		Dir: d.Dir, Keep: d.MaxSnapshots, LogLines: d.LogLines,
+		Target: t.Name, IncidentID: e.Incident.ID, URL: t.URL, Client: e.Client, Driver: e.Driver, Procs: e.Procs,
+		LogDirs: t.LogDirs, LogProfile: t.LogProfile, RPCAddr: t.RPCAddr(), Token: t.Token(),
+	}
 }
 
 // Restart is the emergency runbook of the seeds, minus evidence and verify,

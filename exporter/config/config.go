@@ -5,11 +5,8 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"os"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -18,12 +15,13 @@ import (
 	"go.yaml.in/yaml/v2"
 
 	"github.com/clawwatch/clawwatch/internal/configpath"
+	"github.com/clawwatch/clawwatch/internal/gatewayconfig"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
 )
 
 // Defaults.
 const (
-	DefaultURL           = "http://127.0.0.1:18789"
+	DefaultURL           = gatewayconfig.DefaultURL
 	DefaultProbeInterval = model.Duration(5 * time.Second)
 	DefaultProbeTimeout  = model.Duration(3 * time.Second)
 	DefaultVersionEvery  = model.Duration(10 * time.Minute)
@@ -37,7 +35,7 @@ const DefaultCollectorTimeout = model.Duration(8 * time.Second)
 // Config is the whole file.
 type Config struct {
 	Gateways []*Gateway `yaml:"gateways"`
-	// LogPatterns are counted in every gateway's log; nil means the defaults.
+	// LogPatterns are counted in every gateway's log; left out, the defaults.
 	LogPatterns []Pattern `yaml:"log_patterns,omitempty"`
 	// CollectorTimeout bounds each collector in a scrape; one that takes
 	// longer reports collector_success 0.
@@ -47,17 +45,12 @@ type Config struct {
 // Gateway is one monitored OpenClaw gateway.
 type Gateway struct {
 	Name string `yaml:"name"`
-	URL  string `yaml:"url"`
-	// TokenFile holds the gateway's shared token: a bearer token for the
-	// HTTP probes, and what turns on the RPC probe. It is read when the
-	// configuration is loaded.
-	TokenFile string           `yaml:"token_file,omitempty"`
+	// Connection: url, token_file (here also the bearer token of the HTTP
+	// probes), state_dir and log_profile, as in the remediator's targets.
+	gatewayconfig.Connection `yaml:",inline"`
+
 	TLSConfig config.TLSConfig `yaml:"tls_config,omitempty"`
-	StateDir  string           `yaml:"state_dir,omitempty"`
 	LogDir    string           `yaml:"log_dir,omitempty"`
-	// LogProfile selects openclaw-<profile>-DATE.log files; empty is the
-	// default profile.
-	LogProfile string `yaml:"log_profile,omitempty"`
 
 	ProbeInterval model.Duration `yaml:"probe_interval,omitempty"`
 	ProbeTimeout  model.Duration `yaml:"probe_timeout,omitempty"`
@@ -70,22 +63,32 @@ type Gateway struct {
 	MemoryLimitBytes int64 `yaml:"memory_limit_bytes,omitempty"`
 	// Models are the model servers whose reasoning is checked.
 	Models []*Model `yaml:"models,omitempty"`
-
-	host  string
-	port  int
-	token string
 }
 
-// Port is the TCP port of the gateway URL, used to find its process.
-func (g *Gateway) Port() int { return g.port }
+// defaultGateway is a gateway entry before its keys are read.
+func defaultGateway() Gateway {
+	return Gateway{
+		Connection:      gatewayconfig.Default(),
+		LogDir:          openclaw.DefaultLogDir,
+		ProbeInterval:   DefaultProbeInterval,
+		VersionInterval: DefaultVersionEvery,
+		RPCInterval:     DefaultRPCInterval,
+	}
+}
 
-// Token is the content of token_file; "" without one, and then the RPC
-// probe does not run.
-func (g *Gateway) Token() string { return g.token }
+// UnmarshalYAML sets the defaults, then reads the keys written.
+func (g *Gateway) UnmarshalYAML(unmarshal func(any) error) error {
+	*g = defaultGateway()
+	type plain Gateway
+	return unmarshal((*plain)(g))
+}
 
-// RPCAddr is the host:port of the gateway's WebSocket RPC, which shares the
-// port of its HTTP endpoints.
-func (g *Gateway) RPCAddr() string { return net.JoinHostPort(g.host, strconv.Itoa(g.port)) }
+// UnmarshalYAML sets the defaults, then reads the keys written.
+func (c *Config) UnmarshalYAML(unmarshal func(any) error) error {
+	*c = Config{CollectorTimeout: DefaultCollectorTimeout, LogPatterns: DefaultLogPatterns}
+	type plain Config
+	return unmarshal((*plain)(c))
+}
 
 // HTTPClientConfig is the client configuration for the gateway's endpoints.
 func (g *Gateway) HTTPClientConfig() config.HTTPClientConfig {
@@ -95,11 +98,6 @@ func (g *Gateway) HTTPClientConfig() config.HTTPClientConfig {
 		c.Authorization = &config.Authorization{Type: "Bearer", CredentialsFile: g.TokenFile}
 	}
 	return c
-}
-
-// LockDirs are where this gateway's locks are looked for.
-func (g *Gateway) LockDirs() []string {
-	return openclaw.LockDirs(g.StateDir, "", os.Getuid())
 }
 
 // LogDirs are where this gateway's logs are looked for.
@@ -133,7 +131,9 @@ var DefaultLogPatterns = []Pattern{
 
 // Default is the configuration without a file: the local default gateway.
 func Default() *Config {
-	c := &Config{Gateways: []*Gateway{{Name: "default"}}}
+	g := defaultGateway()
+	g.Name = "default"
+	c := &Config{Gateways: []*Gateway{&g}, CollectorTimeout: DefaultCollectorTimeout, LogPatterns: DefaultLogPatterns}
 	if err := c.validate(""); err != nil {
 		panic(err) // the defaults are valid by construction
 	}
@@ -178,10 +178,10 @@ func (c *Config) validate(dir string) error {
 		}
 		seen[g.Name] = true
 	}
-	if c.CollectorTimeout == 0 {
-		c.CollectorTimeout = DefaultCollectorTimeout
+	if err := configpath.Positive("collector_timeout", c.CollectorTimeout); err != nil {
+		return err
 	}
-	if c.LogPatterns == nil {
+	if c.LogPatterns == nil { // log_patterns: null
 		c.LogPatterns = DefaultLogPatterns
 	} else if len(c.LogPatterns) == 0 {
 		// An empty list counts nothing: the error-burst alert could never fire.
@@ -211,53 +211,26 @@ func (g *Gateway) validate(dir, home string) error {
 	if g.Name == "" {
 		return errors.New("name: required")
 	}
-	if g.URL == "" {
-		g.URL = DefaultURL
+	if err := g.Connection.Resolve(dir, home); err != nil {
+		return err
 	}
-	u, err := url.Parse(g.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("url: %q is not an http(s) URL", g.URL)
-	}
-	g.URL = strings.TrimRight(g.URL, "/")
-	g.host = u.Hostname()
-	g.port = 80
-	if u.Scheme == "https" {
-		g.port = 443
-	}
-	if p := u.Port(); p != "" {
-		if g.port, err = strconv.Atoi(p); err != nil {
-			return fmt.Errorf("url: bad port %q", p)
-		}
-	}
-	if g.StateDir == "" {
-		g.StateDir = "~/.openclaw"
-	}
-	if g.LogDir == "" {
+	if g.LogDir == "" { // log_dir: ""
 		g.LogDir = openclaw.DefaultLogDir
 	}
-	for _, p := range []*string{&g.StateDir, &g.LogDir, &g.TokenFile} {
-		*p = configpath.Resolve(*p, dir, home)
-	}
+	g.LogDir = configpath.Resolve(g.LogDir, dir, home)
 	g.TLSConfig.SetDirectory(dir)
-	if g.ProbeInterval == 0 {
-		g.ProbeInterval = DefaultProbeInterval
+	if err := configpath.First(
+		configpath.Positive("probe_interval", g.ProbeInterval),
+		configpath.Positive("version_interval", g.VersionInterval),
+		configpath.Positive("rpc_interval", g.RPCInterval),
+	); err != nil {
+		return err
 	}
-	if g.ProbeTimeout == 0 {
+	if g.ProbeTimeout == 0 { // at most the interval, whatever that is
 		g.ProbeTimeout = min(DefaultProbeTimeout, g.ProbeInterval)
 	}
 	if g.ProbeTimeout > g.ProbeInterval {
 		return fmt.Errorf("probe_timeout: %s is longer than probe_interval %s", g.ProbeTimeout, g.ProbeInterval)
-	}
-	if g.VersionInterval == 0 {
-		g.VersionInterval = DefaultVersionEvery
-	}
-	if g.RPCInterval == 0 {
-		g.RPCInterval = DefaultRPCInterval
-	}
-	if g.TokenFile != "" {
-		if g.token, err = configpath.ReadSecret(g.TokenFile); err != nil {
-			return fmt.Errorf("token_file: %w", err)
-		}
 	}
 	if g.MemoryLimitBytes < 0 {
 		return fmt.Errorf("memory_limit_bytes: %d is negative", g.MemoryLimitBytes)

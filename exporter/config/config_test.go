@@ -63,6 +63,29 @@ func TestDefault(t *testing.T) {
 	}
 }
 
+// TestDefaultsWhenDecoding: a key left out keeps its default, the file's
+// and every gateway's, as in the configuration without a file.
+func TestDefaultsWhenDecoding(t *testing.T) {
+	c, err := Parse([]byte("gateways:\n  - name: a\n  - name: b\n    rpc_interval: 1m\n"), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := Default()
+	want := *def.Gateways[0]
+	for i, g := range c.Gateways {
+		if g.URL != want.URL || g.StateDir != want.StateDir || g.LogDir != want.LogDir || g.ProbeInterval != want.ProbeInterval ||
+			g.ProbeTimeout != want.ProbeTimeout || g.VersionInterval != want.VersionInterval || g.Port() != 18789 {
+			t.Errorf("gateways[%d] = %+v, want the defaults %+v", i, g, want)
+		}
+	}
+	if c.Gateways[0].RPCInterval != DefaultRPCInterval || time.Duration(c.Gateways[1].RPCInterval) != time.Minute {
+		t.Errorf("rpc_interval: %s and %s", c.Gateways[0].RPCInterval, c.Gateways[1].RPCInterval)
+	}
+	if c.CollectorTimeout != DefaultCollectorTimeout || len(c.LogPatterns) != len(DefaultLogPatterns) {
+		t.Errorf("collector_timeout %s, %d log patterns", c.CollectorTimeout, len(c.LogPatterns))
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	cases := []struct{ yaml, want string }{
 		{"gateways:\n  - name: a\n    urll: http://x\n", "line 3: field urll not found"},
@@ -80,6 +103,8 @@ func TestParseErrors(t *testing.T) {
 		{"gateways:\n  - name: a\n    tls_config:\n      cert_file: c.pem\n", "key_file"},
 		{"gateways:\n  - name: a\n    token_file: /nonexistent/gateway.token\n", "gateways[0] (a): token_file: open /nonexistent/gateway.token"},
 		{"gateways:\n  - name: a\n    token_file: /dev/null\n", "token_file: /dev/null: empty"},
+		{"gateways:\n  - name: a\n    probe_interval: 0s\n", "probe_interval: 0s must be positive; leave the key out for the default"},
+		{"collector_timeout: 0s\ngateways:\n  - name: a\n", "collector_timeout: 0s must be positive"},
 	}
 	for _, c := range cases {
 		_, err := Parse([]byte(c.yaml), "")

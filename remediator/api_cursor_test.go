@@ -21,6 +21,7 @@ func TestIncidentsAPIPages(t *testing.T) {
 			fp := fmt.Sprintf("%016x", i)
 			inc := &journal.Incident{ID: journal.ID(fp, start), Fingerprint: fp, StartsAt: start, Status: "firing",
 				State: journal.StateDone, ReceivedAt: start.Add(time.Duration(i) * time.Millisecond), Labels: map[string]string{"alertname": "X"}}
+			inc.UpdatedAt = inc.ReceivedAt // retention prunes by the last update
 			if err := tx.PutIncident(inc); err != nil {
 				return err
 			}

@@ -1,25 +1,35 @@
 #!/usr/bin/env bash
 # Exporter RSS with three gateways configured, after N scrapes (default
-# 10,000), against the simulator. Target: under 40 MiB.
+# 10,000): three simulators, each with its own port, state and log
+# directory, probed every second (the defaults otherwise). Target: under
+# 25 MiB. Usage: bench/rss.sh [scrapes]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scrapes=${1:-10000}
 make -s build
 dir=$(mktemp -d)
-sim_port=28910 control_port=28911 exporter_port=28912
-bin/openclaw-gatewaysim --port $sim_port --control.listen-address 127.0.0.1:$control_port \
-	--state-dir "$dir/state" --log-dir "$dir/logs" --log.level warn &
-sim=$!
-cat >"$dir/exporter.yml" <<YAML
-gateways:
-  - {name: a, url: "http://127.0.0.1:$sim_port", state_dir: state, log_dir: logs}
-  - {name: b, url: "http://127.0.0.1:$sim_port", state_dir: state, log_dir: logs}
-  - {name: c, url: "http://127.0.0.1:$sim_port", state_dir: state, log_dir: logs}
-YAML
-bin/openclaw-exporter --config.file "$dir/exporter.yml" --web.listen-address 127.0.0.1:$exporter_port --log.level warn &
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+echo "gateways:" >"$dir/exporter.yml"
+for g in a b c; do
+	port=$(free_port) control=$(free_port)
+	mkdir -p "$dir/$g/state" "$dir/$g/logs"
+	bin/openclaw-gatewaysim --port "$port" --control.listen-address "127.0.0.1:$control" \
+		--state-dir "$dir/$g/state" --log-dir "$dir/$g/logs" --log.level warn &
+	pids+=($!)
+	echo "  - {name: $g, url: \"http://127.0.0.1:$port\", state_dir: \"$dir/$g/state\", log_dir: \"$dir/$g/logs\", probe_interval: 1s}" >>"$dir/exporter.yml"
+	until curl -fs -o /dev/null "127.0.0.1:$port/healthz"; do sleep 0.2; done
+done
+exporter_port=$(free_port)
+bin/openclaw-exporter --config.file "$dir/exporter.yml" --web.listen-address "127.0.0.1:$exporter_port" \
+	--no-collector.gpu --log.level warn &
 exporter=$!
-trap 'kill $exporter $sim 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
-until curl -fs -o /dev/null 127.0.0.1:$exporter_port/metrics; do sleep 0.2; done
+pids+=("$exporter")
+until curl -fs -o /dev/null "127.0.0.1:$exporter_port/metrics"; do sleep 0.2; done
+up=$(curl -fs "127.0.0.1:$exporter_port/metrics" | grep -c '^openclaw_gateway_process_up{.*} 1$' || true)
+[[ $up == 3 ]] || { echo "expected 3 gateway processes found, got $up" >&2; exit 1; }
+echo "3 gateways (3 simulators, pids ${pids[*]:0:3}), all found"
 echo "RSS after the first scrape: $(awk '/VmRSS/ {print $2, $3}' /proc/$exporter/status)"
-seq "$scrapes" | xargs -P 2 -I{} curl -fs -o /dev/null 127.0.0.1:$exporter_port/metrics
-echo "RSS after $scrapes scrapes of 3 gateways: $(awk '/VmRSS/ {print $2, $3}' /proc/$exporter/status) (target < 40 MiB = 40960 kB)"
+seq "$scrapes" | xargs -P 2 -I{} curl -fs -o /dev/null "127.0.0.1:$exporter_port/metrics"
+echo "RSS after $scrapes scrapes of 3 gateways: $(awk '/VmRSS/ {print $2, $3}' /proc/$exporter/status) (target < 25 MiB = 25600 kB)"

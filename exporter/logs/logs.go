@@ -153,25 +153,28 @@ func dirSize(dir string) (int64, error) {
 
 // counter counts levels and patterns over chunks of complete tslog lines
 // without decoding them: a level is the value after "logLevelName":", and a
-// pattern is found in the raw JSON by its JSON-escaped form, so a chunk is
-// searched with bytes.Index at memory speed rather than parsed line by line.
+// pattern is found in the raw JSON by its JSON-escaped form. Every search is
+// a finder: a SIMD scan for the needle's rarest byte, checked in place, so a
+// chunk is scanned at memory speed once per needle with no work per line
+// that does not contain the rare byte.
 type counter struct {
 	patterns []pattern
+	level    finder
 }
 
 type pattern struct {
 	name    string
-	needles [][]byte
+	needles []finder
 }
 
 var levelKey = []byte(`"logLevelName":"`)
 
 func newCounter(patterns []config.Pattern) *counter {
-	c := &counter{}
+	c := &counter{level: newFinder(levelKey)}
 	for _, p := range patterns {
 		cp := pattern{name: p.Name}
 		for _, s := range p.Contains {
-			cp.needles = append(cp.needles, jsonEscape(s))
+			cp.needles = append(cp.needles, newFinder(jsonEscape(s)))
 		}
 		c.patterns = append(c.patterns, cp)
 	}
@@ -189,12 +192,87 @@ func jsonEscape(s string) []byte {
 	return out[1 : len(out)-1]
 }
 
+// commonBytes are the printable ASCII bytes of real gateway logs
+// (testdata/tslog), from the least to the most frequent; a byte not listed
+// (never seen there, or not ASCII) is rarer than all of them.
+const commonBytes = "UK|M;()SkWARGx+VZ=[]HFqPCEDI7_TOj83b5NL9{}6vyf4\\gpu/1hw-d.c0,ri 2mls:notae\""
+
+// finder finds a needle by its rarest byte: bytes.IndexByte runs ahead to
+// that byte and the needle is compared around it. bytes.Index scans for the
+// first byte instead, which in a log is often one of the most common: over
+// real tslog lines the counter runs 2-3x faster this way, even for needles
+// whose rarest byte is a 'v' (measured side by side, same run).
+type finder struct {
+	needle []byte
+	at     int // offset of rare in needle
+	rare   byte
+}
+
+func newFinder(needle []byte) finder {
+	f := finder{needle: needle}
+	best := len(commonBytes) + 1
+	for i, c := range needle {
+		rank := strings.IndexByte(commonBytes, c) // -1: rarer than any listed
+		if rank < best {
+			f.at, f.rare, best = i, c, rank
+		}
+	}
+	return f
+}
+
+// index returns the offset of the first needle in s, or -1.
+func (f *finder) index(s []byte) int {
+	if len(f.needle) == 0 {
+		return 0
+	}
+	for off := f.at; off < len(s); {
+		i := bytes.IndexByte(s[off:], f.rare)
+		if i < 0 {
+			return -1
+		}
+		start := off + i - f.at
+		if start+len(f.needle) <= len(s) && bytes.Equal(s[start:start+len(f.needle)], f.needle) {
+			return start
+		}
+		off += i + 1
+	}
+	return -1
+}
+
+// levelLabels are the label values for openclaw.Level, lower-cased once
+// rather than per line.
+var levelLabels = func() (l [8]string) {
+	for i := range l {
+		l[i] = strings.ToLower(openclaw.Level(i).String())
+	}
+	return l
+}()
+
+// block is how much of a chunk every needle is searched in before moving
+// on: small enough to stay in the CPU's cache across the dozen scans, so the
+// chunk is read from memory once, not once per needle.
+const block = 64 << 10
+
 // count adds the lines of chunk (complete lines only) to the tallies.
 func (c *counter) count(chunk []byte, lines, matches map[string]float64) {
+	for len(chunk) > 0 {
+		end := len(chunk)
+		if end > block {
+			if nl := bytes.IndexByte(chunk[block:], '\n'); nl >= 0 {
+				end = block + nl + 1
+			}
+		}
+		c.countBlock(chunk[:end], lines, matches)
+		chunk = chunk[end:]
+	}
+}
+
+// countBlock counts complete lines.
+func (c *counter) countBlock(chunk []byte, lines, matches map[string]float64) {
 	total := bytes.Count(chunk, []byte{'\n'})
-	known := 0
+	var byLevel [len(levelLabels)]int
 	for rest := chunk; ; {
-		i := bytes.Index(rest, levelKey)
+		i := c.level.index(rest)
 		if i < 0 {
 			break
 		}
@@ -203,9 +281,8 @@ func (c *counter) count(chunk []byte, lines, matches map[string]float64) {
 		if end < 0 || end > 8 {
 			continue
 		}
-		if lvl, ok := openclaw.ParseLevel(string(rest[:end])); ok && lvl != openclaw.LevelSilly {
-			lines[strings.ToLower(lvl.String())]++
-			known++
+		if lvl, ok := openclaw.ParseLevel(string(rest[:end])); ok && lvl != openclaw.LevelSilly && int(lvl) < len(byLevel) {
+			byLevel[lvl]++
 		}
 		// One level per line: skip to the end of this line.
 		nl := bytes.IndexByte(rest, '\n')
@@ -213,6 +290,13 @@ func (c *counter) count(chunk []byte, lines, matches map[string]float64) {
 			break
 		}
 		rest = rest[nl+1:]
+	}
+	known := 0
+	for lvl, n := range byLevel {
+		if n > 0 {
+			lines[levelLabels[lvl]] += float64(n)
+			known += n
+		}
 	}
 	lines["unknown"] += float64(total - known)
 	for _, p := range c.patterns {
@@ -222,11 +306,11 @@ func (c *counter) count(chunk []byte, lines, matches map[string]float64) {
 
 // countLines counts the lines of chunk containing any of the needles, each
 // line once.
-func countLines(chunk []byte, needles [][]byte) int {
+func countLines(chunk []byte, needles []finder) int {
 	if len(needles) == 1 {
 		n := 0
 		for rest := chunk; ; {
-			i := bytes.Index(rest, needles[0])
+			i := needles[0].index(rest)
 			if i < 0 {
 				return n
 			}
@@ -241,7 +325,7 @@ func countLines(chunk []byte, needles [][]byte) int {
 	seen := map[int]bool{} // line ends (offsets of '\n') already counted
 	for _, needle := range needles {
 		for off := 0; ; {
-			i := bytes.Index(chunk[off:], needle)
+			i := needle.index(chunk[off:])
 			if i < 0 {
 				break
 			}

@@ -423,3 +423,18 @@ func TestSymlinkToDevZeroIsNeverRead(t *testing.T) {
 		t.Errorf("%v unknown lines: bytes that are not the gateway's were read", got)
 	}
 }
+
+// TestFinderAgreesWithIndex: the rare-byte search finds what bytes.Index
+// finds, at the edges too (rare byte first or last, overlaps, no match).
+func TestFinderAgreesWithIndex(t *testing.T) {
+	hay := []string{"", "EBADF", "xEBADF", "EBADFx", "EEBADF", "EBADEBADF", `"logLevelName":"INFO"`, "giving up aftergiving up after", "no match here"}
+	needles := []string{"EBADF", "giving up after", `"logLevelName":"`, "x", "EADDRINUSE", "a"}
+	for _, h := range hay {
+		for _, n := range needles {
+			f := newFinder([]byte(n))
+			if got, want := f.index([]byte(h)), bytes.Index([]byte(h), []byte(n)); got != want {
+				t.Errorf("finder(%q).index(%q) = %d, want %d", n, h, got, want)
+			}
+		}
+	}
+}

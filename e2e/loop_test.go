@@ -439,17 +439,24 @@ func (l *loop) recover(fault time.Time, alert, action string, healthy func() err
 		if err != nil {
 			return err
 		}
+		// The incident that was acted on: while a slow restart runs, the
+		// alert may resolve and fire again, and the remediator's cooldown
+		// then refuses that second incident, which must not hide the first.
+		var waiting []string
 		for _, i := range incs {
 			if i.AlertName == alert && i.Action == action && i.ReceivedAt.After(fault) {
-				inc = i
 				if tl.received.IsZero() {
 					tl.received = time.Now()
 				}
 				if len(i.Actions) > 0 && i.Actions[len(i.Actions)-1].EndedAt != nil {
+					inc = i
 					return nil
 				}
-				return fmt.Errorf("incident %s: %s %s, no finished action yet", i.ID, i.State, i.Decision)
+				waiting = append(waiting, fmt.Sprintf("%s: %s %s", i.ID, i.State, i.Decision))
 			}
+		}
+		if len(waiting) > 0 {
+			return fmt.Errorf("no finished action yet (incidents %v)", waiting)
 		}
 		return fmt.Errorf("no %s incident for %s yet (%d in the journal)", action, alert, len(incs))
 	})

@@ -36,6 +36,10 @@ type Connection struct {
 	// LogProfile selects openclaw-<profile>-DATE.log files; empty is the
 	// default profile.
 	LogProfile string `yaml:"log_profile,omitempty"`
+	// UID is the user the gateway runs as, for a process that cannot see
+	// the gateway's (another PID namespace: a container beside it); its
+	// locks are under openclaw-<uid>. Unset: this process's own uid.
+	UID *int `yaml:"uid,omitempty"`
 
 	host  string
 	port  int
@@ -62,6 +66,9 @@ func (c *Connection) Resolve(dir, home string) error {
 	if c.StateDir == "" {
 		return errors.New("state_dir: empty; leave the key out for the default")
 	}
+	if c.UID != nil && *c.UID < 0 {
+		return fmt.Errorf("uid: %d is negative", *c.UID)
+	}
 	c.StateDir = configpath.Resolve(c.StateDir, dir, home)
 	c.TokenFile = configpath.Resolve(c.TokenFile, dir, home)
 	c.token = ""
@@ -85,7 +92,12 @@ func (c *Connection) Token() string { return c.token }
 func (c *Connection) RPCAddr() string { return net.JoinHostPort(c.host, strconv.Itoa(c.port)) }
 
 // LockDirs are where this gateway's locks are looked for.
-func (c *Connection) LockDirs() []string { return openclaw.LockDirs(c.StateDir, "", os.Getuid()) }
+func (c *Connection) LockDirs() []string {
+	if c.UID != nil {
+		return openclaw.LockDirsFor(c.StateDir, "", *c.UID, os.Getuid())
+	}
+	return openclaw.LockDirs(c.StateDir, "", os.Getuid())
+}
 
 // ParseURL accepts an absolute http or https URL with a host, the only
 // kind the gateway, a model server or a webhook receiver can be reached at.

@@ -3,6 +3,8 @@ package gatewayconfig
 import (
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -44,10 +46,32 @@ func TestResolveErrors(t *testing.T) {
 		{Connection{URL: ""}, `url: "" is not an http(s) URL`},
 		{Connection{URL: DefaultURL}, "state_dir: empty"},
 		{Connection{URL: DefaultURL, StateDir: "s", TokenFile: "/nonexistent/gw.token"}, "token_file: open /nonexistent/gw.token"},
+		{Connection{URL: DefaultURL, StateDir: "s", UID: ptr(-1)}, "uid: -1 is negative"},
 	} {
 		c := tc.c
 		if err := c.Resolve(t.TempDir(), "/home/u"); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: %v, want %q", tc.c, err, tc.want)
 		}
+	}
+}
+
+func ptr(i int) *int { return &i }
+
+// TestLockDirsOfAnotherUser: a remediator running as root beside a gateway
+// container running as 65534 looks in the gateway's openclaw-65534 first,
+// then in its own.
+func TestLockDirsOfAnotherUser(t *testing.T) {
+	c := Connection{URL: DefaultURL, StateDir: "/var/lib/openclaw", UID: ptr(65534)}
+	if err := c.Resolve(t.TempDir(), "/home/u"); err != nil {
+		t.Fatal(err)
+	}
+	dirs := c.LockDirs()
+	own := "/var/lib/openclaw/tmp/openclaw-" + strconv.Itoa(os.Getuid())
+	if len(dirs) < 3 || dirs[0] != "/var/lib/openclaw/tmp/openclaw-65534" || !slices.Contains(dirs, own) {
+		t.Fatalf("lock dirs %v, want openclaw-65534 first and %s too", dirs, own)
+	}
+	c.UID = nil
+	if dirs := c.LockDirs(); slices.Contains(dirs, "/var/lib/openclaw/tmp/openclaw-65534") && os.Getuid() != 65534 {
+		t.Fatalf("without uid: %v", dirs)
 	}
 }

@@ -83,6 +83,23 @@ const (
 // replaced by a version that passed the version pattern.
 var DefaultRollbackCommand = []string{"openclaw", "update", "--tag", "{version}", "--yes"}
 
+// DefaultUpdateCommand is OpenClaw's own update path, used by a guarded
+// upgrade; {version} is the version the operator asked for, once it passed
+// the version pattern.
+var DefaultUpdateCommand = []string{"openclaw", "update", "--tag", "{version}", "--yes"}
+
+// Upgrade defaults: the observation after each batch, and what it asks
+// Prometheus. {target} is replaced by a target's name, which matches nameRe
+// and so cannot leave a PromQL string.
+const (
+	DefaultUpgradeObserve   = model.Duration(5 * time.Minute)
+	DefaultUpgradeInterval  = model.Duration(15 * time.Second)
+	DefaultUpgradeAlerts    = `ALERTS{alertstate="firing",alertname=~"OpenClaw.+",gateway="{target}"}`
+	DefaultUpgradeReasoning = `min(openclaw_reasoning_pass_ratio{gateway="{target}"})`
+	// DefaultUpgradeMinRatio is the mixin's reasoningPassRatio.
+	DefaultUpgradeMinRatio = 0.8
+)
+
 // DefaultJournalPath is relative to the configuration file.
 const DefaultJournalPath = "data/remediator.db"
 
@@ -102,6 +119,10 @@ func defaultConfig() Config {
 			QuietPeriod: &quiet, RetryDelay: DefaultRetryDelay,
 		},
 		Approval: Approval{Timeout: DefaultApprovalTTL},
+		Upgrade: Upgrade{
+			Observe: DefaultUpgradeObserve, Interval: DefaultUpgradeInterval,
+			AlertsQuery: DefaultUpgradeAlerts, ReasoningQuery: DefaultUpgradeReasoning, MinRatio: DefaultUpgradeMinRatio,
+		},
 	}
 }
 
@@ -114,6 +135,7 @@ func defaultTarget() Target {
 		Verify:      Verify{Timeout: DefaultVerifyTime, Interval: DefaultVerifyEvery},
 		Logs:        LogRetention{MaxAge: DefaultLogMaxAge, MaxTotalBytes: DefaultLogBudget},
 		Rollback:    Rollback{Command: slices.Clone(DefaultRollbackCommand), VersionPattern: DefaultVersionPattern},
+		Update:      Update{Command: slices.Clone(DefaultUpdateCommand)},
 	}
 }
 
@@ -153,6 +175,7 @@ type Config struct {
 	Limits      Limits      `yaml:"limits,omitempty"`
 	Approval    Approval    `yaml:"approval,omitempty"`
 	Notify      *Notify     `yaml:"notify,omitempty"`
+	Upgrade     Upgrade     `yaml:"upgrade,omitempty"`
 	Targets     []*Target   `yaml:"targets"`
 	Policies    []*Policy   `yaml:"policies,omitempty"`
 }
@@ -210,6 +233,25 @@ type Target struct {
 	Verify           Verify                  `yaml:"verify,omitempty"`
 	Logs             LogRetention            `yaml:"log_retention,omitempty"`
 	Rollback         Rollback                `yaml:"rollback,omitempty"`
+	Update           Update                  `yaml:"update,omitempty"`
+}
+
+// Update configures how a guarded upgrade installs a version.
+type Update struct {
+	Command []string `yaml:"command,omitempty"`
+}
+
+// Upgrade configures guarded upgrades: how long each batch is observed in
+// Prometheus, and what counts as a failed observation.
+type Upgrade struct {
+	Observe  model.Duration `yaml:"observe,omitempty"`
+	Interval model.Duration `yaml:"observe_interval,omitempty"`
+	// AlertsQuery returns the firing alerts of a target; any sample fails.
+	AlertsQuery string `yaml:"alerts_query,omitempty"`
+	// ReasoningQuery returns a target's reasoning pass ratio; a value below
+	// MinRatio fails, no sample passes (no suite configured).
+	ReasoningQuery string  `yaml:"reasoning_query,omitempty"`
+	MinRatio       float64 `yaml:"reasoning_min_ratio,omitempty"`
 }
 
 // Driver says how the target is stopped and started.
@@ -388,6 +430,9 @@ func (c *Config) validate(dir string) error {
 	if err := c.Limits.validate(); err != nil {
 		return fmt.Errorf("limits: %w", err)
 	}
+	if err := c.Upgrade.validate(); err != nil {
+		return fmt.Errorf("upgrade: %w", err)
+	}
 	if c.Notify != nil {
 		if err := c.Notify.validate(dir); err != nil {
 			return fmt.Errorf("notify: %w", err)
@@ -444,6 +489,24 @@ func (l *Limits) validate() error {
 	return nil
 }
 
+func (u *Upgrade) validate() error {
+	if err := configpath.First(
+		configpath.Positive("observe", u.Observe),
+		configpath.Positive("observe_interval", u.Interval),
+	); err != nil {
+		return err
+	}
+	for _, q := range []struct{ key, v string }{{"alerts_query", u.AlertsQuery}, {"reasoning_query", u.ReasoningQuery}} {
+		if !strings.Contains(q.v, "{target}") {
+			return fmt.Errorf("%s: %q does not contain {target}", q.key, q.v)
+		}
+	}
+	if u.MinRatio <= 0 || u.MinRatio > 1 {
+		return fmt.Errorf("reasoning_min_ratio: %v is not in (0, 1]", u.MinRatio)
+	}
+	return nil
+}
+
 func (n *Notify) validate(dir string) error {
 	if _, err := gatewayconfig.ParseURL(n.URL); err != nil {
 		return fmt.Errorf("url: %w", err)
@@ -489,6 +552,9 @@ func (t *Target) validate(dir, home string) error {
 	}
 	if !slices.ContainsFunc(t.Rollback.Command, func(a string) bool { return strings.Contains(a, "{version}") }) {
 		return errors.New("rollback.command: no argument contains {version}")
+	}
+	if !slices.ContainsFunc(t.Update.Command, func(a string) bool { return strings.Contains(a, "{version}") }) {
+		return errors.New("update.command: no argument contains {version}")
 	}
 	var err error
 	if t.Rollback.re, err = regexp.Compile(t.Rollback.VersionPattern); err != nil {

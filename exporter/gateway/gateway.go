@@ -6,13 +6,7 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -21,22 +15,6 @@ import (
 
 	"github.com/clawwatch/clawwatch/exporter/target"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
-)
-
-// maxBody bounds what is read of a probe answer.
-const maxBody = 64 << 10
-
-// Endpoints probed, and the fixed set of failure reasons.
-var (
-	endpoints = []string{"healthz", "readyz"}
-	reasons   = []string{reasonTimeout, reasonConnect, reasonStatus, reasonBody}
-)
-
-const (
-	reasonTimeout = "timeout" // no complete answer within the probe deadline
-	reasonConnect = "connect" // connection refused or reset, DNS, TLS
-	reasonStatus  = "status"  // an answer with an unexpected status code
-	reasonBody    = "body"    // an answer whose body is not what the gateway sends
 )
 
 var (
@@ -118,9 +96,9 @@ func New(t *target.Target) *Prober {
 			ConstLabels: prometheus.Labels{"gateway": t.Config.Name},
 		}, []string{"endpoint", "reason"}),
 	}
-	for _, e := range endpoints {
+	for _, e := range openclaw.Endpoints {
 		p.duration.WithLabelValues(e)
-		for _, r := range reasons {
+		for _, r := range openclaw.ProbeReasons {
 			p.failures.WithLabelValues(e, r)
 		}
 	}
@@ -168,18 +146,16 @@ func (p *Prober) Stop() {
 // ProbeOnce runs one round of probes and, when due, version discovery.
 func (p *Prober) ProbeOnce(ctx context.Context) {
 	start := time.Now()
-	up := p.probe(ctx, "healthz", func(b []byte) error {
-		var h openclaw.Healthz
-		if err := json.Unmarshal(b, &h); err != nil || !h.OK {
-			return fmt.Errorf("not a liveness answer: %.100q", b)
-		}
-		return nil
-	}, http.StatusOK)
+	hp := openclaw.HTTPProbe{Client: p.t.Client, URL: p.t.Config.URL, Timeout: time.Duration(p.t.Config.ProbeTimeout)}
+	up := p.observe(ctx, openclaw.EndpointHealthz, func() error {
+		_, err := hp.Healthz(ctx)
+		return err
+	})
 	var rz openclaw.Readyz
-	readyOK := p.probe(ctx, "readyz", func(b []byte) error {
-		rz = openclaw.Readyz{}
-		return json.Unmarshal(b, &rz)
-	}, http.StatusOK, http.StatusServiceUnavailable)
+	readyOK := p.observe(ctx, openclaw.EndpointReadyz, func() (err error) {
+		rz, err = hp.Readyz(ctx)
+		return err
+	})
 
 	p.mu.Lock()
 	since := p.state.unresponsiveSince
@@ -201,61 +177,28 @@ func (p *Prober) ProbeOnce(ctx context.Context) {
 	}
 }
 
-// probe GETs one endpoint with the probe deadline, records its duration and
-// any failure, and hands a complete body with an accepted status to check.
-func (p *Prober) probe(ctx context.Context, endpoint string, check func([]byte) error, okCodes ...int) bool {
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(p.t.Config.ProbeTimeout))
-	defer cancel()
+// observe runs one probe (openclaw.HTTPProbe: its deadline, accepted codes,
+// body cap and failure reasons) and records its duration or its failure.
+func (p *Prober) observe(ctx context.Context, endpoint string, probe func() error) bool {
 	start := time.Now()
-	reason, err := p.fetch(ctx, endpoint, check, okCodes)
+	err := probe()
 	if err == nil {
 		// Successful probes only: a timeout is a failure, not a latency,
 		// and must not raise the latency alert as well.
 		p.duration.WithLabelValues(endpoint).Observe(time.Since(start).Seconds())
+		return true
 	}
-	if err != nil {
-		if errors.Is(ctx.Err(), context.Canceled) {
-			return false // shutting down: not the gateway's failure
-		}
-		p.failures.WithLabelValues(endpoint, reason).Inc()
-		p.t.Logger.Debug("probe failed", "endpoint", endpoint, "reason", reason, "err", err)
-		return false
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return false // shutting down: not the gateway's failure
 	}
-	return true
-}
-
-func (p *Prober) fetch(ctx context.Context, endpoint string, check func([]byte) error, okCodes []int) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.t.Config.URL+"/"+endpoint, nil)
-	if err != nil {
-		return reasonConnect, err
+	reason := openclaw.ProbeReasonConnect
+	var pe *openclaw.ProbeError
+	if errors.As(err, &pe) {
+		reason = pe.Reason
 	}
-	resp, err := p.t.Client.Do(req)
-	if err != nil {
-		return classify(err), err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-	if err != nil {
-		return classify(err), err
-	}
-	if !slices.Contains(okCodes, resp.StatusCode) {
-		return reasonStatus, fmt.Errorf("status %d", resp.StatusCode)
-	}
-	if len(body) > maxBody {
-		return reasonBody, fmt.Errorf("body over %d bytes", maxBody)
-	}
-	if err := check(body); err != nil {
-		return reasonBody, err
-	}
-	return "", nil
-}
-
-func classify(err error) string {
-	var ne net.Error
-	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
-		return reasonTimeout
-	}
-	return reasonConnect
+	p.failures.WithLabelValues(endpoint, reason).Inc()
+	p.t.Logger.Debug("probe failed", "endpoint", endpoint, "reason", reason, "err", err)
+	return false
 }
 
 // refreshVersion re-reads the version when the process changed or the slow

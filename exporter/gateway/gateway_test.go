@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/clawwatch/clawwatch/exporter/target/targettest"
+	"github.com/clawwatch/clawwatch/internal/openclaw"
 )
 
 const (
@@ -95,7 +96,7 @@ func TestProbeResults(t *testing.T) {
 			},
 		},
 		{
-			name: "oversized body", healthz: answer(200, live), readyz: answer(200, `{"ready":true,"failing":[],"x":"`+strings.Repeat("a", maxBody)+`"}`),
+			name: "oversized body", healthz: answer(200, live), readyz: answer(200, `{"ready":true,"failing":[],"x":"`+strings.Repeat("a", openclaw.MaxProbeBody)+`"}`),
 			want: map[string]float64{
 				"openclaw_gateway_up": 1, "openclaw_gateway_ready": 0,
 				"openclaw_gateway_probe_failures_total{endpoint=readyz,reason=body}": 1,

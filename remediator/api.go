@@ -27,6 +27,7 @@ import (
 //	POST /api/v1/incidents/{id}/reject?reason= drop it
 //	GET  /api/v1/targets                      gate state per target
 //	POST /api/v1/targets/{name}/reset         close the target's circuit
+//	POST /api/v1/upgrades, GET /api/v1/upgrades[/{id}]  guarded upgrades (api_upgrade.go)
 func (r *Remediator) Handler(authn func(http.Handler) http.Handler) http.Handler {
 	if authn == nil {
 		authn = func(h http.Handler) http.Handler { return h }
@@ -41,6 +42,7 @@ func (r *Remediator) Handler(authn func(http.Handler) http.Handler) http.Handler
 	mux.HandleFunc("POST /api/v1/incidents/{id}/approve", func(w http.ResponseWriter, req *http.Request) { r.decide(w, req, true) })
 	mux.HandleFunc("POST /api/v1/incidents/{id}/reject", func(w http.ResponseWriter, req *http.Request) { r.decide(w, req, false) })
 	mux.HandleFunc("GET /api/v1/targets", r.listTargets)
+	r.upgradeRoutes(mux) // api_upgrade.go
 	mux.HandleFunc("POST /api/v1/targets/{name}/reset", func(w http.ResponseWriter, req *http.Request) {
 		err := r.ResetCircuit(req.PathValue("name"))
 		if errors.Is(err, errUnknown) {

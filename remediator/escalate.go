@@ -14,18 +14,23 @@ import (
 
 // escalate calls the notify webhook, if any, when a circuit opens.
 func (r *Remediator) escalate(cfg *config.Config, inc *journal.Incident, ts *journal.Target) {
-	r.mu.Lock()
-	client := r.notify
-	r.mu.Unlock()
-	if cfg.Notify == nil || client == nil {
-		return
-	}
 	msg := map[string]any{
 		"event": "circuit_open", "target": inc.Target, "action": inc.Action, "incident": inc.ID,
 		"alertname": inc.AlertName, "reason": ts.Reason, "openedAt": ts.OpenedAt,
 	}
 	if r.pageURL != nil {
 		msg["incidentURL"] = r.pageURL(inc.ID) // where a person reads what was tried
+	}
+	r.notifyAsync(cfg, msg)
+}
+
+// notifyAsync posts msg to the notify webhook, if any, in the background.
+func (r *Remediator) notifyAsync(cfg *config.Config, msg map[string]any) {
+	r.mu.Lock()
+	client := r.notify
+	r.mu.Unlock()
+	if cfg.Notify == nil || client == nil {
+		return
 	}
 	body, _ := json.Marshal(msg)
 	url := cfg.Notify.URL

@@ -43,6 +43,7 @@ type harnessOptions struct {
 	clock        *fakeClock
 	housekeeping time.Duration
 	incidentURL  func(id string) string
+	prometheus   string // upgrade.go observes batches here
 }
 
 func newHarness(t *testing.T, cfgYAML string) *harness {
@@ -76,7 +77,7 @@ func (h *harness) start() {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	o := Options{Housekeeping: h.opts.housekeeping, IncidentURL: h.opts.incidentURL}
+	o := Options{Housekeeping: h.opts.housekeeping, IncidentURL: h.opts.incidentURL, PrometheusURL: h.opts.prometheus}
 	if h.opts.clock != nil {
 		o.Now = h.opts.clock.Now
 	}

@@ -74,6 +74,13 @@ type Remediator struct {
 	clients map[string]*http.Client
 	notify  *http.Client
 	closed  bool
+
+	// The guarded upgrade running now (upgrade.go): its id, and the
+	// targets of its current batch, which the gate keeps free.
+	upgradeID   string
+	upgradeHeld map[string]bool
+	promURL     string
+	um          *upgradeMetrics
 }
 
 // Options are the parts tests replace.
@@ -87,6 +94,9 @@ type Options struct {
 	// IncidentURL is the address of an incident's page, for the escalation
 	// notify body; nil when no external URL is configured.
 	IncidentURL func(id string) string
+	// PrometheusURL is where upgrades observe their batches; empty: only
+	// dry runs.
+	PrometheusURL string
 }
 
 // New builds a remediator over an open journal and registers its metrics.
@@ -111,11 +121,13 @@ func New(cfg *config.Config, j *journal.Journal, reg prometheus.Registerer, logg
 		sem:     make(chan struct{}, cfg.Workers),
 		runners: map[string]*runner{},
 		pending: map[string]time.Time{},
+		promURL: o.PrometheusURL,
 	}
 	r.cfg.Store(cfg)
 	r.stages = r.pipeline()
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	r.m = newMetrics(reg, r)
+	r.um = newUpgradeMetrics(reg, r)
 	if err := r.apply(cfg); err != nil {
 		return nil, err
 	}
@@ -225,6 +237,10 @@ func (r *Remediator) Start() error {
 		if ts.CircuitOpen {
 			r.m.circuit.WithLabelValues(ts.Name).Set(1)
 		}
+	}
+	if err := r.recoverUpgrades(); err != nil {
+		r.m.journalErrors.Inc()
+		return err
 	}
 	r.logger.Info("journal recovered", "interrupted", len(rec.Interrupted), "requeued", len(rec.Undecided), "pending", len(rec.Pending))
 	r.wg.Add(1)

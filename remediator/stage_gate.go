@@ -74,6 +74,14 @@ func (s gateStage) decide(tx journal.Tx, inc *journal.Incident, cfg *config.Conf
 		}
 		return journal.DecisionNoMatch, tx.PutIncident(inc)
 	}
+	if reason := s.r.upgradeHolds(inc.Target); reason != "" && actions.Disruptive(inc.Action) {
+		// An approved incident too: the upgrade verifies and rolls back
+		// this gateway itself.
+		if err := inc.Settle(journal.DecisionUpgrading, reason, now); err != nil {
+			return "", err
+		}
+		return journal.DecisionUpgrading, tx.PutIncident(inc)
+	}
 	ts, err := tx.Target(inc.Target)
 	if err != nil {
 		return "", err

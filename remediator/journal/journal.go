@@ -52,12 +52,15 @@ const (
 	DecisionPendingApproval = "pending_approval"
 	DecisionRejected        = "rejected"
 	DecisionExpired         = "expired"
+	// DecisionUpgrading: a disruptive action refused because a guarded
+	// upgrade holds the target, so the two never act on one gateway.
+	DecisionUpgrading = "upgrading"
 )
 
 // Decisions lists every decision.
 var Decisions = []string{
 	DecisionExecuted, DecisionDuplicate, DecisionNoMatch, DecisionCooldown, DecisionRateLimited,
-	DecisionCircuitOpen, DecisionDryRun, DecisionPendingApproval, DecisionRejected, DecisionExpired,
+	DecisionCircuitOpen, DecisionDryRun, DecisionPendingApproval, DecisionRejected, DecisionExpired, DecisionUpgrading,
 }
 
 // Results of an action, the label values of openclaw_remediator_actions_total.

@@ -1,0 +1,82 @@
+package remediator
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/clawwatch/clawwatch/remediator/journal"
+)
+
+// upgradeRoutes serves guarded upgrades:
+//
+//	POST /api/v1/upgrades?to=&targets=a,b&batch_size=&dry_run=
+//	                                 start one (202), or the plan (200, dry run)
+//	GET  /api/v1/upgrades            {"upgrades":[…]}, the latest first
+//	GET  /api/v1/upgrades/{id}
+func (r *Remediator) upgradeRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /api/v1/upgrades", r.startUpgrade)
+	mux.HandleFunc("GET /api/v1/upgrades", func(w http.ResponseWriter, _ *http.Request) {
+		ups, err := r.journal.Upgrades()
+		if err != nil {
+			r.journalError("upgrades", err)
+			httpError(w, http.StatusServiceUnavailable, err.Error())
+			return
+		}
+		if ups == nil {
+			ups = []*journal.Upgrade{}
+		}
+		writeJSON(w, map[string]any{"upgrades": ups})
+	})
+	mux.HandleFunc("GET /api/v1/upgrades/{id}", func(w http.ResponseWriter, req *http.Request) {
+		u, err := r.journal.Upgrade(req.PathValue("id"))
+		switch {
+		case errors.Is(err, journal.ErrUpgradeNotFound):
+			httpError(w, http.StatusNotFound, err.Error())
+		case err != nil:
+			httpError(w, http.StatusServiceUnavailable, err.Error())
+		default:
+			writeJSON(w, u)
+		}
+	})
+}
+
+func (r *Remediator) startUpgrade(w http.ResponseWriter, req *http.Request) {
+	q := req.URL.Query()
+	ur := UpgradeRequest{To: q.Get("to")}
+	if s := q.Get("targets"); s != "" {
+		ur.Targets = strings.Split(s, ",")
+	}
+	if s := q.Get("batch_size"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			httpError(w, http.StatusBadRequest, "batch_size: not a positive integer")
+			return
+		}
+		ur.BatchSize = n
+	}
+	if s := q.Get("dry_run"); s != "" {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			httpError(w, http.StatusBadRequest, "dry_run: not a boolean")
+			return
+		}
+		ur.DryRun = b
+	}
+	u, err := r.Upgrade(req.Context(), ur)
+	switch {
+	case errors.Is(err, ErrBadUpgrade):
+		httpError(w, http.StatusBadRequest, err.Error())
+	case errors.Is(err, ErrUpgradeRunning):
+		httpError(w, http.StatusConflict, err.Error())
+	case err != nil:
+		httpError(w, http.StatusServiceUnavailable, err.Error())
+	default:
+		if !ur.DryRun {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusAccepted)
+		}
+		writeJSON(w, u)
+	}
+}

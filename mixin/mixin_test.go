@@ -445,4 +445,3 @@ func TestRecordingRulesEarnTheirKeep(t *testing.T) {
 		t.Fatal("no recording rules rendered")
 	}
 }
-

@@ -43,14 +43,10 @@ func startRealLoop(t *testing.T, o loopOptions) (*loop, *gateway) {
 	}
 	l := startLoop(t, o)
 	// A gateway the remediator started is nobody's child and leads its own
-	// session: kill it with its workers, before the loop's own cleanup
-	// kills the listener alone.
-	t.Cleanup(func() {
-		if pid, err := openclaw.DefaultProcFS.ListenerPID(g.port); err == nil && pid != g.pid {
-			_ = syscall.Kill(-pid, syscall.SIGKILL)
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-	})
+	// session, and its spawn-broker has a session of its own and writes
+	// $HOME/.npm: kill every process with this HOME and wait until they are
+	// gone, before the loop's own cleanup and TempDir's removal of HOME.
+	t.Cleanup(func() { killByEnv(t, "HOME="+home) })
 	// Its first start and the remediator's restart both take seconds.
 	l.patience = max(l.patience, 3*time.Minute)
 	return l, g

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/clawwatch/clawwatch/remediator/actions"
 )
 
 // ErrBadVersion marks a version refused before anything runs.
@@ -38,17 +40,14 @@ func CheckVersion(v string, re *regexp.Regexp) error {
 	return nil
 }
 
-// Argv substitutes a checked version for {version} in a configured argv:
-// the version is one element (or part of one), never parsed by a shell.
+// Argv substitutes a checked version for {version} in a configured argv,
+// as a rollback does: the version is one element (or part of one), never
+// parsed by a shell.
 func Argv(command []string, version string, re *regexp.Regexp) ([]string, error) {
 	if err := CheckVersion(version, re); err != nil {
 		return nil, err
 	}
-	out := make([]string, len(command))
-	for i, a := range command {
-		out[i] = strings.ReplaceAll(a, "{version}", version)
-	}
-	return out, nil
+	return actions.RollbackArgv(command, version, re)
 }
 
 // Batches splits targets, in the given order, into batches of at most size.

@@ -144,9 +144,15 @@ func (r *Remediator) Upgrade(ctx context.Context, req UpgradeRequest) (*journal.
 		return nil, err
 	}
 	r.logger.Info("upgrade started", "upgrade", u.ID, "to", u.To, "batches", len(u.Batches))
+	// The caller gets a copy: the upgrade's goroutine owns u from here.
+	out := *u
+	out.Batches = slices.Clone(u.Batches)
+	for i := range out.Batches {
+		out.Batches[i].Steps = slices.Clone(u.Batches[i].Steps)
+	}
 	r.wg.Add(1)
 	go r.runUpgrade(u)
-	return u, nil
+	return &out, nil
 }
 
 // planUpgrade checks the request and splits its targets into batches.

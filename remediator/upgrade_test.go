@@ -30,10 +30,21 @@ type fakePrometheus struct {
 	mu     sync.Mutex
 	firing map[string]bool
 	asked  int
+	// hold, when set, keeps every query waiting until it is closed;
+	// observing gets a signal as each query arrives.
+	hold      chan struct{}
+	observing chan struct{}
 }
 
 func (f *fakePrometheus) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query().Get("query")
+	if f.hold != nil {
+		select {
+		case f.observing <- struct{}{}:
+		default:
+		}
+		<-f.hold
+	}
 	f.mu.Lock()
 	f.asked++
 	var result []any
@@ -119,10 +130,28 @@ func (u *upgradeRig) waitEnded(t *testing.T, id string) *journal.Upgrade {
 // version and observed; the new version is recorded as verified healthy.
 func TestUpgradeTwoTargetsInBatchesOfOne(t *testing.T) {
 	u := newUpgradeRig(t)
+	u.prom.hold, u.prom.observing = make(chan struct{}), make(chan struct{}, 1)
 	code, up, body := u.start(t, url.Values{"to": {toVersion}, "batch_size": {"1"}})
 	if code != http.StatusAccepted {
 		t.Fatalf("start: %d %s", code, body)
 	}
+	// One upgrade at a time.
+	if code, _, body := u.start(t, url.Values{"to": {toVersion}}); code != http.StatusConflict || !strings.Contains(body, up.ID) {
+		t.Errorf("second upgrade while one runs: %d %s", code, body)
+	}
+	// While batch 1 is observed, an alert-driven restart of its gateway
+	// is refused with a reason; the upgrade and the remediator never act
+	// on one gateway at once.
+	select {
+	case <-u.prom.observing:
+	case <-time.After(120 * time.Second):
+		t.Fatal("batch 1 never reached its observation")
+	}
+	u.h.post(withLabels(t, fixture(t, "firing_gateway_hung.json"), map[string]string{"gateway": "a"}))
+	if inc := u.h.waitIncident(hungID, 10*time.Second, done); inc.Decision != journal.DecisionUpgrading || len(inc.Actions) != 0 {
+		t.Errorf("restart during the upgrade: %+v", inc)
+	}
+	close(u.prom.hold)
 	up = u.waitEnded(t, up.ID)
 	if up.State != journal.UpgradeDone || len(up.Batches) != 2 {
 		t.Fatalf("upgrade %+v", up)

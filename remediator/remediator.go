@@ -26,9 +26,9 @@
 //	                  unless it is retried; escalate.go when the circuit opens
 //
 // Housekeeping (remediator.go) expires approvals, closes quiet circuits and
-// prunes the journal. Guarded upgrades (upgrade.go, api_upgrade.go, package
-// upgrade) run beside the pipeline, one at a time; the gate stage refuses
-// disruptive actions on the targets of the batch being upgraded.
+// prunes the journal. Guarded upgrades (upgrade.go, upgrade_run.go,
+// api_upgrade.go, package upgrade) run beside the pipeline, one at a time;
+// the gate stage refuses disruptive actions on the batch's targets.
 package remediator
 
 import (

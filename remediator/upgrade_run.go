@@ -1,0 +1,304 @@
+package remediator
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/clawwatch/clawwatch/remediator/actions"
+	"github.com/clawwatch/clawwatch/remediator/config"
+	"github.com/clawwatch/clawwatch/remediator/driver"
+	"github.com/clawwatch/clawwatch/remediator/journal"
+	"github.com/clawwatch/clawwatch/remediator/upgrade"
+	"github.com/clawwatch/clawwatch/remediator/verify"
+)
+
+// The run of a guarded upgrade, batch by batch (upgrade.go plans and
+// starts it).
+
+func (r *Remediator) runUpgrade(u *journal.Upgrade) {
+	defer r.wg.Done()
+	defer r.endUpgrade()
+	for i := range u.Batches {
+		err := r.upgradeBatch(r.ctx, u, i)
+		if r.ctx.Err() != nil {
+			// Left running in the journal; the next start marks it
+			// interrupted.
+			return
+		}
+		if err != nil {
+			r.finishUpgrade(u, journal.UpgradeFailed, fmt.Sprintf("batch %d: %v", i+1, err))
+			return
+		}
+	}
+	r.finishUpgrade(u, journal.UpgradeDone, "")
+}
+
+// finishUpgrade journals the end, counts it and escalates a failure.
+func (r *Remediator) finishUpgrade(u *journal.Upgrade, state, reason string) {
+	now := r.now()
+	u.State, u.Reason, u.EndedAt = state, reason, &now
+	_ = r.saveUpgrade(u)
+	r.um.upgrades.WithLabelValues(state).Inc()
+	if state == journal.UpgradeDone {
+		r.logger.Info("upgrade done", "upgrade", u.ID, "to", u.To)
+		return
+	}
+	r.logger.Error("upgrade stopped", "upgrade", u.ID, "to", u.To, "state", state, "reason", reason)
+	r.notifyAsync(r.cfg.Load(), map[string]any{
+		"event": "upgrade_" + state, "upgrade": u.ID, "to": u.To, "reason": reason, "batches": u.Batches,
+	})
+}
+
+// upgradeBatch upgrades, verifies and observes batch i, and rolls it back
+// when any of that fails.
+func (r *Remediator) upgradeBatch(ctx context.Context, u *journal.Upgrade, i int) error {
+	cfg := r.cfg.Load()
+	b := &u.Batches[i]
+	names := make([]string, len(b.Steps))
+	for j, s := range b.Steps {
+		names[j] = s.Target
+	}
+	held := map[string]bool{}
+	for _, n := range names {
+		held[n] = true
+	}
+	r.mu.Lock()
+	r.upgradeHeld = held
+	r.mu.Unlock()
+	// From here the gate refuses new disruptive actions on these targets;
+	// one already running ends first.
+	if err := r.waitTargetsIdle(ctx, names); err != nil {
+		return err
+	}
+	for j := range b.Steps {
+		s := &b.Steps[j]
+		t := cfg.Target(s.Target)
+		if t == nil {
+			return fmt.Errorf("target %s is no longer configured", s.Target)
+		}
+		v, err := r.settledVersion(ctx, t)
+		if err != nil {
+			return fmt.Errorf("target %s: no rollback point, its running version is not discoverable: %w", s.Target, err)
+		}
+		if err := upgrade.CheckVersion(v, t.Rollback.VersionRegexp()); err != nil {
+			return fmt.Errorf("target %s: no rollback point: %w", s.Target, err)
+		}
+		s.From, s.Skipped = v, v == u.To
+	}
+	now := r.now()
+	b.State, b.StartedAt = journal.BatchUpdating, &now
+	// The rollback points are on disk before any command runs.
+	if err := r.saveUpgrade(u); err != nil {
+		return err
+	}
+	failure := r.updateBatch(ctx, cfg, u, b)
+	if failure == nil && slices.ContainsFunc(b.Steps, func(s journal.UpgradeStep) bool { return s.Updated }) {
+		b.State = journal.BatchObserving
+		if err := r.saveUpgrade(u); err != nil {
+			return err
+		}
+		obs := upgrade.Observer{
+			URL: r.promURL, AlertsQuery: cfg.Upgrade.AlertsQuery, ReasoningQuery: cfg.Upgrade.ReasoningQuery,
+			MinRatio: cfg.Upgrade.MinRatio, Window: time.Duration(cfg.Upgrade.Observe), Interval: time.Duration(cfg.Upgrade.Interval),
+		}
+		b.Observation, failure = obs.Observe(ctx, names)
+		if failure != nil {
+			b.Observation = "observation failed: " + failure.Error()
+		}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	end := r.now()
+	b.EndedAt = &end
+	if failure != nil {
+		b.State = r.rollbackBatch(ctx, cfg, b)
+		r.um.batches.WithLabelValues(b.State).Inc()
+		_ = r.saveUpgrade(u)
+		return failure
+	}
+	b.State = journal.BatchDone
+	r.um.batches.WithLabelValues(b.State).Inc()
+	// The new version verified and observed healthy: a later rollback
+	// comes back to it, not past it.
+	return r.journal.Update(func(tx journal.Tx) error {
+		for _, n := range names {
+			ts, err := tx.Target(n)
+			if err != nil {
+				return err
+			}
+			ts.RecordVersion(u.To, end)
+			if err := tx.PutTarget(ts); err != nil {
+				return err
+			}
+		}
+		u.UpdatedAt = end
+		return tx.PutUpgrade(u)
+	})
+}
+
+// updateBatch runs each target's update command and verifies it, stopping
+// at the first failure.
+func (r *Remediator) updateBatch(ctx context.Context, cfg *config.Config, u *journal.Upgrade, b *journal.UpgradeBatch) error {
+	for j := range b.Steps {
+		s := &b.Steps[j]
+		if s.Skipped {
+			s.Verification = "already runs " + u.To
+			continue
+		}
+		t := cfg.Target(s.Target)
+		s.Updated = true
+		if err := r.saveUpgrade(u); err != nil {
+			return err
+		}
+		r.logger.Info("upgrading target", "upgrade", u.ID, "target", s.Target, "from", s.From, "to", u.To)
+		out, err := driver.Run(ctx, s.Argv, t.Driver.Dir, t.Driver.Env)
+		s.Output = journal.Truncate(out)
+		if err == nil {
+			s.Verification, err = r.verifyVersion(ctx, t, u.To)
+		}
+		if err != nil {
+			s.Error = err.Error()
+			_ = r.saveUpgrade(u)
+			return fmt.Errorf("target %s: %w", s.Target, err)
+		}
+		if err := r.saveUpgrade(u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rollbackBatch takes every target whose update command ran back to its
+// recorded version with the rollback command, and verifies it runs there.
+func (r *Remediator) rollbackBatch(ctx context.Context, cfg *config.Config, b *journal.UpgradeBatch) string {
+	state := journal.BatchRolledBack
+	for j := range b.Steps {
+		s := &b.Steps[j]
+		if !s.Updated {
+			continue
+		}
+		t := cfg.Target(s.Target)
+		argv, err := upgrade.Argv(t.Rollback.Command, s.From, t.Rollback.VersionRegexp())
+		var out, verification string
+		if err == nil {
+			out, err = driver.Run(ctx, argv, t.Driver.Dir, t.Driver.Env)
+		}
+		if err == nil {
+			verification, err = r.verifyVersion(ctx, t, s.From)
+		}
+		if err != nil {
+			state = journal.BatchRollbackFailed
+			s.Rollback = fmt.Sprintf("rollback to %s failed: %v\n%s", s.From, err, out)
+			r.logger.Error("upgrade rollback failed", "target", s.Target, "to", s.From, "err", err)
+			continue
+		}
+		s.Rollback = journal.Truncate(fmt.Sprintf("rolled back to %s: %s\n%s", s.From, verification, out))
+		r.logger.Warn("upgrade rolled back", "target", s.Target, "to", s.From)
+	}
+	return state
+}
+
+// waitTargetsIdle waits until no incident runs on the targets.
+func (r *Remediator) waitTargetsIdle(ctx context.Context, names []string) error {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		r.mu.Lock()
+		busy := slices.ContainsFunc(names, func(n string) bool { rn := r.runners[n]; return rn != nil && rn.busy })
+		r.mu.Unlock()
+		if !busy {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// runningVersion asks a target's gateway which version it runs.
+func (r *Remediator) runningVersion(ctx context.Context, t *config.Target) (string, error) {
+	drv, err := driver.New(t, r.procs)
+	if err != nil {
+		return "", err
+	}
+	env := &actions.Env{Target: t, Driver: drv, Client: r.client(t.Name), Procs: r.procs}
+	ctx, cancel := context.WithTimeout(ctx, versionTimeout)
+	defer cancel()
+	return env.RunningVersion(ctx)
+}
+
+// settledVersion asks for the running version until it answers or the
+// target's verification timeout passes: a gateway that an alert-driven
+// action just restarted may not answer yet.
+func (r *Remediator) settledVersion(ctx context.Context, t *config.Target) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(t.Verify.Timeout))
+	defer cancel()
+	tick := time.NewTicker(time.Duration(t.Verify.Interval))
+	defer tick.Stop()
+	for {
+		v, err := r.runningVersion(ctx, t)
+		if err == nil {
+			return v, nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", err
+		case <-tick.C:
+		}
+	}
+}
+
+// verifyVersion is the verification of an action, wanting version running.
+func (r *Remediator) verifyVersion(ctx context.Context, t *config.Target, want string) (string, error) {
+	p := verify.Prober{Client: r.client(t.Name), URL: t.URL, RPCAddr: t.RPCAddr(), Token: t.Token()}
+	v, err := verify.Until(ctx, p, time.Duration(t.Verify.Timeout), time.Duration(t.Verify.Interval))
+	if err != nil {
+		return "", err
+	}
+	got, err := r.runningVersion(ctx, t)
+	switch {
+	case err != nil:
+		return v, fmt.Errorf("healthy, but the running version is not discoverable: %w", err)
+	case got != want:
+		return v, fmt.Errorf("healthy, but the gateway runs %s, not %s", got, want)
+	}
+	return v + "; runs " + got, nil
+}
+
+// recoverUpgrades ends an upgrade that a previous process left running: a
+// batch it was in may be half done, so nothing is resumed; the operator
+// reads the journaled rollback points and starts a new upgrade, which skips
+// targets already on the version.
+func (r *Remediator) recoverUpgrades() error {
+	ups, err := r.journal.Upgrades()
+	if err != nil {
+		return err
+	}
+	for _, u := range ups {
+		if !u.Active() {
+			continue
+		}
+		batch := 0
+		for i := range u.Batches {
+			if s := u.Batches[i].State; s == journal.BatchUpdating || s == journal.BatchObserving {
+				u.Batches[i].State, batch = journal.BatchInterrupted, i+1
+			}
+		}
+		reason := "the remediator stopped before a batch began; nothing was left half done"
+		if batch > 0 {
+			targets := []string{}
+			for _, s := range u.Batches[batch-1].Steps {
+				targets = append(targets, s.Target+"@"+s.From)
+			}
+			reason = fmt.Sprintf("the remediator stopped during batch %d (rollback points %s); not resumed, check those targets", batch, strings.Join(targets, ", "))
+		}
+		r.finishUpgrade(u, journal.UpgradeInterrupted, reason)
+	}
+	return nil
+}

@@ -72,7 +72,9 @@ type upgradeRig struct {
 	notify *notifySink
 }
 
-func newUpgradeRig(t *testing.T) *upgradeRig {
+// newUpgradeRig builds the rig; edit may change a target before it is
+// configured.
+func newUpgradeRig(t *testing.T, edit ...func(name string, target map[string]any)) *upgradeRig {
 	t.Helper()
 	u := &upgradeRig{rigs: map[string]*rollbackRig{}, prom: &fakePrometheus{firing: map[string]bool{}}, notify: newNotifySink(t, http.StatusOK)}
 	prom := httptest.NewServer(u.prom)
@@ -82,6 +84,9 @@ func newUpgradeRig(t *testing.T) *upgradeRig {
 		rig := newRollbackRig(t, fromVersion)
 		rig.target["name"] = name
 		rig.target["update"] = map[string]any{"command": helperArgv(t, "openclaw", "update", "--tag", "{version}", "--yes")}
+		for _, e := range edit {
+			e(name, rig.target)
+		}
 		u.rigs[name] = rig
 		targets += rig.yaml(t)
 	}
@@ -239,6 +244,34 @@ func TestUpgradeObservationFailsRollsBackFirstBatch(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(u.h.rem.um.batches.WithLabelValues(journal.BatchRolledBack)); got != 1 {
 		t.Errorf("upgrade_batches_total{rolled_back} = %v", got)
+	}
+}
+
+// An update command that fails rolls its batch back too: the gateway it
+// may have left half updated goes back to the journaled version.
+func TestUpgradeUpdateFailureRollsBack(t *testing.T) {
+	u := newUpgradeRig(t, func(name string, target map[string]any) {
+		if name == "a" {
+			target["update"] = map[string]any{"command": []string{"/bin/false", "{version}"}}
+		}
+	})
+	code, up, body := u.start(t, url.Values{"to": {toVersion}})
+	if code != http.StatusAccepted {
+		t.Fatalf("start: %d %s", code, body)
+	}
+	up = u.waitEnded(t, up.ID)
+	s := up.Batches[0].Steps[0]
+	if up.State != journal.UpgradeFailed || up.Batches[0].State != journal.BatchRolledBack || s.Error == "" ||
+		!strings.Contains(s.Rollback, "runs "+fromVersion) || up.Batches[1].State != journal.BatchPending {
+		t.Fatalf("upgrade %+v", up)
+	}
+	if got := u.rigs["a"].updates(); !slices.Equal(got, []string{fromVersion}) {
+		t.Errorf("a: updates %q, want only the rollback", got)
+	}
+	u.prom.mu.Lock()
+	defer u.prom.mu.Unlock()
+	if u.prom.asked != 0 {
+		t.Errorf("a batch whose update failed was observed (%d queries)", u.prom.asked)
 	}
 }
 

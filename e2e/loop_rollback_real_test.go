@@ -42,10 +42,10 @@ func npmCache(t *testing.T) string {
 // TestLoopRealRollbackAfterUpgrade: the real gateway, an npm global install
 // under a private prefix (what `openclaw update` detects and drives), runs
 // 2026.9.5 and a verified restart records that version healthy. The test
-// upgrades it to 2026.9.6 with npm and stops it, the remediator's restart
-// starts 2026.9.6; the model behind it
-// then answers badly, OpenClawReasoningDegradedAfterUpgrade fires through
-// Prometheus and Alertmanager, and the remediator runs the real
+// upgrades the package to 2026.9.6 with npm and stops the gateway, and the
+// remediator's restart starts 2026.9.6. The model behind it then answers
+// badly, OpenClawReasoningDegradedAfterUpgrade fires through Prometheus and
+// Alertmanager, and the remediator runs the real
 // `openclaw update --tag 2026.9.5 --yes`.
 //
 // The real updater refuses: 2026.9.6 migrated the state and agent databases

@@ -100,7 +100,8 @@ targets:
       output: $dir/gateway-restarted.log
 YAML
 start remediator "$bin_dir/openclaw-remediator" serve --config.file "$dir/remediator.yml" \
-	--web.bearer-token-file "$dir/token" --web.listen-address "127.0.0.1:$remediator_port"
+	--web.bearer-token-file "$dir/token" --web.listen-address "127.0.0.1:$remediator_port" \
+	--prometheus.url "http://127.0.0.1:$prometheus_port" # observes guarded upgrades
 
 # People: a webhook sink that prints what it is told (an email or a chat
 # message in real life); deploy/alertmanager/alertmanager.yml is this routing
@@ -119,7 +120,7 @@ route:
       matchers: ['remediation=~"restart|cleanup_locks|cleanup_logs|rollback"']
       continue: true
     - receiver: people
-      matchers: ['alertname=~"OpenClawRemediator(CircuitOpen|ActionsFailing|JournalErrors)"']
+      matchers: ['alertname=~"OpenClawRemediator(CircuitOpen|ActionsFailing|JournalErrors|UpgradeFailed)"']
       repeat_interval: 5m
     - receiver: people
 inhibit_rules:

@@ -244,7 +244,7 @@ func mixinAlerts(t *testing.T) []mixinAlert {
 }
 
 // escalations are the remediator's alerts that need a person soon.
-var escalations = []string{"OpenClawRemediatorCircuitOpen", "OpenClawRemediatorActionsFailing", "OpenClawRemediatorJournalErrors"}
+var escalations = []string{"OpenClawRemediatorCircuitOpen", "OpenClawRemediatorActionsFailing", "OpenClawRemediatorJournalErrors", "OpenClawRemediatorUpgradeFailed"}
 
 // TestAlertmanagerRoutesEveryAlert asks the real amtool where each alert of
 // the mixin goes: every one to people, those that name an action to the

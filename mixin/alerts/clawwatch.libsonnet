@@ -115,6 +115,19 @@ local alert = import 'alert.libsonnet';
           ),
           alert.new(
             c,
+            'OpenClawRemediatorUpgradeFailed',
+            'warning',
+            'none',
+            |||
+              sum by (%(clusterLabel)s, job, instance, result) (
+                increase(openclaw_remediator_upgrades_total{%(remediatorSelector)s, result=~"failed|interrupted"}[%(remediatorFailureWindow)s])
+              ) > 0
+            ||| % c,
+            'A guarded OpenClaw upgrade stopped.',
+            'An upgrade of the remediator on {{ $labels.instance }} ended {{ $labels.result }} within %(remediatorFailureWindow)s: the failed batch was rolled back (or, interrupted, left as it was) and later batches were not touched; its record in /api/v1/upgrades says why.' % c,
+          ),
+          alert.new(
+            c,
             'OpenClawRemediatorJournalErrors',
             'critical',
             'none',

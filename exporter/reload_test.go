@@ -15,14 +15,12 @@ import (
 	"github.com/clawwatch/clawwatch/exporter/config"
 )
 
-func TestReloadKeepsOldConfigOnError(t *testing.T) {
+// reloader starts an exporter on a one-gateway configuration file and
+// returns the file and a reloader for it.
+func reloader(t *testing.T, reg *prometheus.Registry) (string, *exporter.Reloader) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "exporter.yml")
-	write := func(s string) {
-		if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("gateways:\n  - name: first\n    url: http://127.0.0.1:1\n")
+	writeFile(t, path, "gateways:\n  - name: first\n    url: http://127.0.0.1:1\n")
 	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)
@@ -31,10 +29,22 @@ func TestReloadKeepsOldConfigOnError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer exp.Close()
-	reg := prometheus.NewRegistry()
+	t.Cleanup(exp.Close)
 	reg.MustRegister(exp)
-	r := exporter.NewReloader(path, exp, reg, slog.New(slog.DiscardHandler))
+	return path, exporter.NewReloader(path, exp, reg, slog.New(slog.DiscardHandler))
+}
+
+func writeFile(t *testing.T, path, s string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReloadKeepsOldConfigOnError(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	path, r := reloader(t, reg)
+	write := func(s string) { writeFile(t, path, s) }
 	gateways := func() map[string]bool {
 		out := map[string]bool{}
 		mfs, _ := reg.Gather()
@@ -77,19 +87,8 @@ func TestReloadKeepsOldConfigOnError(t *testing.T) {
 // Without --web.enable-lifecycle, POST /-/reload is refused and the
 // configuration file is not read.
 func TestReloadNeedsLifecycle(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "exporter.yml")
-	os.WriteFile(path, []byte("gateways:\n  - name: first\n    url: http://127.0.0.1:1\n"), 0o600)
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exp, err := exporter.New(cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer exp.Close()
-	r := exporter.NewReloader(path, exp, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
-	os.WriteFile(path, []byte("gateways: [not, valid\n"), 0o600)
+	path, r := reloader(t, prometheus.NewRegistry())
+	writeFile(t, path, "gateways: [not, valid\n")
 	rec := httptest.NewRecorder()
 	r.Handler(false).ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/-/reload", nil))
 	if rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "--web.enable-lifecycle") {

@@ -100,12 +100,8 @@ func TestLoopRealRollbackAfterUpgrade(t *testing.T) {
         suites: [{name: default, interval: 2s, timeout: 10s}]`, model.URL),
 		// Reasoning judged over 10 s, and a version change remembered for
 		// 30 minutes: long enough for two real starts and an install.
-		override: "{ _config+:: { reasoningWindow: '10s', rollbackWindow: '30m' } }",
-		remediator: `policies:
-  - name: rollback
-    matchers: ['remediation="rollback"']
-  - name: by_label
-    matchers: ['remediation=~"restart|cleanup_locks|cleanup_logs"']`,
+		override:   "{ _config+:: { reasoningWindow: '10s', rollbackWindow: '30m' } }",
+		remediator: rollbackWithoutApproval,
 		target: fmt.Sprintf(`    rollback:
       command: %s`, rollback),
 	})

@@ -132,6 +132,14 @@ func TestLoopLogFlood(t *testing.T) {
 	l.logScenario("log_flood", tl)
 }
 
+// rollbackWithoutApproval is the remediator's policies for the rollback
+// loops: rollbacks run without the approval the default policies ask for.
+const rollbackWithoutApproval = `policies:
+  - name: rollback
+    matchers: ['remediation="rollback"']
+  - name: by_label
+    matchers: ['remediation=~"restart|cleanup_locks|cleanup_logs"']`
+
 // TestLoopRollbackAfterUpgrade: the gateway runs version A and is verified
 // healthy by a restart, so the remediator records A; it is then replaced by
 // version B whose model answers badly. OpenClawReasoningDegradedAfterUpgrade
@@ -156,11 +164,7 @@ func TestLoopRollbackAfterUpgrade(t *testing.T) {
 		// before the degradation had lasted long enough to count.
 		override: "{ _config+:: { reasoningWindow: '10s', rollbackWindow: '10m' } }",
 		// Rollbacks run without approval here (the default asks for one).
-		remediator: `policies:
-  - name: rollback
-    matchers: ['remediation="rollback"']
-  - name: by_label
-    matchers: ['remediation=~"restart|cleanup_locks|cleanup_logs"']`,
+		remediator: rollbackWithoutApproval,
 		target: fmt.Sprintf(`    rollback:
       command: %s`, rollback),
 	})

@@ -78,7 +78,15 @@ type versionState struct {
 	proc    openclaw.Process
 	at      time.Time
 	checked bool
+	failed  bool // the last discovery failed: retried after versionRetry
 }
+
+// versionRetry is how soon a failed version discovery is tried again. A
+// gateway that just started can answer /healthz before its Control UI page
+// (or under load the page times out); waiting the whole version interval
+// then would show the previous process's version for minutes after an
+// upgrade.
+const versionRetry = 10 * time.Second
 
 // New creates a prober; Start runs it.
 func New(t *target.Target) *Prober {
@@ -207,7 +215,11 @@ func (p *Prober) observe(ctx context.Context, endpoint string, probe func() erro
 func (p *Prober) refreshVersion(ctx context.Context) {
 	proc, _, _ := p.t.Process()
 	p.mu.Lock()
-	due := !p.version.checked || proc != p.version.proc || time.Since(p.version.at) >= time.Duration(p.t.Config.VersionInterval)
+	every := time.Duration(p.t.Config.VersionInterval)
+	if p.version.failed {
+		every = min(every, versionRetry)
+	}
+	due := !p.version.checked || proc != p.version.proc || time.Since(p.version.at) >= every
 	p.mu.Unlock()
 	if !due {
 		return
@@ -226,7 +238,7 @@ func (p *Prober) refreshVersion(ctx context.Context) {
 	if err == nil {
 		p.version.v = v
 	}
-	p.version.proc, p.version.at, p.version.checked = proc, time.Now(), true
+	p.version.proc, p.version.at, p.version.checked, p.version.failed = proc, time.Now(), true, err != nil
 }
 
 // Update sends the cached results; it never does I/O.

@@ -211,6 +211,51 @@ func TestVersionRefresh(t *testing.T) {
 	}
 }
 
+// TestVersionRetry: a discovery that failed (a gateway answering /healthz
+// before its Control UI page) is retried after versionRetry, not after the
+// whole version interval.
+func TestVersionRetry(t *testing.T) {
+	var uiUp atomic.Bool
+	var asked atomic.Int32
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", answer(200, live))
+	mux.HandleFunc("/readyz", answer(200, ready))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		if !uiUp.Load() {
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprint(w, `<html data-openclaw-control-ui-build-id="2026.9.6-release-eb377ac59e6c">`)
+	})
+	s := httptest.NewServer(mux)
+	defer s.Close()
+	p := New(targettest.New(t, fmt.Sprintf("gateways:\n  - name: g\n    url: %s\n    state_dir: %s\n", s.URL, t.TempDir())))
+	version := func() string {
+		t.Helper()
+		p.ProbeOnce(context.Background())
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.version.v.Version
+	}
+	if v := version(); v != "" || asked.Load() != 1 {
+		t.Fatalf("first probe, Control UI not up: version %q after %d asks", v, asked.Load())
+	}
+	uiUp.Store(true)
+	if v := version(); v != "" || asked.Load() != 1 {
+		t.Fatalf("within versionRetry of the failure: version %q after %d asks, want no new ask", v, asked.Load())
+	}
+	p.mu.Lock()
+	p.version.at = time.Now().Add(-versionRetry) // versionRetry has passed, the interval has not
+	p.mu.Unlock()
+	if v := version(); v != "2026.9.6" {
+		t.Fatalf("after versionRetry: version %q, want 2026.9.6", v)
+	}
+	if p.version.failed {
+		t.Fatal("a successful discovery left failed set")
+	}
+}
+
 // TestUnresponsiveSeconds: the gauge counts from the start of the first
 // failed /healthz probe of a run, keeps counting across further failures,
 // and is 0 again after one probe that answered.

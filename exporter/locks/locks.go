@@ -4,6 +4,7 @@ package locks
 
 import (
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -22,12 +23,42 @@ var (
 		"Lock files that could not be read or parsed; never judged stale.", []string{"gateway"}, nil)
 	oldestDesc = prometheus.NewDesc("openclaw_gateway_lock_oldest_age_seconds",
 		"Age of the oldest lock file by modification time (absent without locks).", []string{"gateway"}, nil)
+	ageDesc = prometheus.NewDesc("openclaw_gateway_locks_age_seconds",
+		"Seconds since the lock files were listed and judged: they are refreshed in the background every 5 s, not by each scrape.", []string{"gateway"}, nil)
 )
 
-// Collector reports one gateway's locks.
+// refreshEvery is how often the locks are listed and judged again: a lock
+// that appears or goes, or whose owner dies, is reported within it (plus one
+// scrape interval, since a scrape that finds the values older starts the
+// refresh).
+const refreshEvery = 5 * time.Second
+
+// counts is what one listing of the locks found.
+type counts struct {
+	files, stale, unreadable int
+	oldest                   time.Time // zero without locks
+}
+
+// Collector reports one gateway's locks. Listing the lock directories and
+// judging each owner (a stat of its process) costs more than the rest of a
+// gateway's scrape, so it is done in the background, like the process
+// collector's TCP counts: a scrape reads the last counts and, once they are
+// older than every, starts one refresh that it does not wait for. Any number
+// of scrapers cause at most one listing per interval. The first listing for
+// a gateway process (a process not seen before: a restart, or the gateway
+// going away) is taken at once, so a restart is never reported with its
+// predecessor's locks.
 type Collector struct {
-	t   *target.Target
-	now func() time.Time
+	t     *target.Target
+	now   func() time.Time
+	every time.Duration
+
+	mu      sync.Mutex
+	key     openclaw.Process // the gateway process the counts were taken for
+	val     counts
+	err     error
+	at      time.Time // when val was taken; zero: none yet
+	running bool
 
 	// gatewayUID is the uid the gateway process last ran as, -1 until it
 	// is found: its lock directory is named by it, and the stale locks of
@@ -37,7 +68,7 @@ type Collector struct {
 
 // New returns a lock collector for t.
 func New(t *target.Target) *Collector {
-	c := &Collector{t: t, now: time.Now}
+	c := &Collector{t: t, now: time.Now, every: refreshEvery}
 	c.gatewayUID.Store(-1)
 	return c
 }
@@ -57,36 +88,77 @@ func (c *Collector) lockDirs() []string {
 	return openclaw.LockDirsFor(c.t.Config.StateDir, "", append(uids, os.Getuid())...)
 }
 
-// Update lists the locks and judges each.
+// Update reports the last counts, refreshing them as Collector says.
 func (c *Collector) Update(ch chan<- prometheus.Metric) error {
-	locks, err := openclaw.FindLocks(c.lockDirs()...)
+	id, _, _ := c.t.Process() // the zero Process without one
+	v, at, err := c.get(id)
 	if err != nil {
 		return err
 	}
-	var stale, unreadable int
-	var oldest time.Time
+	name := c.t.Config.Name
+	ch <- prometheus.MustNewConstMetric(filesDesc, prometheus.GaugeValue, float64(v.files), name)
+	ch <- prometheus.MustNewConstMetric(staleDesc, prometheus.GaugeValue, float64(v.stale), name)
+	ch <- prometheus.MustNewConstMetric(unreadableDesc, prometheus.GaugeValue, float64(v.unreadable), name)
+	if !v.oldest.IsZero() {
+		ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, c.now().Sub(v.oldest).Seconds(), name)
+	}
+	ch <- prometheus.MustNewConstMetric(ageDesc, prometheus.GaugeValue, time.Since(at).Seconds(), name)
+	return nil
+}
+
+// get returns the counts for the gateway process key and when they were
+// taken: at once for a key not seen before (an error is then not kept: the
+// next scrape tries again), else the last ones, starting a refresh in the
+// background when they are older than c.every.
+func (c *Collector) get(key openclaw.Process) (counts, time.Time, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.at.IsZero() || c.key != key {
+		v, err := c.list()
+		if err != nil {
+			return counts{}, time.Time{}, err
+		}
+		c.key, c.val, c.err, c.at = key, v, nil, time.Now()
+		return v, c.at, nil
+	}
+	if !c.running && time.Since(c.at) >= c.every {
+		c.running = true
+		go func() {
+			v, err := c.list()
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			c.running = false
+			if c.key == key { // else a new process was listed meanwhile
+				c.val, c.err, c.at = v, err, time.Now()
+			}
+		}()
+	}
+	return c.val, c.at, c.err
+}
+
+// list lists the locks and judges each.
+func (c *Collector) list() (counts, error) {
+	locks, err := openclaw.FindLocks(c.lockDirs()...)
+	if err != nil {
+		return counts{}, err
+	}
+	var v counts
+	v.files = len(locks)
 	for _, lf := range locks {
-		if oldest.IsZero() || lf.ModTime.Before(oldest) {
-			oldest = lf.ModTime
+		if v.oldest.IsZero() || lf.ModTime.Before(v.oldest) {
+			v.oldest = lf.ModTime
 		}
 		if lf.Err != nil {
-			unreadable++
+			v.unreadable++
 			continue
 		}
 		st, err := lf.Lock.State(c.t.Procs)
 		if err != nil {
-			return err
+			return counts{}, err
 		}
 		if st.Stale() {
-			stale++
+			v.stale++
 		}
 	}
-	name := c.t.Config.Name
-	ch <- prometheus.MustNewConstMetric(filesDesc, prometheus.GaugeValue, float64(len(locks)), name)
-	ch <- prometheus.MustNewConstMetric(staleDesc, prometheus.GaugeValue, float64(stale), name)
-	ch <- prometheus.MustNewConstMetric(unreadableDesc, prometheus.GaugeValue, float64(unreadable), name)
-	if !oldest.IsZero() {
-		ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, c.now().Sub(oldest).Seconds(), name)
-	}
-	return nil
+	return v, nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/clawwatch/clawwatch/exporter/target/targettest"
+	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
 	"github.com/clawwatch/clawwatch/internal/openclaw/proctest"
 )
@@ -34,6 +35,7 @@ func TestLocks(t *testing.T) {
 	}
 	c := New(tg)
 	c.now = func() time.Time { return now }
+	c.every = 0 // every scrape starts a refresh
 
 	got, err := targettest.Collect(t, c)
 	if err != nil {
@@ -45,27 +47,84 @@ func TestLocks(t *testing.T) {
 	if _, ok := got["openclaw_gateway_lock_oldest_age_seconds"]; ok {
 		t.Fatal("oldest age present without locks")
 	}
+	if _, ok := got["openclaw_gateway_locks_age_seconds"]; !ok {
+		t.Fatal("no openclaw_gateway_locks_age_seconds")
+	}
 
 	write("gateway.00000001.lock", openclaw.Lock{PID: 300, StartTime: 700}.Marshal(), time.Minute) // live
 	write("gateway.00000002.lock", openclaw.Lock{PID: 300, StartTime: 600}.Marshal(), time.Hour)   // pid reused
 	write("gateway.00000003.lock", openclaw.Lock{PID: 999, StartTime: 5}.Marshal(), 2*time.Hour)   // owner dead
 	write("gateway.00000004.lock", []byte("{not json"), 30*time.Minute)                            // unreadable
 	write("gateway.state.lock.sqlite", openclaw.Lock{PID: 999}.Marshal(), 24*time.Hour)            // not a gateway lock
-	got, err = targettest.Collect(t, c)
-	if err != nil {
-		t.Fatal(err)
-	}
 	want := map[string]float64{
 		"openclaw_gateway_lock_files":              4,
 		"openclaw_gateway_lock_stale_files":        2,
 		"openclaw_gateway_lock_unreadable_files":   1,
 		"openclaw_gateway_lock_oldest_age_seconds": 2 * 3600,
 	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s = %v, want %v", k, got[k], v)
+	// The listing is refreshed in the background: a scrape started it, a
+	// later one reports it.
+	simtest.Eventually(t, time.Minute, func() error {
+		got, err := targettest.Collect(t, c)
+		if err != nil {
+			return err
+		}
+		for k, v := range want {
+			if got[k] != v {
+				return fmt.Errorf("%s = %v, want %v", k, got[k], v)
+			}
+		}
+		return nil
+	})
+}
+
+// TestLocksAreNotListedByTheScrape: a scrape reports the last listing and
+// its age; a lock written since is not seen until the refresh interval has
+// passed, then it is, without any scrape waiting for the listing.
+func TestLocksAreNotListedByTheScrape(t *testing.T) {
+	tg := targettest.New(t, fmt.Sprintf("gateways:\n  - name: g\n    url: http://127.0.0.1:1\n    state_dir: %s\n", t.TempDir()))
+	tg.Procs = openclaw.ProcFS{Root: proctest.New(t).Root}
+	dir := tg.Config.LockDirs()[0]
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	c := New(tg)
+	c.every = time.Hour
+	got, err := targettest.Collect(t, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["openclaw_gateway_lock_files"] != 0 {
+		t.Fatalf("no locks yet: %v", got)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "gateway.00000001.lock"), openclaw.Lock{PID: 999, StartTime: 5}.Marshal(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		got, err = targettest.Collect(t, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got["openclaw_gateway_lock_files"] != 0 {
+			t.Fatalf("a scrape within the interval listed the locks again: %v", got)
+		}
+		if age, ok := got["openclaw_gateway_locks_age_seconds"]; !ok || age < 0 {
+			t.Fatalf("openclaw_gateway_locks_age_seconds = %v (present %v)", age, ok)
 		}
 	}
+	c.mu.Lock()
+	c.every = 0 // the interval has passed
+	c.mu.Unlock()
+	simtest.Eventually(t, time.Minute, func() error {
+		got, err := targettest.Collect(t, c)
+		if err != nil {
+			return err
+		}
+		if got["openclaw_gateway_lock_files"] != 1 || got["openclaw_gateway_lock_stale_files"] != 1 {
+			return fmt.Errorf("after the interval: %v, want the new lock, stale", got)
+		}
+		return nil
+	})
 }
 
 // TestLocksOfAGatewayRunningAsAnotherUser: the gateway names its lock

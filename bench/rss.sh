@@ -2,8 +2,8 @@
 # Exporter RSS with three gateways configured, after N scrapes (default
 # 10,000): three simulators, each with its own port, state and log
 # directory, probed every second (the defaults otherwise). Target: under
-# 25 MiB. Scrapes are sequential: two at once would find each collector
-# still busy and skip it (see exporter.go), flattering the figure.
+# 25 MiB. Scrapes are sequential, as one Prometheus scrapes (two at once
+# would share each collector's run, see exporter.go).
 # Usage: bench/rss.sh [scrapes]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -189,3 +189,51 @@ func TestReloadDuringSlowScrape(t *testing.T) {
 		t.Error("no series for the reloaded gateway")
 	}
 }
+
+// TestConcurrentScrapesShareTheRunInFlight: a second scrape while the first
+// is still collecting used to fail every collector still running with "the
+// previous run has not returned yet". It must wait for that run and report
+// its metrics, without starting the collector again.
+func TestConcurrentScrapesShareTheRunInFlight(t *testing.T) {
+	t.Parallel()
+	exp := newExporter(t, "g", "collector_timeout: 1h\n")
+	s := &stuck{release: make(chan struct{})}
+	exp.AddHostCollector("slow", s)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(exp)
+
+	scraped := make(chan sample, 2)
+	go func() { scraped <- gatherQuiet(reg) }()
+	simtest.Eventually(t, hangDeadline, func() error {
+		if n := s.calls.Load(); n != 1 {
+			return fmt.Errorf("the slow collector started %d times, want 1", n)
+		}
+		return nil
+	})
+	go func() { scraped <- gatherQuiet(reg) }()
+	simtest.Eventually(t, hangDeadline, func() error {
+		if n := exp.Waiters("slow"); n != 2 {
+			return fmt.Errorf("%d scrapes wait for the slow collector's run, want 2", n)
+		}
+		return nil
+	})
+	close(s.release)
+	key := `openclaw_exporter_collector_success{collector="slow"}`
+	for i := range 2 {
+		var m sample
+		select {
+		case m = <-scraped:
+		case <-time.After(hangDeadline):
+			t.Fatalf("scrape %d did not return within %s", i, hangDeadline)
+		}
+		if m[key] != 1 || m["test_stuck_metric"] != 1 {
+			t.Errorf("scrape %d: %s = %v, test_stuck_metric = %v; want both 1", i, key, m[key], m["test_stuck_metric"])
+		}
+		if v, ok := m[`openclaw_exporter_collector_success{collector="process"}`]; !ok || v != 1 {
+			t.Errorf("scrape %d: the gateway's process collector: success %v (present %v), want 1", i, v, ok)
+		}
+	}
+	if n := s.calls.Load(); n != 1 {
+		t.Errorf("the slow collector ran %d times for two concurrent scrapes, want once", n)
+	}
+}

@@ -40,9 +40,23 @@ var (
 // outlives its deadline is abandoned, not stopped (Update takes no context):
 // while it is still in flight the next scrape fails the collector at once
 // instead of starting another, so a stuck collector costs one goroutine.
+// Scrapes that arrive while a run is in flight and within its deadline (two
+// Prometheus servers, or a person with curl) share that run: they wait for
+// it and report its metrics, so no run is started twice and none fails.
 type guarded struct {
-	c    collector
-	busy atomic.Bool
+	c   collector
+	mu  sync.Mutex
+	cur *flight // the run in flight; nil when none
+}
+
+// flight is one run of a collector, shared by the scrapes that wait for it.
+type flight struct {
+	done     chan struct{} // closed once metrics and err are set
+	metrics  []prometheus.Metric
+	err      error
+	deadline time.Time // zero: none
+	timeout  time.Duration
+	waiters  int // scrapes waiting for it (under guarded.mu), for tests
 }
 
 // instance is one gateway's set of collectors.
@@ -254,38 +268,55 @@ func (e *Exporter) run(name, gw string, g *guarded, timeout time.Duration, ch ch
 // returned yet.
 var errStillRunning = errors.New("the previous run has not returned yet (stuck past its deadline); not started again")
 
-// update runs the collector with a deadline; 0 means none.
+// update runs the collector with a deadline (0 means none), or joins the run
+// in flight when it is still within its own deadline.
 func (g *guarded) update(timeout time.Duration) ([]prometheus.Metric, error) {
-	if !g.busy.CompareAndSwap(false, true) {
+	g.mu.Lock()
+	f := g.cur
+	if f != nil && !f.deadline.IsZero() && !time.Now().Before(f.deadline) {
+		g.mu.Unlock()
 		return nil, errStillRunning
 	}
-	buf := make(chan prometheus.Metric, 64)
-	var metrics []prometheus.Metric
-	drained := make(chan struct{})
-	go func() {
-		defer close(drained)
-		for m := range buf {
-			metrics = append(metrics, m)
+	if f == nil {
+		f = &flight{done: make(chan struct{}), timeout: timeout}
+		if timeout > 0 {
+			f.deadline = time.Now().Add(timeout)
 		}
-	}()
-	done := make(chan error, 1)
-	go func() {
-		err := g.c.Update(buf)
-		close(buf)
-		<-drained
-		g.busy.Store(false) // before done: the next scrape may start as soon as this one returns
-		done <- err
-	}()
+		g.cur = f
+		go g.fly(f)
+	}
+	f.waiters++
+	g.mu.Unlock()
 	var expired <-chan time.Time
-	if timeout > 0 {
-		t := time.NewTimer(timeout)
+	if !f.deadline.IsZero() {
+		t := time.NewTimer(time.Until(f.deadline))
 		defer t.Stop()
 		expired = t.C
 	}
 	select {
-	case err := <-done:
-		return metrics, err
+	case <-f.done:
+		return f.metrics, f.err
 	case <-expired:
-		return nil, fmt.Errorf("no answer within the collector timeout of %s; abandoned", timeout)
+		return nil, fmt.Errorf("no answer within the collector timeout of %s; abandoned", f.timeout)
 	}
+}
+
+// fly runs the collector for f and ends the flight.
+func (g *guarded) fly(f *flight) {
+	buf := make(chan prometheus.Metric, 64)
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		for m := range buf {
+			f.metrics = append(f.metrics, m)
+		}
+	}()
+	err := g.c.Update(buf)
+	close(buf)
+	<-drained
+	f.err = err
+	g.mu.Lock()
+	g.cur = nil // before done: the next scrape may start a run as soon as this one returns
+	g.mu.Unlock()
+	close(f.done)
 }

@@ -138,6 +138,10 @@ func (i *Incident) Running() *Action {
 type Version struct {
 	Version    string    `json:"version"`
 	VerifiedAt time.Time `json:"verifiedAt"`
+	// Backup is the state archive taken while this version ran, before a
+	// guarded upgrade moved the target off it: a rollback to this version
+	// restores it, since the newer version may have migrated the state.
+	Backup string `json:"backup,omitempty"`
 }
 
 // Target is the gate's memory for one target.
@@ -161,8 +165,14 @@ const KeepVersions = 10
 
 // RecordVersion notes v as verified healthy at t, most recent last.
 func (t *Target) RecordVersion(v string, at time.Time) {
-	t.Versions = slices.DeleteFunc(t.Versions, func(x Version) bool { return x.Version == v })
-	t.Versions = append(t.Versions, Version{Version: v, VerifiedAt: at})
+	var backup string
+	t.Versions = slices.DeleteFunc(t.Versions, func(x Version) bool {
+		if x.Version == v {
+			backup = x.Backup
+		}
+		return x.Version == v
+	})
+	t.Versions = append(t.Versions, Version{Version: v, VerifiedAt: at, Backup: backup})
 	if n := len(t.Versions); n > KeepVersions {
 		t.Versions = t.Versions[n-KeepVersions:]
 	}

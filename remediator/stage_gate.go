@@ -12,7 +12,7 @@ import (
 )
 
 // gateStage decides whether a received or approved incident acts now. In
-// one transaction it ends the incident (target gone, refused by the gate,
+// one transaction (a batch shared with other writers) it ends the incident (target gone, refused by the gate,
 // dry run), holds it for approval, or begins its first attempt, journaled
 // before anything is done so that a crash leaves it running and a restart
 // marks it interrupted.
@@ -25,7 +25,11 @@ func (s gateStage) exec(_ context.Context, w *work) bool {
 		inc      *journal.Incident
 		decision string
 	)
-	err := r.journal.Update(func(tx journal.Tx) error {
+	counted := false
+	// In a batch with the webhooks' admissions and the other runners'
+	// stages: one fsync for all. The function may run again (see
+	// journal.Batch): it starts over from the journal, and counts once.
+	err := r.journal.Batch(func(tx journal.Tx) error {
 		inc, decision = nil, ""
 		cur, err := tx.Incident(w.id)
 		if err != nil {
@@ -40,7 +44,10 @@ func (s gateStage) exec(_ context.Context, w *work) bool {
 		inc = cur
 		// Counted before the commit makes the decision visible, so that
 		// whoever reads it from the journal also sees it counted.
-		r.m.incidents.WithLabelValues(decision).Inc()
+		if !counted {
+			r.m.incidents.WithLabelValues(decision).Inc()
+			counted = true
+		}
 		return nil
 	})
 	if err != nil {

@@ -25,7 +25,11 @@ func (s recordStage) exec(ctx context.Context, w *work) bool {
 		w.result = journal.ResultInterrupted
 	}
 	var ts *journal.Target
-	err := r.journal.Update(func(tx journal.Tx) error {
+	counted := false
+	// In a batch with the webhooks' admissions and the other runners'
+	// stages: one fsync for all. The function may run again (see
+	// journal.Batch): it starts over from the journal, and counts once.
+	err := r.journal.Batch(func(tx journal.Tx) error {
 		var err error
 		if ts, err = tx.Target(w.inc.Target); err != nil {
 			return err
@@ -58,9 +62,12 @@ func (s recordStage) exec(ctx context.Context, w *work) bool {
 		}
 		// Metrics move before the commit makes the end visible, so that
 		// whoever sees the journaled result also sees it counted.
-		r.m.actions.WithLabelValues(inc.Action, inc.Target, w.result).Inc()
-		if w.elapsed > 0 {
-			r.m.duration.WithLabelValues(inc.Action).Observe(w.elapsed.Seconds())
+		if !counted {
+			r.m.actions.WithLabelValues(inc.Action, inc.Target, w.result).Inc()
+			if w.elapsed > 0 {
+				r.m.duration.WithLabelValues(inc.Action).Observe(w.elapsed.Seconds())
+			}
+			counted = true
 		}
 		if w.outcome == gate.Opened {
 			r.m.circuit.WithLabelValues(inc.Target).Set(1)

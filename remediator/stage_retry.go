@@ -10,7 +10,8 @@ import (
 
 // retryStage runs its stage again while the record stage's gate outcome is
 // Retry: after the retry delay, with the configuration reloaded, and with
-// the next attempt begun in one transaction.
+// the next attempt begun in one transaction (a batch shared with other
+// writers).
 type retryStage struct {
 	r     *Remediator
 	stage stage
@@ -31,7 +32,10 @@ func (s retryStage) exec(ctx context.Context, w *work) bool {
 		if w.cfg.Target(w.inc.Target) == nil {
 			return false
 		}
-		err := r.journal.Update(func(tx journal.Tx) error {
+		// A batch shared with other writers; the function may run again
+		// (see journal.Batch) and starts over from the journal.
+		now := r.now()
+		err := r.journal.Batch(func(tx journal.Tx) error {
 			ts, err := tx.Target(w.inc.Target)
 			if err != nil {
 				return err
@@ -40,8 +44,8 @@ func (s retryStage) exec(ctx context.Context, w *work) bool {
 			if err != nil {
 				return err
 			}
-			gate.Begin(ts, inc.Action, r.now())
-			if err := inc.Begin(r.now()); err != nil {
+			gate.Begin(ts, inc.Action, now)
+			if err := inc.Begin(now); err != nil {
 				return err
 			}
 			if err := tx.PutTarget(ts); err != nil {

@@ -6,9 +6,10 @@
 // It is a bbolt file. bbolt is pure Go (no cgo, so the static binary and the
 // race detector keep working), one file, and every read-write transaction is
 // ACID with an fsync at commit: an incident acknowledged to Alertmanager is on
-// disk. Webhooks go through db.Batch, which merges concurrent writers into
-// one transaction and one fsync, so a storm of deliveries costs a few fsyncs,
-// not one each. SQLite would add cgo or a large transpiled driver for queries
+// disk. Webhooks (Admit) and the runners' stages (Batch) go through
+// db.Batch, which merges concurrent writers into one transaction and one
+// fsync, so a storm of deliveries costs a few fsyncs, not one each, and a
+// runner's commit joins the webhooks' instead of queueing for its own. SQLite would add cgo or a large transpiled driver for queries
 // we do not need: incidents are looked up by key and listed by a scan bounded
 // by the retention.
 package journal
@@ -254,25 +255,42 @@ type Admission struct {
 // any other delivery of a known incident counts as a duplicate, and a
 // resolved alert marks its incident resolved. When Admit returns without
 // error, every incident it returns is on disk.
+//
+// A firing alert is encoded as a new incident before the batch, so that the
+// common case of a storm (new alerts) costs no JSON under bbolt's writer
+// lock, on which every webhook and every runner's stage waits; only a
+// delivery of a known incident is decoded and encoded again under it.
 func (j *Journal) Admit(alerts []*Incident, now time.Time) ([]Admission, error) {
+	fresh := make([]*Incident, len(alerts))
+	encoded := make([][]byte, len(alerts))
+	for i, a := range alerts {
+		if a.Status != "firing" {
+			continue
+		}
+		inc := *a
+		inc.Deliveries, inc.ReceivedAt, inc.UpdatedAt = 1, now, now
+		data, err := json.Marshal(&inc)
+		if err != nil {
+			return nil, fmt.Errorf("journal admit: encode incident %s: %w", a.ID, err)
+		}
+		fresh[i], encoded[i] = &inc, data
+	}
 	var out []Admission
 	err := j.db.Batch(func(tx *bolt.Tx) error {
 		// Batch may run this function again after a failed peer: start over.
 		out = make([]Admission, 0, len(alerts))
 		b := tx.Bucket(bucketIncidents)
-		for _, a := range alerts {
+		for i, a := range alerts {
 			raw := b.Get([]byte(a.ID))
 			if raw == nil {
-				if a.Status != "firing" {
+				if fresh[i] == nil { // resolved, of an unknown incident
 					out = append(out, Admission{Incident: a})
 					continue
 				}
-				inc := *a
-				inc.Deliveries, inc.ReceivedAt, inc.UpdatedAt = 1, now, now
-				if err := put(b, &inc); err != nil {
+				if err := b.Put([]byte(a.ID), encoded[i]); err != nil {
 					return err
 				}
-				out = append(out, Admission{Incident: &inc, New: true, Known: true})
+				out = append(out, Admission{Incident: fresh[i], New: true, Known: true})
 				continue
 			}
 			var inc Incident

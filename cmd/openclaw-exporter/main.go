@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -49,6 +50,7 @@ func run() int {
 		lifecycle   = kingpin.Flag("web.enable-lifecycle", "Enable reload via HTTP request (POST /-/reload); SIGHUP always reloads.").Bool()
 		gpuEnabled  = kingpin.Flag("collector.gpu", "Collect NVIDIA GPU metrics through NVML (--no-collector.gpu disables).").Default("true").Bool()
 		gpuRequired = kingpin.Flag("collector.gpu.required", "Fail at startup when NVML or a GPU is unavailable, for hosts where a missing GPU is itself an incident.").Bool()
+		memLimit    = kingpin.Flag("runtime.memory-limit", "Soft memory limit of the Go runtime, e.g. 16MiB (debug.SetMemoryLimit): near it the garbage collector runs more often and returns idle memory to the OS sooner, at some CPU (see docs/benchmarks.md). A soft limit: a live heap larger than it (many gateways) makes the collector run up to half a core, so size it to the gateways watched. 0 (the default) sets none; GOMEMLIMIT in the environment takes precedence.").Default("0").Bytes()
 	)
 	kingpin.Command("serve", "Serve metrics: the default when no command is given.").Default()
 	var oneShot reasoning.OneShot
@@ -78,6 +80,12 @@ func run() int {
 		return oneShot.Run(ctx, os.Stdout, os.Stderr)
 	}
 	logger := promslog.New(logCfg)
+	if limit, from := memoryLimit(int64(*memLimit), os.Getenv("GOMEMLIMIT")); from == "flag" {
+		debug.SetMemoryLimit(limit)
+		logger.Debug("soft memory limit", "bytes", limit, "from", "--runtime.memory-limit")
+	} else {
+		logger.Debug("soft memory limit", "from", from)
+	}
 
 	cfg := config.Default()
 	if *configFile != "" {
@@ -152,3 +160,17 @@ type slogAdapter struct {
 }
 
 func (a slogAdapter) Println(v ...any) { a.l.Error(fmt.Sprint(v...)) }
+
+// memoryLimit says which soft memory limit applies: GOMEMLIMIT when set (the
+// runtime has applied it already; from is "GOMEMLIMIT"), else the flag's
+// (from is "flag"), or none when the flag is 0 (from is "off").
+func memoryLimit(flag int64, env string) (limit int64, from string) {
+	switch {
+	case env != "":
+		return 0, "GOMEMLIMIT"
+	case flag > 0:
+		return flag, "flag"
+	default:
+		return 0, "off"
+	}
+}

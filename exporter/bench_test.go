@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +25,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/clawwatch/clawwatch/exporter"
+	"github.com/clawwatch/clawwatch/exporter/config"
 	"github.com/clawwatch/clawwatch/internal/gatewaysim"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
 	"github.com/clawwatch/clawwatch/internal/testbin"
@@ -580,4 +584,49 @@ func helpForeign() error {
 		made += batch
 	}
 	return ready(listenInfo{PID: os.Getpid()})
+}
+
+// BenchmarkScrapeInProcess serves the exporter inside the benchmark, as
+// cmd/openclaw-exporter registers it (the Go and process collectors of its
+// own process included), for the same gateway helper as
+// BenchmarkScrapeVsProcessCollector, so that -cpuprofile shows where a
+// scrape's CPU goes:
+//
+//	go test -run '^$' -bench ScrapeInProcess -benchtime 3000x -cpuprofile cpu.out ./exporter/
+//
+// Its time per operation is wall time with the collectors in parallel; the
+// CPU comparison is BenchmarkScrapeVsProcessCollector's.
+func BenchmarkScrapeInProcess(b *testing.B) {
+	var gw gatewayInfo
+	startHelper(b, "gateway", nil, &gw)
+	cfg, err := config.Parse(fmt.Appendf(nil, "gateways:\n  - name: bench\n    url: %s\n    state_dir: %s\n    log_dir: %s\n    token_file: %s\n    probe_interval: 1s\n    rpc_interval: 1s\n",
+		gw.URL, gw.StateDir, gw.LogDir, gw.TokenFile), "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	exp, err := exporter.New(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(exp.Close)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(exp, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
+	b.Cleanup(srv.Close)
+	url := srv.URL + "/metrics"
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		body, err := benchScrape(url)
+		if err == nil && value(body, `openclaw_gateway_process_tcp_connections{gateway="bench",state="established"}`) >= benchConns &&
+			value(body, `openclaw_gateway_up{gateway="bench"}`) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("exporter not ready within 60s: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for b.Loop() {
+		mustScrape(b, url)
+	}
 }

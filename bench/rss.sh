@@ -3,9 +3,9 @@
 # 10,000): three simulators, each with its own port, state and log
 # directory, probed every second (the defaults otherwise). Target: under
 # 25 MiB. Two exporters watch the same simulators in the same run, their
-# scrapes alternating: A with a soft memory limit of 16 MiB, B with the
+# scrapes alternating: A with a soft memory limit of 14 MiB, B with the
 # defaults (no limit); RSS_ARGS replaces A's extra flags (e.g.
-# RSS_ARGS=--runtime.memory-limit=14MiB). Each one's CPU per scrape shows
+# RSS_ARGS=--runtime.memory-limit=16MiB). Each one's CPU per scrape shows
 # what the limit's extra garbage collection costs.
 # Each one's scrapes are sequential, as one Prometheus scrapes (two at once
 # would share each collector's run, see exporter.go).
@@ -28,7 +28,7 @@ for g in a b c; do
 	echo "  - {name: $g, url: \"http://127.0.0.1:$port\", state_dir: \"$dir/$g/state\", log_dir: \"$dir/$g/logs\", probe_interval: 1s}" >>"$dir/exporter.yml"
 	until curl -fs -o /dev/null "127.0.0.1:$port/healthz"; do sleep 0.2; done
 done
-args=${RSS_ARGS:---runtime.memory-limit=16MiB}
+args=${RSS_ARGS:---runtime.memory-limit=14MiB}
 start_exporter() { # name port extra-flags...
 	local name=$1 port=$2
 	shift 2

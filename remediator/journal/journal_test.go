@@ -210,3 +210,34 @@ func TestListPages(t *testing.T) {
 		t.Errorf("bad cursor: %v", err)
 	}
 }
+
+// TestPruneKeepsWhatChangedAfterTheScan: Prune finds old finished incidents
+// without the writer lock, then deletes them; one updated in between (a new
+// delivery) is kept.
+func TestPruneKeepsWhatChangedAfterTheScan(t *testing.T) {
+	j, _ := open(t)
+	old := time.Now().Add(-30 * 24 * time.Hour)
+	for _, fp := range []string{"a", "b"} {
+		inc := alert(fp, "firing")
+		inc.State, inc.UpdatedAt = StateDone, old
+		if err := j.Update(func(tx Tx) error { return tx.PutIncident(inc) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { afterPruneScan = func() {} })
+	afterPruneScan = func() {
+		if _, err := j.Admit([]*Incident{alert("b", "firing")}, time.Now()); err != nil {
+			t.Error(err)
+		}
+	}
+	n, err := j.Prune(time.Now().Add(-7 * 24 * time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("pruned %d (%v), want 1", n, err)
+	}
+	if _, err := j.Incident(alert("a", "firing").ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("incident a: %v, want pruned", err)
+	}
+	if inc, err := j.Incident(alert("b", "firing").ID); err != nil || inc.Deliveries != 1 {
+		t.Errorf("incident b, delivered again after the scan: %+v, %v; want kept", inc, err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,7 +51,11 @@ func helperMain(args []string) int {
 	case "exec-env":
 		err = execEnvHelper(args[1:])
 	case "openclaw":
-		err = openclawUpdateHelper(args[1:])
+		if len(args) > 1 && args[1] == "backup" {
+			err = openclawBackupHelper(args[2:])
+		} else {
+			err = openclawUpdateHelper(args[1:])
+		}
 	case "http-server":
 		err = foreignServerHelper(args[1:])
 	default:
@@ -96,7 +101,53 @@ const (
 	envSimState  = "CLAWWATCH_TEST_SIM_STATE"  // its state directory (locks)
 	envSimOutput = "CLAWWATCH_TEST_SIM_OUTPUT" // file for its output
 	envUpdateLog = "CLAWWATCH_TEST_UPDATE_LOG" // one line per update: the tag
+	// envMigrates makes the stand-in migrate like the real gateway: each
+	// version it installs writes its schema (the version) into the state
+	// dir, and it refuses to install a version older than that schema.
+	envMigrates = "CLAWWATCH_TEST_MIGRATES"
 )
+
+// schemaFile is where the migrating stand-in keeps the state's schema.
+func schemaFile() string { return filepath.Join(os.Getenv(envSimState), "schema") }
+
+// openclawBackupHelper behaves like `openclaw backup create --output DIR
+// --verify --json` and `openclaw backup restore ARCHIVE --target DIR
+// --json` for the stand-in's state (its schema file): the archive holds the
+// schema, the restore lays it out as the real one does, under
+// ROOT/payload/posix/<state dir> with ROOT/manifest.json.
+func openclawBackupHelper(args []string) error {
+	state := os.Getenv(envSimState)
+	switch {
+	case len(args) == 5 && args[0] == "create" && args[1] == "--output" && args[3] == "--verify" && args[4] == "--json":
+		schema, err := os.ReadFile(schemaFile())
+		if err != nil {
+			return err
+		}
+		archive := filepath.Join(args[2], time.Now().UTC().Format("2006-01-02T15-04-05.000000000")+"-openclaw-backup.tar.gz")
+		if err := os.WriteFile(archive, schema, 0o600); err != nil {
+			return err
+		}
+		fmt.Println("OpenClaw stand-in")
+		return json.NewEncoder(os.Stdout).Encode(map[string]any{"archivePath": archive, "verified": true})
+	case len(args) == 5 && args[0] == "restore" && args[2] == "--target" && args[4] == "--json":
+		schema, err := os.ReadFile(args[1])
+		if err != nil {
+			return err
+		}
+		root := filepath.Join(args[3], "backup")
+		payload := filepath.Join(root, "payload", "posix", state)
+		if err := os.MkdirAll(payload, 0o700); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(payload, "schema"), schema, 0o600); err != nil {
+			return err
+		}
+		manifest, _ := json.Marshal(map[string]any{"assets": []any{map[string]string{
+			"kind": "state", "sourcePath": state, "archivePath": filepath.Join("backup", "payload", "posix", state)}}})
+		return os.WriteFile(filepath.Join(root, "manifest.json"), manifest, 0o600)
+	}
+	return fmt.Errorf("usage: openclaw backup create --output DIR --verify --json | restore ARCHIVE --target DIR --json (got %q)", args)
+}
 
 // openclawUpdateHelper behaves like `openclaw update --tag VERSION --yes`
 // for the simulator: it "installs" VERSION by stopping the running gateway
@@ -107,6 +158,14 @@ func openclawUpdateHelper(args []string) error {
 		return fmt.Errorf("usage: openclaw update --tag VERSION --yes (got %q)", args)
 	}
 	version := args[2]
+	if os.Getenv(envMigrates) != "" {
+		if schema, err := os.ReadFile(schemaFile()); err == nil && string(schema) > version {
+			return fmt.Errorf("Update refused: database has schema %s; target supports %s", schema, version)
+		}
+		if err := os.WriteFile(schemaFile(), []byte(version), 0o600); err != nil {
+			return err
+		}
+	}
 	if f := os.Getenv(envUpdateLog); f != "" {
 		lf, err := os.OpenFile(f, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 		if err != nil {

@@ -102,7 +102,7 @@ func (r *Remediator) upgradeBatch(ctx context.Context, u *journal.Upgrade, i int
 		}
 		obs := upgrade.Observer{
 			URL: r.promURL, AlertsQuery: cfg.Upgrade.AlertsQuery, ReasoningQuery: cfg.Upgrade.ReasoningQuery,
-			MinRatio: cfg.Upgrade.MinRatio, Window: time.Duration(cfg.Upgrade.Observe), Interval: time.Duration(cfg.Upgrade.Interval),
+			MinRatio: cfg.Upgrade.MinRatio, Settle: time.Duration(cfg.Upgrade.Settle), Window: time.Duration(cfg.Upgrade.Observe), Interval: time.Duration(cfg.Upgrade.Interval),
 		}
 		b.Observation, failure = obs.Observe(ctx, names)
 		if failure != nil {
@@ -150,12 +150,19 @@ func (r *Remediator) updateBatch(ctx context.Context, cfg *config.Config, u *jou
 			continue
 		}
 		t := cfg.Target(s.Target)
+		if t.Backup.Dir != "" {
+			if err := r.backupState(ctx, t, s); err != nil {
+				s.Error = err.Error()
+				_ = r.saveUpgrade(u)
+				return fmt.Errorf("target %s: %w", s.Target, err)
+			}
+		}
 		s.Updated = true
 		if err := r.saveUpgrade(u); err != nil {
 			return err
 		}
 		r.logger.Info("upgrading target", "upgrade", u.ID, "target", s.Target, "from", s.From, "to", u.To)
-		out, err := driver.Run(ctx, s.Argv, t.Driver.Dir, t.Driver.Env)
+		out, err := r.runUpdate(ctx, t, s.Argv)
 		s.Output = journal.Truncate(out)
 		if err == nil {
 			s.Verification, err = r.verifyVersion(ctx, t, u.To)
@@ -184,8 +191,12 @@ func (r *Remediator) rollbackBatch(ctx context.Context, cfg *config.Config, b *j
 		t := cfg.Target(s.Target)
 		argv, err := upgrade.Argv(t.Rollback.Command, s.From, t.Rollback.VersionRegexp())
 		var out, verification string
-		if err == nil {
-			out, err = driver.Run(ctx, argv, t.Driver.Dir, t.Driver.Env)
+		switch {
+		case err != nil:
+		case s.Backup != "":
+			out, err = r.restoreState(ctx, t, s.Backup, argv)
+		default:
+			out, err = r.runUpdate(ctx, t, argv)
 		}
 		if err == nil {
 			verification, err = r.verifyVersion(ctx, t, s.From)
@@ -200,6 +211,58 @@ func (r *Remediator) rollbackBatch(ctx context.Context, cfg *config.Config, b *j
 		r.logger.Warn("upgrade rolled back", "target", s.Target, "to", s.From)
 	}
 	return state
+}
+
+// backupState archives the target's state before its update, and records
+// the archive in the journal as the state of the version it runs now, for
+// this batch's rollback and for a later alert-driven one.
+func (r *Remediator) backupState(ctx context.Context, t *config.Target, s *journal.UpgradeStep) error {
+	ts, err := r.journal.Target(t.Name)
+	if err != nil {
+		return err
+	}
+	named := ts.Backups()
+	archive, out, err := actions.CreateBackup(ctx, t, func(p string) bool { return slices.Contains(named, p) })
+	if archive == "" {
+		return fmt.Errorf("state backup before the update: %w\n%s", err, journal.Truncate(out))
+	}
+	if err != nil {
+		r.logger.Warn("state backups not pruned", "target", t.Name, "err", err)
+	}
+	s.Backup = archive
+	r.logger.Info("state archived before the update", "target", t.Name, "version", s.From, "archive", archive)
+	return r.journal.Update(func(tx journal.Tx) error {
+		ts, err := tx.Target(t.Name)
+		if err != nil {
+			return err
+		}
+		ts.RecordBackup(s.From, archive, r.now())
+		return tx.PutTarget(ts)
+	})
+}
+
+// restoreState rolls a target back to the state in archive and installs
+// the version with argv.
+func (r *Remediator) restoreState(ctx context.Context, t *config.Target, archive string, argv []string) (string, error) {
+	drv, err := driver.New(t, r.procs)
+	if err != nil {
+		return "", err
+	}
+	return actions.StateRestore{Target: t, Archive: archive, Install: argv, Now: r.now(),
+		Restart: actions.Restart{Driver: drv, Grace: time.Duration(t.StopTimeout), Procs: r.procs, LockDirs: t.LockDirs()}}.Run(ctx)
+}
+
+// runUpdate runs a target's update or rollback command; with update.stop
+// the gateway is stopped before it and started after.
+func (r *Remediator) runUpdate(ctx context.Context, t *config.Target, argv []string) (string, error) {
+	if !t.Update.Stop {
+		return driver.Run(ctx, argv, t.Driver.Dir, t.Driver.Env)
+	}
+	drv, err := driver.New(t, r.procs)
+	if err != nil {
+		return "", err
+	}
+	return actions.RunStopped(ctx, t, actions.Restart{Driver: drv, Grace: time.Duration(t.StopTimeout), Procs: r.procs, LockDirs: t.LockDirs()}, argv)
 }
 
 // waitTargetsIdle waits until no incident runs on the targets.

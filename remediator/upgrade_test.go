@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -91,7 +93,7 @@ func newUpgradeRig(t *testing.T, edit ...func(name string, target map[string]any
 		targets += rig.yaml(t)
 	}
 	u.h = newHarnessWith(t, fmt.Sprintf(`
-upgrade: {observe: 300ms, observe_interval: 50ms}
+upgrade: {observe: 300ms, observe_interval: 50ms, settle: 10ms}
 notify: {url: %q, timeout: 2s}
 targets:`, u.notify.srv.URL)+targets, harnessOptions{prometheus: prom.URL})
 	return u
@@ -365,5 +367,131 @@ func TestUpgradeInterruptedByRestartIsNotResumed(t *testing.T) {
 	h.restart()
 	if again, _ := h.j.Upgrade(up.ID); !again.UpdatedAt.Equal(got.UpdatedAt) {
 		t.Errorf("the interrupted upgrade was written again: %+v", again)
+	}
+}
+
+// migratingRig is the upgrade rig with gateways that migrate their state
+// like the real one (the stand-in refuses to install a version older than
+// the state's schema) and state backups configured.
+func migratingRig(t *testing.T, withBackups bool) (*upgradeRig, map[string]string) {
+	t.Helper()
+	backups := map[string]string{}
+	u := newUpgradeRig(t, func(name string, target map[string]any) {
+		drv := target["driver"].(map[string]any)
+		drv["env"] = append(drv["env"].([]string), envMigrates+"=1")
+		if !withBackups {
+			return
+		}
+		backups[name] = t.TempDir()
+		target["backup"] = map[string]any{
+			"dir":     backups[name],
+			"command": helperArgv(t, "openclaw", "backup", "create", "--output", "{dir}", "--verify", "--json"),
+			"restore": helperArgv(t, "openclaw", "backup", "restore", "{archive}", "--target", "{target}", "--json"),
+		}
+	})
+	for _, rig := range u.rigs {
+		rig.env = append(rig.env, envMigrates+"=1")
+		if err := os.WriteFile(filepath.Join(rig.sim.StateDir, "schema"), []byte(fromVersion), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return u, backups
+}
+
+// A batch whose observation fails is rolled back across the migration its
+// upgrade made: the state archived before the update is restored (the
+// migrated one kept aside), then the old version installs and verifies.
+// Without the archive the stand-in, like the real updater, refuses.
+func TestUpgradeRollbackRestoresTheStateBackup(t *testing.T) {
+	u, backups := migratingRig(t, true)
+	u.prom.mu.Lock()
+	u.prom.firing["a"] = true
+	u.prom.mu.Unlock()
+	code, up, body := u.start(t, url.Values{"to": {toVersion}, "targets": {"a,b"}, "batch_size": {"1"}})
+	if code != http.StatusAccepted {
+		t.Fatalf("start: %d %s", code, body)
+	}
+	up = u.waitEnded(t, up.ID)
+	s := up.Batches[0].Steps[0]
+	if up.Batches[0].State != journal.BatchRolledBack || !strings.Contains(s.Rollback, "runs "+fromVersion) {
+		t.Fatalf("batch 1 %s: %+v", up.Batches[0].State, s)
+	}
+	if filepath.Dir(s.Backup) != backups["a"] {
+		t.Errorf("step backup %q, want an archive in %s", s.Backup, backups["a"])
+	}
+	state := u.rigs["a"].sim.StateDir
+	if b, err := os.ReadFile(filepath.Join(state, "schema")); err != nil || string(b) != fromVersion {
+		t.Errorf("state schema after the rollback: %q %v, want %s", b, err, fromVersion)
+	}
+	aside, _ := filepath.Glob(state + ".before-rollback-*")
+	if len(aside) != 1 {
+		t.Fatalf("migrated state kept aside: %q", aside)
+	}
+	if b, err := os.ReadFile(filepath.Join(aside[0], "schema")); err != nil || string(b) != toVersion {
+		t.Errorf("state kept aside: schema %q %v, want the migrated %s", b, err, toVersion)
+	}
+	u.rigs["a"].waitVersion(t, fromVersion)
+	if got := u.rigs["b"].updates(); len(got) != 0 {
+		t.Errorf("b: updates %q, want none", got)
+	}
+	ts, err := u.h.j.Target("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ts.Backups(); !slices.Equal(got, []string{s.Backup}) {
+		t.Errorf("journal names backups %q, want [%s]", got, s.Backup)
+	}
+}
+
+// The same failed observation without state backups: the stand-in refuses
+// the downgrade, as the real updater does, and the batch ends
+// rollback_failed, the gateway still serving the new version.
+func TestUpgradeRollbackWithoutBackupIsRefusedAcrossAMigration(t *testing.T) {
+	u, _ := migratingRig(t, false)
+	u.prom.mu.Lock()
+	u.prom.firing["a"] = true
+	u.prom.mu.Unlock()
+	code, up, body := u.start(t, url.Values{"to": {toVersion}, "targets": {"a"}})
+	if code != http.StatusAccepted {
+		t.Fatalf("start: %d %s", code, body)
+	}
+	up = u.waitEnded(t, up.ID)
+	if st := up.Batches[0].State; st != journal.BatchRollbackFailed || !strings.Contains(up.Batches[0].Steps[0].Rollback, "Update refused") {
+		t.Fatalf("batch 1 %s: %+v", st, up.Batches[0].Steps[0])
+	}
+	u.rigs["a"].waitVersion(t, toVersion)
+}
+
+// After a guarded upgrade that passed its observation, an alert-driven
+// rollback of a migrated gateway restores the state archived before the
+// upgrade, then installs and verifies the version it ran.
+func TestAlertRollbackAfterUpgradeRestoresTheStateBackup(t *testing.T) {
+	u, _ := migratingRig(t, true)
+	code, up, body := u.start(t, url.Values{"to": {toVersion}, "targets": {"a"}})
+	if code != http.StatusAccepted {
+		t.Fatalf("start: %d %s", code, body)
+	}
+	if up = u.waitEnded(t, up.ID); up.State != journal.UpgradeDone {
+		t.Fatalf("upgrade %s: %s", up.State, up.Reason)
+	}
+	u.rigs["a"].waitVersion(t, toVersion)
+	alert := withLabels(t, fixture(t, "rollback_after_upgrade.json"), map[string]string{"gateway": "a"})
+	if code, ack := u.h.post(alert); code != http.StatusOK || ack.New != 1 {
+		t.Fatalf("webhook: %d %+v", code, ack)
+	}
+	id := journal.ID(rollbackFP, mustTime(rollbackTime))
+	u.h.waitIncident(id, 10*time.Second, pending)
+	if code, body := u.h.approve(id); code != http.StatusOK {
+		t.Fatalf("approve: %d %s", code, body)
+	}
+	inc := u.h.waitIncident(id, 60*time.Second, done)
+	a := inc.Actions[0]
+	if a.Result != journal.ResultSuccess || !strings.Contains(a.Output, "rollback "+toVersion+" -> "+fromVersion+" with the state archived before the upgrade") ||
+		!strings.Contains(a.Output, "kept at") {
+		t.Fatalf("rollback %s %q\n%s", a.Result, a.Error, a.Output)
+	}
+	u.rigs["a"].waitVersion(t, fromVersion)
+	if b, err := os.ReadFile(filepath.Join(u.rigs["a"].sim.StateDir, "schema")); err != nil || string(b) != fromVersion {
+		t.Errorf("state schema after the rollback: %q %v", b, err)
 	}
 }

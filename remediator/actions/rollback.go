@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/clawwatch/clawwatch/remediator/driver"
 	"github.com/clawwatch/clawwatch/remediator/journal"
@@ -48,8 +49,29 @@ func (rollbackAction) Run(ctx context.Context, env *Env) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	out, err := driver.Run(ctx, argv, t.Driver.Dir, t.Driver.Env)
-	return Result{Output: fmt.Sprintf("rollback %s -> %s\n%s", current, version, out), Version: version}, err
+	head := fmt.Sprintf("rollback %s -> %s", current, version)
+	restart := Restart{Driver: env.Driver, Grace: time.Duration(t.StopTimeout), Procs: env.Procs, LockDirs: t.LockDirs()}
+	var out string
+	switch archive := backupOf(versions, version); {
+	case archive != "" && t.Backup.Dir != "":
+		head += " with the state archived before the upgrade"
+		out, err = StateRestore{Target: t, Archive: archive, Install: argv, Now: env.Now, Restart: restart}.Run(ctx)
+	case t.Update.Stop:
+		out, err = RunStopped(ctx, t, restart, argv)
+	default:
+		out, err = driver.Run(ctx, argv, t.Driver.Dir, t.Driver.Env)
+	}
+	return Result{Output: head + "\n" + out, Version: version}, err
+}
+
+// backupOf is the state archive recorded for version, if any.
+func backupOf(versions []journal.Version, version string) string {
+	for _, v := range versions {
+		if v.Version == version {
+			return v.Backup
+		}
+	}
+	return ""
 }
 
 // ValidVersion reports whether v may go into a rollback argv: it matches the

@@ -88,12 +88,29 @@ var DefaultRollbackCommand = []string{"openclaw", "update", "--tag", "{version}"
 // the version pattern.
 var DefaultUpdateCommand = []string{"openclaw", "update", "--tag", "{version}", "--yes"}
 
+// State rollback points (see Backup): OpenClaw's own verified, WAL-aware
+// archive, and its restore into a fresh directory. {dir} is the target's
+// backup dir; {archive} an archive the backup command reported; {target} a
+// new staging directory beside the state directory.
+var (
+	DefaultBackupCommand  = []string{"openclaw", "backup", "create", "--output", "{dir}", "--verify", "--json"}
+	DefaultRestoreCommand = []string{"openclaw", "backup", "restore", "{archive}", "--target", "{target}", "--json"}
+)
+
+// DefaultBackupKeep is how many archives a target's backup dir keeps
+// besides those the journal still names as rollback points.
+const DefaultBackupKeep = 3
+
 // Upgrade defaults: the observation after each batch, and what it asks
 // Prometheus. {target} is replaced by a target's name, which matches nameRe
 // and so cannot leave a PromQL string.
 const (
-	DefaultUpgradeObserve   = model.Duration(5 * time.Minute)
-	DefaultUpgradeInterval  = model.Duration(15 * time.Second)
+	DefaultUpgradeObserve  = model.Duration(5 * time.Minute)
+	DefaultUpgradeInterval = model.Duration(15 * time.Second)
+	// DefaultUpgradeSettle is a production scrape and evaluation interval
+	// (15 s each) twice over: long enough for the alerts of an update's own
+	// downtime to resolve once the gateway verified healthy.
+	DefaultUpgradeSettle    = model.Duration(time.Minute)
 	DefaultUpgradeAlerts    = `ALERTS{alertstate="firing",alertname=~"OpenClaw.+",gateway="{target}"}`
 	DefaultUpgradeReasoning = `min(openclaw_reasoning_pass_ratio{gateway="{target}"})`
 	// DefaultUpgradeMinRatio is the mixin's reasoningPassRatio.
@@ -120,7 +137,7 @@ func defaultConfig() Config {
 		},
 		Approval: Approval{Timeout: DefaultApprovalTTL},
 		Upgrade: Upgrade{
-			Observe: DefaultUpgradeObserve, Interval: DefaultUpgradeInterval,
+			Observe: DefaultUpgradeObserve, Interval: DefaultUpgradeInterval, Settle: DefaultUpgradeSettle,
 			AlertsQuery: DefaultUpgradeAlerts, ReasoningQuery: DefaultUpgradeReasoning, MinRatio: DefaultUpgradeMinRatio,
 		},
 	}
@@ -136,6 +153,8 @@ func defaultTarget() Target {
 		Logs:        LogRetention{MaxAge: DefaultLogMaxAge, MaxTotalBytes: DefaultLogBudget},
 		Rollback:    Rollback{Command: slices.Clone(DefaultRollbackCommand), VersionPattern: DefaultVersionPattern},
 		Update:      Update{Command: slices.Clone(DefaultUpdateCommand)},
+		Backup: Backup{Command: slices.Clone(DefaultBackupCommand), Restore: slices.Clone(DefaultRestoreCommand),
+			Keep: DefaultBackupKeep},
 	}
 }
 
@@ -234,11 +253,39 @@ type Target struct {
 	Logs             LogRetention            `yaml:"log_retention,omitempty"`
 	Rollback         Rollback                `yaml:"rollback,omitempty"`
 	Update           Update                  `yaml:"update,omitempty"`
+	Backup           Backup                  `yaml:"backup,omitempty"`
 }
 
 // Update configures how a guarded upgrade installs a version.
 type Update struct {
 	Command []string `yaml:"command,omitempty"`
+	// Stop: the remediator stops the gateway before the update command and
+	// before the rollback command, and starts it after either (also after
+	// one that failed), for a gateway OpenClaw's updater does not restart
+	// itself (a foreground `openclaw gateway run` under the process driver,
+	// whose running state the updater's Doctor would otherwise wait on);
+	// the commands then say --no-restart.
+	Stop bool `yaml:"stop,omitempty"`
+}
+
+// Backup configures state rollback points. A newer OpenClaw migrates its
+// databases at start, and an older one refuses the migrated state, so a
+// rollback across a migration needs the state from before the upgrade:
+// with Dir set, a guarded upgrade archives each target's state with Command
+// before its update runs, and a rollback to the version it left restores
+// that archive (gateway stopped, the current state kept aside) before it
+// installs the version.
+type Backup struct {
+	// Dir receives the archives; empty: no state rollback points.
+	Dir string `yaml:"dir,omitempty"`
+	// Command writes a verified archive into {dir} and prints JSON with
+	// its "archivePath".
+	Command []string `yaml:"command,omitempty"`
+	// Restore extracts {archive} into the new directory {target}.
+	Restore []string `yaml:"restore,omitempty"`
+	// Keep is how many archives stay in Dir besides those the journal
+	// names as rollback points.
+	Keep int `yaml:"keep,omitempty"`
 }
 
 // Upgrade configures guarded upgrades: how long each batch is observed in
@@ -246,6 +293,10 @@ type Update struct {
 type Upgrade struct {
 	Observe  model.Duration `yaml:"observe,omitempty"`
 	Interval model.Duration `yaml:"observe_interval,omitempty"`
+	// Settle is waited between a batch's verification and its observation:
+	// an update stops the gateway, its Down alert fires, and Prometheus
+	// resolves it only a scrape and an evaluation after the gateway is back.
+	Settle model.Duration `yaml:"settle,omitempty"`
 	// AlertsQuery returns the firing alerts of a target; any sample fails.
 	AlertsQuery string `yaml:"alerts_query,omitempty"`
 	// ReasoningQuery returns a target's reasoning pass ratio; a value below
@@ -493,6 +544,7 @@ func (u *Upgrade) validate() error {
 	if err := configpath.First(
 		configpath.Positive("observe", u.Observe),
 		configpath.Positive("observe_interval", u.Interval),
+		configpath.Positive("settle", u.Settle),
 	); err != nil {
 		return err
 	}
@@ -556,6 +608,9 @@ func (t *Target) validate(dir, home string) error {
 	if !slices.ContainsFunc(t.Update.Command, func(a string) bool { return strings.Contains(a, "{version}") }) {
 		return errors.New("update.command: no argument contains {version}")
 	}
+	if err := t.Backup.validate(dir, home); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
 	var err error
 	if t.Rollback.re, err = regexp.Compile(t.Rollback.VersionPattern); err != nil {
 		return fmt.Errorf("rollback.version_pattern: %w", err)
@@ -565,6 +620,33 @@ func (t *Target) validate(dir, home string) error {
 	}
 	if err := t.Driver.validate(dir, home); err != nil {
 		return fmt.Errorf("driver: %w", err)
+	}
+	return nil
+}
+
+func (b *Backup) validate(dir, home string) error {
+	if b.Dir == "" {
+		return nil
+	}
+	b.Dir = configpath.Resolve(b.Dir, dir, home)
+	if filepath.Clean(b.Dir) == "/" {
+		return errors.New("dir: refusing the root directory")
+	}
+	for field, want := range map[string]struct {
+		argv []string
+		need []string
+	}{"command": {b.Command, []string{"{dir}"}}, "restore": {b.Restore, []string{"{archive}", "{target}"}}} {
+		if len(want.argv) == 0 || want.argv[0] == "" {
+			return fmt.Errorf("%s: empty", field)
+		}
+		for _, p := range want.need {
+			if !slices.ContainsFunc(want.argv, func(a string) bool { return strings.Contains(a, p) }) {
+				return fmt.Errorf("%s: no argument contains %s", field, p)
+			}
+		}
+	}
+	if b.Keep < 1 {
+		return fmt.Errorf("keep: %d, at least 1", b.Keep)
 	}
 	return nil
 }

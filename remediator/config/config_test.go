@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -119,6 +120,9 @@ func TestErrors(t *testing.T) {
 		{"short retention", minimal + "journal: {retention: 1h}\n", "shorter than 24h"},
 		{"unanchored version pattern", strings.Replace(minimal, "driver:", "rollback: {version_pattern: '[0-9.]+'}\n    driver:", 1), "anchored"},
 		{"rollback without version", strings.Replace(minimal, "driver:", "rollback: {command: [openclaw, update]}\n    driver:", 1), "{version}"},
+		{"backup keep 0", strings.Replace(minimal, "driver:", "backup: {dir: /var/backups/oc, keep: 0}\n    driver:", 1), "backup: keep: 0"},
+		{"backup restore without target", strings.Replace(minimal, "driver:", "backup: {dir: /var/backups/oc, restore: [openclaw, backup, restore, '{archive}']}\n    driver:", 1), "backup: restore: no argument contains {target}"},
+		{"backup root dir", strings.Replace(minimal, "driver:", "backup: {dir: /}\n    driver:", 1), "backup: dir: refusing the root"},
 		{"bad size", strings.Replace(minimal, "driver:", "log_retention: {max_total_bytes: lots}\n    driver:", 1), `size "lots"`},
 		{"root log dir", strings.Replace(minimal, "driver:", "log_dirs: [/]\n    driver:", 1), "root directory"},
 		{"notify without url", minimal + "notify: {url: ftp://x}\n", "notify: url"},
@@ -131,6 +135,24 @@ func TestErrors(t *testing.T) {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// Backups are off until a dir is set; then the defaults are OpenClaw's own
+// commands and a relative dir is read from the configuration's directory.
+func TestBackupDefaults(t *testing.T) {
+	c, err := Parse([]byte(minimal), "/etc/clawwatch")
+	if err != nil || c.Targets[0].Backup.Dir != "" {
+		t.Fatalf("%v %+v", err, c.Targets[0].Backup)
+	}
+	c, err = Parse([]byte(strings.Replace(minimal, "driver:", "backup: {dir: backups}\n    update: {stop: true}\n    driver:", 1)), "/etc/clawwatch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := c.Targets[0].Backup
+	if b.Dir != "/etc/clawwatch/backups" || b.Keep != DefaultBackupKeep || !slices.Equal(b.Command, DefaultBackupCommand) ||
+		!slices.Equal(b.Restore, DefaultRestoreCommand) || !c.Targets[0].Update.Stop {
+		t.Fatalf("%+v %+v", b, c.Targets[0].Update)
 	}
 }
 

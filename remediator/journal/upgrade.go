@@ -65,6 +65,27 @@ type UpgradeStep struct {
 	Verification string `json:"verification,omitempty"`
 	Error        string `json:"error,omitempty"`
 	Rollback     string `json:"rollback,omitempty"` // what the rollback did
+	// Backup is the state archive taken before the update command ran,
+	// restored by a rollback to From.
+	Backup string `json:"backup,omitempty"`
+}
+
+// RecordBackup notes archive as the state of version v, the rollback point
+// of an upgrade away from it: v becomes the most recent version on record.
+func (t *Target) RecordBackup(v, archive string, at time.Time) {
+	t.RecordVersion(v, at)
+	t.Versions[len(t.Versions)-1].Backup = archive
+}
+
+// Backups lists the state archives the target's versions name.
+func (t *Target) Backups() []string {
+	var out []string
+	for _, v := range t.Versions {
+		if v.Backup != "" {
+			out = append(out, v.Backup)
+		}
+	}
+	return out
 }
 
 // Active reports whether the upgrade has not ended.

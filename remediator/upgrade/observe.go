@@ -24,7 +24,9 @@ type Observer struct {
 	// string).
 	AlertsQuery, ReasoningQuery string
 	MinRatio                    float64
-	Window, Interval            time.Duration
+	// Settle passes before the first query: the alerts that the update's
+	// own downtime fired resolve meanwhile.
+	Settle, Window, Interval time.Duration
 }
 
 // Observe queries every interval until the window has passed; the first
@@ -32,6 +34,11 @@ type Observer struct {
 // Prometheus is a problem too: an upgrade that cannot be observed is not
 // known to be good.
 func (o Observer) Observe(ctx context.Context, targets []string) (string, error) {
+	select {
+	case <-ctx.Done():
+		return "", ctx.Err()
+	case <-time.After(o.Settle):
+	}
 	deadline := time.Now().Add(o.Window)
 	rounds := 0
 	tick := time.NewTicker(o.Interval)

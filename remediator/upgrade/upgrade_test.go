@@ -144,3 +144,24 @@ func TestObserveUnreachable(t *testing.T) {
 		t.Fatalf("err %v, want Prometheus' error", err)
 	}
 }
+
+// Nothing is asked during the settle time: the Down alert of the update's
+// own downtime, resolved meanwhile, does not fail the batch.
+func TestObserveAsksNothingWhileSettling(t *testing.T) {
+	f := &fakeProm{answers: map[string][]map[string]any{"a": {sample("1", map[string]string{"alertname": "OpenClawGatewayDown"})}}}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	o := Observer{URL: srv.URL, AlertsQuery: "{target}", ReasoningQuery: "r{target}", MinRatio: 0.8, Settle: time.Hour, Window: time.Millisecond, Interval: time.Millisecond}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { _, err := o.Observe(ctx, []string{"a"}); done <- err }()
+	cancel()
+	if err := <-done; err != context.Canceled {
+		t.Fatalf("err %v, want the cancellation", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.queries) != 0 {
+		t.Fatalf("asked %q while settling", f.queries)
+	}
+}

@@ -38,6 +38,13 @@ type fakePrometheus struct {
 	observing chan struct{}
 }
 
+// fire makes an alert of target firing.
+func (f *fakePrometheus) fire(target string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.firing[target] = true
+}
+
 func (f *fakePrometheus) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query().Get("query")
 	if f.hold != nil {
@@ -117,6 +124,16 @@ func (u *upgradeRig) start(t *testing.T, q url.Values) (int, *journal.Upgrade, s
 	return resp.StatusCode, &up, string(body)
 }
 
+// started starts an upgrade that must be accepted.
+func (u *upgradeRig) started(t *testing.T, q url.Values) *journal.Upgrade {
+	t.Helper()
+	code, up, body := u.start(t, q)
+	if code != http.StatusAccepted {
+		t.Fatalf("start: %d %s", code, body)
+	}
+	return up
+}
+
 func (u *upgradeRig) waitEnded(t *testing.T, id string) *journal.Upgrade {
 	t.Helper()
 	var up *journal.Upgrade
@@ -138,10 +155,7 @@ func (u *upgradeRig) waitEnded(t *testing.T, id string) *journal.Upgrade {
 func TestUpgradeTwoTargetsInBatchesOfOne(t *testing.T) {
 	u := newUpgradeRig(t)
 	u.prom.hold, u.prom.observing = make(chan struct{}), make(chan struct{}, 1)
-	code, up, body := u.start(t, url.Values{"to": {toVersion}, "batch_size": {"1"}})
-	if code != http.StatusAccepted {
-		t.Fatalf("start: %d %s", code, body)
-	}
+	up := u.started(t, url.Values{"to": {toVersion}, "batch_size": {"1"}})
 	// One upgrade at a time.
 	if code, _, body := u.start(t, url.Values{"to": {toVersion}}); code != http.StatusConflict || !strings.Contains(body, up.ID) {
 		t.Errorf("second upgrade while one runs: %d %s", code, body)
@@ -187,10 +201,7 @@ func TestUpgradeTwoTargetsInBatchesOfOne(t *testing.T) {
 		t.Errorf("a successful upgrade escalated: %v", u.notify.bodies)
 	}
 	// A second upgrade to the same version touches nothing.
-	code, up, body = u.start(t, url.Values{"to": {toVersion}})
-	if code != http.StatusAccepted {
-		t.Fatalf("again: %d %s", code, body)
-	}
+	up = u.started(t, url.Values{"to": {toVersion}})
 	if up = u.waitEnded(t, up.ID); up.State != journal.UpgradeDone || !up.Batches[0].Steps[0].Skipped {
 		t.Errorf("second upgrade %+v", up)
 	}
@@ -204,14 +215,8 @@ func TestUpgradeTwoTargetsInBatchesOfOne(t *testing.T) {
 // batch is never touched, and the failure is escalated.
 func TestUpgradeObservationFailsRollsBackFirstBatch(t *testing.T) {
 	u := newUpgradeRig(t)
-	u.prom.mu.Lock()
-	u.prom.firing["a"] = true
-	u.prom.mu.Unlock()
-	code, up, body := u.start(t, url.Values{"to": {toVersion}, "targets": {"a,b"}, "batch_size": {"1"}})
-	if code != http.StatusAccepted {
-		t.Fatalf("start: %d %s", code, body)
-	}
-	up = u.waitEnded(t, up.ID)
+	u.prom.fire("a")
+	up := u.waitEnded(t, u.started(t, url.Values{"to": {toVersion}, "targets": {"a,b"}, "batch_size": {"1"}}).ID)
 	if up.State != journal.UpgradeFailed || !strings.Contains(up.Reason, "batch 1") || !strings.Contains(up.Reason, "OpenClawReasoningDegradedAfterUpgrade") {
 		t.Fatalf("upgrade %s: %s", up.State, up.Reason)
 	}
@@ -257,11 +262,7 @@ func TestUpgradeUpdateFailureRollsBack(t *testing.T) {
 			target["update"] = map[string]any{"command": []string{"/bin/false", "{version}"}}
 		}
 	})
-	code, up, body := u.start(t, url.Values{"to": {toVersion}})
-	if code != http.StatusAccepted {
-		t.Fatalf("start: %d %s", code, body)
-	}
-	up = u.waitEnded(t, up.ID)
+	up := u.waitEnded(t, u.started(t, url.Values{"to": {toVersion}}).ID)
 	s := up.Batches[0].Steps[0]
 	if up.State != journal.UpgradeFailed || up.Batches[0].State != journal.BatchRolledBack || s.Error == "" ||
 		!strings.Contains(s.Rollback, "runs "+fromVersion) || up.Batches[1].State != journal.BatchPending {
@@ -404,14 +405,8 @@ func migratingRig(t *testing.T, withBackups bool) (*upgradeRig, map[string]strin
 // Without the archive the stand-in, like the real updater, refuses.
 func TestUpgradeRollbackRestoresTheStateBackup(t *testing.T) {
 	u, backups := migratingRig(t, true)
-	u.prom.mu.Lock()
-	u.prom.firing["a"] = true
-	u.prom.mu.Unlock()
-	code, up, body := u.start(t, url.Values{"to": {toVersion}, "targets": {"a,b"}, "batch_size": {"1"}})
-	if code != http.StatusAccepted {
-		t.Fatalf("start: %d %s", code, body)
-	}
-	up = u.waitEnded(t, up.ID)
+	u.prom.fire("a")
+	up := u.waitEnded(t, u.started(t, url.Values{"to": {toVersion}, "targets": {"a,b"}, "batch_size": {"1"}}).ID)
 	s := up.Batches[0].Steps[0]
 	if up.Batches[0].State != journal.BatchRolledBack || !strings.Contains(s.Rollback, "runs "+fromVersion) {
 		t.Fatalf("batch 1 %s: %+v", up.Batches[0].State, s)
@@ -448,14 +443,8 @@ func TestUpgradeRollbackRestoresTheStateBackup(t *testing.T) {
 // rollback_failed, the gateway still serving the new version.
 func TestUpgradeRollbackWithoutBackupIsRefusedAcrossAMigration(t *testing.T) {
 	u, _ := migratingRig(t, false)
-	u.prom.mu.Lock()
-	u.prom.firing["a"] = true
-	u.prom.mu.Unlock()
-	code, up, body := u.start(t, url.Values{"to": {toVersion}, "targets": {"a"}})
-	if code != http.StatusAccepted {
-		t.Fatalf("start: %d %s", code, body)
-	}
-	up = u.waitEnded(t, up.ID)
+	u.prom.fire("a")
+	up := u.waitEnded(t, u.started(t, url.Values{"to": {toVersion}, "targets": {"a"}}).ID)
 	if st := up.Batches[0].State; st != journal.BatchRollbackFailed || !strings.Contains(up.Batches[0].Steps[0].Rollback, "Update refused") {
 		t.Fatalf("batch 1 %s: %+v", st, up.Batches[0].Steps[0])
 	}
@@ -467,10 +456,7 @@ func TestUpgradeRollbackWithoutBackupIsRefusedAcrossAMigration(t *testing.T) {
 // upgrade, then installs and verifies the version it ran.
 func TestAlertRollbackAfterUpgradeRestoresTheStateBackup(t *testing.T) {
 	u, _ := migratingRig(t, true)
-	code, up, body := u.start(t, url.Values{"to": {toVersion}, "targets": {"a"}})
-	if code != http.StatusAccepted {
-		t.Fatalf("start: %d %s", code, body)
-	}
+	up := u.started(t, url.Values{"to": {toVersion}, "targets": {"a"}})
 	if up = u.waitEnded(t, up.ID); up.State != journal.UpgradeDone {
 		t.Fatalf("upgrade %s: %s", up.State, up.Reason)
 	}

@@ -107,10 +107,11 @@ const DefaultBackupKeep = 3
 const (
 	DefaultUpgradeObserve  = model.Duration(5 * time.Minute)
 	DefaultUpgradeInterval = model.Duration(15 * time.Second)
-	// DefaultUpgradeSettle is a production scrape and evaluation interval
-	// (15 s each) twice over: long enough for the alerts of an update's own
-	// downtime to resolve once the gateway verified healthy.
-	DefaultUpgradeSettle    = model.Duration(time.Minute)
+	// DefaultUpgradeSettle is the mixin's rateWindow: an update that stops
+	// the gateway for minutes (`openclaw update` took 6–10 here) fires
+	// OpenClawGatewayDown and can fire OpenClawGatewayProbeFailuresHigh,
+	// which stays firing until its failed probes leave that window.
+	DefaultUpgradeSettle    = model.Duration(5 * time.Minute)
 	DefaultUpgradeAlerts    = `ALERTS{alertstate="firing",alertname=~"OpenClaw.+",gateway="{target}"}`
 	DefaultUpgradeReasoning = `min(openclaw_reasoning_pass_ratio{gateway="{target}"})`
 	// DefaultUpgradeMinRatio is the mixin's reasoningPassRatio.

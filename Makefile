@@ -64,7 +64,7 @@ COMPOSE_TEST    = TOOLS_DIR=$(TOOLS_DIR) BASES_DIR=$(BASES_DIR) COMPOSE=$(COMPOS
 
 # The end-to-end package runs a dozen whole loops (real Prometheus, Alertmanager
 # and gateways): well past go test's default 10 minute limit per package.
-GOTEST_FLAGS ?= -timeout 40m
+GOTEST_FLAGS ?= -timeout 60m
 
 # A cached build is redone when the files it is made from change content, not
 # when they are merely newer (every file of a fresh clone is newer than the

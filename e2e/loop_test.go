@@ -169,8 +169,9 @@ gateways:
 	l.start("exporter", testbin.Command(t, "openclaw-exporter"), "--config.file", l.path("exporter.yml"),
 		"--web.listen-address", fmt.Sprintf("127.0.0.1:%d", exporterPort), "--no-collector.gpu")
 
-	// The remediator, restarting the simulator with the same flags.
-	remPort := simtest.FreePort(t)
+	// The remediator, restarting the simulator with the same flags, and
+	// observing guarded upgrades through the Prometheus started below.
+	remPort, promPort := simtest.FreePort(t), simtest.FreePort(t)
 	l.remediator = fmt.Sprintf("http://127.0.0.1:%d", remPort)
 	argv, _ := json.Marshal(l.gw.argv)
 	env, _ := json.Marshal(append([]string{}, l.gw.env...))
@@ -199,7 +200,8 @@ targets:
 `, l.path("journal.db"), l.path("diagnostics"), l.gw.url, l.gw.stateDir, l.gw.logDir, l.gw.verifyTimeout, argv, env,
 		l.path("gateway.out"), o.target, o.remediator))
 	l.start("remediator", testbin.Command(t, "openclaw-remediator"), "serve", "--config.file", l.path("remediator.yml"),
-		"--web.bearer-token-file", l.path("token"), "--web.listen-address", fmt.Sprintf("127.0.0.1:%d", remPort))
+		"--web.bearer-token-file", l.path("token"), "--web.listen-address", fmt.Sprintf("127.0.0.1:%d", remPort),
+		"--prometheus.url", fmt.Sprintf("http://127.0.0.1:%d", promPort))
 
 	// Alertmanager, routing by the remediation label with bearer auth.
 	amPort := simtest.FreePort(t)
@@ -232,7 +234,6 @@ receivers:
 		"--cluster.listen-address=")
 
 	// Prometheus, scraping both every second and evaluating every second.
-	promPort := simtest.FreePort(t)
 	l.prometheus = fmt.Sprintf("http://127.0.0.1:%d", promPort)
 	l.write("prometheus.yml", fmt.Sprintf(`
 global:

@@ -202,7 +202,8 @@ func (s StateRestore) Run(ctx context.Context) (string, error) {
 		}
 		return done(fmt.Errorf("put the restored state in place: %w", err))
 	}
-	log = append(log, fmt.Sprintf("state: %s restored from the archive; the state it replaced is kept at %s", state, aside))
+	restoredLine := fmt.Sprintf("state: %s restored from %s; the state it replaced is kept at %s", state, s.Archive, aside)
+	log = append(log, restoredLine)
 	out, err = driver.Run(ctx, s.Install, t.Driver.Dir, t.Driver.Env)
 	log = append(log, "install: "+out)
 	if err != nil {
@@ -216,6 +217,10 @@ func (s StateRestore) Run(ctx context.Context) (string, error) {
 	}
 	out, rerr := s.Restart.Run(ctx) // already stopped: locks, start
 	log = append(log, out)
+	if err == nil {
+		// Again last: the journal keeps the tail of a long install's output.
+		log = append(log, restoredLine)
+	}
 	return done(errors.Join(err, rerr))
 }
 

@@ -61,7 +61,8 @@ func (rollbackAction) Run(ctx context.Context, env *Env) (Result, error) {
 	default:
 		out, err = driver.Run(ctx, argv, t.Driver.Dir, t.Driver.Env)
 	}
-	return Result{Output: head + "\n" + out, Version: version}, err
+	// The summary first and last: the journal keeps an output's tail.
+	return Result{Output: head + "\n" + out + "\n" + head, Version: version}, err
 }
 
 // backupOf is the state archive recorded for version, if any.

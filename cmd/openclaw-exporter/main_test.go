@@ -25,26 +25,9 @@ const openMetricsAccept = "application/openmetrics-text;version=1.0.0;q=0.5,text
 // it negotiates OpenMetrics, answers plain text to a client that asks for
 // nothing, and exposes its own Go runtime and process series.
 func TestSelfMonitoring(t *testing.T) {
-	cfg := filepath.Join(t.TempDir(), "exporter.yml")
 	// A gateway on a port nobody listens on: the collectors fail, the
 	// exporter's own series do not.
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, "gateways:\n  - name: nowhere\n    url: http://127.0.0.1:%d\n", simtest.FreePort(t)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", simtest.FreePort(t))
-	cmd := exec.Command(testbin.Command(t, "openclaw-exporter"), "--config.file="+cfg, "--no-collector.gpu", "--web.listen-address="+addr)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("exporter output:\n%s", out.String())
-		}
-	})
+	addr := startExporter(t, "")
 	scrape := func(accept string) (string, string, error) {
 		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/metrics", nil)
 		if accept != "" {
@@ -132,9 +115,10 @@ func TestMemoryLimitChoice(t *testing.T) {
 	}
 }
 
-// serveOnce starts the exporter for an absent gateway with env added to the
-// environment and args, and returns its first successful scrape.
-func serveOnce(t *testing.T, env string, args ...string) string {
+// startExporter starts the exporter for an absent gateway (a port nobody
+// listens on) with env added to the environment and args, and returns its
+// listen address; its output is logged if the test fails.
+func startExporter(t *testing.T, env string, args ...string) string {
 	t.Helper()
 	cfg := filepath.Join(t.TempDir(), "exporter.yml")
 	if err := os.WriteFile(cfg, fmt.Appendf(nil, "gateways:\n  - name: nowhere\n    url: http://127.0.0.1:%d\n", simtest.FreePort(t)), 0o600); err != nil {
@@ -158,6 +142,14 @@ func serveOnce(t *testing.T, env string, args ...string) string {
 			t.Logf("exporter output:\n%s", out.String())
 		}
 	})
+	return addr
+}
+
+// serveOnce starts the exporter for an absent gateway with env added to the
+// environment and args, and returns its first successful scrape.
+func serveOnce(t *testing.T, env string, args ...string) string {
+	t.Helper()
+	addr := startExporter(t, env, args...)
 	var body string
 	simtest.Eventually(t, 30*time.Second, func() error {
 		resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + addr + "/metrics")

@@ -248,8 +248,7 @@ func (r *Remediator) restoreState(ctx context.Context, t *config.Target, archive
 	if err != nil {
 		return "", err
 	}
-	return actions.StateRestore{Target: t, Archive: archive, Install: argv, Now: r.now(),
-		Restart: actions.Restart{Driver: drv, Grace: time.Duration(t.StopTimeout), Procs: r.procs, LockDirs: t.LockDirs()}}.Run(ctx)
+	return actions.StateRestore{Target: t, Archive: archive, Install: argv, Now: r.now(), Restart: actions.RestartOf(t, drv, r.procs)}.Run(ctx)
 }
 
 // runUpdate runs a target's update or rollback command; with update.stop
@@ -262,7 +261,7 @@ func (r *Remediator) runUpdate(ctx context.Context, t *config.Target, argv []str
 	if err != nil {
 		return "", err
 	}
-	return actions.RunStopped(ctx, t, actions.Restart{Driver: drv, Grace: time.Duration(t.StopTimeout), Procs: r.procs, LockDirs: t.LockDirs()}, argv)
+	return actions.RunStopped(ctx, t, actions.RestartOf(t, drv, r.procs), argv)
 }
 
 // waitTargetsIdle waits until no incident runs on the targets.

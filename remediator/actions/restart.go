@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/clawwatch/clawwatch/internal/openclaw"
+	"github.com/clawwatch/clawwatch/remediator/config"
 	"github.com/clawwatch/clawwatch/remediator/driver"
 )
 
@@ -24,7 +25,7 @@ func (restartAction) Run(ctx context.Context, env *Env) (Result, error) {
 	if err != nil {
 		output += " (" + err.Error() + ")"
 	}
-	out, err := Restart{Driver: env.Driver, Grace: time.Duration(t.StopTimeout), Procs: env.Procs, LockDirs: t.LockDirs()}.Run(ctx)
+	out, err := RestartOf(t, env.Driver, env.Procs).Run(ctx)
 	return Result{Output: output + "\n" + out}, err
 }
 
@@ -36,6 +37,11 @@ func (e *Env) Evidence() Evidence {
 		Target: t.Name, IncidentID: e.Incident.ID, URL: t.URL, Client: e.Client, Driver: e.Driver, Procs: e.Procs,
 		LogDirs: t.LogDirs, LogProfile: t.LogProfile, RPCAddr: t.RPCAddr(), Token: t.Token(),
 	}
+}
+
+// RestartOf is the restart of target t through d.
+func RestartOf(t *config.Target, d driver.Driver, procs openclaw.ProcFS) Restart {
+	return Restart{Driver: d, Grace: time.Duration(t.StopTimeout), Procs: procs, LockDirs: t.LockDirs()}
 }
 
 // Restart is the emergency runbook of the seeds, minus evidence and verify,

@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/clawwatch/clawwatch/remediator/driver"
 	"github.com/clawwatch/clawwatch/remediator/journal"
@@ -50,7 +49,7 @@ func (rollbackAction) Run(ctx context.Context, env *Env) (Result, error) {
 		return Result{}, err
 	}
 	head := fmt.Sprintf("rollback %s -> %s", current, version)
-	restart := Restart{Driver: env.Driver, Grace: time.Duration(t.StopTimeout), Procs: env.Procs, LockDirs: t.LockDirs()}
+	restart := RestartOf(t, env.Driver, env.Procs)
 	var out string
 	switch archive := backupOf(versions, version); {
 	case archive != "" && t.Backup.Dir != "":

@@ -78,14 +78,18 @@ type versionState struct {
 	proc    openclaw.Process
 	at      time.Time
 	checked bool
-	failed  bool // the last discovery failed: retried after versionRetry
+	// unsettled: the last discovery failed, or it was the first for its
+	// process, or it changed the version; it is checked again after
+	// versionRetry until two in a row agree.
+	unsettled bool
 }
 
-// versionRetry is how soon a failed version discovery is tried again. A
+// versionRetry is how soon an unsettled version is discovered again. A
 // gateway that just started can answer /healthz before its Control UI page
-// (or under load the page times out); waiting the whole version interval
-// then would show the previous process's version for minutes after an
-// upgrade.
+// (or under load the page times out), and a discovery right at a swap can
+// see the install or page of either release; trusting that one answer for
+// the whole version interval would show a wrong version for minutes after
+// an upgrade.
 const versionRetry = 10 * time.Second
 
 // New creates a prober; Start runs it.
@@ -216,7 +220,7 @@ func (p *Prober) refreshVersion(ctx context.Context) {
 	proc, _, _ := p.t.Process()
 	p.mu.Lock()
 	every := time.Duration(p.t.Config.VersionInterval)
-	if p.version.failed {
+	if p.version.unsettled {
 		every = min(every, versionRetry)
 	}
 	due := !p.version.checked || proc != p.version.proc || time.Since(p.version.at) >= every
@@ -232,13 +236,15 @@ func (p *Prober) refreshVersion(ctx context.Context) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if err == nil && v.Version != p.version.v.Version && p.version.v.Version != "" {
-		p.t.Logger.Info("gateway version changed", "from", p.version.v.Version, "to", v.Version)
+	prev := p.version
+	if err == nil && v.Version != prev.v.Version && prev.v.Version != "" {
+		p.t.Logger.Info("gateway version changed", "from", prev.v.Version, "to", v.Version, "pid", proc.PID)
 	}
 	if err == nil {
 		p.version.v = v
 	}
-	p.version.proc, p.version.at, p.version.checked, p.version.failed = proc, time.Now(), true, err != nil
+	settled := err == nil && prev.checked && proc == prev.proc && v.Version == prev.v.Version
+	p.version.proc, p.version.at, p.version.checked, p.version.unsettled = proc, time.Now(), true, !settled
 }
 
 // Update sends the cached results; it never does I/O.

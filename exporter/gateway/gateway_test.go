@@ -212,47 +212,59 @@ func TestVersionRefresh(t *testing.T) {
 }
 
 // TestVersionRetry: a discovery that failed (a gateway answering /healthz
-// before its Control UI page) is retried after versionRetry, not after the
-// whole version interval.
+// before its Control UI page) or that changed the version is done again
+// after versionRetry, not after the whole version interval, until two in a
+// row agree.
 func TestVersionRetry(t *testing.T) {
-	var uiUp atomic.Bool
+	var page atomic.Value // the build id the Control UI shows; "" while it is not up
+	page.Store("")
 	var asked atomic.Int32
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", answer(200, live))
 	mux.HandleFunc("/readyz", answer(200, ready))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		asked.Add(1)
-		if !uiUp.Load() {
+		id := page.Load().(string)
+		if id == "" {
 			http.Error(w, "starting", http.StatusServiceUnavailable)
 			return
 		}
-		fmt.Fprint(w, `<html data-openclaw-control-ui-build-id="2026.9.6-release-eb377ac59e6c">`)
+		fmt.Fprintf(w, `<html data-openclaw-control-ui-build-id="%s">`, id)
 	})
 	s := httptest.NewServer(mux)
 	defer s.Close()
 	p := New(targettest.New(t, fmt.Sprintf("gateways:\n  - name: g\n    url: %s\n    state_dir: %s\n", s.URL, t.TempDir())))
-	version := func() string {
+	// probe probes once, after moving the last discovery back by ago
+	// (versionRetry has passed, the version interval has not).
+	probe := func(ago time.Duration) (string, int32) {
 		t.Helper()
+		p.mu.Lock()
+		p.version.at = p.version.at.Add(-ago)
+		p.mu.Unlock()
 		p.ProbeOnce(context.Background())
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		return p.version.v.Version
+		return p.version.v.Version, asked.Load()
 	}
-	if v := version(); v != "" || asked.Load() != 1 {
-		t.Fatalf("first probe, Control UI not up: version %q after %d asks", v, asked.Load())
+	steps := []struct {
+		page  string
+		ago   time.Duration
+		v     string
+		asked int32
+		why   string
+	}{
+		{"", 0, "", 1, "first probe, Control UI not up"},
+		{"2026.9.5-release-ec9c1a13db89", 0, "", 1, "within versionRetry of the failure: no new ask"},
+		{"2026.9.5-release-ec9c1a13db89", versionRetry, "2026.9.5", 2, "versionRetry after the failure"},
+		{"2026.9.6-release-eb377ac59e6c", versionRetry, "2026.9.6", 3, "the first answer is checked again: changed"},
+		{"2026.9.6-release-eb377ac59e6c", versionRetry, "2026.9.6", 4, "the changed answer is checked again: agrees"},
+		{"2026.9.6-release-eb377ac59e6c", versionRetry, "2026.9.6", 4, "two answers agreed: settled until the interval"},
 	}
-	uiUp.Store(true)
-	if v := version(); v != "" || asked.Load() != 1 {
-		t.Fatalf("within versionRetry of the failure: version %q after %d asks, want no new ask", v, asked.Load())
-	}
-	p.mu.Lock()
-	p.version.at = time.Now().Add(-versionRetry) // versionRetry has passed, the interval has not
-	p.mu.Unlock()
-	if v := version(); v != "2026.9.6" {
-		t.Fatalf("after versionRetry: version %q, want 2026.9.6", v)
-	}
-	if p.version.failed {
-		t.Fatal("a successful discovery left failed set")
+	for i, st := range steps {
+		page.Store(st.page)
+		if v, n := probe(st.ago); v != st.v || n != st.asked {
+			t.Fatalf("step %d (%s): version %q after %d asks, want %q after %d", i, st.why, v, n, st.v, st.asked)
+		}
 	}
 }
 

@@ -225,6 +225,9 @@ func TestRefreshedWalksOffTheScrapePath(t *testing.T) {
 	if v, _, _ := r.get(b, fetch); v != 2 {
 		t.Fatalf("a new process: %d; want a walk of its own (2), not its predecessor's count", v)
 	}
+	if r.next != recountNew {
+		t.Fatalf("after the first count of a new process the next is due in %v, want %v (its predecessor may still be exiting)", r.next, recountNew)
+	}
 
 	r.every, r.next = 0, 0
 	blocked.Store(true)
@@ -250,11 +253,10 @@ func TestRefreshedWalksOffTheScrapePath(t *testing.T) {
 // TestRefreshIntervalStretchesWithCost: a walk that costs more than
 // maxShare of a core over the interval waits longer before the next.
 func TestRefreshIntervalStretchesWithCost(t *testing.T) {
-	r := refreshed[int]{every: 5 * time.Second}
-	if got := r.interval(time.Millisecond); got != 5*time.Second {
+	if got := stretch(5*time.Second, time.Millisecond); got != 5*time.Second {
 		t.Errorf("interval after a 1 ms walk = %v, want the configured 5s", got)
 	}
-	if got, want := r.interval(100*time.Millisecond), time.Duration(float64(100*time.Millisecond)/maxShare); got != want || got <= 5*time.Second {
+	if got, want := stretch(5*time.Second, 100*time.Millisecond), time.Duration(float64(100*time.Millisecond)/maxShare); got != want || got <= 5*time.Second {
 		t.Errorf("interval after a 100 ms walk = %v, want %v", got, want)
 	}
 }

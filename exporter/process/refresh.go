@@ -22,6 +22,10 @@ const (
 	// kernel's dump costs more than 100 ms, and counts a little older are
 	// better than an exporter that costs the host a few percent of a core.
 	maxShare = 0.005
+	// recountNew is how soon the first count for a new process is taken
+	// again: around a restart the predecessor, or a child of it, may still
+	// be exiting, and that count must not stand for a whole interval.
+	recountNew = 10 * time.Second
 )
 
 // refreshed is one such count. A scrape reads the last value and, once it is
@@ -31,7 +35,8 @@ const (
 // interval. The price is staleness, up to every plus one scrape interval,
 // which the value's age (exported) shows. The first value for a key (a
 // gateway process not seen before) is taken at once, so a restart is never
-// reported with its predecessor's counts. The interval stretches on a host
+// reported with its predecessor's counts, and taken again after recountNew
+// (the predecessor may still be exiting). The interval stretches on a host
 // where a walk costs more than maxShare of a core over it.
 type refreshed[T any] struct {
 	every time.Duration
@@ -59,7 +64,7 @@ func (r *refreshed[T]) get(key openclaw.Process, fetch func() (T, error)) (T, ti
 			var zero T
 			return zero, time.Time{}, err // not kept: the next scrape tries again
 		}
-		r.key, r.val, r.err, r.at, r.next = key, v, nil, time.Now(), r.interval(cost)
+		r.key, r.val, r.err, r.at, r.next = key, v, nil, time.Now(), stretch(min(r.every, recountNew), cost)
 		return v, r.at, nil
 	}
 	if !r.running && time.Since(r.at) >= r.next {
@@ -70,16 +75,17 @@ func (r *refreshed[T]) get(key openclaw.Process, fetch func() (T, error)) (T, ti
 			defer r.mu.Unlock()
 			r.running = false
 			if r.key == key { // else a new process was counted meanwhile
-				r.val, r.err, r.at, r.next = v, err, time.Now(), r.interval(cost)
+				r.val, r.err, r.at, r.next = v, err, time.Now(), stretch(r.every, cost)
 			}
 		}()
 	}
 	return r.val, r.at, r.err
 }
 
-// interval is how long to wait after a walk that cost cost.
-func (r *refreshed[T]) interval(cost time.Duration) time.Duration {
-	return max(r.every, time.Duration(float64(cost)/maxShare))
+// stretch is how long to wait after a walk that cost cost: every, or
+// longer where the walk cost more than maxShare of a core over it.
+func stretch(every, cost time.Duration) time.Duration {
+	return max(every, time.Duration(float64(cost)/maxShare))
 }
 
 // measured runs fetch and returns the CPU time (user and system, the

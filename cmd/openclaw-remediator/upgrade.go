@@ -46,8 +46,8 @@ func (c *client) upgrade(o upgradeOptions) int {
 		if err := c.do(http.MethodGet, "/api/v1/upgrades/"+url.PathEscape(u.ID), &u); err != nil {
 			return fail(err)
 		}
-		for i, b := range u.Batches {
-			if !done[i] && b.State != journal.BatchPending && b.State != journal.BatchUpdating && b.State != journal.BatchObserving {
+		for i := range u.Batches {
+			if b := &u.Batches[i]; !done[i] && b.Ended() {
 				done[i] = true
 				fmt.Printf("batch %d: %s\n", i+1, b.State)
 			}

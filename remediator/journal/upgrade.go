@@ -91,6 +91,11 @@ func (t *Target) Backups() []string {
 // Active reports whether the upgrade has not ended.
 func (u *Upgrade) Active() bool { return u.State == UpgradeRunning }
 
+// Ended says whether the batch reached a final state.
+func (b *UpgradeBatch) Ended() bool {
+	return b.State != BatchPending && b.State != BatchUpdating && b.State != BatchObserving
+}
+
 var bucketUpgrades = []byte("upgrades")
 
 // ErrUpgradeNotFound is returned for an unknown upgrade id.

@@ -41,7 +41,8 @@ type loop struct {
 	t          *testing.T
 	dir        string
 	sim        *simtest.Sim
-	gw         *gatewayUnderTest // the gateway under test, the simulator too
+	gw         *gatewayUnderTest   // the gateway under test, the simulator too
+	fleet      []*gatewayUnderTest // every gateway under test, gw first
 	exporter   string
 	prometheus string
 	am         string
@@ -95,6 +96,9 @@ type loopOptions struct {
 	// start starts the gateway under test instead of the simulator (the
 	// real gateway from npm); sim is then unused and loop.sim nil.
 	start func(t *testing.T) *gatewayUnderTest
+	// fleet starts several named gateways under test instead: the exporter
+	// watches each, the remediator has a target for each.
+	fleet func(t *testing.T) []*gatewayUnderTest
 	// restartArgs are simulator flags only for the remediator's restarts,
 	// after the version and flags of sim: a gateway that comes back broken.
 	restartArgs    []string
@@ -108,10 +112,14 @@ type loopOptions struct {
 // gatewayUnderTest is the gateway a loop watches and the remediator
 // restarts, the simulator or one that a test starts.
 type gatewayUnderTest struct {
+	name                  string // "default" unless a fleet names it
 	url, stateDir, logDir string
 	port                  int
 	argv, env             []string // how the remediator starts it again
 	verifyTimeout         string   // for the remediator to see a restart healthy (30s)
+	// Extra YAML for this gateway alone: its exporter entry (4-space
+	// indent) and its remediator target, after the loop's own.
+	exporterYAML, targetYAML string
 }
 
 func startLoop(t *testing.T, o loopOptions) *loop {
@@ -121,9 +129,12 @@ func startLoop(t *testing.T, o loopOptions) *loop {
 	}
 	p := o.profile
 	l := &loop{t: t, dir: t.TempDir(), token: "e2e-remediator-token", patience: p.patience}
-	if o.start != nil {
-		l.gw = o.start(t)
-	} else {
+	switch {
+	case o.fleet != nil:
+		l.fleet = o.fleet(t)
+	case o.start != nil:
+		l.fleet = []*gatewayUnderTest{o.start(t)}
+	default:
 		l.sim = simtest.Start(t, o.sim)
 		_, ctl, _ := strings.Cut(l.sim.ControlURL, "http://")
 		l.gw = &gatewayUnderTest{url: l.sim.URL, stateDir: l.sim.StateDir, logDir: l.sim.LogDir, port: l.sim.Port,
@@ -135,11 +146,46 @@ func startLoop(t *testing.T, o loopOptions) *loop {
 			l.gw.argv = append(l.gw.argv, "--version", o.sim.Version)
 		}
 		l.gw.argv = append(append(l.gw.argv, o.sim.Args...), o.restartArgs...)
+		l.fleet = []*gatewayUnderTest{l.gw}
 	}
-	if o.verifyTimeout != "" {
-		l.gw.verifyTimeout = o.verifyTimeout
+	l.gw = l.fleet[0]
+	var gateways, targets strings.Builder
+	for _, g := range l.fleet {
+		if g.name == "" {
+			g.name = "default"
+		}
+		if o.verifyTimeout != "" {
+			g.verifyTimeout = o.verifyTimeout
+		}
+		t.Cleanup(func() { simtest.KillListener(g.port) })
+		fmt.Fprintf(&gateways, `  - name: %s
+    url: %s
+    state_dir: %s
+    log_dir: %s
+    probe_interval: %s
+    probe_timeout: %s
+%s
+%s
+`, g.name, g.url, g.stateDir, g.logDir, p.probe, p.probeTimeout, o.gateway, g.exporterYAML)
+		// The remediator starts the gateway again with the same argv and
+		// environment.
+		argv, _ := json.Marshal(g.argv)
+		env, _ := json.Marshal(append([]string{}, g.env...))
+		fmt.Fprintf(&targets, `  - name: %s
+    url: %s
+    state_dir: %s
+    log_dirs: [%s]
+    stop_timeout: 3s
+    verify: {timeout: %s, interval: 200ms}
+    driver:
+      kind: process
+      start: %s
+      env: %s
+      output: %s
+%s
+%s
+`, g.name, g.url, g.stateDir, g.logDir, g.verifyTimeout, argv, env, l.path(g.name+".out"), o.target, g.targetYAML)
 	}
-	t.Cleanup(func() { simtest.KillListener(l.gw.port) })
 
 	// Rules rendered from the mixin with short windows.
 	files, err := mixin.Render(p.windows + " + " + orEmpty(o.override))
@@ -156,16 +202,7 @@ func startLoop(t *testing.T, o loopOptions) *loop {
 	// The exporter.
 	exporterPort := simtest.FreePort(t)
 	l.exporter = fmt.Sprintf("http://127.0.0.1:%d", exporterPort)
-	l.write("exporter.yml", fmt.Sprintf(`
-gateways:
-  - name: default
-    url: %s
-    state_dir: %s
-    log_dir: %s
-    probe_interval: %s
-    probe_timeout: %s
-%s
-`, l.gw.url, l.gw.stateDir, l.gw.logDir, p.probe, p.probeTimeout, o.gateway))
+	l.write("exporter.yml", "gateways:\n"+gateways.String())
 	l.start("exporter", testbin.Command(t, "openclaw-exporter"), "--config.file", l.path("exporter.yml"),
 		"--web.listen-address", fmt.Sprintf("127.0.0.1:%d", exporterPort), "--no-collector.gpu")
 
@@ -173,8 +210,6 @@ gateways:
 	// observing guarded upgrades through the Prometheus started below.
 	remPort, promPort := simtest.FreePort(t), simtest.FreePort(t)
 	l.remediator = fmt.Sprintf("http://127.0.0.1:%d", remPort)
-	argv, _ := json.Marshal(l.gw.argv)
-	env, _ := json.Marshal(append([]string{}, l.gw.env...))
 	l.write("remediator.yml", fmt.Sprintf(`
 journal:
   path: %s
@@ -184,21 +219,8 @@ limits:
   cooldown: 1s
   retry_delay: 1s
 targets:
-  - name: default
-    url: %s
-    state_dir: %s
-    log_dirs: [%s]
-    stop_timeout: 3s
-    verify: {timeout: %s, interval: 200ms}
-    driver:
-      kind: process
-      start: %s
-      env: %s
-      output: %s
-%s
-%s
-`, l.path("journal.db"), l.path("diagnostics"), l.gw.url, l.gw.stateDir, l.gw.logDir, l.gw.verifyTimeout, argv, env,
-		l.path("gateway.out"), o.target, o.remediator))
+%s%s
+`, l.path("journal.db"), l.path("diagnostics"), targets.String(), o.remediator))
 	l.start("remediator", testbin.Command(t, "openclaw-remediator"), "serve", "--config.file", l.path("remediator.yml"),
 		"--web.bearer-token-file", l.path("token"), "--web.listen-address", fmt.Sprintf("127.0.0.1:%d", remPort),
 		"--prometheus.url", fmt.Sprintf("http://127.0.0.1:%d", promPort))
@@ -260,8 +282,8 @@ scrape_configs:
 				return fmt.Errorf("%s: %d %v", u, code, err)
 			}
 		}
-		// Both jobs scraped and the gateway seen up.
-		v, err := l.query(`sum(up{job=~"openclaw|openclaw-remediator"}) == 2 and on() openclaw_gateway_up == 1`)
+		// Both jobs scraped and every gateway seen up.
+		v, err := l.query(fmt.Sprintf(`sum(up{job=~"openclaw|openclaw-remediator"}) == 2 and on() count(openclaw_gateway_up == 1) == %d`, len(l.fleet)))
 		if err != nil || len(v) == 0 {
 			return fmt.Errorf("stack not scraped yet: %v", err)
 		}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -215,7 +216,9 @@ func TestLoopRealFleetUpgrade(t *testing.T) {
 		remediator: rollbackWithoutApproval + `
 upgrade: {observe: 20s, observe_interval: 5s, settle: 45s}`,
 	})
-	l.patience = max(l.patience, 15*time.Minute)
+	// The real updater's rollback took 870-900 s in two runs beside the
+	// fleet (568 s alone): 15 minutes was a coin toss.
+	l.patience = max(l.patience, 30*time.Minute)
 	on := func(g *fleetGateway, v string) string {
 		return fmt.Sprintf(`openclaw_reasoning_pass_ratio{gateway=%q} == 1 and on (gateway) openclaw_gateway_info{gateway=%q,version=%q}`, g.name, g.name, v)
 	}
@@ -347,6 +350,7 @@ func (l *loop) finishedAction(since time.Time, target, action string, received f
 		if err != nil {
 			return err
 		}
+		why := fmt.Sprintf("no %s on %s since %s yet (%d incidents)", action, target, since.Format(time.TimeOnly), len(incs))
 		for _, i := range incs {
 			if i.Target != target || i.Action != action || !i.ReceivedAt.After(since) {
 				continue
@@ -355,12 +359,17 @@ func (l *loop) finishedAction(since time.Time, target, action string, received f
 				received()
 				received = nil
 			}
-			if len(i.Actions) > 0 && i.Actions[0].EndedAt != nil {
+			switch {
+			case len(i.Actions) == 0:
+				why = fmt.Sprintf("incident %s is %s %s, no %s started", i.ID, i.State, i.Decision, action)
+			case i.Actions[0].EndedAt == nil:
+				why = fmt.Sprintf("the %s of incident %s running since %s", action, i.ID, i.Actions[0].StartedAt.Format(time.TimeOnly))
+			default:
 				act = i.Actions[0]
 				return nil
 			}
 		}
-		return fmt.Errorf("no finished %s since %s yet (%d incidents)", action, since.Format(time.TimeOnly), len(incs))
+		return errors.New(why)
 	})
 	return act
 }

@@ -94,10 +94,11 @@ func TestDashboardsShowData(t *testing.T) {
 	l.sim.Fault(t, `{"kind":"hang"}`)
 	l.recover(fault, "OpenClawGatewayHung", "restart", l.simReady)
 	// A passing reasoning run after the degraded one, and a fresh scrape of
-	// everything after the restart, the remediator's count of it included
-	// (the next reasoning run can come sooner than its next scrape).
+	// every target after the restart: the next reasoning run can come
+	// sooner than the remediator's next scrape, which counts the restart.
+	restarted := float64(time.Now().UnixMilli()) / 1000
 	l.waitFor(fmt.Sprintf(`openclaw_reasoning_last_pass_timestamp_seconds > %d`, time.Now().Unix()))
-	l.waitFor(`openclaw_remediator_actions_total{action="restart",target="default",result="success"} > 0`)
+	l.waitFor(fmt.Sprintf(`min(timestamp(up)) > %.3f`, restarted))
 
 	end := time.Now()
 	checkDashboards(t, l, start, end)

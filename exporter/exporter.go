@@ -64,7 +64,7 @@ type instance struct {
 	name       string
 	target     *target.Target
 	prober     *gateway.Prober
-	logs       *logs.Collector
+	logs       *logs.Collector    // nil for a gateway on another host
 	reasoning  *reasoning.Monitor // nil without models
 	servers    []*target.Server   // the model servers' processes, for their GPU memory
 	collectors map[string]*guarded
@@ -118,17 +118,20 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 			}
 			return err
 		}
-		in := &instance{name: g.Name, target: t, prober: gateway.New(t), logs: logs.New(t, cfg.LogPatterns), reasoning: mon}
+		in := &instance{name: g.Name, target: t, prober: gateway.New(t), reasoning: mon}
 		for _, m := range g.Models {
 			if m.LocalPort() > 0 || m.PIDFile != "" {
 				in.servers = append(in.servers, target.NewServer(m.LocalPort(), m.PIDFile))
 			}
 		}
-		in.collectors = map[string]*guarded{
-			"gateway": {c: in.prober},
-			"process": {c: process.New(t)},
-			"locks":   {c: locks.New(t)},
-			"logs":    {c: in.logs},
+		in.collectors = map[string]*guarded{"gateway": {c: in.prober}}
+		// Another host's gateway has no process, locks, logs or disks here:
+		// its series are absent, not those of whatever listens on its port.
+		if !t.Remote {
+			in.logs = logs.New(t, cfg.LogPatterns)
+			in.collectors["process"] = &guarded{c: process.New(t)}
+			in.collectors["locks"] = &guarded{c: locks.New(t)}
+			in.collectors["logs"] = &guarded{c: in.logs}
 		}
 		if mon != nil {
 			in.collectors["reasoning"] = &guarded{c: mon.Quality()}
@@ -154,7 +157,9 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 
 func (in *instance) stop() {
 	in.prober.Stop()
-	in.logs.Close()
+	if in.logs != nil {
+		in.logs.Close()
+	}
 	if in.reasoning != nil {
 		in.reasoning.Stop()
 	}

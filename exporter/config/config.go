@@ -51,6 +51,11 @@ type Gateway struct {
 
 	TLSConfig config.TLSConfig `yaml:"tls_config,omitempty"`
 	LogDir    string           `yaml:"log_dir,omitempty"`
+	// Local says whether the gateway runs on this host, where its process,
+	// locks, logs and disks can be read. Unset, the URL's host decides
+	// (openclaw.IsThisHost): a gateway reached through a name or address of
+	// another machine gets its HTTP, RPC and reasoning probes only.
+	Local *bool `yaml:"local,omitempty"`
 
 	ProbeInterval model.Duration `yaml:"probe_interval,omitempty"`
 	ProbeTimeout  model.Duration `yaml:"probe_timeout,omitempty"`

@@ -3,9 +3,11 @@
 package target
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -20,12 +22,23 @@ import (
 // discovery by title costs while the gateway cannot be found otherwise.
 const titleScanEvery = 30 * time.Second
 
+// resolveTimeout bounds the look-up of the URL's host name that decides
+// whether the gateway is on this host, at start and on reload.
+const resolveTimeout = 5 * time.Second
+
+// ErrRemote means the gateway is not on this host: a process here that
+// listens on its port is someone else's.
+var ErrRemote = errors.New("gateway is not on this host")
+
 // Target is one gateway.
 type Target struct {
 	Config *config.Gateway
 	Client *http.Client
 	Procs  openclaw.ProcFS
 	Logger *slog.Logger
+	// Remote is true for a gateway on another host: it has no process,
+	// locks, logs or disks here, only its network probes.
+	Remote bool
 
 	mu        sync.Mutex
 	proc      openclaw.Process
@@ -39,13 +52,42 @@ func New(cfg *config.Gateway, logger *slog.Logger) (*Target, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway %s: http client: %w", cfg.Name, err)
 	}
-	return &Target{Config: cfg, Client: client, Procs: openclaw.DefaultProcFS, Logger: logger.With("gateway", cfg.Name)}, nil
+	t := &Target{Config: cfg, Client: client, Procs: openclaw.DefaultProcFS, Logger: logger.With("gateway", cfg.Name)}
+	t.Remote = !t.local()
+	return t, nil
+}
+
+// local decides, once per configuration, whether the gateway runs on this
+// host, and logs why not when it does not.
+func (t *Target) local() bool {
+	if t.Config.Local != nil {
+		if !*t.Config.Local {
+			t.Logger.Info("gateway is not on this host (local: false): only its HTTP, RPC and reasoning probes run; its process, lock, log and filesystem series are absent")
+		}
+		return *t.Config.Local
+	}
+	host := t.Config.Host()
+	ctx, cancel := context.WithTimeout(context.Background(), resolveTimeout)
+	defer cancel()
+	local, err := openclaw.IsThisHost(ctx, host, net.DefaultResolver)
+	switch {
+	case err != nil:
+		t.Logger.Warn("gateway host not resolved, so treated as another host's: only its HTTP, RPC and reasoning probes run; set local: true for a gateway on this host",
+			"host", host, "err", err)
+	case !local:
+		t.Logger.Info("gateway is on another host: only its HTTP, RPC and reasoning probes run; its process, lock, log and filesystem series are absent",
+			"host", host)
+	}
+	return local
 }
 
 // Process returns the gateway's process. A known process is confirmed with
 // one read of its stat file; otherwise it is looked up by port and lock, and
 // by title at most every titleScanEvery.
 func (t *Target) Process() (openclaw.Process, openclaw.Method, error) {
+	if t.Remote {
+		return openclaw.Process{}, "", ErrRemote
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.proc.PID > 0 {

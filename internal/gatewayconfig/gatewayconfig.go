@@ -80,6 +80,9 @@ func (c *Connection) Resolve(dir, home string) error {
 	return nil
 }
 
+// Host is the host of the gateway URL, without brackets.
+func (c *Connection) Host() string { return c.host }
+
 // Port is the TCP port of the gateway URL, used to find its process.
 func (c *Connection) Port() int { return c.port }
 

@@ -14,5 +14,5 @@ import bolt "go.etcd.io/bbolt"
 // therefore read what it changes from tx on every run, set every result it
 // hands out afresh, and do nothing outside tx that is wrong to repeat.
 func (j *Journal) Batch(fn func(Tx) error) error {
-	return j.db.Batch(func(tx *bolt.Tx) error { return fn(Tx{tx}) })
+	return j.batch(func(tx *bolt.Tx) error { return fn(Tx{tx}) })
 }

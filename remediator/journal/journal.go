@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -200,7 +201,9 @@ func ID(fingerprint string, startsAt time.Time) string {
 
 // Journal is an open journal file.
 type Journal struct {
-	db *bolt.DB
+	db   *bolt.DB
+	path string
+	commits
 }
 
 // Options tune Open.
@@ -208,35 +211,63 @@ type Options struct {
 	// BatchDelay is how long db.Batch waits for more writers before it
 	// commits; 0 keeps bbolt's default (10 ms).
 	BatchDelay time.Duration
+	// LockTimeout is how long Open waits for the file lock that another
+	// process holds; 0: DefaultLockTimeout.
+	LockTimeout time.Duration
 }
 
-// Open opens or creates the journal file. A second process opening the same
-// file waits up to a few seconds for bbolt's file lock, then fails.
+// Open opens or creates the journal file. An existing file is checked
+// first, read-only (Check): a damaged one is a *DamagedError and is not
+// written to, where bbolt would panic on it, maybe after rewriting a meta
+// page. A second process opening the same file waits up to LockTimeout for
+// the file lock, then fails with ErrLocked.
 func Open(path string, o Options) (*Journal, error) {
+	if o.LockTimeout <= 0 {
+		o.LockTimeout = DefaultLockTimeout
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("journal directory: %w", err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
-	if err != nil {
-		return nil, fmt.Errorf("open journal %s: %w", path, err)
+	if _, err := os.Lstat(path); err == nil {
+		if _, err := Check(path, o.LockTimeout); err != nil {
+			return nil, err
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("journal %s: %w", path, err)
 	}
-	if o.BatchDelay > 0 {
-		db.MaxBatchDelay = o.BatchDelay
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketIncidents, bucketTargets} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
+	var db *bolt.DB
+	err := guard(path, "open", func() error {
+		var err error
+		if db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: o.LockTimeout}); err != nil {
+			return openError(path, o.LockTimeout, err)
+		}
+		err = db.Update(func(tx *bolt.Tx) error {
+			for _, b := range [][]byte{bucketIncidents, bucketTargets} {
+				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+					return err
+				}
 			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("initialise journal %s: %w", path, err)
 		}
 		return nil
 	})
 	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("initialise journal %s: %w", path, err)
+		if db != nil {
+			db.Close()
+		}
+		return nil, err
 	}
-	return &Journal{db: db}, nil
+	if o.BatchDelay > 0 {
+		db.MaxBatchDelay = o.BatchDelay
+	}
+	return &Journal{db: db, path: path}, nil
 }
+
+// Path is the journal's file.
+func (j *Journal) Path() string { return j.path }
 
 // Close closes the file.
 func (j *Journal) Close() error { return j.db.Close() }
@@ -276,7 +307,7 @@ func (j *Journal) Admit(alerts []*Incident, now time.Time) ([]Admission, error) 
 		fresh[i], encoded[i] = &inc, data
 	}
 	var out []Admission
-	err := j.db.Batch(func(tx *bolt.Tx) error {
+	err := j.batch(func(tx *bolt.Tx) error {
 		// Batch may run this function again after a failed peer: start over.
 		out = make([]Admission, 0, len(alerts))
 		b := tx.Bucket(bucketIncidents)
@@ -347,7 +378,7 @@ func (t Tx) PutTarget(ts *Target) error {
 
 // Update runs fn in one durable transaction.
 func (j *Journal) Update(fn func(Tx) error) error {
-	return j.db.Update(func(tx *bolt.Tx) error { return fn(Tx{tx}) })
+	return j.update(func(tx *bolt.Tx) error { return fn(Tx{tx}) })
 }
 
 // Incident reads one incident.
@@ -532,7 +563,7 @@ type Recovery struct {
 // incidents that still need work are returned.
 func (j *Journal) Recover(now time.Time) (Recovery, error) {
 	var r Recovery
-	err := j.db.Update(func(tx *bolt.Tx) error {
+	err := j.update(func(tx *bolt.Tx) error {
 		r = Recovery{}
 		b := tx.Bucket(bucketIncidents)
 		var changed []*Incident
@@ -603,7 +634,7 @@ func (j *Journal) Prune(cutoff time.Time) (int, error) {
 	}
 	afterPruneScan()
 	n := 0
-	err = j.db.Update(func(tx *bolt.Tx) error {
+	err = j.update(func(tx *bolt.Tx) error {
 		n = 0
 		b := tx.Bucket(bucketIncidents)
 		for _, k := range candidates {

@@ -298,8 +298,8 @@ func (r *Remediator) queuedCount() int {
 	return n
 }
 
-// housekeeping expires approvals, closes circuits after their quiet period
-// and prunes the journal.
+// housekeeping retries a journal that cannot commit, expires approvals,
+// closes circuits after their quiet period and prunes the journal.
 func (r *Remediator) housekeeping() {
 	defer r.wg.Done()
 	tick := time.NewTicker(r.tick)
@@ -312,6 +312,7 @@ func (r *Remediator) housekeeping() {
 		case <-tick.C:
 		}
 		now := r.now()
+		r.probeJournal()
 		r.expireApprovals(now)
 		r.closeQuietCircuits(now)
 		if now.Sub(lastPrune) > time.Hour {

@@ -88,11 +88,15 @@ func run(args []string) int {
 	upg.Flag("batch-size", "Targets per batch.").Default("1").IntVar(&uo.batchSize)
 	upg.Flag("dry-run", "Print the plan (batches, each target's running version, its update argv) and change nothing.").BoolVar(&uo.dryRun)
 	upg.Flag("wait", "Follow the upgrade to its end; exit 1 unless it is done.").Default("true").BoolVar(&uo.wait)
+	jcmds := addJournalCommands(app)
 
 	cmd, err := app.Parse(args)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "openclaw-remediator: %v\n", err)
 		return 2
+	}
+	if rc, ok := jcmds.run(cmd); ok {
+		return rc
 	}
 	switch cmd {
 	case check.FullCommand():
@@ -248,7 +252,13 @@ func serveMain(logger *slog.Logger, configFile, tokenFile string, insecure bool,
 	}
 	mux.Handle(console.Path, con.Handler())
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })
-	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Ready") })
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if err := rem.Ready(); err != nil {
+			http.Error(w, "Not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "Ready")
+	})
 	landing, err := web.NewLandingPage(web.LandingConfig{
 		Name:        "OpenClaw Remediator",
 		Description: "Remediation of OpenClaw gateways from Alertmanager webhooks",

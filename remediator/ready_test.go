@@ -1,0 +1,75 @@
+package remediator
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestNotReadyWhileTheJournalCannotCommit runs the remediator on a journal
+// in a small tmpfs, fills the disk until webhooks get 503, and expects
+// Ready (/-/ready) to say why; once the disk has room, the housekeeping's
+// probe commit makes it ready again without a webhook.
+func TestNotReadyWhileTheJournalCannotCommit(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("mounting a tmpfs needs root")
+		}
+		t.Skip("mounting a tmpfs needs root")
+	}
+	disk := t.TempDir()
+	if err := syscall.Mount("tmpfs", disk, "tmpfs", 0, "size=1m"); err != nil {
+		t.Fatalf("mount a tmpfs of 1 MiB on %s: %v", disk, err)
+	}
+	t.Cleanup(func() { _ = syscall.Unmount(disk, syscall.MNT_DETACH) })
+	_, target := simTarget(t, "default")
+	h := newHarnessWith(t, limitsForTests+"journal: {path: "+filepath.Join(disk, "journal.db")+"}\ntargets:"+target,
+		harnessOptions{housekeeping: 10 * time.Millisecond})
+	if err := h.rem.Ready(); err != nil {
+		t.Fatal(err)
+	}
+
+	filler := filepath.Join(disk, "filler")
+	f, err := os.Create(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for block := make([]byte, 4096); ; {
+		if _, err := f.Write(block); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	f.Close()
+	// Distinct alerts, each a new incident that needs room in the journal.
+	code := http.StatusOK
+	for i := 0; i < 1000 && code == http.StatusOK; i++ {
+		code, _ = h.post(fixture(t, "firing_gateway_hung.json", "6f8b1a2c3d4e5f60", fmt.Sprintf("fp-%d", i),
+			"OpenClawGatewayHung", "NoPolicy"+strings.Repeat("x", 2000)))
+	}
+	if code != http.StatusServiceUnavailable {
+		t.Fatalf("webhooks on a full disk: %d, want 503", code)
+	}
+	if err := h.rem.Ready(); err == nil || !strings.Contains(err.Error(), "no space left") {
+		t.Fatalf("Ready after a 503: %v", err)
+	}
+
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for h.rem.Ready() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("still not ready 30 s after the disk was freed: %v", h.rem.Ready())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

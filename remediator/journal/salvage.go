@@ -151,6 +151,13 @@ func Salvage(src, dst string, lockTimeout time.Duration) (SalvageReport, error) 
 	if err := os.Link(tmpPath, dst); err != nil {
 		return rep, fmt.Errorf("salvage: %w", err)
 	}
+	if d, err := os.Open(filepath.Dir(dst)); err == nil { // the new name, durable
+		err = d.Sync()
+		d.Close()
+		if err != nil {
+			return rep, fmt.Errorf("salvage: sync %s: %w", filepath.Dir(dst), err)
+		}
+	}
 	return rep, nil
 }
 

@@ -1,7 +1,6 @@
 package actions
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -187,6 +186,7 @@ func (s StateRestore) Run(ctx context.Context) (string, error) {
 	if err != nil {
 		return done(fmt.Errorf("%w: %v", ErrRefused, err))
 	}
+	defer restored.Close()
 	out, err = s.Restart.Driver.Stop(ctx, s.Restart.Grace)
 	log = append(log, "stop: "+out)
 	if err != nil {
@@ -196,7 +196,7 @@ func (s StateRestore) Run(ctx context.Context) (string, error) {
 	if err := os.Rename(state, aside); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return done(fmt.Errorf("keep the current state aside: %w", err))
 	}
-	if err := os.Rename(restored, state); err != nil {
+	if err := restored.moveTo(state); err != nil {
 		if rerr := os.Rename(aside, state); rerr != nil {
 			err = errors.Join(err, fmt.Errorf("put the current state back from %s: %w", aside, rerr))
 		}
@@ -234,49 +234,4 @@ func swapBack(state, aside, restored string) error {
 		return fmt.Errorf("put the state back from %s: %w", aside, err)
 	}
 	return nil
-}
-
-// restoredState reads the manifest of an archive restored into staging and
-// returns the restored copy of state. Every asset must be state itself or
-// inside it: other paths (a config or an agent outside the state dir) are
-// for an operator to restore.
-func restoredState(staging, state string) (string, error) {
-	manifests, _ := filepath.Glob(filepath.Join(staging, "*", "manifest.json"))
-	if len(manifests) != 1 {
-		return "", fmt.Errorf("restored archive in %s: want one manifest.json, found %d", staging, len(manifests))
-	}
-	data, err := os.ReadFile(manifests[0])
-	if err != nil {
-		return "", err
-	}
-	var m struct {
-		Assets []struct {
-			Kind        string `json:"kind"`
-			SourcePath  string `json:"sourcePath"`
-			ArchivePath string `json:"archivePath"`
-		} `json:"assets"`
-	}
-	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&m); err != nil {
-		return "", fmt.Errorf("%s: %w", manifests[0], err)
-	}
-	var restored string
-	for i, a := range m.Assets {
-		src := filepath.Clean(a.SourcePath)
-		if src != state && !strings.HasPrefix(src, state+string(filepath.Separator)) {
-			return "", fmt.Errorf("%s: assets[%d] (%s) is %s, outside the state dir %s: restore it by hand", manifests[0], i, a.Kind, a.SourcePath, state)
-		}
-		if src == state {
-			if !filepath.IsLocal(a.ArchivePath) {
-				return "", fmt.Errorf("%s: assets[%d].archivePath %q is not a path inside the archive", manifests[0], i, a.ArchivePath)
-			}
-			restored = filepath.Join(staging, a.ArchivePath)
-		}
-	}
-	if restored == "" {
-		return "", fmt.Errorf("%s: no asset is the state dir %s", manifests[0], state)
-	}
-	if fi, err := os.Lstat(restored); err != nil || !fi.IsDir() {
-		return "", fmt.Errorf("restored state %s is not a directory (%v)", restored, err)
-	}
-	return restored, nil
 }

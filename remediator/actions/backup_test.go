@@ -114,15 +114,19 @@ func TestRestoredStateChecksTheManifest(t *testing.T) {
 	}
 	good := "2026-backup/payload/posix" + state
 	s := staging(t, `{"assets":[`+asset("state", state, good)+`,`+asset("workspace", state+"/workspace", good+"/workspace")+`]}`)
-	if got, err := restoredState(s, state); err != nil || got != filepath.Join(s, good) {
-		t.Fatalf("good manifest: %q %v", got, err)
+	got, err := restoredState(s, state)
+	if err != nil || got.path != filepath.Join(s, good) {
+		t.Fatalf("good manifest: %v %v", got, err)
 	}
+	got.Close()
 	for name, c := range map[string]struct{ manifest, want string }{
 		"config outside the state dir": {`{"assets":[` + asset("state", state, good) + `,` + asset("config", "/etc/openclaw.json", "x") + `]}`, "outside the state dir"},
 		"sibling with the same prefix": {`{"assets":[` + asset("state", state+"-other", good) + `]}`, "outside the state dir"},
 		"archive path escapes":         {`{"assets":[` + asset("state", state, "../../etc") + `]}`, "not a path inside the archive"},
 		"no state asset":               {`{"assets":[` + asset("workspace", state+"/workspace", good) + `]}`, "no asset is the state dir"},
 		"not json":                     {`nope`, "manifest.json"},
+		"two state assets":             {`{"assets":[` + asset("state", state, good) + `,` + asset("state", state, good) + `]}`, "is the state dir " + state + " again"},
+		"archive path is the staging":  {`{"assets":[` + asset("state", state, ".") + `]}`, "not a path inside the archive"},
 	} {
 		if _, err := restoredState(staging(t, c.manifest), state); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error with %q", name, err, c.want)

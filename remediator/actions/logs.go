@@ -76,7 +76,7 @@ func CleanupLogs(roots []string, r LogRetention, now time.Time) (LogReport, erro
 }
 
 func cleanupRoot(rootPath string, r LogRetention, now time.Time, rep *LogReport) error {
-	root, err := openLogRoot(rootPath)
+	root, err := openRootDir(rootPath)
 	if errors.Is(err, fs.ErrNotExist) {
 		rep.Notes = append(rep.Notes, "no directory "+rootPath)
 		return nil
@@ -140,8 +140,8 @@ func cleanupRoot(rootPath string, r LogRetention, now time.Time, rep *LogReport)
 	return errors.Join(errs...)
 }
 
-// openLogRoot opens a configured directory, refusing one that is a symlink.
-func openLogRoot(path string) (*os.Root, error) {
+// openRootDir opens a configured directory, refusing one that is a symlink.
+func openRootDir(path string) (*os.Root, error) {
 	fi, err := os.Lstat(path)
 	if err != nil {
 		return nil, err

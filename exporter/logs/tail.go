@@ -51,50 +51,40 @@ func (t *tailer) poll(budget int64, fn func(lines []byte)) (int64, error) {
 			return read, err
 		}
 	}
-	newest, err := openclaw.NewestLog(t.profile, t.dirs...)
-	if err != nil {
-		if errors.Is(err, openclaw.ErrNoLog) {
-			t.started = true
-			return read, nil
-		}
-		return read, err
+	// Opened, not stat'ed by name, to be compared with the file being
+	// read: a symlink (say to /dev/zero) or FIFO swapped in for the newest
+	// log is refused on the descriptor, whenever the swap happens.
+	newest, f, err := openclaw.OpenNewestLog(t.profile, t.dirs...)
+	switch {
+	case errors.Is(err, openclaw.ErrNoLog):
+		t.started = true
+		return read, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return read, nil // rotated away between listing and open: next poll
+	case errors.Is(err, openclaw.ErrNotRegular):
+		return read, fmt.Errorf("%w; skipped", err)
+	case err != nil:
+		return read, fmt.Errorf("open log: %w", err)
 	}
-	// Lstat, not Stat: a symlink swapped in for the newest log (say to
-	// /dev/zero) must not be followed. The open below checks again on the
-	// descriptor, since the name can change in between.
-	fi, err := os.Lstat(newest.Path)
+	fi, err := f.Stat()
 	if err != nil {
-		return read, nil // rotated away between listing and stat: next poll
-	}
-	if !fi.Mode().IsRegular() {
-		return read, fmt.Errorf("newest log %s is %s, not a regular file: skipped", newest.Path, openclaw.FileKind(fi.Mode()))
+		f.Close()
+		return read, fmt.Errorf("stat log: %w", err)
 	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
+		f.Close()
 		return read, fmt.Errorf("stat %s: no inode", newest.Path)
 	}
 	if t.f != nil && uint64(st.Dev) == t.dev && st.Ino == t.ino {
-		return read, nil // still the same file
-	}
-	if t.f != nil && read >= budget {
-		return read, nil // finish the old file first
-	}
-	// A new file: rotation, a new day, or the first poll.
-	f, fi, err := openclaw.OpenRegular(newest.Path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return read, nil // rotated away since the stat: next poll
-	}
-	if errors.Is(err, openclaw.ErrNotRegular) {
-		return read, fmt.Errorf("newest log skipped: %w", err)
-	}
-	if err != nil {
-		return read, fmt.Errorf("open log: %w", err)
-	}
-	st = fi.Sys().(*syscall.Stat_t)
-	if t.f != nil && uint64(st.Dev) == t.dev && st.Ino == t.ino {
-		f.Close() // renamed back since the stat: still the file being read
+		f.Close() // still the same file
 		return read, nil
 	}
+	if t.f != nil && read >= budget {
+		f.Close() // finish the old file first
+		return read, nil
+	}
+	// A new file: rotation, a new day, or the first poll.
 	if t.f != nil {
 		t.f.Close()
 	}

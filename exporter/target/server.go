@@ -2,7 +2,7 @@ package target
 
 import (
 	"fmt"
-	"os"
+	"io"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,7 +37,7 @@ func NewServer(port int, pidFile string) *Server {
 // Process returns the server's process.
 func (s *Server) Process() (openclaw.Process, error) {
 	if s.PIDFile != "" {
-		data, err := os.ReadFile(s.PIDFile)
+		data, err := readPIDFile(s.PIDFile)
 		if err != nil {
 			return openclaw.Process{}, fmt.Errorf("pid file: %w", err)
 		}
@@ -94,4 +94,20 @@ func (s *Server) PIDs() ([]int, error) {
 		pids = append(pids, kids[:min(len(kids), maxServerPIDs-len(pids))]...)
 	}
 	return pids, nil
+}
+
+// readPIDFile reads a pid file, which may sit in a directory others can
+// write: never through a symlink, never a FIFO (a scrape would hang), and a
+// line at most.
+func readPIDFile(path string) ([]byte, error) {
+	f, _, err := openclaw.OpenRegular(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, 64))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return data, nil
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -94,5 +95,28 @@ func TestServerFromPIDFile(t *testing.T) {
 	}
 	if _, err := NewServer(0, "").Process(); !errors.Is(err, openclaw.ErrNotFound) {
 		t.Errorf("neither port nor pid file: %v", err)
+	}
+}
+
+// TestPIDFileIsNeverAFIFOOrASymlink: the pid file may sit where others can
+// write. A FIFO in its place is refused on the descriptor (a plain read
+// waited for a writer, and the scrape with it), a symlink is not followed.
+func TestPIDFileIsNeverAFIFOOrASymlink(t *testing.T) {
+	dir := t.TempDir()
+	fifo, link := filepath.Join(dir, "fifo.pid"), filepath.Join(dir, "link.pid")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "real"), []byte("700\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("real", link); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{fifo, link} {
+		_, err := NewServer(0, path).Process()
+		if !errors.Is(err, openclaw.ErrNotRegular) || !strings.Contains(err.Error(), path) {
+			t.Errorf("pid file %s: %v, want ErrNotRegular naming it", path, err)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -12,8 +13,9 @@ import (
 
 // The gateway's logs and locks live under /tmp by default, where anyone can
 // plant a FIFO, a device node or a symlink in their place. A plain open of a
-// FIFO blocks until a writer comes, and a symlink to /dev/zero reads
-// forever, so these files are opened only through the two functions below.
+// FIFO blocks until a writer comes, a symlink to /dev/zero reads forever, and
+// one to a root-only file would copy it into evidence the console serves, so
+// every such file is opened by openRegular, through the functions below.
 
 // ErrNotRegular means a path that should be a regular file (or directory) is
 // something else: a symlink, a FIFO, a device or a socket.
@@ -23,15 +25,57 @@ var ErrNotRegular = errors.New("not a regular file")
 // following a symlink in its last component, without blocking (O_NONBLOCK,
 // for a FIFO), and checked on the descriptor itself, which no rename can
 // swap afterwards. Errors wrap ErrNotRegular, or the open's error
-// (fs.ErrNotExist when the file went away).
+// (fs.ErrNotExist when the file went away). The directories on the way are
+// resolved by name; OpenRegularAt opens in a directory already open.
 func OpenRegular(path string) (*os.File, os.FileInfo, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+	return openRegular(atFDCWD, path, path)
+}
+
+// atFDCWD is Linux's AT_FDCWD: openat relative to the working directory,
+// which the syscall package does not export.
+const atFDCWD = -0x64
+
+// OpenRegularAt opens the file name in the open directory dir like
+// OpenRegular, relative to the descriptor (openat): a directory listed and
+// then replaced by a symlink cannot redirect the open elsewhere. name is one
+// path component.
+func OpenRegularAt(dir *os.File, name string) (*os.File, os.FileInfo, error) {
+	path := filepath.Join(dir.Name(), name)
+	if name == "" || name == "." || name == ".." || strings.ContainsRune(name, '/') {
+		return nil, nil, fmt.Errorf("open %q in %s: not a file name", name, dir.Name())
+	}
+	rc, err := dir.SyscallConn()
 	if err != nil {
-		if errors.Is(err, syscall.ELOOP) {
+		return nil, nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	var (
+		f  *os.File
+		fi os.FileInfo
+	)
+	if cerr := rc.Control(func(dirfd uintptr) { f, fi, err = openRegular(int(dirfd), name, path) }); cerr != nil {
+		return nil, nil, fmt.Errorf("open %s: %w", path, cerr)
+	}
+	return f, fi, err
+}
+
+// openRegular opens name relative to dirfd and keeps it only if the
+// descriptor is a regular file; path names it in errors and on the file.
+func openRegular(dirfd int, name, path string) (*os.File, os.FileInfo, error) {
+	var fd int
+	var err error
+	for {
+		fd, err = syscall.Openat(dirfd, name, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		if err == syscall.ELOOP {
 			return nil, nil, fmt.Errorf("%s is a symlink: %w", path, ErrNotRegular)
 		}
-		return nil, nil, err
+		return nil, nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
+	f := os.NewFile(uintptr(fd), path)
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
@@ -47,12 +91,22 @@ func OpenRegular(path string) (*os.File, os.FileInfo, error) {
 // readDir lists dir like os.ReadDir, without blocking when dir has been
 // replaced by a FIFO (O_DIRECTORY fails on anything but a directory).
 func readDir(dir string) ([]os.DirEntry, error) {
-	f, err := os.OpenFile(dir, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	f, err := openDir(dir)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	entries, err := f.ReadDir(-1)
+	return listDir(f)
+}
+
+// openDir opens dir for listing and for OpenRegularAt.
+func openDir(dir string) (*os.File, error) {
+	return os.OpenFile(dir, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+}
+
+// listDir lists the open directory d, sorted by name.
+func listDir(d *os.File) ([]os.DirEntry, error) {
+	entries, err := d.ReadDir(-1)
 	slices.SortFunc(entries, func(a, b os.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 	return entries, err
 }

@@ -92,17 +92,63 @@ type LogFile struct {
 // NewestLog returns the most recently modified openclaw-*.log in dirs. It goes
 // by modification time, not by the date in the name: some builds keep
 // writing the start day's file after midnight. profile filters by profile
-// when non-empty; "*" matches any.
+// when non-empty; "*" matches any. To read the file, OpenNewestLog.
 func NewestLog(profile string, dirs ...string) (LogFile, error) {
-	var best LogFile
-	for _, dir := range dirs {
-		entries, err := readDir(dir)
+	lf, d, err := newestLog(profile, dirs)
+	if d != nil {
+		d.Close()
+	}
+	return lf, err
+}
+
+// OpenNewestLog finds the newest log as NewestLog does and opens it for
+// reading through the descriptor of the directory it was listed in
+// (OpenRegularAt): a symlink, FIFO or device renamed over it since the
+// listing is refused (ErrNotRegular), and a directory swapped for a symlink
+// cannot redirect the open. A file rotated away in between is looked for
+// again. ModTime and Size are the opened file's.
+func OpenNewestLog(profile string, dirs ...string) (LogFile, *os.File, error) {
+	for attempt := 1; ; attempt++ {
+		lf, d, err := newestLog(profile, dirs)
 		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				continue
-			}
-			return LogFile{}, fmt.Errorf("list logs in %s: %w", dir, err)
+			return LogFile{}, nil, err
 		}
+		f, fi, err := OpenRegularAt(d, filepath.Base(lf.Path))
+		d.Close()
+		if errors.Is(err, fs.ErrNotExist) && attempt < 3 {
+			continue
+		}
+		if err != nil {
+			return LogFile{}, nil, fmt.Errorf("newest log: %w", err)
+		}
+		lf.ModTime, lf.Size = fi.ModTime(), fi.Size()
+		return lf, f, nil
+	}
+}
+
+// newestLog finds the newest log and returns the directory it is in, open.
+func newestLog(profile string, dirs []string) (LogFile, *os.File, error) {
+	var best LogFile
+	var bestDir *os.File
+	for _, dir := range dirs {
+		d, err := openDir(dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		var entries []os.DirEntry
+		if err == nil {
+			entries, err = listDir(d)
+		}
+		if err != nil {
+			if d != nil {
+				d.Close()
+			}
+			if bestDir != nil {
+				bestDir.Close()
+			}
+			return LogFile{}, nil, fmt.Errorf("list logs in %s: %w", dir, err)
+		}
+		found := false
 		for _, e := range entries {
 			prof, date, ok := ParseLogFileName(e.Name())
 			if !ok || !e.Type().IsRegular() || (profile != "*" && prof != profile) {
@@ -114,13 +160,22 @@ func NewestLog(profile string, dirs ...string) (LogFile, error) {
 			}
 			if best.Path == "" || fi.ModTime().After(best.ModTime) {
 				best = LogFile{Path: filepath.Join(dir, e.Name()), Profile: prof, Date: date, ModTime: fi.ModTime(), Size: fi.Size()}
+				found = true
 			}
 		}
+		if !found {
+			d.Close()
+			continue
+		}
+		if bestDir != nil {
+			bestDir.Close()
+		}
+		bestDir = d
 	}
 	if best.Path == "" {
-		return LogFile{}, fmt.Errorf("%w in %s", ErrNoLog, strings.Join(dirs, ", "))
+		return LogFile{}, nil, fmt.Errorf("%w in %s", ErrNoLog, strings.Join(dirs, ", "))
 	}
-	return best, nil
+	return best, bestDir, nil
 }
 
 // Level is a tslog level.

@@ -245,7 +245,12 @@ func TestTailLines(t *testing.T) {
 		b.WriteString("\n")
 	}
 	os.WriteFile(p, []byte(b.String()), 0o600)
-	out, err := TailLines(p, 3)
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out, err := TailLines(f, 3)
 	if err != nil || strings.Count(out, "\n") != 3 || !strings.HasPrefix(out, "line") {
 		t.Fatalf("%q %v", out, err)
 	}

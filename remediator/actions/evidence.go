@@ -139,26 +139,26 @@ func (e Evidence) healthRPC(ctx context.Context) string {
 	return b.String()
 }
 
+// logTail records the last lines of the newest log. The remediator may run
+// as root while others can write in the log directory, and the console
+// serves evidence: the log is opened through the directory it was listed in,
+// never through a symlink, and never a FIFO or device (OpenNewestLog).
 func (e Evidence) logTail() string {
-	lf, err := openclaw.NewestLog(e.LogProfile, e.LogDirs...)
+	lf, f, err := openclaw.OpenNewestLog(e.LogProfile, e.LogDirs...)
 	if err != nil {
 		return err.Error() + "\n"
 	}
-	lines, err := TailLines(lf.Path, e.LogLines)
+	defer f.Close()
+	lines, err := TailLines(f, e.LogLines)
 	if err != nil {
-		return err.Error() + "\n"
+		return fmt.Sprintf("%s: %v\n", lf.Path, err)
 	}
 	return "# " + lf.Path + "\n" + lines
 }
 
-// TailLines returns the last n lines of the file, reading at most its last
-// 256 KiB.
-func TailLines(path string, n int) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
+// TailLines returns the last n lines of the open file, reading at most its
+// last 256 KiB.
+func TailLines(f *os.File, n int) (string, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return "", err

@@ -294,20 +294,19 @@ func removeLog(root *os.Root, f logFile) error {
 
 // compressLog gzips the scanned file into a new file beside it and removes
 // the original. The source is opened without blocking (a FIFO swapped in
-// would hang the open) and checked on the descriptor to be the scanned
-// regular file, since os.Root follows a symlink that stays inside the root.
+// would hang the open) or following a symlink, and checked on the descriptor
+// to be the scanned regular file.
 func compressLog(root *os.Root, f logFile) (name string, info fs.FileInfo, err error) {
 	err = inDir(root, f.dir, func(dir *os.Root) error {
-		src, err := dir.OpenFile(f.name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+		src, si, err := openInRoot(dir, f.name)
+		if errors.Is(err, openclaw.ErrNotRegular) {
+			return fmt.Errorf("%s: %w: %v", f.rel(), errChanged, err)
+		}
 		if err != nil {
 			return fmt.Errorf("open %s: %w", f.rel(), err)
 		}
 		defer src.Close()
-		si, err := src.Stat()
-		if err != nil {
-			return fmt.Errorf("stat %s: %w", f.rel(), err)
-		}
-		if !si.Mode().IsRegular() || (f.info != nil && !os.SameFile(si, f.info)) {
+		if f.info != nil && !os.SameFile(si, f.info) {
 			return fmt.Errorf("%s: %w", f.rel(), errChanged)
 		}
 		var dst *os.File
@@ -340,6 +339,18 @@ func compressLog(root *os.Root, f logFile) (name string, info fs.FileInfo, err e
 		return nil
 	})
 	return name, info, err
+}
+
+// openInRoot opens name in dir as every gateway log is opened
+// (openclaw.OpenRegularAt): os.Root alone would follow a symlink that stays
+// inside the root.
+func openInRoot(dir *os.Root, name string) (*os.File, fs.FileInfo, error) {
+	d, err := dir.Open(".")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer d.Close()
+	return openclaw.OpenRegularAt(d, name)
 }
 
 // writeGzip compresses src into dst, dates it like the original (age rules

@@ -20,28 +20,50 @@ import (
 	"github.com/clawwatch/clawwatch/internal/openclaw"
 )
 
-// fakeEngine serves the two Docker Engine endpoints the driver uses on a
-// unix socket, as the real engine does.
-func fakeEngine(t *testing.T) (socket string, calls *[]string) {
+// serveUnix serves h on a unix socket in a temporary directory.
+func serveUnix(t *testing.T, h http.Handler) (socket string) {
 	t.Helper()
 	socket = filepath.Join(t.TempDir(), "docker.sock")
 	ln, err := net.Listen("unix", socket)
 	if err != nil {
 		t.Fatal(err)
 	}
+	srv := httptest.NewUnstartedServer(h)
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return socket
+}
+
+// inspectBody is the part of the engine's GET /containers/{id}/json the
+// driver reads, shaped as the engine writes it.
+func inspectBody(running bool) string {
+	if running {
+		return `{"Id":"4fa6e0f0c678","Name":"/openclaw-gateway","State":{"Status":"running","Running":true,"Paused":false,"Restarting":false,"Pid":4242,"ExitCode":0,"Error":"","StartedAt":"2026-12-06T10:00:00.000000000Z"}}`
+	}
+	return `{"Id":"4fa6e0f0c678","Name":"/openclaw-gateway","State":{"Status":"exited","Running":false,"Paused":false,"Restarting":false,"Pid":0,"ExitCode":137,"Error":"","FinishedAt":"2026-12-06T10:00:01.000000000Z"}}`
+}
+
+// fakeEngine serves the Docker Engine endpoints the driver uses (stop,
+// start, inspect) on a unix socket, as the real engine does.
+func fakeEngine(t *testing.T) (socket string, calls *[]string) {
+	t.Helper()
 	var mu sync.Mutex
 	var got []string
 	running := true
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	socket = serveUnix(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
 		got = append(got, r.Method+" "+r.URL.RequestURI())
 		switch {
-		case r.Method != http.MethodPost:
-			w.WriteHeader(http.StatusMethodNotAllowed)
 		case !strings.HasPrefix(r.URL.Path, "/containers/openclaw-gateway/"):
 			w.WriteHeader(http.StatusNotFound)
 			io.WriteString(w, `{"message":"No such container: x"}`)
+		case r.Method == http.MethodGet && r.URL.Path == "/containers/openclaw-gateway/json":
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, inspectBody(running))
+		case r.Method != http.MethodPost:
+			w.WriteHeader(http.StatusMethodNotAllowed)
 		case strings.HasSuffix(r.URL.Path, "/stop"):
 			if !running {
 				w.WriteHeader(http.StatusNotModified)
@@ -58,9 +80,6 @@ func fakeEngine(t *testing.T) (socket string, calls *[]string) {
 			w.WriteHeader(http.StatusNoContent)
 		}
 	}))
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
 	return socket, &got
 }
 
@@ -77,7 +96,16 @@ func TestDocker(t *testing.T) {
 	if out, err := d.Start(ctx); err != nil || !strings.Contains(out, "started") {
 		t.Fatalf("start: %q %v", out, err)
 	}
-	want := []string{"POST /containers/openclaw-gateway/stop?t=30", "POST /containers/openclaw-gateway/stop?t=1", "POST /containers/openclaw-gateway/start"}
+	if out, err := d.Start(ctx); err != nil || !strings.Contains(out, "already running") {
+		t.Fatalf("second start: %q %v", out, err)
+	}
+	const inspect = "GET /containers/openclaw-gateway/json"
+	want := []string{
+		"POST /containers/openclaw-gateway/stop?t=30", inspect,
+		"POST /containers/openclaw-gateway/stop?t=1", inspect,
+		"POST /containers/openclaw-gateway/start", inspect,
+		"POST /containers/openclaw-gateway/start", inspect,
+	}
 	if strings.Join(*calls, "\n") != strings.Join(want, "\n") {
 		t.Errorf("calls\n%s\nwant\n%s", strings.Join(*calls, "\n"), strings.Join(want, "\n"))
 	}
@@ -87,6 +115,106 @@ func TestDocker(t *testing.T) {
 	}
 	if _, err := NewDocker(filepath.Join(t.TempDir(), "none.sock"), "x").Start(ctx); err == nil {
 		t.Error("no engine: no error")
+	}
+}
+
+// TestDockerBelievesOnlyTheEngineAPI: whatever answers on the socket, a stop
+// or start is done only when the answer is one the Engine API documents
+// (204, 304) and an inspect then shows the container in that state. Anything
+// else fails with what came back: the status and the engine's message, or a
+// bounded excerpt of the body.
+func TestDockerBelievesOnlyTheEngineAPI(t *testing.T) {
+	type answer struct {
+		code int
+		body string
+	}
+	ok := func(running bool) answer { return answer{http.StatusOK, inspectBody(running)} }
+	huge := strings.Repeat("<p>garbage</p>", 10_000)
+	for _, c := range []struct {
+		name    string
+		verb    string // stop or start
+		post    answer
+		inspect answer
+		out     string   // "": an error
+		errHas  []string // in the error
+	}{
+		{name: "stop 204", verb: "stop", post: answer{204, ""}, inspect: ok(false), out: "container c stopped"},
+		{name: "stop 304", verb: "stop", post: answer{304, ""}, inspect: ok(false), out: "container c was not running"},
+		{name: "start 204", verb: "start", post: answer{204, ""}, inspect: ok(true), out: "container c started"},
+		{name: "start 304", verb: "start", post: answer{304, ""}, inspect: ok(true), out: "container c was already running"},
+
+		{name: "stop 200 with a page", verb: "stop", post: answer{200, "<html>it works</html>"}, inspect: ok(false),
+			errHas: []string{"docker stop c: unexpected 200 OK", `"<html>it works</html>"`}},
+		{name: "start 200 with a page", verb: "start", post: answer{200, "<html>it works</html>"}, inspect: ok(true),
+			errHas: []string{"docker start c: unexpected 200 OK", `"<html>it works</html>"`}},
+		{name: "start 200 with an empty body", verb: "start", post: answer{200, ""}, inspect: ok(true),
+			errHas: []string{"docker start c: unexpected 200 OK", "empty body"}},
+		{name: "stop 500", verb: "stop", post: answer{500, `{"message":"cannot stop container: c: permission denied"}`}, inspect: ok(true),
+			errHas: []string{"docker stop c: 500 cannot stop container: c: permission denied"}},
+		{name: "start 500", verb: "start", post: answer{500, `{"message":"failed to create task: exec: \"/no/such\": not found"}`}, inspect: ok(false),
+			errHas: []string{"docker start c: 500 failed to create task", "/no/such"}},
+		{name: "stop 404", verb: "stop", post: answer{404, `{"message":"No such container: c"}`}, inspect: ok(false),
+			errHas: []string{"docker stop c: 404 No such container: c"}},
+		{name: "start 404", verb: "start", post: answer{404, `{"message":"No such container: c"}`}, inspect: ok(false),
+			errHas: []string{"docker start c: 404 No such container: c"}},
+		{name: "start 500 with a huge page", verb: "start", post: answer{500, huge}, inspect: ok(true),
+			errHas: []string{"docker start c: unexpected 500 Internal Server Error", "(140000 bytes)"}},
+
+		{name: "stop 204, inspect 200 with a page", verb: "stop", post: answer{204, ""}, inspect: answer{200, "<html>it works</html>"},
+			errHas: []string{"docker inspect c: 200 with a body that is not a container", `"<html>it works</html>"`}},
+		{name: "start 204, inspect 200 with other JSON", verb: "start", post: answer{204, ""}, inspect: answer{200, `{"ok":true}`},
+			errHas: []string{"docker inspect c: 200 with a body that is not a container", `{\"ok\":true}`}},
+		{name: "start 204, inspect 404", verb: "start", post: answer{204, ""}, inspect: answer{404, `{"message":"No such container: c"}`},
+			errHas: []string{"docker inspect c: 404 No such container: c"}},
+		{name: "stop 204, still running", verb: "stop", post: answer{204, ""}, inspect: ok(true),
+			errHas: []string{"docker stop c: the engine answered 204, but the container is running (pid 4242)"}},
+		{name: "stop 304, running", verb: "stop", post: answer{304, ""}, inspect: ok(true),
+			errHas: []string{"docker stop c: the engine answered 304, but the container is running"}},
+		{name: "start 204, exited", verb: "start", post: answer{204, ""}, inspect: ok(false),
+			errHas: []string{"docker start c: the engine answered 204, but the container is exited (exit code 137)"}},
+		{name: "start 204, exited with an error", verb: "start", post: answer{204, ""},
+			inspect: answer{200, `{"Id":"4fa6","State":{"Status":"exited","Running":false,"ExitCode":127,"Error":"exec: \"gateway\": not found"}}`},
+			errHas:  []string{"container is exited (exit code 127): exec: \"gateway\": not found"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			socket := serveUnix(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				a := c.inspect
+				switch r.Method + " " + r.URL.Path {
+				case "POST /containers/c/" + c.verb:
+					a = c.post
+				case "GET /containers/c/json":
+				default:
+					a = answer{http.StatusNotFound, `{"message":"page not found"}`}
+				}
+				w.WriteHeader(a.code)
+				io.WriteString(w, a.body)
+			}))
+			d := NewDocker(socket, "c")
+			var out string
+			var err error
+			if c.verb == "stop" {
+				out, err = d.Stop(context.Background(), time.Second)
+			} else {
+				out, err = d.Start(context.Background())
+			}
+			if c.out != "" {
+				if err != nil || out != c.out {
+					t.Fatalf("%s: %q, %v; want %q", c.verb, out, err, c.out)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("%s: %q and no error", c.verb, out)
+			}
+			for _, want := range c.errHas {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("%s: error %q does not contain %q", c.verb, err, want)
+				}
+			}
+			if len(err.Error()) > 1024 {
+				t.Errorf("%s: a %d-byte error: the answer must be quoted bounded", c.verb, len(err.Error()))
+			}
+		})
 	}
 }
 

@@ -119,12 +119,12 @@ func TestOpenRegularAtStaysInTheOpenDirectory(t *testing.T) {
 // opened file's own size is reported.
 func TestOpenNewestLog(t *testing.T) {
 	dir := t.TempDir()
-	real := filepath.Join(dir, "openclaw-2026-01-02.log")
-	if err := os.WriteFile(real, []byte("gateway line\n"), 0o600); err != nil {
+	live := filepath.Join(dir, "openclaw-2026-01-02.log")
+	if err := os.WriteFile(live, []byte("gateway line\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	old := time.Now().Add(-time.Hour)
-	if err := os.Chtimes(real, old, old); err != nil {
+	if err := os.Chtimes(live, old, old); err != nil {
 		t.Fatal(err)
 	}
 	secret := filepath.Join(t.TempDir(), "secret")
@@ -142,8 +142,8 @@ func TestOpenNewestLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if lf.Path != real || lf.Size != int64(len("gateway line\n")) || lf.Date != "2026-01-02" {
-		t.Errorf("OpenNewestLog = %+v, want %s", lf, real)
+	if lf.Path != live || lf.Size != int64(len("gateway line\n")) || lf.Date != "2026-01-02" {
+		t.Errorf("OpenNewestLog = %+v, want %s", lf, live)
 	}
 	if _, _, err := OpenNewestLog("", t.TempDir()); !errors.Is(err, ErrNoLog) {
 		t.Errorf("empty directory: %v, want ErrNoLog", err)

@@ -287,7 +287,7 @@ func TestCheckConfig(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.yml")
 	os.WriteFile(bad, []byte("targets:\n  - name: x\n    drivr: {}\n"), 0o600)
 	out, err := exec.Command(bin, "check-config", bad).CombinedOutput()
-	if simtest.ExitCode(err) != 1 || !strings.Contains(string(out), "line 3: field drivr not found") {
+	if simtest.ExitCode(err) != 1 || !strings.Contains(string(out), "line 3: unknown key drivr") {
 		t.Fatalf("%v %s", err, out)
 	}
 }

@@ -90,7 +90,7 @@ func TestReload(t *testing.T) {
 	p.cmd.Process.Signal(syscall.SIGHUP)
 	p.waitMetric(t, "openclaw_remediator_config_last_reload_successful 0")
 	simtest.Eventually(t, 10*time.Second, func() error {
-		for _, want := range []string{"reload failed; the previous configuration stays live", cfg, "line 10: field drivr not found"} {
+		for _, want := range []string{"reload failed; the previous configuration stays live", cfg, "line 10: unknown key drivr"} {
 			if !strings.Contains(p.out.String(), want) {
 				return fmt.Errorf("log lacks %q:\n%s", want, p.out)
 			}
@@ -108,7 +108,7 @@ func TestReload(t *testing.T) {
 	if code, _ := p.doAs(t, "", http.MethodPost, "/-/reload", nil); code != http.StatusUnauthorized {
 		t.Errorf("reload without the token: %d", code)
 	}
-	if code, b := p.do(t, http.MethodPost, "/-/reload", nil); code != http.StatusInternalServerError || !bytes.Contains(b, []byte("line 10: field drivr not found")) {
+	if code, b := p.do(t, http.MethodPost, "/-/reload", nil); code != http.StatusInternalServerError || !bytes.Contains(b, []byte("line 10: unknown key drivr")) {
 		t.Errorf("reload of the bad file: %d %s", code, b)
 	}
 	if code, _ := p.do(t, http.MethodGet, "/-/reload", nil); code == http.StatusOK {

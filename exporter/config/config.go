@@ -12,7 +12,6 @@ import (
 
 	"github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
-	"go.yaml.in/yaml/v2"
 
 	"github.com/clawwatch/clawwatch/internal/configpath"
 	"github.com/clawwatch/clawwatch/internal/gatewayconfig"
@@ -154,13 +153,39 @@ func Load(path string) (*Config, error) {
 // Parse parses and validates configuration text; dir resolves relative paths.
 func Parse(data []byte, dir string) (*Config, error) {
 	c := &Config{}
-	if err := yaml.UnmarshalStrict(data, c); err != nil {
+	if err := configpath.UnmarshalStrict(data, c); err != nil {
 		return nil, err
 	}
 	if err := c.validate(dir); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// The ranges of every count, size and duration key, listed in
+// docs/configuration.md. Generous: what a real deployment could want, and
+// the milliseconds that tests use; what lies outside is a typo or a unit
+// mistake.
+var (
+	collectorTimeoutRange = configpath.Duration("collector_timeout", time.Millisecond, time.Hour)
+	probeIntervalRange    = configpath.Duration("gateways[].probe_interval", time.Millisecond, time.Hour)
+	probeTimeoutRange     = configpath.Duration("gateways[].probe_timeout", time.Millisecond, time.Hour)
+	versionIntervalRange  = configpath.Duration("gateways[].version_interval", time.Millisecond, 7*24*time.Hour)
+	rpcIntervalRange      = configpath.Duration("gateways[].rpc_interval", time.Millisecond, time.Hour)
+	memoryLimitRange      = configpath.Size[int64]("gateways[].memory_limit_bytes", 0, 1<<50)
+	uidRange              = gatewayconfig.UIDRange.In("gateways[]")
+	healthIntervalRange   = configpath.Duration("gateways[].models[].health_interval", time.Millisecond, 24*time.Hour)
+	suiteIntervalRange    = configpath.Duration("gateways[].models[].suites[].interval", time.Millisecond, 7*24*time.Hour)
+	suiteTimeoutRange     = configpath.Duration("gateways[].models[].suites[].timeout", time.Millisecond, time.Hour)
+	suiteRetriesRange     = configpath.Count("gateways[].models[].suites[].retries", 0, 10)
+)
+
+// Ranges are the ranges of the file's keys, for the documentation's test.
+func Ranges() []configpath.Bounds {
+	return []configpath.Bounds{
+		collectorTimeoutRange, probeIntervalRange, probeTimeoutRange, versionIntervalRange, rpcIntervalRange,
+		memoryLimitRange, uidRange, healthIntervalRange, suiteIntervalRange, suiteTimeoutRange, suiteRetriesRange,
+	}
 }
 
 var labelValueRe = regexp.MustCompile(`^[a-z0-9_]+$`)
@@ -183,7 +208,7 @@ func (c *Config) validate(dir string) error {
 		}
 		seen[g.Name] = true
 	}
-	if err := configpath.Positive("collector_timeout", c.CollectorTimeout); err != nil {
+	if err := collectorTimeoutRange.Check(c.CollectorTimeout); err != nil {
 		return err
 	}
 	if c.LogPatterns == nil { // log_patterns: null
@@ -225,20 +250,21 @@ func (g *Gateway) validate(dir, home string) error {
 	g.LogDir = configpath.Resolve(g.LogDir, dir, home)
 	g.TLSConfig.SetDirectory(dir)
 	if err := configpath.First(
-		configpath.Positive("probe_interval", g.ProbeInterval),
-		configpath.Positive("version_interval", g.VersionInterval),
-		configpath.Positive("rpc_interval", g.RPCInterval),
+		probeIntervalRange.Check(g.ProbeInterval),
+		versionIntervalRange.Check(g.VersionInterval),
+		rpcIntervalRange.Check(g.RPCInterval),
+		memoryLimitRange.Check(g.MemoryLimitBytes),
 	); err != nil {
 		return err
 	}
 	if g.ProbeTimeout == 0 { // at most the interval, whatever that is
 		g.ProbeTimeout = min(DefaultProbeTimeout, g.ProbeInterval)
 	}
+	if err := probeTimeoutRange.Check(g.ProbeTimeout); err != nil {
+		return err
+	}
 	if g.ProbeTimeout > g.ProbeInterval {
 		return fmt.Errorf("probe_timeout: %s is longer than probe_interval %s", g.ProbeTimeout, g.ProbeInterval)
-	}
-	if g.MemoryLimitBytes < 0 {
-		return fmt.Errorf("memory_limit_bytes: %d is negative", g.MemoryLimitBytes)
 	}
 	hc := g.HTTPClientConfig()
 	if err := hc.Validate(); err != nil {

@@ -88,8 +88,8 @@ func TestDefaultsWhenDecoding(t *testing.T) {
 
 func TestParseErrors(t *testing.T) {
 	cases := []struct{ yaml, want string }{
-		{"gateways:\n  - name: a\n    urll: http://x\n", "line 3: field urll not found"},
-		{"gatewayz: []\n", "line 1: field gatewayz not found"},
+		{"gateways:\n  - name: a\n    urll: http://x\n", "line 3: unknown key urll"},
+		{"gatewayz: []\n", "line 1: unknown key gatewayz"},
 		{"gateways: []\n", "at least one gateway"},
 		{"gateways:\n  - url: http://x\n", "gateways[0] (): name: required"},
 		{"gateways:\n  - name: a\n    url: ftp://x\n", "url: \"ftp://x\" is not an http(s) URL"},
@@ -103,8 +103,8 @@ func TestParseErrors(t *testing.T) {
 		{"gateways:\n  - name: a\n    tls_config:\n      cert_file: c.pem\n", "key_file"},
 		{"gateways:\n  - name: a\n    token_file: /nonexistent/gateway.token\n", "gateways[0] (a): token_file: open /nonexistent/gateway.token"},
 		{"gateways:\n  - name: a\n    token_file: /dev/null\n", "token_file: /dev/null: empty"},
-		{"gateways:\n  - name: a\n    probe_interval: 0s\n", "probe_interval: 0s must be positive; leave the key out for the default"},
-		{"collector_timeout: 0s\ngateways:\n  - name: a\n", "collector_timeout: 0s must be positive"},
+		{"gateways:\n  - name: a\n    probe_interval: 0s\n", "gateways[0] (a): probe_interval: 0s is out of range [1ms, 1h]; leave the key out for the default"},
+		{"collector_timeout: 0s\ngateways:\n  - name: a\n", "collector_timeout: 0s is out of range [1ms, 1h]"},
 	}
 	for _, c := range cases {
 		_, err := Parse([]byte(c.yaml), "")

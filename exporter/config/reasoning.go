@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -151,8 +150,8 @@ func (m *Model) validate(dir, home string) error {
 	if m.HealthInterval == 0 {
 		m.HealthInterval = DefaultHealthInterval
 	}
-	if m.HealthInterval < 0 {
-		return errors.New("health_interval: must be positive")
+	if err := healthIntervalRange.Check(m.HealthInterval); err != nil {
+		return err
 	}
 	if m.Suites == nil {
 		m.Suites = []*ModelSuite{{Name: DefaultSuiteName}}
@@ -177,24 +176,22 @@ func (s *ModelSuite) validate(dir, home string) error {
 	if !nameRe.MatchString(s.Name) {
 		return fmt.Errorf("name: %q must match %s", s.Name, nameRe)
 	}
-	for _, d := range []struct {
-		field string
-		v     *model.Duration
-		def   model.Duration
-	}{{"interval", &s.Interval, DefaultSuiteInterval}, {"timeout", &s.Timeout, DefaultSuiteTimeout}} {
-		if *d.v == 0 {
-			*d.v = d.def
-		}
-		if *d.v < 0 {
-			return fmt.Errorf("%s: must be positive", d.field)
-		}
+	if s.Interval == 0 {
+		s.Interval = DefaultSuiteInterval
+	}
+	if s.Timeout == 0 {
+		s.Timeout = DefaultSuiteTimeout
 	}
 	if s.Retries == nil {
 		r := DefaultSuiteRetries
 		s.Retries = &r
 	}
-	if *s.Retries < 0 || *s.Retries > 10 {
-		return fmt.Errorf("retries: %d is outside 0 to 10", *s.Retries)
+	if err := configpath.First(
+		suiteIntervalRange.Check(s.Interval),
+		suiteTimeoutRange.Check(s.Timeout),
+		suiteRetriesRange.Check(*s.Retries),
+	); err != nil {
+		return err
 	}
 	if s.File == "" {
 		s.tests = suite.Default()

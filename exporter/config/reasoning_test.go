@@ -70,8 +70,8 @@ func TestModelErrors(t *testing.T) {
 	}
 	const head = "gateways:\n  - name: gw\n    models:\n"
 	cases := []struct{ yaml, want string }{
-		{"      - name: q\n        urll: http://x\n", "line 5: field urll not found"},
-		{"      - name: q\n        url: http://x\n        suites:\n          - name: s\n            intervall: 1m\n", "line 8: field intervall not found"},
+		{"      - name: q\n        urll: http://x\n", "line 5: unknown key urll"},
+		{"      - name: q\n        url: http://x\n        suites:\n          - name: s\n            intervall: 1m\n", "line 8: unknown key intervall"},
 		{"      - url: http://x\n", `gateways[0] (gw): models[0].name: "" must match`},
 		{"      - name: q\n", `gateways[0] (gw): models[0].url: "" is not an http(s) URL`},
 		{"      - name: q\n        url: http://x?a=b\n", "models[0].url: \"http://x?a=b\": a base URL takes no query"},
@@ -82,7 +82,7 @@ func TestModelErrors(t *testing.T) {
 		{"      - name: q\n        url: http://x\n        health_interval: soon\n", "not a valid duration"},
 		{"      - name: a\n        url: http://x\n      - name: q\n        url: http://x\n        suites:\n          - name: s\n          - name: t\n            interval: 0s\n          - name: s\n",
 			`gateways[0] (gw): models[1].suites[2].name: "s" is already the name of suites[0]`},
-		{"      - name: q\n        url: http://x\n        suites:\n          - name: s\n            retries: -1\n", "models[0].suites[0].retries: -1 is outside 0 to 10"},
+		{"      - name: q\n        url: http://x\n        suites:\n          - name: s\n            retries: -1\n", "models[0].suites[0].retries: -1 is out of range [0, 10]"},
 		{"      - name: q\n        url: http://x\n        suites:\n          - name: s\n            file: missing.json\n", "models[0].suites[0].file: read suite: open " + filepath.Join(dir, "missing.json")},
 		{"      - name: q\n        url: http://x\n        suites:\n          - name: s\n            file: bad.json\n", "models[0].suites[0].file: suite " + filepath.Join(dir, "bad.json") + ": tests[0].weight: -1 must be a positive number"},
 		{"      - name: q\n        url: http://x\n        suites:\n          - {}\n", `models[0].suites[0].name: "" must match`},

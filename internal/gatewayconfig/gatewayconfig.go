@@ -46,6 +46,10 @@ type Connection struct {
 	token string
 }
 
+// UIDRange is what a uid can be: uid_t is 32 bits, and its highest value
+// is (uid_t)-1, "no user".
+var UIDRange = configpath.Count[int64]("uid", 0, 1<<32-2)
+
 // Default is the local gateway as it starts without options; a
 // configuration sets it before decoding, so that a key left out keeps it.
 func Default() Connection { return Connection{URL: DefaultURL, StateDir: DefaultStateDir} }
@@ -66,8 +70,10 @@ func (c *Connection) Resolve(dir, home string) error {
 	if c.StateDir == "" {
 		return errors.New("state_dir: empty; leave the key out for the default")
 	}
-	if c.UID != nil && *c.UID < 0 {
-		return fmt.Errorf("uid: %d is negative", *c.UID)
+	if c.UID != nil {
+		if err := UIDRange.Check(int64(*c.UID)); err != nil {
+			return err
+		}
 	}
 	c.StateDir = configpath.Resolve(c.StateDir, dir, home)
 	c.TokenFile = configpath.Resolve(c.TokenFile, dir, home)
@@ -102,12 +108,16 @@ func (c *Connection) LockDirs() []string {
 	return openclaw.LockDirs(c.StateDir, "", os.Getuid())
 }
 
-// ParseURL accepts an absolute http or https URL with a host, the only
-// kind the gateway, a model server or a webhook receiver can be reached at.
+// ParseURL accepts an absolute http or https URL with a host and, if it
+// names one, a TCP port (1 to 65535): the only kind the gateway, a model
+// server or a webhook receiver can be reached at.
 func ParseURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("%q is not an http(s) URL", raw)
+	}
+	if _, err := Port(u); err != nil {
+		return nil, fmt.Errorf("%q: %w", raw, err)
 	}
 	return u, nil
 }
@@ -117,8 +127,8 @@ func Port(u *url.URL) (int, error) {
 	switch p := u.Port(); {
 	case p != "":
 		n, err := strconv.Atoi(p)
-		if err != nil {
-			return 0, fmt.Errorf("bad port %q", p)
+		if err != nil || n < 1 || n > 65535 {
+			return 0, fmt.Errorf("port %s is out of range [1, 65535]", p)
 		}
 		return n, nil
 	case u.Scheme == "https":

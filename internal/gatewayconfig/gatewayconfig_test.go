@@ -46,7 +46,11 @@ func TestResolveErrors(t *testing.T) {
 		{Connection{URL: ""}, `url: "" is not an http(s) URL`},
 		{Connection{URL: DefaultURL}, "state_dir: empty"},
 		{Connection{URL: DefaultURL, StateDir: "s", TokenFile: "/nonexistent/gw.token"}, "token_file: open /nonexistent/gw.token"},
-		{Connection{URL: DefaultURL, StateDir: "s", UID: ptr(-1)}, "uid: -1 is negative"},
+		{Connection{URL: DefaultURL, StateDir: "s", UID: ptr(-1)}, "uid: -1 is out of range [0, 4294967294]"},
+		{Connection{URL: DefaultURL, StateDir: "s", UID: ptr(1 << 40)}, "uid: 1099511627776 is out of range [0, 4294967294]"},
+		{Connection{URL: DefaultURL, StateDir: "s", UID: ptr(1<<32 - 1)}, "uid: 4294967295 is out of range"},
+		{Connection{URL: "http://127.0.0.1:0", StateDir: "s"}, `url: "http://127.0.0.1:0": port 0 is out of range [1, 65535]`},
+		{Connection{URL: "http://127.0.0.1:99999", StateDir: "s"}, `url: "http://127.0.0.1:99999": port 99999 is out of range [1, 65535]`},
 	} {
 		c := tc.c
 		if err := c.Resolve(t.TempDir(), "/home/u"); err == nil || !strings.Contains(err.Error(), tc.want) {

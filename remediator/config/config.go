@@ -19,7 +19,6 @@ import (
 	"github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
-	"go.yaml.in/yaml/v2"
 
 	"github.com/clawwatch/clawwatch/internal/configpath"
 	"github.com/clawwatch/clawwatch/internal/gatewayconfig"
@@ -118,6 +117,9 @@ const (
 	DefaultUpgradeMinRatio = 0.8
 )
 
+// DefaultDockerSocket is the Docker Engine API's socket on Linux.
+const DefaultDockerSocket = "/var/run/docker.sock"
+
 // DefaultJournalPath is relative to the configuration file.
 const DefaultJournalPath = "data/remediator.db"
 
@@ -150,6 +152,7 @@ func defaultTarget() Target {
 		Connection:  gatewayconfig.Default(),
 		LogDirs:     []string{openclaw.DefaultLogDir},
 		StopTimeout: DefaultStopTimeout,
+		Driver:      Driver{Socket: DefaultDockerSocket},
 		Verify:      Verify{Timeout: DefaultVerifyTime, Interval: DefaultVerifyEvery},
 		Logs:        LogRetention{MaxAge: DefaultLogMaxAge, MaxTotalBytes: DefaultLogBudget},
 		Rollback:    Rollback{Command: slices.Clone(DefaultRollbackCommand), VersionPattern: DefaultVersionPattern},
@@ -411,7 +414,7 @@ func Load(path string) (*Config, error) {
 // Parse parses and validates configuration text; dir resolves relative paths.
 func Parse(data []byte, dir string) (*Config, error) {
 	c := &Config{}
-	if err := yaml.UnmarshalStrict(data, c); err != nil {
+	if err := configpath.UnmarshalStrict(data, c); err != nil {
 		return nil, err
 	}
 	if err := c.validate(dir); err != nil {
@@ -448,6 +451,45 @@ func DefaultPolicies(actionLabel string) []*Policy {
 	}
 }
 
+// The ranges of every count, size and duration key, listed in
+// docs/configuration.md. Generous: what a real fleet could want, and the
+// milliseconds that tests use; what lies outside is a typo or a unit
+// mistake.
+var (
+	workersRange      = configpath.Count("workers", 1, 256)
+	bodyLimitRange    = configpath.Size("webhook_body_limit", Bytes(1<<10), Bytes(256<<20))
+	retentionRange    = configpath.Duration("journal.retention", 24*time.Hour, 2*365*24*time.Hour)
+	snapshotsRange    = configpath.Count("diagnostics.max_snapshots", 1, 10000)
+	logLinesRange     = configpath.Count("diagnostics.log_lines", 1, 100000)
+	cooldownRange     = configpath.Duration("limits.cooldown", time.Millisecond, 7*24*time.Hour)
+	maxAttemptsRange  = configpath.Count("limits.max_attempts", 1, 100)
+	windowRange       = configpath.Duration("limits.window", time.Millisecond, 30*24*time.Hour)
+	quietRange        = configpath.Duration("limits.circuit_quiet_period", 0, 30*24*time.Hour)
+	retryDelayRange   = configpath.Duration("limits.retry_delay", time.Millisecond, 24*time.Hour)
+	approvalRange     = configpath.Duration("approval.timeout", time.Millisecond, 30*24*time.Hour)
+	notifyTimeRange   = configpath.Duration("notify.timeout", time.Millisecond, 5*time.Minute)
+	observeRange      = configpath.Duration("upgrade.observe", time.Millisecond, 24*time.Hour)
+	observeEveryRange = configpath.Duration("upgrade.observe_interval", time.Millisecond, time.Hour)
+	settleRange       = configpath.Duration("upgrade.settle", time.Millisecond, 24*time.Hour)
+	stopTimeoutRange  = configpath.Duration("targets[].stop_timeout", time.Millisecond, time.Hour)
+	verifyTimeRange   = configpath.Duration("targets[].verify.timeout", time.Millisecond, time.Hour)
+	verifyEveryRange  = configpath.Duration("targets[].verify.interval", time.Millisecond, time.Minute)
+	logMaxAgeRange    = configpath.Duration("targets[].log_retention.max_age", time.Millisecond, 10*365*24*time.Hour)
+	logBudgetRange    = configpath.Size("targets[].log_retention.max_total_bytes", Bytes(1), Bytes(16<<40))
+	backupKeepRange   = configpath.Count("targets[].backup.keep", 1, 1000)
+	uidRange          = gatewayconfig.UIDRange.In("targets[]")
+)
+
+// Ranges are the ranges of the file's keys, for the documentation's test.
+func Ranges() []configpath.Bounds {
+	return []configpath.Bounds{
+		workersRange, bodyLimitRange, retentionRange, snapshotsRange, logLinesRange,
+		cooldownRange, maxAttemptsRange, windowRange, quietRange, retryDelayRange, approvalRange,
+		notifyTimeRange, observeRange, observeEveryRange, settleRange,
+		stopTimeoutRange, verifyTimeRange, verifyEveryRange, logMaxAgeRange, logBudgetRange, backupKeepRange, uidRange,
+	}
+}
+
 var nameRe = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,62}$`)
 
 func (c *Config) validate(dir string) error {
@@ -459,33 +501,46 @@ func (c *Config) validate(dir string) error {
 			return fmt.Errorf("%s: empty; leave the key out for the default", f.key)
 		}
 	}
-	if err := configpath.First(
-		configpath.Positive("workers", c.Workers),
-		configpath.Positive("webhook_body_limit", c.BodyLimit),
-		configpath.Positive("diagnostics.max_snapshots", c.Diagnostics.MaxSnapshots),
-		configpath.Positive("diagnostics.log_lines", c.Diagnostics.LogLines),
-		configpath.Positive("approval.timeout", c.Approval.Timeout),
-	); err != nil {
-		return err
-	}
-	c.Journal.Path = configpath.Resolve(c.Journal.Path, dir, home)
 	// Alertmanager repeats a firing group every repeat_interval (4 h by
 	// default) with the same fingerprint and startsAt; forgetting the key
 	// sooner would act on a repeat.
 	if time.Duration(c.Journal.Retention) < 24*time.Hour {
 		return fmt.Errorf("journal.retention: %s is shorter than 24h; duplicates must be recognised longer than any repeat_interval", c.Journal.Retention)
 	}
+	if c.Limits.QuietPeriod == nil { // circuit_quiet_period: null
+		q := DefaultQuietPeriod
+		c.Limits.QuietPeriod = &q
+	}
+	if err := configpath.First(
+		workersRange.Check(c.Workers),
+		bodyLimitRange.Check(c.BodyLimit),
+		retentionRange.Check(c.Journal.Retention),
+		snapshotsRange.Check(c.Diagnostics.MaxSnapshots),
+		logLinesRange.Check(c.Diagnostics.LogLines),
+		cooldownRange.Check(c.Limits.Cooldown),
+		maxAttemptsRange.Check(c.Limits.MaxAttempts),
+		windowRange.Check(c.Limits.Window),
+		quietRange.Check(*c.Limits.QuietPeriod),
+		retryDelayRange.Check(c.Limits.RetryDelay),
+		approvalRange.Check(c.Approval.Timeout),
+		observeRange.Check(c.Upgrade.Observe),
+		observeEveryRange.Check(c.Upgrade.Interval),
+		settleRange.Check(c.Upgrade.Settle),
+	); err != nil {
+		return err
+	}
+	c.Journal.Path = configpath.Resolve(c.Journal.Path, dir, home)
 	if c.Diagnostics.Dir == "" { // beside the journal, wherever that is
 		c.Diagnostics.Dir = filepath.Join(filepath.Dir(c.Journal.Path), "diagnostics")
 	}
 	c.Diagnostics.Dir = configpath.Resolve(c.Diagnostics.Dir, dir, home)
-	if err := c.Limits.validate(); err != nil {
-		return fmt.Errorf("limits: %w", err)
-	}
 	if err := c.Upgrade.validate(); err != nil {
 		return fmt.Errorf("upgrade: %w", err)
 	}
 	if c.Notify != nil {
+		if err := notifyTimeRange.Check(c.Notify.Timeout); err != nil {
+			return err
+		}
 		if err := c.Notify.validate(dir); err != nil {
 			return fmt.Errorf("notify: %w", err)
 		}
@@ -506,8 +561,11 @@ func (c *Config) validate(dir string) error {
 		}
 		seen[t.Name] = true
 	}
-	if c.Policies == nil {
+	switch {
+	case c.Policies == nil: // left out, or policies: null
 		c.Policies = DefaultPolicies(c.ActionLabel)
+	case len(c.Policies) == 0:
+		return errors.New("policies: an empty list matches no alert, so nothing would ever be done; leave the key out for the default policies, or list at least one")
 	}
 	names := map[string]bool{}
 	for i, p := range c.Policies {
@@ -525,29 +583,9 @@ func (c *Config) validate(dir string) error {
 	return nil
 }
 
-func (l *Limits) validate() error {
-	if l.QuietPeriod == nil { // circuit_quiet_period: null
-		q := DefaultQuietPeriod
-		l.QuietPeriod = &q
-	}
-	if err := configpath.First(
-		configpath.Positive("cooldown", l.Cooldown),
-		configpath.Positive("max_attempts", l.MaxAttempts),
-		configpath.Positive("window", l.Window),
-		configpath.Positive("retry_delay", l.RetryDelay),
-	); err != nil {
-		return err
-	}
-	return nil
-}
-
 func (u *Upgrade) validate() error {
-	if err := configpath.First(
-		configpath.Positive("observe", u.Observe),
-		configpath.Positive("observe_interval", u.Interval),
-		configpath.Positive("settle", u.Settle),
-	); err != nil {
-		return err
+	if u.Interval > u.Observe {
+		return fmt.Errorf("observe_interval: %s is longer than observe %s", u.Interval, u.Observe)
 	}
 	for _, q := range []struct{ key, v string }{{"alerts_query", u.AlertsQuery}, {"reasoning_query", u.ReasoningQuery}} {
 		if !strings.Contains(q.v, "{target}") {
@@ -563,9 +601,6 @@ func (u *Upgrade) validate() error {
 func (n *Notify) validate(dir string) error {
 	if _, err := gatewayconfig.ParseURL(n.URL); err != nil {
 		return fmt.Errorf("url: %w", err)
-	}
-	if err := configpath.Positive("timeout", n.Timeout); err != nil {
-		return err
 	}
 	n.HTTPClientConfig.SetDirectory(dir)
 	if err := n.HTTPClientConfig.Validate(); err != nil {
@@ -589,15 +624,24 @@ func (t *Target) validate(dir, home string) error {
 		return errors.New("log_dirs: empty list; leave the key out for the default")
 	}
 	if err := configpath.First(
-		configpath.Positive("stop_timeout", t.StopTimeout),
-		configpath.Positive("verify.timeout", t.Verify.Timeout),
-		configpath.Positive("verify.interval", t.Verify.Interval),
-		configpath.Positive("log_retention.max_age", t.Logs.MaxAge),
-		configpath.Positive("log_retention.max_total_bytes", t.Logs.MaxTotalBytes),
+		stopTimeoutRange.Check(t.StopTimeout),
+		verifyTimeRange.Check(t.Verify.Timeout),
+		verifyEveryRange.Check(t.Verify.Interval),
+		logMaxAgeRange.Check(t.Logs.MaxAge),
+		logBudgetRange.Check(t.Logs.MaxTotalBytes),
+		backupKeepRange.Check(t.Backup.Keep),
 	); err != nil {
 		return err
 	}
+	if t.Verify.Interval > t.Verify.Timeout {
+		return fmt.Errorf("verify.interval: %s is longer than verify.timeout %s", t.Verify.Interval, t.Verify.Timeout)
+	}
 	for i, d := range t.LogDirs {
+		// "" would resolve to this file's directory, which cleanup_logs
+		// would then prune: a path is written or the key left out.
+		if strings.TrimSpace(d) == "" {
+			return fmt.Errorf("log_dirs[%d]: empty path", i)
+		}
 		t.LogDirs[i] = configpath.Resolve(d, dir, home)
 		if filepath.Clean(t.LogDirs[i]) == "/" {
 			return fmt.Errorf("log_dirs[%d]: refusing the root directory", i)
@@ -646,9 +690,6 @@ func (b *Backup) validate(dir, home string) error {
 			}
 		}
 	}
-	if b.Keep < 1 {
-		return fmt.Errorf("keep: %d, at least 1", b.Keep)
-	}
 	return nil
 }
 
@@ -693,8 +734,10 @@ func (d *Driver) validate(dir, home string) error {
 			return fmt.Errorf("unit: %q is not a unit name", d.Unit)
 		}
 	case DriverDocker:
+		// Left out it is the default; written as "" it would resolve to
+		// this file's directory, never a socket.
 		if d.Socket == "" {
-			d.Socket = "/var/run/docker.sock"
+			return errors.New("socket: empty; leave the key out for the default " + DefaultDockerSocket)
 		}
 		d.Socket = configpath.Resolve(d.Socket, dir, home)
 		if !containerRe.MatchString(d.Container) {

@@ -58,7 +58,7 @@ func TestDefaultsWhenDecoding(t *testing.T) {
 		}
 	}
 	if _, err := Parse([]byte(strings.Replace(minimal, "driver:", "verify: {interval: 0s}\n    driver:", 1)), ""); err == nil ||
-		!strings.Contains(err.Error(), "targets[0] (default): verify.interval: 0s must be positive") {
+		!strings.Contains(err.Error(), "targets[0] (default): verify.interval: 0s is out of range [1ms, 1m]") {
 		t.Errorf("verify.interval 0s: %v", err)
 	}
 }
@@ -105,7 +105,7 @@ func TestExampleConfigInDocs(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	for _, tc := range []struct{ name, yaml, want string }{
-		{"unknown key with line", minimal + "  - name: x\n    drivr: {}\n", "line 6: field drivr not found"},
+		{"unknown key with line", minimal + "  - name: x\n    drivr: {}\n", "line 6: unknown key drivr"},
 		{"no targets", "workers: 2\n", "targets: at least one"},
 		{"bad driver", strings.Replace(minimal, "kind: process", "kind: ssh", 1), `unknown driver "ssh"`},
 		{"process without argv", "targets:\n  - name: a\n    driver: {kind: process}\n", "start: required"},
@@ -120,7 +120,7 @@ func TestErrors(t *testing.T) {
 		{"short retention", minimal + "journal: {retention: 1h}\n", "shorter than 24h"},
 		{"unanchored version pattern", strings.Replace(minimal, "driver:", "rollback: {version_pattern: '[0-9.]+'}\n    driver:", 1), "anchored"},
 		{"rollback without version", strings.Replace(minimal, "driver:", "rollback: {command: [openclaw, update]}\n    driver:", 1), "{version}"},
-		{"backup keep 0", strings.Replace(minimal, "driver:", "backup: {dir: /var/backups/oc, keep: 0}\n    driver:", 1), "backup: keep: 0"},
+		{"backup keep 0", strings.Replace(minimal, "driver:", "backup: {dir: /var/backups/oc, keep: 0}\n    driver:", 1), "targets[0] (default): backup.keep: 0 is out of range [1, 1000]"},
 		{"backup restore without target", strings.Replace(minimal, "driver:", "backup: {dir: /var/backups/oc, restore: [openclaw, backup, restore, '{archive}']}\n    driver:", 1), "backup: restore: no argument contains {target}"},
 		{"backup root dir", strings.Replace(minimal, "driver:", "backup: {dir: /}\n    driver:", 1), "backup: dir: refusing the root"},
 		{"bad size", strings.Replace(minimal, "driver:", "log_retention: {max_total_bytes: lots}\n    driver:", 1), `size "lots"`},

@@ -172,7 +172,7 @@ var (
 	probeTimeoutRange     = configpath.Duration("gateways[].probe_timeout", time.Millisecond, time.Hour)
 	versionIntervalRange  = configpath.Duration("gateways[].version_interval", time.Millisecond, 7*24*time.Hour)
 	rpcIntervalRange      = configpath.Duration("gateways[].rpc_interval", time.Millisecond, time.Hour)
-	memoryLimitRange      = configpath.Size[int64]("gateways[].memory_limit_bytes", 0, 1<<50)
+	memoryLimitRange      = configpath.Count[int64]("gateways[].memory_limit_bytes", 0, 1<<50) // 1 PiB; a plain number, no units
 	uidRange              = gatewayconfig.UIDRange.In("gateways[]")
 	healthIntervalRange   = configpath.Duration("gateways[].models[].health_interval", time.Millisecond, 24*time.Hour)
 	suiteIntervalRange    = configpath.Duration("gateways[].models[].suites[].interval", time.Millisecond, 7*24*time.Hour)

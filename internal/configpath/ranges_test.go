@@ -56,7 +56,9 @@ func TestUnmarshalStrictMessages(t *testing.T) {
 		Inner struct {
 			S string `yaml:"s"`
 		} `yaml:"inner"`
-		M map[string]string `yaml:"m"`
+		M    map[string]string `yaml:"m"`
+		D    model.Duration    `yaml:"d"`
+		Wait model.Duration    `yaml:"wait"`
 	}
 	for _, tc := range []struct{ yaml, want string }{
 		{"bogus: 1\n", "line 1: unknown key bogus"},
@@ -71,6 +73,9 @@ func TestUnmarshalStrictMessages(t *testing.T) {
 		{"m: [a]\n", "line 1: cannot read a list as a mapping"},
 		{"- 1\n", "line 1: cannot read a list as a mapping"},
 		{"bogus: 1\nn: x\n", `line 1: unknown key bogus; line 2: cannot read "x" as a whole number`},
+		{"d: 1s\nwait: -5s\n", `line 2: not a valid duration string: "-5s"`},
+		{"d: -5s\nwait: -5s\n", `not a valid duration string: "-5s"`}, // which line is not known
+		{"d: [1s]\n", "line 1: cannot read a list as a string"},
 	} {
 		var s section
 		err := UnmarshalStrict([]byte(tc.yaml), &s)

@@ -2,7 +2,9 @@ package configpath
 
 import (
 	"errors"
+	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v2"
@@ -16,8 +18,14 @@ import (
 func UnmarshalStrict(data []byte, v any) error {
 	err := yaml.UnmarshalStrict(data, v)
 	var te *yaml.TypeError
-	if !errors.As(err, &te) {
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &te):
+	case strings.HasPrefix(err.Error(), "yaml: "): // a syntax error names its line
 		return err
+	default:
+		return withLine(err, data)
 	}
 	msgs := make([]string, len(te.Errors))
 	for i, m := range te.Errors {
@@ -68,4 +76,34 @@ func yamlKind(goType string) string {
 		return "a number"
 	}
 	return "a mapping" // a struct: a section of the file
+}
+
+var quotedRe = regexp.MustCompile(`"((?:[^"\\]|\\.)+)"`)
+
+// withLine adds the line to the error of a value's own decoder (a duration,
+// a size), which yaml passes on without one: the line that holds the value
+// it quotes, if exactly one does.
+func withLine(err error, data []byte) error {
+	m := quotedRe.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err
+	}
+	value, uerr := strconv.Unquote(`"` + m[1] + `"`)
+	if uerr != nil {
+		return err
+	}
+	re := regexp.MustCompile(`(^|[\s:\[{,'"])` + regexp.QuoteMeta(value) + `($|[\s,\]}#'"])`)
+	line := 0
+	for i, l := range strings.Split(string(data), "\n") {
+		if re.MatchString(l) {
+			if line != 0 {
+				return err
+			}
+			line = i + 1
+		}
+	}
+	if line == 0 {
+		return err
+	}
+	return fmt.Errorf("line %d: %w", line, err)
 }

@@ -12,7 +12,7 @@ import (
 
 // actStage runs one attempt of the incident's action from the registry,
 // with the target's driver built once for the attempt. Its result is
-// success until verification says otherwise.
+// success (or partial) until verification says otherwise.
 type actStage struct{ r *Remediator }
 
 func (s actStage) exec(ctx context.Context, w *work) bool {
@@ -42,6 +42,8 @@ func (s actStage) exec(ctx context.Context, w *work) bool {
 	switch {
 	case errors.Is(w.err, actions.ErrRefused):
 		w.result = journal.ResultRefused
+	case errors.Is(w.err, actions.ErrPartial):
+		w.result = journal.ResultPartial
 	case w.err == nil:
 		w.result = journal.ResultSuccess
 	}

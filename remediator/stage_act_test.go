@@ -2,11 +2,24 @@ package remediator
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/clawwatch/clawwatch/remediator/actions"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
+
+// partialAction did part of its job, as cleanup_logs does when files
+// changed between its scan and its act.
+type partialAction struct{}
+
+func (partialAction) Spec() actions.Spec { return actions.Spec{Name: "cleanup_logs"} }
+
+func (partialAction) Run(context.Context, *actions.Env) (actions.Result, error) {
+	return actions.Result{Output: "deleted 2 file(s)"}, fmt.Errorf("%w: 1 file(s) changed since the scan", actions.ErrPartial)
+}
 
 // The act stage runs the registry's action with an environment and leaves
 // its result for verify and record; it journals nothing.
@@ -21,6 +34,12 @@ func TestActStage(t *testing.T) {
 	}
 	if inc := h.incident("locks"); inc.Running() == nil {
 		t.Errorf("act journaled the attempt's end: %+v", inc.Actions)
+	}
+
+	w.action = partialAction{}
+	(actStage{h.rem}).exec(context.Background(), w)
+	if w.result != journal.ResultPartial || !errors.Is(w.err, actions.ErrPartial) {
+		t.Errorf("partial action: %s %v", w.result, w.err)
 	}
 
 	w.action = nil // an action that left the registry

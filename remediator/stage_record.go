@@ -21,7 +21,7 @@ func (s recordStage) exec(ctx context.Context, w *work) bool {
 	r := s.r
 	healthyVersion := s.healthyVersion(w)
 	now := r.now()
-	if ctx.Err() != nil && w.result != journal.ResultSuccess {
+	if ctx.Err() != nil && !completed(w.result) {
 		w.result = journal.ResultInterrupted
 	}
 	var ts *journal.Target
@@ -53,7 +53,7 @@ func (s recordStage) exec(ctx context.Context, w *work) bool {
 			switch {
 			case w.outcome == gate.Opened:
 				reason = "escalated: " + ts.Reason
-			case errors.Is(w.err, actions.ErrRefused):
+			case errors.Is(w.err, actions.ErrRefused), errors.Is(w.err, actions.ErrPartial):
 				reason = w.err.Error()
 			}
 			if err := inc.Finish(reason, now); err != nil {
@@ -83,9 +83,12 @@ func (s recordStage) exec(ctx context.Context, w *work) bool {
 	}
 	inc := w.inc
 	log := r.logger.With("incident", inc.ID, "action", inc.Action, "target", inc.Target, "attempt", len(inc.Actions), "result", w.result, "duration", w.elapsed.Round(time.Millisecond))
-	if w.err != nil {
+	switch {
+	case w.result == journal.ResultPartial:
+		log.Warn("action partly done", "err", w.err)
+	case w.err != nil:
 		log.Warn("action failed", "err", w.err)
-	} else {
+	default:
 		log.Info("action finished", "verification", w.verification)
 	}
 	if w.outcome == gate.Opened && ts != nil {
@@ -104,7 +107,13 @@ func (recordStage) outcome(ts *journal.Target, inc *journal.Incident, w *work, n
 		gate.Withdraw(ts, inc.Action, inc.Actions[len(inc.Actions)-1].StartedAt)
 		return gate.Done
 	}
-	return gate.Finish(ts, inc.Action, w.result == journal.ResultSuccess, w.cfg.Limits, now)
+	return gate.Finish(ts, inc.Action, completed(w.result), w.cfg.Limits, now)
+}
+
+// completed reports whether an attempt ran to its end without failing: a
+// partial one left some of its work alone on purpose.
+func completed(result string) bool {
+	return result == journal.ResultSuccess || result == journal.ResultPartial
 }
 
 // healthyVersion is the version to record as verified healthy after a

@@ -12,8 +12,8 @@ import (
 )
 
 // The record stage ends the attempt in one transaction and lets the gate
-// decide: a success ends the incident, a failure with attempts left is
-// retried, a refusal gives its attempt back.
+// decide: a success ends the incident, so does a partial success, a
+// failure with attempts left is retried, a refusal gives its attempt back.
 func TestRecordStage(t *testing.T) {
 	h := newHarness(t, limitsForTests+"targets:"+commandTarget(t, "default"))
 	ctx := context.Background()
@@ -35,6 +35,16 @@ func TestRecordStage(t *testing.T) {
 	inc = h.incident("refused")
 	if inc.State != journal.StateDone || inc.Reason != w.err.Error() || w.outcome != gate.Done {
 		t.Errorf("refusal: %+v", inc)
+	}
+	w = h.begun("partial", "cleanup_logs")
+	w.result, w.err = journal.ResultPartial, fmt.Errorf("%w: 1 file(s) changed since the scan and were left alone: /x", actions.ErrPartial)
+	(recordStage{h.rem}).exec(ctx, w)
+	inc = h.incident("partial")
+	if inc.State != journal.StateDone || inc.Reason != w.err.Error() || inc.Actions[0].Result != journal.ResultPartial || w.outcome != gate.Done {
+		t.Errorf("partial: %+v, outcome %v", inc, w.outcome)
+	}
+	if got := h.counter("actions", "cleanup_logs", "default", journal.ResultPartial); got != 1 {
+		t.Errorf("partial counted %v times", got)
 	}
 	w = h.begun("fail", "restart")
 	w.result, w.err = journal.ResultFailure, errors.New("start failed")

@@ -30,13 +30,19 @@ type LogReport struct {
 	Compressed, Deleted   int
 	BytesBefore, BytesNow int64
 	Protected             []string
-	Notes                 []string
+	// Changed are the files left alone because they (or a directory above
+	// them) changed between the scan and the act.
+	Changed []string
+	Notes   []string
 }
 
 func (r LogReport) String() string {
 	s := fmt.Sprintf("compressed %d file(s), deleted %d file(s); log bytes %d -> %d", r.Compressed, r.Deleted, r.BytesBefore, r.BytesNow)
 	if len(r.Protected) > 0 {
 		s += "; kept active " + strings.Join(r.Protected, ", ")
+	}
+	if len(r.Changed) > 0 {
+		s += "; left alone, changed since the scan: " + strings.Join(r.Changed, ", ")
 	}
 	for _, n := range r.Notes {
 		s += "\n" + n
@@ -51,6 +57,17 @@ var (
 	// rename or a symlink got in the way.
 	errChanged = errors.New("changed since the scan; left alone")
 )
+
+// changedSinceScan reports whether err says that what an operation found
+// is not what the scan saw: a file or directory replaced, or swapped for a
+// symlink, meanwhile. Anyone who can write in a log directory can cause
+// that, so it skips the file, never the cleanup.
+func changedSinceScan(err error) bool {
+	return errors.Is(err, errChanged) || errors.Is(err, errNotFollowed)
+}
+
+// afterScan, when set by a test, runs between the scan and the act.
+var afterScan func(root string)
 
 // maxLogDepth bounds how deep the scan descends (one descriptor per level).
 const maxLogDepth = 16
@@ -92,6 +109,9 @@ func cleanupRoot(rootPath string, r LogRetention, now time.Time, rep *LogReport)
 	if err != nil {
 		return err
 	}
+	if afterScan != nil {
+		afterScan(rootPath)
+	}
 	markActive(files, r.Active, now)
 	var total int64
 	for _, f := range files {
@@ -102,17 +122,31 @@ func cleanupRoot(rootPath string, r LogRetention, now time.Time, rep *LogReport)
 	}
 	rep.BytesBefore += total
 	var errs []error
-	remove := func(f *logFile) {
-		err := removeLog(root, *f)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, err)
-			return
+	// skip leaves a file that changed since the scan alone, named; its
+	// size stays counted, as the scan saw it.
+	skip := func(f *logFile, err error) bool {
+		if !changedSinceScan(err) {
+			return false
 		}
-		if err == nil {
-			rep.Deleted++
-		}
+		rep.Changed = append(rep.Changed, filepath.Join(rootPath, f.rel()))
+		f.active = true // not picked again by the budget
+		return true
+	}
+	// gone: removed meanwhile (by someone else), nothing left to do.
+	gone := func(f *logFile) {
 		total -= f.size
 		f.size = -1
+	}
+	remove := func(f *logFile) {
+		switch err := removeLog(root, *f); {
+		case err == nil:
+			rep.Deleted++
+			gone(f)
+		case errors.Is(err, fs.ErrNotExist):
+			gone(f)
+		case !skip(f, err):
+			errs = append(errs, err)
+		}
 	}
 	for _, st := range planRetention(files, r, now) {
 		f := &files[st.index]
@@ -121,8 +155,14 @@ func cleanupRoot(rootPath string, r LogRetention, now time.Time, rep *LogReport)
 			remove(f)
 		case opCompress:
 			name, info, err := compressLog(root, *f)
-			if err != nil {
-				errs = append(errs, err)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				gone(f)
+				continue
+			case err != nil:
+				if !skip(f, err) {
+					errs = append(errs, err)
+				}
 				continue
 			}
 			rep.Compressed++
@@ -269,13 +309,16 @@ func scanLogs(root *os.Root) ([]logFile, []string, error) {
 	return files, notes, walk(root, ".", 0)
 }
 
-// sameAsScanned checks that name in dir is still the file the scan saw.
+// sameAsScanned checks that name in dir is still the file the scan saw,
+// unwritten since: same inode (which a file created after one was removed
+// may reuse), size and modification time. A file written meanwhile would
+// lose what was written if it were deleted or compressed.
 func sameAsScanned(dir *os.Root, f logFile) error {
 	fi, err := dir.Lstat(f.name)
 	if err != nil {
 		return err
 	}
-	if f.info != nil && !os.SameFile(fi, f.info) {
+	if f.info != nil && (!os.SameFile(fi, f.info) || fi.Size() != f.info.Size() || !fi.ModTime().Equal(f.info.ModTime())) {
 		return fmt.Errorf("%s: %w", f.rel(), errChanged)
 	}
 	return nil

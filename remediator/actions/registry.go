@@ -2,6 +2,7 @@ package actions
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"time"
@@ -49,9 +50,15 @@ type Spec struct {
 type Action interface {
 	Spec() Spec
 	// Run does it once. An error wrapping ErrRefused means nothing was
-	// touched; Result.Output is journaled either way.
+	// touched; one wrapping ErrPartial, that the rest was done;
+	// Result.Output is journaled either way.
 	Run(ctx context.Context, env *Env) (Result, error)
 }
+
+// ErrPartial marks an action that did what it safely could and left the
+// rest alone, naming it: not a failure (nothing went wrong that trying
+// again would fix), but not the whole job either.
+var ErrPartial = errors.New("partial")
 
 // Env is what an action runs with: its incident, the target's
 // configuration and the ways to reach the gateway.

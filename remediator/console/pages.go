@@ -255,9 +255,13 @@ func timeline(inc *journal.Incident) []step {
 		if a.Error != "" {
 			end.Detail += "; error: " + a.Error
 		}
-		end.Class = "bad"
-		if a.Result == journal.ResultSuccess {
+		switch a.Result {
+		case journal.ResultSuccess:
 			end.Class = "ok"
+		case journal.ResultPartial:
+			end.Class = "partial"
+		default:
+			end.Class = "bad"
 		}
 		steps = append(steps, end)
 	}

@@ -76,10 +76,15 @@ const (
 	// example a rollback with no other healthy version on record. Not a
 	// failure: not retried, no attempt used.
 	ResultRefused = "refused"
+	// ResultPartial: the action did what it safely could and left some of
+	// its work alone (actions.ErrPartial), for example log files that
+	// changed between cleanup_logs's scan and its act. Not a failure: not
+	// retried, and the gateway was not harmed.
+	ResultPartial = "partial"
 )
 
 // Results lists every action result.
-var Results = []string{ResultSuccess, ResultFailure, ResultVerifyFailed, ResultInterrupted, ResultRefused}
+var Results = []string{ResultSuccess, ResultFailure, ResultVerifyFailed, ResultInterrupted, ResultRefused, ResultPartial}
 
 // MaxOutput bounds the output kept per action.
 const MaxOutput = 8 << 10

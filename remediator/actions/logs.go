@@ -132,7 +132,8 @@ func cleanupRoot(rootPath string, r LogRetention, now time.Time, rep *LogReport)
 		f.active = true // not picked again by the budget
 		return true
 	}
-	// gone: removed meanwhile (by someone else), nothing left to do.
+	// gone drops a file that is no longer there (removed now, or by
+	// someone else meanwhile) from the total.
 	gone := func(f *logFile) {
 		total -= f.size
 		f.size = -1

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -56,6 +57,8 @@ func helperMain(args []string) int {
 		} else {
 			err = openclawUpdateHelper(args[1:])
 		}
+	case "gateway":
+		err = gatewayHelper()
 	case "http-server":
 		err = foreignServerHelper(args[1:])
 	default:
@@ -105,7 +108,51 @@ const (
 	// version it installs writes its schema (the version) into the state
 	// dir, and it refuses to install a version older than that schema.
 	envMigrates = "CLAWWATCH_TEST_MIGRATES"
+	// envPackage is the stand-in's installed package: a directory whose
+	// package.json names the version. The update stand-in replaces it as
+	// npm does, and the "gateway" helper starts the simulator on its version.
+	envPackage = "CLAWWATCH_TEST_PACKAGE"
 )
+
+// writePackage lays out a package of version in dir, as npm's install does:
+// a new directory renamed into place, the old one removed.
+func writePackage(dir, version string) error {
+	next := dir + ".installing"
+	if err := os.MkdirAll(filepath.Join(next, "node_modules", "dep"), 0o755); err != nil {
+		return err
+	}
+	pkg := fmt.Sprintf(`{"name":"openclaw","version":%q}`, version)
+	if err := os.WriteFile(filepath.Join(next, "package.json"), []byte(pkg), 0o644); err != nil {
+		return err
+	}
+	if err := os.Symlink("../package.json", filepath.Join(next, "node_modules", "dep", "link")); err != nil {
+		return err
+	}
+	old := dir + ".old"
+	if err := os.Rename(dir, old); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	if err := os.Rename(next, dir); err != nil {
+		return err
+	}
+	return os.RemoveAll(old)
+}
+
+// gatewayHelper starts the simulator on the version of the installed
+// package, as the real gateway runs the release installed: it replaces
+// itself (same pid) with the simulator.
+func gatewayHelper() error {
+	v, err := openclaw.PackageVersion(os.Getenv(envPackage))
+	if err != nil {
+		return err
+	}
+	var argv []string
+	if err := json.Unmarshal([]byte(os.Getenv(envSimArgv)), &argv); err != nil || len(argv) == 0 {
+		return fmt.Errorf("%s: %v", envSimArgv, err)
+	}
+	argv = append(argv, "--version", v.Version)
+	return syscall.Exec(argv[0], argv, os.Environ())
+}
 
 // schemaFile is where the migrating stand-in keeps the state's schema.
 func schemaFile() string { return filepath.Join(os.Getenv(envSimState), "schema") }
@@ -163,6 +210,11 @@ func openclawUpdateHelper(args []string) error {
 			return fmt.Errorf("Update refused: database has schema %s; target supports %s", schema, version)
 		}
 		if err := os.WriteFile(schemaFile(), []byte(version), 0o600); err != nil {
+			return err
+		}
+	}
+	if dir := os.Getenv(envPackage); dir != "" {
+		if err := writePackage(dir, version); err != nil {
 			return err
 		}
 	}

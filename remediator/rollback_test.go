@@ -20,7 +20,7 @@ import (
 )
 
 const (
-	goodVersion  = "2026.9.1"
+	goodVersion  = "2026.9.4"
 	badVersion   = "2026.9.6"
 	rollbackFP   = "5f60718293a4b5c6"
 	rollbackTime = "2026-11-22T08:00:00Z"
@@ -187,11 +187,14 @@ func TestRollbackRefusedWithoutAVerifiedVersion(t *testing.T) {
 		{"nothing on record", nil},
 		{"only the running version", []string{goodVersion}},
 		{"hostile versions in the journal file", []string{"2026.9.1; rm -rf /", "../../../bin/sh", "2026.9.1\n--force", "$(id)", "latest"}},
+		// Before 2026.9.3 by the built-in advisory; 2026.9.5 by the configuration.
+		{"only known-bad releases", []string{"2026.9.2", "2026.9.5"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rig := newRollbackRig(t, goodVersion)
 			h := newHarness(t, `
 limits: {cooldown: 1ms, max_attempts: 3, window: 1h, retry_delay: 10ms, circuit_quiet_period: 0s}
+known_bad_releases: [{version: 2026.9.5, reason: bad answers}]
 policies:
   - name: rollback_now
     matchers: ['remediation="rollback"']
@@ -210,6 +213,10 @@ targets:`+rig.yaml(t))
 			}
 			if !strings.Contains(a.Output, `running "`+goodVersion+`"`) {
 				t.Errorf("output does not say what runs and what is on record: %q", a.Output)
+			}
+			if tc.name == "only known-bad releases" && (!strings.Contains(a.Output, "releases before 2026.9.3 are known bad (advisory: ") ||
+				!strings.Contains(a.Output, "2026.9.5 is a known-bad release (bad answers)")) {
+				t.Errorf("output does not say which known-bad releases were passed over: %q", a.Output)
 			}
 			if got := rig.updates(); len(got) != 0 {
 				t.Fatalf("the rollback command ran: %q", got)

@@ -173,6 +173,9 @@ func (r *Remediator) planUpgrade(cfg *config.Config, req UpgradeRequest) (*journ
 			return nil, fmt.Errorf("%w: target %s: %w", ErrBadUpgrade, n, err)
 		}
 	}
+	if k, bad := cfg.KnownBadRelease(req.To); bad {
+		return nil, fmt.Errorf("%w: refused: %s", ErrBadUpgrade, k)
+	}
 	now := r.now()
 	var id [4]byte
 	_, _ = rand.Read(id[:])

@@ -157,6 +157,13 @@ func (r *Remediator) updateBatch(ctx context.Context, cfg *config.Config, u *jou
 				return fmt.Errorf("target %s: %w", s.Target, err)
 			}
 		}
+		if t.Package.Dir != "" {
+			if err := r.keepPackage(ctx, t, s); err != nil {
+				s.Error = err.Error()
+				_ = r.saveUpgrade(u)
+				return fmt.Errorf("target %s: %w", s.Target, err)
+			}
+		}
 		s.Updated = true
 		if err := r.saveUpgrade(u); err != nil {
 			return err
@@ -191,10 +198,13 @@ func (r *Remediator) rollbackBatch(ctx context.Context, cfg *config.Config, b *j
 		t := cfg.Target(s.Target)
 		argv, err := upgrade.Argv(t.Rollback.Command, s.From, t.Rollback.VersionRegexp())
 		var out, verification string
+		swap := r.keptSwap(t, s)
 		switch {
 		case err != nil:
 		case s.Backup != "":
-			out, err = r.restoreState(ctx, t, s.Backup, argv)
+			out, err = r.restoreState(ctx, t, s.Backup, argv, swap)
+		case swap != nil:
+			out, err = r.swapStopped(ctx, t, swap)
 		default:
 			out, err = r.runUpdate(ctx, t, argv)
 		}
@@ -242,13 +252,13 @@ func (r *Remediator) backupState(ctx context.Context, t *config.Target, s *journ
 }
 
 // restoreState rolls a target back to the state in archive and installs
-// the version with argv.
-func (r *Remediator) restoreState(ctx context.Context, t *config.Target, archive string, argv []string) (string, error) {
+// the version with argv, or with swap when a package was kept.
+func (r *Remediator) restoreState(ctx context.Context, t *config.Target, archive string, argv []string, swap func(context.Context) (string, error)) (string, error) {
 	drv, err := driver.New(t, r.procs)
 	if err != nil {
 		return "", err
 	}
-	return actions.StateRestore{Target: t, Archive: archive, Install: argv, Now: r.now(), Restart: actions.RestartOf(t, drv, r.procs)}.Run(ctx)
+	return actions.StateRestore{Target: t, Archive: archive, Install: argv, Swap: swap, Now: r.now(), Restart: actions.RestartOf(t, drv, r.procs)}.Run(ctx)
 }
 
 // runUpdate runs a target's update or rollback command; with update.stop

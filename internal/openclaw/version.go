@@ -158,3 +158,9 @@ func DiscoverVersion(ctx context.Context, client *http.Client, baseURL string, p
 	}
 	return v, nil
 }
+
+// PackageVersion reads the version of the openclaw package installed in
+// dir (…/node_modules/openclaw) from its package.json.
+func PackageVersion(dir string) (Version, error) {
+	return readPackageVersion(filepath.Join(dir, "package.json"))
+}

@@ -160,7 +160,10 @@ type StateRestore struct {
 	// on (the rollback command): run after the state is in place, because
 	// OpenClaw's updater refuses a release older than the state on disk.
 	Install []string
-	Now     time.Time
+	// Swap, when set, installs the version instead of Install: a kept
+	// package put back in place (PackageSwap).
+	Swap func(context.Context) (string, error)
+	Now  time.Time
 }
 
 // Run restores, and returns a log of its steps. Before the gateway is
@@ -204,7 +207,11 @@ func (s StateRestore) Run(ctx context.Context) (string, error) {
 	}
 	restoredLine := fmt.Sprintf("state: %s restored from %s; the state it replaced is kept at %s", state, s.Archive, aside)
 	log = append(log, restoredLine)
-	out, err = driver.Run(ctx, s.Install, t.Driver.Dir, t.Driver.Env)
+	if s.Swap != nil {
+		out, err = s.Swap(ctx)
+	} else {
+		out, err = driver.Run(ctx, s.Install, t.Driver.Dir, t.Driver.Env)
+	}
 	log = append(log, "install: "+out)
 	if err != nil {
 		// The installed version is still the newer one: it gets its own

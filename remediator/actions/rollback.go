@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -29,49 +30,110 @@ func (rollbackAction) Spec() Spec {
 	return Spec{Name: "rollback", Disruptive: true, Verified: true, RecordsVersion: true, ByLabel: true}
 }
 
-func (rollbackAction) Run(ctx context.Context, env *Env) (Result, error) {
+func (rollbackAction) Run(ctx context.Context, env *Env) (res Result, err error) {
 	versions, err := env.Versions()
 	if err != nil {
 		return Result{}, err
 	}
 	t := env.Target
 	current, _ := env.RunningVersion(ctx) // "" when not discoverable: any recorded version differs
-	version, err := RollbackVersion(versions, current, t.Rollback.VersionRegexp())
+	var skipped []string
+	candidates := slices.DeleteFunc(slices.Clone(versions), func(v journal.Version) bool {
+		if env.Config == nil {
+			return false
+		}
+		k, bad := env.Config.KnownBadRelease(v.Version)
+		if bad && v.Version != current {
+			skipped = append(skipped, k.String())
+		}
+		return bad
+	})
+	version, err := RollbackVersion(candidates, current, t.Rollback.VersionRegexp())
 	if err != nil {
 		recorded := make([]string, len(versions))
 		for i, v := range versions {
 			recorded[i] = strconv.Quote(v.Version)
 		}
-		return Result{Output: fmt.Sprintf("running %q; verified healthy on record: [%s]", current, strings.Join(recorded, ", "))}, err
+		return Result{Output: fmt.Sprintf("running %q; verified healthy on record: [%s]%s", current, strings.Join(recorded, ", "), knownBadNote(skipped))}, err
 	}
 	argv, err := RollbackArgv(t.Rollback.Command, version, t.Rollback.VersionRegexp())
 	if err != nil {
 		return Result{}, err
 	}
 	head := fmt.Sprintf("rollback %s -> %s", current, version)
+	if len(skipped) > 0 {
+		notes := knownBadNote(skipped)
+		defer func() { res.Output = strings.TrimPrefix(notes, "\n") + "\n" + res.Output }()
+	}
 	restart := RestartOf(t, env.Driver, env.Procs)
+	rec := versionOf(versions, version)
+	var notes []string
+	var swap func(context.Context) (string, error)
+	if rec.Package != "" && t.Package.Dir != "" {
+		if err := CheckKept(t, rec.Package, version); err != nil {
+			notes = append(notes, "kept package not used: "+err.Error())
+		} else {
+			head += " by swapping back the package kept at " + rec.Package
+			swap = PackageSwap{Target: t, Kept: rec.Package, Now: env.Now}.Run
+		}
+	}
+	if swap == nil && t.Package.Dir != "" && current != "" {
+		// Reinstalling replaces the package: keep it first, as an upgrade does.
+		named := packagesOf(versions)
+		kept, err := KeepPackage(ctx, t, current, env.Now, func(p string) bool { return slices.Contains(named, p) })
+		if kept.Path != "" {
+			notes = append(notes, fmt.Sprintf("package: the installed package %s is kept at %s", current, kept.Path))
+		}
+		if err != nil {
+			notes = append(notes, "package: "+err.Error())
+		}
+	}
 	var out string
-	switch archive := backupOf(versions, version); {
-	case archive != "" && t.Backup.Dir != "":
+	switch {
+	case rec.Backup != "" && t.Backup.Dir != "":
 		head += " with the state archived before the upgrade"
-		out, err = StateRestore{Target: t, Archive: archive, Install: argv, Now: env.Now, Restart: restart}.Run(ctx)
+		out, err = StateRestore{Target: t, Archive: rec.Backup, Install: argv, Swap: swap, Now: env.Now, Restart: restart}.Run(ctx)
+	case swap != nil:
+		out, err = SwapStopped(ctx, restart, swap)
 	case t.Update.Stop:
 		out, err = RunStopped(ctx, t, restart, argv)
 	default:
 		out, err = driver.Run(ctx, argv, t.Driver.Dir, t.Driver.Env)
 	}
+	if len(notes) > 0 {
+		out = strings.Join(notes, "\n") + "\n" + out
+	}
 	// The summary first and last: the journal keeps an output's tail.
 	return Result{Output: head + "\n" + out + "\n" + head, Version: version}, err
 }
 
-// backupOf is the state archive recorded for version, if any.
-func backupOf(versions []journal.Version, version string) string {
+// knownBadNote says which recorded versions the rollback passed over.
+func knownBadNote(skipped []string) string {
+	if len(skipped) == 0 {
+		return ""
+	}
+	return "\nnot rolled back to, known bad: " + strings.Join(skipped, "; ")
+}
+
+// versionOf is the record of version, with its rollback points.
+func versionOf(versions []journal.Version, version string) journal.Version {
 	for _, v := range versions {
 		if v.Version == version {
-			return v.Backup
+			return v
 		}
 	}
-	return ""
+	return journal.Version{}
+}
+
+// packagesOf lists the kept packages the versions name.
+func packagesOf(versions []journal.Version) []string {
+	var out []string
+	for _, v := range versions {
+		if v.Package != "" {
+			out = append(out, v.Package)
+		}
+	}
+	return out
 }
 
 // ValidVersion reports whether v may go into a rollback argv: it matches the

@@ -100,6 +100,10 @@ var (
 // besides those the journal still names as rollback points.
 const DefaultBackupKeep = 3
 
+// DefaultPackageKeep is how many kept packages a target's keep dir holds
+// besides those the journal still names as rollback points.
+const DefaultPackageKeep = 2
+
 // Upgrade defaults: the observation after each batch, and what it asks
 // Prometheus. {target} is replaced by a target's name, which matches nameRe
 // and so cannot leave a PromQL string.
@@ -159,6 +163,7 @@ func defaultTarget() Target {
 		Update:      Update{Command: slices.Clone(DefaultUpdateCommand)},
 		Backup: Backup{Command: slices.Clone(DefaultBackupCommand), Restore: slices.Clone(DefaultRestoreCommand),
 			Keep: DefaultBackupKeep},
+		Package: Package{Keep: DefaultPackageKeep},
 	}
 }
 
@@ -199,8 +204,10 @@ type Config struct {
 	Approval    Approval    `yaml:"approval,omitempty"`
 	Notify      *Notify     `yaml:"notify,omitempty"`
 	Upgrade     Upgrade     `yaml:"upgrade,omitempty"`
-	Targets     []*Target   `yaml:"targets"`
-	Policies    []*Policy   `yaml:"policies,omitempty"`
+	// KnownBadReleases adds to DefaultKnownBad (knownbad.go).
+	KnownBadReleases []KnownBad `yaml:"known_bad_releases,omitempty"`
+	Targets          []*Target  `yaml:"targets"`
+	Policies         []*Policy  `yaml:"policies,omitempty"`
 }
 
 // Journal is where incidents and actions are recorded.
@@ -258,6 +265,7 @@ type Target struct {
 	Rollback         Rollback                `yaml:"rollback,omitempty"`
 	Update           Update                  `yaml:"update,omitempty"`
 	Backup           Backup                  `yaml:"backup,omitempty"`
+	Package          Package                 `yaml:"package,omitempty"`
 }
 
 // Update configures how a guarded upgrade installs a version.
@@ -289,6 +297,26 @@ type Backup struct {
 	Restore []string `yaml:"restore,omitempty"`
 	// Keep is how many archives stay in Dir besides those the journal
 	// names as rollback points.
+	Keep int `yaml:"keep,omitempty"`
+}
+
+// Package configures kept releases. OpenClaw's updater retains the previous
+// package only while it activates a new one, and reinstalling an old
+// release takes minutes (docs/openclaw.md), so with Dir set the remediator
+// keeps the installed package before it replaces it (a guarded upgrade's
+// update, an alert-driven rollback), and a rollback to a kept version puts
+// that package back in place with rename(2) instead of reinstalling it.
+type Package struct {
+	// Dir is the installed package directory the gateway runs from (an
+	// npm global install: <prefix>/lib/node_modules/openclaw); empty: no
+	// package is kept and every rollback reinstalls.
+	Dir string `yaml:"dir,omitempty"`
+	// KeepDir receives the kept packages, and is the only directory
+	// anything is ever removed from; default <backup.dir>/packages. On the
+	// package's filesystem a swap is a rename; elsewhere a copy.
+	KeepDir string `yaml:"keep_dir,omitempty"`
+	// Keep is how many kept packages stay in KeepDir besides those the
+	// journal names as rollback points.
 	Keep int `yaml:"keep,omitempty"`
 }
 
@@ -477,6 +505,7 @@ var (
 	logMaxAgeRange    = configpath.Duration("targets[].log_retention.max_age", time.Millisecond, 10*365*24*time.Hour)
 	logBudgetRange    = configpath.Size("targets[].log_retention.max_total_bytes", Bytes(1), Bytes(16<<40))
 	backupKeepRange   = configpath.Count("targets[].backup.keep", 1, 1000)
+	packageKeepRange  = configpath.Count("targets[].package.keep", 1, 100)
 	uidRange          = gatewayconfig.UIDRange.In("targets[]")
 )
 
@@ -486,7 +515,7 @@ func Ranges() []configpath.Bounds {
 		workersRange, bodyLimitRange, retentionRange, snapshotsRange, logLinesRange,
 		cooldownRange, maxAttemptsRange, windowRange, quietRange, retryDelayRange, approvalRange,
 		notifyTimeRange, observeRange, observeEveryRange, settleRange,
-		stopTimeoutRange, verifyTimeRange, verifyEveryRange, logMaxAgeRange, logBudgetRange, backupKeepRange, uidRange,
+		stopTimeoutRange, verifyTimeRange, verifyEveryRange, logMaxAgeRange, logBudgetRange, backupKeepRange, packageKeepRange, uidRange,
 	}
 }
 
@@ -534,6 +563,11 @@ func (c *Config) validate(dir string) error {
 		c.Diagnostics.Dir = filepath.Join(filepath.Dir(c.Journal.Path), "diagnostics")
 	}
 	c.Diagnostics.Dir = configpath.Resolve(c.Diagnostics.Dir, dir, home)
+	for i := range c.KnownBadReleases {
+		if err := c.KnownBadReleases[i].validate(); err != nil {
+			return fmt.Errorf("known_bad_releases[%d]: %w", i, err)
+		}
+	}
 	if err := c.Upgrade.validate(); err != nil {
 		return fmt.Errorf("upgrade: %w", err)
 	}
@@ -630,6 +664,7 @@ func (t *Target) validate(dir, home string) error {
 		logMaxAgeRange.Check(t.Logs.MaxAge),
 		logBudgetRange.Check(t.Logs.MaxTotalBytes),
 		backupKeepRange.Check(t.Backup.Keep),
+		packageKeepRange.Check(t.Package.Keep),
 	); err != nil {
 		return err
 	}
@@ -655,6 +690,9 @@ func (t *Target) validate(dir, home string) error {
 	}
 	if err := t.Backup.validate(dir, home); err != nil {
 		return fmt.Errorf("backup: %w", err)
+	}
+	if err := t.Package.validate(dir, home, t.Backup.Dir); err != nil {
+		return fmt.Errorf("package: %w", err)
 	}
 	var err error
 	if t.Rollback.re, err = regexp.Compile(t.Rollback.VersionPattern); err != nil {
@@ -689,6 +727,32 @@ func (b *Backup) validate(dir, home string) error {
 				return fmt.Errorf("%s: no argument contains %s", field, p)
 			}
 		}
+	}
+	return nil
+}
+
+func (p *Package) validate(dir, home, backups string) error {
+	if p.Dir == "" {
+		return nil
+	}
+	p.Dir = filepath.Clean(configpath.Resolve(p.Dir, dir, home))
+	if p.Dir == "/" {
+		return errors.New("dir: refusing the root directory")
+	}
+	switch {
+	case p.KeepDir != "":
+		p.KeepDir = filepath.Clean(configpath.Resolve(p.KeepDir, dir, home))
+	case backups != "":
+		p.KeepDir = filepath.Join(backups, "packages")
+	default:
+		return errors.New("keep_dir: required with dir when backup.dir is not set")
+	}
+	if p.KeepDir == "/" {
+		return errors.New("keep_dir: refusing the root directory")
+	}
+	inside := func(a, b string) bool { return a == b || strings.HasPrefix(a, b+string(filepath.Separator)) }
+	if inside(p.KeepDir, p.Dir) || inside(p.Dir, p.KeepDir) {
+		return fmt.Errorf("keep_dir: %s and dir %s must not contain each other", p.KeepDir, p.Dir)
 	}
 	return nil
 }

@@ -156,6 +156,57 @@ func TestBackupDefaults(t *testing.T) {
 	}
 }
 
+// Kept packages are off until a package dir is set; the keep dir defaults
+// beside the backups, and the two directories may not contain each other.
+func TestPackageKeep(t *testing.T) {
+	with := func(p string) []byte { return []byte(strings.Replace(minimal, "driver:", p+"\n    driver:", 1)) }
+	c, err := Parse(with("backup: {dir: backups}\n    package: {dir: /opt/oc/lib/node_modules/openclaw}"), "/etc/clawwatch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := c.Targets[0].Package; p.KeepDir != "/etc/clawwatch/backups/packages" || p.Keep != DefaultPackageKeep {
+		t.Fatalf("%+v", p)
+	}
+	for p, want := range map[string]string{
+		"package: {dir: /opt/oc}":                         "package: keep_dir: required",
+		"package: {dir: /, keep_dir: /k}":                 "package: dir: refusing the root directory",
+		"package: {dir: /opt/oc, keep_dir: /opt/oc/kept}": "must not contain each other",
+		"package: {dir: /opt/oc/pkg, keep_dir: /opt}":     "must not contain each other",
+		"package: {dir: /opt/oc, keep_dir: /k, keep: 0}":  "package.keep: 0 is out of range [1, 100]",
+	} {
+		if _, err := Parse(with(p), "/etc/clawwatch"); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", p, err, want)
+		}
+	}
+}
+
+// Known-bad releases: the built-in advisories, and those configured.
+func TestKnownBadReleases(t *testing.T) {
+	c, err := Parse([]byte("known_bad_releases:\n  - {version: 2026.9.5, reason: bad answers}\n  - {before: 2026.1.1, reason: old}\n"+minimal), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for v, want := range map[string]string{
+		"2026.9.2": "releases before 2026.9.3 are known bad (advisory: ", "2026.9.3-beta.1": "before 2026.9.3",
+		"2026.9.5": "2026.9.5 is a known-bad release (bad answers)", "2026.9.6": "", "2026.10.1": "", "not-a-version": "",
+	} {
+		k, bad := c.KnownBadRelease(v)
+		if bad != (want != "") || !strings.Contains(k.String(), want) {
+			t.Errorf("%s: %v %q, want %q", v, bad, k, want)
+		}
+	}
+	for y, want := range map[string]string{
+		"{reason: x}": "known_bad_releases[0]: one of version and before",
+		"{version: 2026.9.5, before: 2026.9.6, reason: x}": "one of version and before",
+		"{version: 2026.9.5}":                              "reason: empty",
+		"{before: latest, reason: x}":                      `before: "latest" is not a calendar version`,
+	} {
+		if _, err := Parse([]byte("known_bad_releases: ["+y+"]\n"+minimal), ""); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", y, err, want)
+		}
+	}
+}
+
 func TestLoadNamesTheFile(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "r.yml")
 	os.WriteFile(p, []byte("targets: [\n"), 0o600)

@@ -149,6 +149,11 @@ type Version struct {
 	// guarded upgrade moved the target off it: a rollback to this version
 	// restores it, since the newer version may have migrated the state.
 	Backup string `json:"backup,omitempty"`
+	// Package is this version's package directory, kept aside before it
+	// was replaced, and Node the Node.js it ran on: a rollback to this
+	// version swaps it back (journal/upgrade.go).
+	Package string `json:"package,omitempty"`
+	Node    string `json:"node,omitempty"`
 }
 
 // Target is the gate's memory for one target.
@@ -172,14 +177,15 @@ const KeepVersions = 10
 
 // RecordVersion notes v as verified healthy at t, most recent last.
 func (t *Target) RecordVersion(v string, at time.Time) {
-	var backup string
+	next := Version{Version: v}
 	t.Versions = slices.DeleteFunc(t.Versions, func(x Version) bool {
 		if x.Version == v {
-			backup = x.Backup
+			next = x // its rollback points stay
 		}
 		return x.Version == v
 	})
-	t.Versions = append(t.Versions, Version{Version: v, VerifiedAt: at, Backup: backup})
+	next.VerifiedAt = at
+	t.Versions = append(t.Versions, next)
 	if n := len(t.Versions); n > KeepVersions {
 		t.Versions = t.Versions[n-KeepVersions:]
 	}

@@ -68,6 +68,9 @@ type UpgradeStep struct {
 	// Backup is the state archive taken before the update command ran,
 	// restored by a rollback to From.
 	Backup string `json:"backup,omitempty"`
+	// Package is the package directory From ran, kept aside before the
+	// update command ran; a rollback to From swaps it back.
+	Package string `json:"package,omitempty"`
 }
 
 // RecordBackup notes archive as the state of version v, the rollback point
@@ -75,6 +78,25 @@ type UpgradeStep struct {
 func (t *Target) RecordBackup(v, archive string, at time.Time) {
 	t.RecordVersion(v, at)
 	t.Versions[len(t.Versions)-1].Backup = archive
+}
+
+// RecordPackage notes pkg, kept aside while v ran on Node node, as the
+// package of version v: v becomes the most recent version on record.
+func (t *Target) RecordPackage(v, pkg, node string, at time.Time) {
+	t.RecordVersion(v, at)
+	t.Versions[len(t.Versions)-1].Package = pkg
+	t.Versions[len(t.Versions)-1].Node = node
+}
+
+// Packages lists the kept packages the target's versions name.
+func (t *Target) Packages() []string {
+	var out []string
+	for _, v := range t.Versions {
+		if v.Package != "" {
+			out = append(out, v.Package)
+		}
+	}
+	return out
 }
 
 // Backups lists the state archives the target's versions name.

@@ -18,9 +18,11 @@ var (
 	filesDesc = prometheus.NewDesc("openclaw_gateway_lock_files",
 		"Gateway lock files (gateway.*.lock) in the gateway's lock directories.", []string{"gateway"}, nil)
 	staleDesc = prometheus.NewDesc("openclaw_gateway_lock_stale_files",
-		"Lock files whose owner is dead or whose pid now belongs to another process.", []string{"gateway"}, nil)
+		"Trusted lock files whose owner is dead or whose pid now belongs to another process.", []string{"gateway"}, nil)
 	unreadableDesc = prometheus.NewDesc("openclaw_gateway_lock_unreadable_files",
 		"Lock files that could not be read or parsed; never judged stale.", []string{"gateway"}, nil)
+	untrustedDesc = prometheus.NewDesc("openclaw_gateway_lock_untrusted_files",
+		"Readable lock files that another user than the gateway's may have written (owner or directory permissions); never judged stale nor removed.", []string{"gateway"}, nil)
 	oldestDesc = prometheus.NewDesc("openclaw_gateway_lock_oldest_age_seconds",
 		"Age of the oldest lock file by modification time (absent without locks).", []string{"gateway"}, nil)
 	ageDesc = prometheus.NewDesc("openclaw_gateway_locks_age_seconds",
@@ -35,8 +37,8 @@ const refreshEvery = 5 * time.Second
 
 // counts is what one listing of the locks found.
 type counts struct {
-	files, stale, unreadable int
-	oldest                   time.Time // zero without locks
+	files, stale, unreadable, untrusted int
+	oldest                              time.Time // zero without locks
 }
 
 // Collector reports one gateway's locks. Listing the lock directories and
@@ -99,6 +101,7 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 	ch <- prometheus.MustNewConstMetric(filesDesc, prometheus.GaugeValue, float64(v.files), name)
 	ch <- prometheus.MustNewConstMetric(staleDesc, prometheus.GaugeValue, float64(v.stale), name)
 	ch <- prometheus.MustNewConstMetric(unreadableDesc, prometheus.GaugeValue, float64(v.unreadable), name)
+	ch <- prometheus.MustNewConstMetric(untrustedDesc, prometheus.GaugeValue, float64(v.untrusted), name)
 	if !v.oldest.IsZero() {
 		ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, c.now().Sub(v.oldest).Seconds(), name)
 	}
@@ -150,6 +153,12 @@ func (c *Collector) list() (counts, error) {
 		}
 		if lf.Err != nil {
 			v.unreadable++
+			continue
+		}
+		// Anyone may have written it: not the gateway's to judge, and
+		// cleanup_locks leaves it (an alert on it would repeat for ever).
+		if !lf.Trusted() {
+			v.untrusted++
 			continue
 		}
 		st, err := lf.Lock.State(c.t.Procs)

@@ -78,6 +78,44 @@ func TestLocks(t *testing.T) {
 	})
 }
 
+// TestUntrustedLocks: a lock another user owns (planted, or left by another
+// gateway) is counted as untrusted, never as stale: cleanup_locks will not
+// remove it, and an alert on stale locks would fire for ever.
+func TestUntrustedLocks(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the test plants a lock owned by another uid")
+	}
+	tg := targettest.New(t, fmt.Sprintf("gateways:\n  - name: g\n    url: http://127.0.0.1:1\n    state_dir: %s\n", t.TempDir()))
+	tg.Procs = openclaw.ProcFS{Root: proctest.New(t).Root}
+	dir := tg.Config.LockDirs()[0]
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, owner := range map[string]int{"gateway.00000001.lock": os.Getuid(), "gateway.00000002.lock": 65534} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, openclaw.Lock{PID: 999, StartTime: 5}.Marshal(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(path, owner, -1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := targettest.Collect(t, New(tg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]float64{
+		"openclaw_gateway_lock_files":            2,
+		"openclaw_gateway_lock_stale_files":      1,
+		"openclaw_gateway_lock_untrusted_files":  1,
+		"openclaw_gateway_lock_unreadable_files": 0,
+	} {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+}
+
 // TestLocksAreNotListedByTheScrape: a scrape reports the last listing and
 // its age; a lock written since is not seen until the refresh interval has
 // passed, then it is, without any scrape waiting for the listing.

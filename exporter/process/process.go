@@ -41,7 +41,7 @@ var (
 	startDesc     = desc("start_time_seconds", "Start time of the gateway process since the Unix epoch.")
 	memLimitDesc  = desc("memory_limit_bytes", "Memory limit of the gateway process: the configured value, else its cgroup's (absent when unlimited).")
 	tcpDesc       = desc("tcp_connections", "TCP sockets on the gateway port by state, in the gateway's network namespace.", "state")
-	isGatewayDesc = desc("is_gateway", "1 if the process found is shown to be the gateway (its title, or a gateway lock with its pid and start time); 0 when another program holds the gateway port.")
+	isGatewayDesc = desc("is_gateway", "1 if the process found is shown to be the gateway by its title; 0 when another program holds the gateway port or a lock names another program.")
 	tcpAgeDesc    = desc("tcp_connections_age_seconds", "Seconds since the TCP counts were taken: they are refreshed in the background every 5 s (less often where a walk of the host's sockets costs more than 0.5% of a core), not by each scrape.")
 	processesDesc = prometheus.NewDesc("openclaw_gateway_processes",
 		"Gateway processes claiming this gateway: its own, and others started for its state directory (refreshed every minute); more than one is a conflict.", []string{"gateway"}, nil)
@@ -151,8 +151,9 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 }
 
 // isGateway says whether the process found is the gateway, or another
-// program that holds its port (a restart would signal the wrong process,
-// and the remediator refuses). ok is false when it exited meanwhile.
+// program that holds its port or that a lock names (a restart would signal
+// the wrong process; the remediator refuses, by the same Identity). ok is
+// false when it exited meanwhile.
 func (c *Collector) isGateway(id openclaw.Process) (float64, bool) {
 	c.mu.Lock()
 	known := c.confirmed == id
@@ -160,12 +161,7 @@ func (c *Collector) isGateway(id openclaw.Process) (float64, bool) {
 	if known {
 		return 1, true
 	}
-	uids := []int{os.Getuid()}
-	if uid, err := c.t.Procs.UID(id.PID); err == nil {
-		uids = append([]int{uid}, uids...)
-	}
-	ident := openclaw.Identity{Procs: c.t.Procs, Port: c.t.Config.Port(), LockDirs: openclaw.LockDirsFor(c.t.Config.StateDir, "", uids...)}
-	_, err := ident.Confirm(id)
+	_, err := openclaw.Identity{Procs: c.t.Procs}.Confirm(id)
 	switch {
 	case err == nil:
 		c.mu.Lock()

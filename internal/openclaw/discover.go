@@ -19,7 +19,7 @@ type Method string
 
 const (
 	ByPort  Method = "port"  // the process that LISTENs on the gateway port
-	ByLock  Method = "lock"  // the live owner of a gateway lock
+	ByLock  Method = "lock"  // the live owner of a trusted gateway lock
 	ByTitle Method = "title" // a process titled like a gateway
 )
 
@@ -172,8 +172,10 @@ func (p ProcFS) ListenerPID(port int, candidates ...int) (int, error) {
 // IsGatewayTitle reports whether a process's comm or argv look like a
 // running gateway: current builds retitle themselves to "openclaw-gateway"
 // (comm is cut to 15 characters); older ones ran as "openclaw gateway run",
-// directly or through node. Other subcommands (status, stop) and wrappers
-// such as sudo or timeout are not gateways.
+// directly or through node (with node's own --options before the entry
+// point: openclaw.mjs, the package's bin, or its dist/entry.js or
+// dist/index.js). Other subcommands (status, stop) and wrappers such as
+// sudo or timeout are not gateways.
 func IsGatewayTitle(comm string, argv []string) bool {
 	if comm == "openclaw-gatewa" || comm == "openclaw-gateway" {
 		return true
@@ -185,17 +187,26 @@ func IsGatewayTitle(comm string, argv []string) bool {
 		return true
 	}
 	args := argv
-	if base(args[0]) == "node" && len(args) > 1 {
+	if b := base(args[0]); b == "node" || b == "nodejs" {
 		args = args[1:]
+		for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+			args = args[1:]
+		}
 	}
-	if b := base(args[0]); b != "openclaw" && b != "openclaw.mjs" {
-		return false
-	}
-	if len(args) < 2 || args[1] != "gateway" {
+	if len(args) < 2 || !isEntryPoint(args[0]) || args[1] != "gateway" {
 		return false
 	}
 	// "openclaw gateway" alone, "openclaw gateway run …" or "openclaw gateway --port …".
 	return len(args) == 2 || args[2] == "run" || strings.HasPrefix(args[2], "-")
+}
+
+// isEntryPoint reports whether path runs the openclaw CLI: its bin, or one
+// of the entry points of its npm package that the gateway itself recognises.
+func isEntryPoint(path string) bool {
+	if b := base(path); b == "openclaw" || b == "openclaw.mjs" {
+		return true
+	}
+	return strings.HasSuffix(path, "/openclaw/dist/entry.js") || strings.HasSuffix(path, "/openclaw/dist/index.js")
 }
 
 func base(path string) string { return path[strings.LastIndexByte(path, '/')+1:] }
@@ -237,9 +248,11 @@ type Discoverer struct {
 	SkipTitle bool
 }
 
-// Find tries the listener on the port, then the live owner of a lock, then
-// the process title. known, if non-zero, is checked first so that an
-// unchanged gateway is confirmed cheaply.
+// Find tries the listener on the port, then the live owner of a trusted
+// gateway lock (FindLocks) that runs as the lock's owner, then the process
+// title. known, if non-zero, is checked first so that an unchanged gateway
+// is confirmed cheaply. What it finds is a candidate: Identity decides
+// whether it is the gateway.
 func (d Discoverer) Find(known Process) (Process, Method, error) {
 	var errs []error
 	if d.Port > 0 {
@@ -264,12 +277,12 @@ func (d Discoverer) Find(known Process) (Process, Method, error) {
 			errs = append(errs, err)
 		}
 		for _, lf := range locks {
-			if lf.Err != nil || (d.Port > 0 && lf.Lock.Port != 0 && lf.Lock.Port != d.Port) {
-				continue // unreadable, or another gateway's lock
+			if lf.Err != nil || !lf.Trusted() || !lf.Lock.GatewayRole() || (d.Port > 0 && lf.Lock.Port != 0 && lf.Lock.Port != d.Port) {
+				continue // unreadable, anyone's, another command's or another gateway's lock
 			}
 			if st, err := lf.Lock.State(d.Procs); err == nil && st == LockLive {
 				proc, err := d.Procs.Identify(lf.Lock.PID)
-				if err == nil {
+				if err == nil && lf.vouchesFor(d.Procs, proc.PID) {
 					return proc, ByLock, nil
 				}
 				if errors.Is(err, ErrNoProcess) && d.Procs.hiddenAlive(lf.Lock.PID) {

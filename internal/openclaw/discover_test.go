@@ -178,3 +178,48 @@ func TestTCPStatesDiagAgreesWithProc(t *testing.T) {
 		t.Fatal("this process is not in its own network namespace")
 	}
 }
+
+// TestFindIgnoresLocksItCannotTrust: with nothing on the port, a lock finds
+// the gateway only if it is trusted, held by a gateway (not another openclaw
+// command), and names a process of the lock's owner.
+func TestFindIgnoresLocksItCannotTrust(t *testing.T) {
+	needRoot(t)
+	fp := newFakeProc(t)
+	fp.Write(filepath.Join("net", "tcp"), "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n")
+	fp.Add(400, 1, "sleep", 'S', 900, "sleep", "300")
+	fp.Add(500, 1, "openclaw-gatewa", 'S', 950, "openclaw-gateway")
+	fp.Write("500/status", "Name:\topenclaw-gatewa\nUid:\t1001\t1001\t1001\t1001\n") // another user's gateway
+	me := os.Getuid()
+	for _, c := range []struct {
+		name     string
+		dirMode  os.FileMode
+		owner    int
+		lock     Lock
+		lockUser int // the uid the directory is named for
+	}{
+		{"planted by another user in a sticky directory", 0o777 | os.ModeSticky, nobody, Lock{PID: 400, StartTime: 900, Port: 18789}, me},
+		{"in a world-writable directory", 0o777, me, Lock{PID: 400, StartTime: 900, Port: 18789}, me},
+		{"held by another openclaw command", 0o755, me, Lock{PID: 400, StartTime: 900, Port: 18789, Role: "sqlite-maintenance"}, me},
+		{"naming another user's process", 0o755, 1000, Lock{PID: 500, StartTime: 950, Port: 18789}, 1000},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "openclaw-"+strconv.Itoa(c.lockUser))
+			path := filepath.Join(dir, "gateway.12345678.lock")
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, c.lock.Marshal(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for _, err := range []error{os.Chown(path, c.owner, -1), os.Chown(dir, c.lockUser, -1), os.Chmod(dir, c.dirMode)} {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			d := Discoverer{Procs: fp.fs(), Port: 18789, LockDirs: []string{dir}, SkipTitle: true}
+			if p, m, err := d.Find(Process{}); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("found %+v by %s (%v); want ErrNotFound", p, m, err)
+			}
+		})
+	}
+}

@@ -12,11 +12,15 @@ import (
 var ErrNotGateway = errors.New("not the gateway")
 
 // Evidence says how a process was shown to be the gateway.
+//
+// A lock file naming a process is not evidence: it says which process to
+// look at (Discoverer), never that it may be signalled, because whoever can
+// write a lock can name any process. What proves a process to be the
+// gateway is the process itself or the caller's own memory of starting it.
 type Evidence string
 
 const (
 	EvidenceTitle   Evidence = "title"   // its comm or argv are a running gateway's (IsGatewayTitle)
-	EvidenceLock    Evidence = "lock"    // it owns a gateway lock that records its pid and start time
 	EvidenceStarted Evidence = "started" // the caller started it (or an ancestor of it) as the gateway
 )
 
@@ -24,12 +28,10 @@ const (
 const maxAncestors = 8
 
 // Identity decides whether a process is the gateway, before anyone signals
-// it or reports it as one.
+// it or reports it as one: the exporter's is_gateway and the remediator's
+// consent to signal are the same decision.
 type Identity struct {
 	Procs ProcFS
-	// Port, when set, discounts locks that name another port.
-	Port     int
-	LockDirs []string
 	// Started are the processes the caller started as this gateway.
 	Started []Process
 }
@@ -49,29 +51,11 @@ func (id Identity) Confirm(proc Process) (Evidence, error) {
 	if IsGatewayTitle(st.Comm, argv) {
 		return EvidenceTitle, nil
 	}
-	if id.ownsLock(proc) {
-		return EvidenceLock, nil
-	}
 	if id.startedBy(proc, st.PPID) {
 		return EvidenceStarted, nil
 	}
-	return "", fmt.Errorf("%s %w: not titled like a gateway, owns no gateway lock with its start time, and was not started as the gateway",
+	return "", fmt.Errorf("%s %w: not titled like a gateway and not started as the gateway (a lock naming it proves nothing)",
 		Describe(proc.PID, st.Comm, argv), ErrNotGateway)
-}
-
-func (id Identity) ownsLock(proc Process) bool {
-	if len(id.LockDirs) == 0 {
-		return false
-	}
-	locks, _ := FindLocks(id.LockDirs...) // an unreadable directory proves nothing
-	for _, lf := range locks {
-		l := lf.Lock
-		if lf.Err == nil && l.PID == proc.PID && l.StartTime != 0 && l.StartTime == proc.StartTime &&
-			(id.Port == 0 || l.Port == 0 || l.Port == id.Port) {
-			return true
-		}
-	}
-	return false
 }
 
 // startedBy reports whether proc or one of its ancestors is a process the

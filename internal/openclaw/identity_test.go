@@ -12,8 +12,8 @@ func TestIdentityConfirm(t *testing.T) {
 	fp := newFakeProc(t)
 	fp.Add(100, 1, "openclaw-gatewa", 'S', 1000, "openclaw-gateway")
 	fp.Add(200, 1, "python3", 'S', 2000, "python3", "-m", "http.server", "18789")
-	fp.Add(300, 1, "node", 'S', 3000, "node", "/srv/wrapper.js") // owns a lock with its start time
-	fp.Add(400, 1, "node", 'S', 4000, "node", "/srv/other.js")   // its lock names another start time
+	fp.Add(300, 1, "node", 'S', 3000, "node", "/srv/wrapper.js") // a trusted lock names it, with its start time
+	fp.Add(400, 1, "node", 'S', 4000, "node", "--max-old-space-size=4096", "/usr/lib/node_modules/openclaw/dist/entry.js", "gateway", "--port", "18789")
 	fp.Add(500, 1, "run-gw", 'S', 5000, "/usr/local/bin/run-gw")
 	fp.Add(501, 500, "node", 'S', 5001, "node", "server.js") // child of a wrapper we started
 	fp.Add(600, 1, "bash", 'Z', 6000, "bash")
@@ -24,9 +24,10 @@ func TestIdentityConfirm(t *testing.T) {
 		}
 	}
 	write("gateway.aaaa0001.lock", Lock{PID: 300, StartTime: 3000, Port: 18789})
-	write("gateway.aaaa0002.lock", Lock{PID: 400, StartTime: 3999, Port: 18789})
-	write("gateway.aaaa0003.lock", Lock{PID: 200, StartTime: 2000, Port: 19000}) // another gateway's port
-	id := Identity{Procs: fp.fs(), Port: 18789, LockDirs: []string{locks}, Started: []Process{{PID: 500, StartTime: 5000}}}
+	if ls, err := FindLocks(locks); err != nil || len(ls) != 1 || !ls[0].Trusted() {
+		t.Fatalf("the lock is not a trusted one: %+v %v", ls, err)
+	}
+	id := Identity{Procs: fp.fs(), Started: []Process{{PID: 500, StartTime: 5000}}}
 
 	for _, c := range []struct {
 		proc Process
@@ -34,11 +35,11 @@ func TestIdentityConfirm(t *testing.T) {
 		err  error
 	}{
 		{Process{100, 1000}, EvidenceTitle, nil},
-		{Process{300, 3000}, EvidenceLock, nil},
+		{Process{300, 3000}, "", ErrNotGateway},  // a lock's word alone proves nothing
+		{Process{400, 4000}, EvidenceTitle, nil}, // node with options, then the package's entry point
 		{Process{501, 5001}, EvidenceStarted, nil},
 		{Process{500, 5000}, EvidenceStarted, nil},
 		{Process{200, 2000}, "", ErrNotGateway},
-		{Process{400, 4000}, "", ErrNotGateway},
 		{Process{100, 999}, "", ErrNoProcess}, // pid reused since it was found
 		{Process{600, 6000}, "", ErrNoProcess},
 		{Process{700, 7000}, "", ErrNoProcess},

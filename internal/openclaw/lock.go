@@ -15,6 +15,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -31,7 +32,15 @@ type Lock struct {
 	// StartTime is the owner's start time in clock ticks since boot (field 22
 	// of /proc/PID/stat); 0 when the writer did not record it.
 	StartTime uint64 `json:"startTime,omitempty"`
+	// Role is what holds the lock: empty or "gateway" for a gateway; other
+	// OpenClaw commands (doctor's "sqlite-maintenance", "agent-embedded",
+	// "skill-workshop-apply") take the same lock while they work.
+	Role string `json:"role,omitempty"`
 }
+
+// GatewayRole reports whether the lock is held by a gateway, not by another
+// OpenClaw command that takes the gateway lock.
+func (l Lock) GatewayRole() bool { return l.Role == "" || l.Role == "gateway" }
 
 // ParseLock decodes a lock file's content. The gateway pads the JSON with
 // whitespace, so only the first JSON value counts; anything but whitespace
@@ -115,55 +124,194 @@ func LockDirsFor(stateDir, tmpDir string, uids ...int) []string {
 }
 
 // LockFile is a lock found on disk. Err is set when the file could not be
-// read or parsed; such a lock is never judged stale.
+// read or parsed; such a lock is never judged stale. Untrusted is set when
+// someone other than the gateway's user may have written it (see
+// FindLocks); such a lock is reported, never acted on.
 type LockFile struct {
 	Path    string
 	ModTime time.Time
-	Lock    Lock
-	Err     error
+	// Owner is the uid that owns the file.
+	Owner     int
+	Lock      Lock
+	Err       error
+	Untrusted error
 }
+
+// Trusted reports whether the lock can only have been written by the
+// gateway's user (or root).
+func (lf LockFile) Trusted() bool { return lf.Untrusted == nil }
+
+// vouchesFor reports whether the lock may name pid at all: a user's lock
+// speaks for that user's processes only; root's for any.
+func (lf LockFile) vouchesFor(procs ProcFS, pid int) bool {
+	if lf.Owner == 0 {
+		return true
+	}
+	uid, err := procs.UID(pid)
+	return err == nil && uid == lf.Owner
+}
+
+// ErrUntrustedLock means a lock file may have been written by someone other
+// than the gateway's user: its word about which process is the gateway, or
+// whether that process is alive, is worth nothing.
+var ErrUntrustedLock = errors.New("lock not trusted")
 
 // FindLocks returns the gateway.*.lock files in dirs, sorted by path. Missing
 // directories are not an error; symlinks are skipped, never followed, because
 // whoever acts on a lock must act on the file that is really in the directory.
+//
+// Each lock is judged trusted or not: $TMPDIR/openclaw-<uid> may be created
+// by anyone before the gateway, and a lock planted there would otherwise
+// name any process as the gateway. A lock is trusted when the file and its
+// directory belong to the gateway's user (or root), the file is writable by
+// no one else, and the directory is writable by no one else or is sticky
+// (then no one else can rename or replace the owner's files). The gateway's
+// user is the uid the directory is named for (openclaw-<uid>, as the gateway
+// names it), else the caller's. Ownership and modes are read from the open
+// descriptors, never through a symlink.
 func FindLocks(dirs ...string) ([]LockFile, error) {
 	var out []LockFile
 	for _, dir := range dirs {
-		entries, err := readDir(dir)
+		locks, err := findLocksIn(dir)
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
 			return nil, fmt.Errorf("list locks in %s: %w", dir, err)
 		}
-		for _, e := range entries {
-			if ok, _ := filepath.Match("gateway.*.lock", e.Name()); !ok {
-				continue
-			}
-			path := filepath.Join(dir, e.Name())
-			fi, err := os.Lstat(path)
-			if err != nil {
-				if errors.Is(err, fs.ErrNotExist) {
-					continue // removed since the glob
-				}
-				return nil, fmt.Errorf("stat lock %s: %w", path, err)
-			}
-			if !fi.Mode().IsRegular() {
-				continue
-			}
-			lf := LockFile{Path: path, ModTime: fi.ModTime()}
-			data, err := readLimited(path, 64<<10)
-			if err == nil {
-				lf.Lock, err = ParseLock(data)
-			}
-			if err != nil {
-				lf.Err = fmt.Errorf("lock %s: %w", path, err)
-			}
-			out = append(out, lf)
-		}
+		out = append(out, locks...)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
+}
+
+func findLocksIn(dir string) ([]LockFile, error) {
+	const flags = syscall.O_RDONLY | syscall.O_DIRECTORY | syscall.O_NONBLOCK | syscall.O_CLOEXEC
+	var distrust error
+	fd, err := syscall.Open(dir, flags|syscall.O_NOFOLLOW, 0)
+	if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.ELOOP) {
+		// A symlink (O_NOFOLLOW with O_DIRECTORY says ENOTDIR): still
+		// listed, so that its locks are counted; never trusted.
+		if fi, lerr := os.Lstat(dir); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			distrust = fmt.Errorf("directory %s is a symlink", dir)
+			fd, err = syscall.Open(dir, flags, 0)
+		}
+	}
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: dir, Err: err}
+	}
+	d := os.NewFile(uintptr(fd), dir)
+	defer d.Close()
+	var dirSt syscall.Stat_t
+	if err := syscall.Fstat(fd, &dirSt); err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: dir, Err: err}
+	}
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	uid := lockDirUID(dir)
+	var out []LockFile
+	for _, name := range names {
+		if ok, _ := filepath.Match("gateway.*.lock", name); !ok {
+			continue
+		}
+		path := filepath.Join(dir, name)
+		fi, err := os.Lstat(path)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // removed since the listing
+			}
+			return nil, fmt.Errorf("stat lock %s: %w", path, err)
+		}
+		if !fi.Mode().IsRegular() {
+			continue // never opened: opening a device may act on it
+		}
+		st := *fi.Sys().(*syscall.Stat_t)
+		data, err := readLockAt(fd, name, &st)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		lf := LockFile{Path: path, ModTime: time.Unix(st.Mtim.Unix()), Owner: int(st.Uid)}
+		if err == nil {
+			lf.Lock, err = ParseLock(data)
+		}
+		if err != nil {
+			lf.Err = fmt.Errorf("lock %s: %w", path, err)
+		}
+		lf.Untrusted = lockTrust(path, dir, uid, distrust, &dirSt, &st)
+		out = append(out, lf)
+	}
+	return out, nil
+}
+
+// readLockAt reads the lock name in the directory dirfd without following a
+// symlink or blocking, and fills st from the open descriptor, which is what
+// the content was read from.
+func readLockAt(dirfd int, name string, st *syscall.Stat_t) ([]byte, error) {
+	fd, err := syscall.Openat(dirfd, name, syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, fmt.Errorf("a symlink: %w", ErrNotRegular) // replaced since the stat
+		}
+		return nil, err
+	}
+	f := os.NewFile(uintptr(fd), name)
+	defer f.Close()
+	if err := syscall.Fstat(fd, st); err != nil {
+		return nil, err
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		return nil, fmt.Errorf("replaced since listed: %w", ErrNotRegular)
+	}
+	const limit = 64 << 10
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > limit {
+		return nil, fmt.Errorf("larger than %d bytes", limit)
+	}
+	return data, nil
+}
+
+// lockDirUID is the uid of the gateway whose locks dir holds: the one it is
+// named for (openclaw-<uid>, LockDir), else the caller's.
+func lockDirUID(dir string) int {
+	if s, ok := strings.CutPrefix(filepath.Base(dir), "openclaw-"); ok {
+		if uid, err := strconv.Atoi(s); err == nil && uid >= 0 {
+			return uid
+		}
+	}
+	return os.Getuid()
+}
+
+// lockTrust returns why the lock at path, in dir, may have been written by
+// someone other than uid or root; nil when it cannot.
+func lockTrust(path, dir string, uid int, distrust error, dirSt, st *syscall.Stat_t) error {
+	owner := func(u uint32) bool { return int(u) == uid || u == 0 }
+	const othersWrite = 0o022
+	dirShared := dirSt.Mode&othersWrite != 0
+	var why string
+	switch {
+	case distrust != nil:
+		why = distrust.Error()
+	case !owner(dirSt.Uid):
+		why = fmt.Sprintf("directory %s is owned by uid %d, not by the gateway's uid %d or root", dir, dirSt.Uid, uid)
+	case dirShared && dirSt.Mode&syscall.S_ISVTX == 0:
+		why = fmt.Sprintf("directory %s is writable by other users (mode %04o) and not sticky", dir, dirSt.Mode&0o7777)
+	case !owner(st.Uid):
+		why = fmt.Sprintf("owned by uid %d, not by the gateway's uid %d or root", st.Uid, uid)
+	case st.Mode&othersWrite != 0:
+		why = fmt.Sprintf("writable by other users (mode %04o)", st.Mode&0o7777)
+	case dirShared && st.Nlink != 1:
+		// Another user may have linked one of the owner's files here.
+		why = fmt.Sprintf("%d hard links in a directory other users can write", st.Nlink)
+	default:
+		return nil
+	}
+	return fmt.Errorf("lock %s: %s: %w", path, why, ErrUntrustedLock)
 }
 
 // LockState says whether a lock's owner still holds it.

@@ -2,9 +2,11 @@ package openclaw
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -134,5 +136,95 @@ func TestLockDirsFor(t *testing.T) {
 	want := []string{"/home/oc/.openclaw/tmp/openclaw-1001", "/tmp/openclaw-1001", "/home/oc/.openclaw/tmp/openclaw-0", "/tmp/openclaw-0"}
 	if !slices.Equal(got, want) {
 		t.Errorf("LockDirsFor = %q, want %q", got, want)
+	}
+}
+
+// nobody is a uid other than the gateway's (the test's own) for files that
+// another user planted.
+const nobody = 65534
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the test plants files owned by another uid")
+	}
+}
+
+// TestLockTrust: a lock is trusted only when no user but the gateway's (or
+// root) can have written it, as ownership and modes show; an untrusted one
+// is still listed, with the reason.
+func TestLockTrust(t *testing.T) {
+	needRoot(t)
+	me := os.Getuid()
+	lock := Lock{PID: 100, StartTime: 5000, Port: 18789}.Marshal()
+	for _, c := range []struct {
+		name      string
+		uid       int         // the uid the directory is named for
+		dirMode   os.FileMode // with os.ModeSticky for a sticky one
+		dirOwner  int
+		fileMode  os.FileMode
+		fileOwner int
+		links     bool   // a second hard link to the file in the directory
+		symlink   bool   // the directory is reached through a symlink
+		why       string // "" when trusted
+	}{
+		{"private directory", me, 0o700, me, 0o600, me, false, false, ""},
+		{"readable directory and file", me, 0o755, me, 0o644, me, false, false, ""},
+		{"the gateway user's, root watching", 1000, 0o755, 1000, 0o644, 1000, false, false, ""},
+		{"root's, in the gateway user's directory", 1000, 0o755, 1000, 0o644, 0, false, false, ""},
+		{"the owner's lock in a sticky world-writable directory", me, 0o777 | os.ModeSticky, me, 0o644, me, false, false, ""},
+		{"planted in a sticky world-writable directory", me, 0o777 | os.ModeSticky, me, 0o644, nobody, false, false, "owned by uid 65534"},
+		{"world-writable directory without the sticky bit", me, 0o777, me, 0o644, me, false, false, "writable by other users (mode 0777) and not sticky"},
+		{"group-writable directory", me, 0o775, me, 0o644, me, false, false, "writable by other users (mode 0775)"},
+		{"directory created by another user", me, 0o755, nobody, 0o644, nobody, false, false, "directory"},
+		{"another uid's directory name", 1000, 0o755, 1000, 0o644, 1001, false, false, "owned by uid 1001, not by the gateway's uid 1000"},
+		{"file writable by others", me, 0o755, me, 0o666, me, false, false, "writable by other users (mode 0666)"},
+		{"hard link in a sticky directory", me, 0o777 | os.ModeSticky, me, 0o644, me, true, false, "2 hard links"},
+		{"directory through a symlink", me, 0o700, me, 0o600, me, false, true, "is a symlink"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "openclaw-"+strconv.Itoa(c.uid))
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, "gateway.aaaaaaaa.lock")
+			if err := os.WriteFile(path, lock, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if c.links {
+				if err := os.Link(path, filepath.Join(dir, "other-file")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, err := range []error{os.Chmod(path, c.fileMode), os.Chown(path, c.fileOwner, -1), os.Chown(dir, c.dirOwner, -1), os.Chmod(dir, c.dirMode)} {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if c.symlink {
+				link := filepath.Join(t.TempDir(), "openclaw-"+strconv.Itoa(c.uid))
+				if err := os.Symlink(dir, link); err != nil {
+					t.Fatal(err)
+				}
+				dir, path = link, filepath.Join(link, filepath.Base(path))
+			}
+			locks, err := FindLocks(dir)
+			if err != nil || len(locks) != 1 {
+				t.Fatalf("FindLocks = %+v, %v; want the lock, trusted or not", locks, err)
+			}
+			lf := locks[0]
+			if lf.Err != nil || lf.Lock.PID != 100 || lf.Path != path || lf.Owner != c.fileOwner {
+				t.Fatalf("lock %+v; want it read, owned by %d", lf, c.fileOwner)
+			}
+			if c.why == "" {
+				if !lf.Trusted() {
+					t.Errorf("not trusted: %v", lf.Untrusted)
+				}
+				return
+			}
+			if lf.Trusted() || !errors.Is(lf.Untrusted, ErrUntrustedLock) || !strings.Contains(lf.Untrusted.Error(), c.why) || !strings.Contains(lf.Untrusted.Error(), path) {
+				t.Errorf("Untrusted = %v; want ErrUntrustedLock naming %s and %q", lf.Untrusted, path, c.why)
+			}
+		})
 	}
 }

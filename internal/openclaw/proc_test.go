@@ -151,7 +151,8 @@ func TestUID(t *testing.T) {
 	fp := newFakeProc(t)
 	fp.Add(10, 1, "node", 'S', 700)
 	fp.Write("10/status", "Name:\tnode\nUmask:\t0022\nUid:\t1001\t1001\t1001\t1001\nGid:\t100\t100\t100\t100\n")
-	fp.Add(11, 1, "kthread", 'S', 800) // its status has no Uid line
+	fp.Add(11, 1, "kthread", 'S', 800)
+	fp.Write("11/status", "Name:\tkthread\n") // no Uid line
 	if uid, err := fp.fs().UID(10); err != nil || uid != 1001 {
 		t.Errorf("UID(10) = %d, %v; want 1001", uid, err)
 	}

@@ -23,8 +23,11 @@ func (cleanupLocksAction) Run(_ context.Context, env *Env) (Result, error) {
 
 // CleanupLocks removes the gateway.*.lock files in dirs (gateway.state.lock
 // among them) whose owner is dead or whose pid now belongs to another
-// process. A live owner's lock, an unreadable lock and anything that is not
-// a regular file are left alone.
+// process. A live owner's lock, an unreadable lock, an untrusted lock
+// (openclaw.FindLocks: another user may have written it, so its word that
+// its owner is dead is worth nothing, and the directory is not the
+// gateway's to tidy) and anything that is not a regular file are left
+// alone, and said why.
 func CleanupLocks(procs openclaw.ProcFS, dirs []string) (removed int, report string, err error) {
 	locks, err := openclaw.FindLocks(dirs...)
 	if err != nil {
@@ -35,6 +38,10 @@ func CleanupLocks(procs openclaw.ProcFS, dirs []string) (removed int, report str
 	for _, lf := range locks {
 		if lf.Err != nil {
 			lines = append(lines, fmt.Sprintf("kept %s: unreadable (%v)", lf.Path, lf.Err))
+			continue
+		}
+		if !lf.Trusted() {
+			lines = append(lines, fmt.Sprintf("kept %v", lf.Untrusted)) // it names the file
 			continue
 		}
 		st, err := lf.Lock.State(procs)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -245,9 +246,26 @@ func TestSystemdArgv(t *testing.T) {
 	}
 }
 
-// startListener runs a child that listens on a loopback port, like a
-// gateway, optionally ignoring SIGTERM.
-func startListener(t *testing.T, ignoreTERM bool) (*exec.Cmd, int) {
+// gatewayTitled returns a path that runs sleep under the name the gateway
+// retitles itself to: the kernel names a process (its comm) after the file
+// it executes, so this sleep's comm is "openclaw-gatewa", the title of a
+// real gateway.
+func gatewayTitled(t *testing.T) string {
+	t.Helper()
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "openclaw-gateway")
+	if err := os.Symlink(sleep, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// startListener runs a shell script in its own process group, holding a
+// listening loopback socket as fd 3, like a gateway on its port.
+func startListener(t *testing.T, script string) (*exec.Cmd, int) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -256,10 +274,6 @@ func startListener(t *testing.T, ignoreTERM bool) (*exec.Cmd, int) {
 	port := ln.Addr().(*net.TCPAddr).Port
 	f, _ := ln.(*net.TCPListener).File()
 	ln.Close()
-	script := "exec sleep 300"
-	if ignoreTERM {
-		script = "trap '' TERM; sleep 300 & wait; sleep 300"
-	}
 	cmd := exec.Command("/bin/sh", "-c", script)
 	cmd.ExtraFiles = []*os.File{f} // the child holds the listening socket
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -273,31 +287,84 @@ func startListener(t *testing.T, ignoreTERM bool) (*exec.Cmd, int) {
 	return cmd, port
 }
 
-func TestProcessStop(t *testing.T) {
-	for _, ignore := range []bool{false, true} {
-		cmd, port := startListener(t, ignore)
-		locks := t.TempDir()
-		p := &Process{Procs: openclaw.DefaultProcFS, Port: port, LockDirs: []string{locks}, KillWait: 10 * time.Second}
-		proc, err := p.Find()
+// startBystander starts a process that is not the gateway, leading its own
+// process group (as a gateway does), and returns its identity and a
+// function that reports whether it is still running (not a zombie).
+func startBystander(t *testing.T) (openclaw.Process, func() bool) {
+	t.Helper()
+	cmd := exec.Command("sleep", "300")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); <-done })
+	proc, err := openclaw.DefaultProcFS.Identify(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return proc, func() bool {
+		_, err := openclaw.DefaultProcFS.Identify(proc.PID)
+		return err == nil
+	}
+}
+
+// freePort returns a loopback port that nothing listens on: the gateway is
+// down, and only a lock can name a process.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// plantLock writes lock into dir (created with dirMode, owned by dirOwner)
+// as a file owned by owner.
+func plantLock(t *testing.T, dir string, dirMode os.FileMode, dirOwner, owner int, lock openclaw.Lock) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "gateway.planted1.lock")
+	if err := os.WriteFile(path, lock.Marshal(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range []error{os.Chown(path, owner, -1), os.Chown(dir, dirOwner, -1), os.Chmod(dir, dirMode)} {
 		if err != nil {
-			t.Fatalf("find: %v", err)
-		}
-		// A shell is not titled like a gateway: its lock says it is one.
-		lock := openclaw.Lock{PID: proc.PID, StartTime: proc.StartTime, Port: port}.Marshal()
-		if err := os.WriteFile(filepath.Join(locks, "gateway.test0001.lock"), lock, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if proc.PID != cmd.Process.Pid {
-			// the listener may be the shell or its child; both are in the group
-			if pgid, _ := syscall.Getpgid(proc.PID); pgid != cmd.Process.Pid {
-				t.Fatalf("found pid %d outside the group of %d", proc.PID, cmd.Process.Pid)
-			}
+	}
+}
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the test plants a lock owned by another uid")
+	}
+}
+
+func TestProcessStop(t *testing.T) {
+	gw := gatewayTitled(t)
+	for _, ignore := range []bool{false, true} {
+		script := "exec " + gw + " 300"
+		if ignore {
+			script = "trap '' TERM; " + script // ignored signals stay ignored across exec
+		}
+		cmd, port := startListener(t, script)
+		p := &Process{Procs: openclaw.DefaultProcFS, Port: port, LockDirs: []string{t.TempDir()}, KillWait: 10 * time.Second}
+		proc, err := p.Find()
+		if err != nil || proc.PID != cmd.Process.Pid {
+			t.Fatalf("find: %+v %v; want pid %d", proc, err, cmd.Process.Pid)
 		}
 		out, err := p.Stop(context.Background(), 300*time.Millisecond)
 		if err != nil {
 			t.Fatalf("ignore TERM %v: %v", ignore, err)
 		}
-		if ignore != strings.Contains(out, "killed") || !strings.Contains(out, "gateway by lock") {
+		if ignore != strings.Contains(out, "killed") || !strings.Contains(out, "gateway by title") {
 			t.Errorf("ignore TERM %v: %q", ignore, out)
 		}
 		if _, err := p.Find(); err == nil {
@@ -309,20 +376,48 @@ func TestProcessStop(t *testing.T) {
 	}
 }
 
+// TestProcessStopSignalsOnlyItsOwnGroup: a gateway in a process group that
+// another process leads is signalled alone; the group is not its to end.
+func TestProcessStopSignalsOnlyItsOwnGroup(t *testing.T) {
+	// The shell leads the group, closes its copy of the socket (so that the
+	// gateway alone listens) and outlives the gateway.
+	cmd, port := startListener(t, gatewayTitled(t)+" 300 & exec 3>&-; wait; exec sleep 300")
+	p := &Process{Procs: openclaw.DefaultProcFS, Port: port}
+	var proc openclaw.Process
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var err error
+		if proc, err = p.Find(); err == nil && proc.PID != cmd.Process.Pid {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the gateway child never held the port alone: %+v %v", proc, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if out, err := p.Stop(context.Background(), 10*time.Second); err != nil || !strings.Contains(out, "stopped by SIGTERM") {
+		t.Fatalf("stop: %q %v", out, err)
+	}
+	if _, err := openclaw.DefaultProcFS.Identify(cmd.Process.Pid); err != nil {
+		t.Errorf("the group's leader, not the gateway, was signalled: %v", err)
+	}
+}
+
 // TestProcessStopRefusesUnproven: a listener that is not titled like a
-// gateway, owns no lock with its start time (a lock naming its pid with
-// another start time is a reused pid's) and was not started by the driver
-// is never signalled.
+// gateway and was not started by the driver is never signalled, even when
+// a trusted lock names it with its start time: a lock's word is not proof.
 func TestProcessStopRefusesUnproven(t *testing.T) {
-	cmd, port := startListener(t, false)
+	cmd, port := startListener(t, "exec sleep 300")
 	locks := t.TempDir()
 	p := &Process{Procs: openclaw.DefaultProcFS, Port: port, LockDirs: []string{locks}}
 	proc, err := p.Find()
 	if err != nil {
 		t.Fatalf("find: %v", err)
 	}
-	lock := openclaw.Lock{PID: proc.PID, StartTime: proc.StartTime + 1, Port: port}.Marshal()
-	os.WriteFile(filepath.Join(locks, "gateway.test0001.lock"), lock, 0o600)
+	lock := openclaw.Lock{PID: proc.PID, StartTime: proc.StartTime, Port: port}.Marshal()
+	if err := os.WriteFile(filepath.Join(locks, "gateway.test0001.lock"), lock, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	out, err := p.Stop(context.Background(), time.Second)
 	if !errors.Is(err, openclaw.ErrNotGateway) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", proc.PID)) {
 		t.Fatalf("stop of a non-gateway: %q, %v", out, err)
@@ -332,6 +427,121 @@ func TestProcessStopRefusesUnproven(t *testing.T) {
 	}
 	if now, err := p.Find(); err != nil || now != proc {
 		t.Fatalf("the listener changed: %+v %v", now, err)
+	}
+}
+
+// TestProcessStopIgnoresPlantedLocks is issue 26's attack: with the gateway
+// down, a lock in its lock directory names a process that is not the
+// gateway, with its real start time; that process leads its own group.
+// The remediator signalled it and its group and reported success ("gateway
+// by lock"). A lock that another user may have written is not even looked
+// at; a trusted one only says where to look.
+func TestProcessStopIgnoresPlantedLocks(t *testing.T) {
+	needRoot(t)
+	me := os.Getuid()
+	for _, c := range []struct {
+		name      string
+		dirMode   os.FileMode
+		fileOwner int
+		why       string // in Stop's output: why the lock was ignored
+		refused   bool   // trusted: found, and Stop refuses with an error
+	}{
+		{"another user's lock in a sticky world-writable directory", 0o777 | os.ModeSticky, 65534, "owned by uid 65534", false},
+		{"the gateway user's directory, world-writable without the sticky bit", 0o777, me, "writable by other users (mode 0777) and not sticky", false},
+		{"a trusted lock naming another program", 0o700, me, "", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			victim, alive := startBystander(t)
+			port := freePort(t)
+			dir := filepath.Join(t.TempDir(), "openclaw-"+strconv.Itoa(me))
+			plantLock(t, dir, c.dirMode, me, c.fileOwner, openclaw.Lock{PID: victim.PID, StartTime: victim.StartTime, Port: port})
+			p := &Process{Procs: openclaw.DefaultProcFS, Port: port, LockDirs: []string{dir}, KillWait: time.Second}
+			out, err := p.Stop(context.Background(), time.Second)
+			if !alive() {
+				t.Fatalf("pid %d, not the gateway, was signalled on a lock's word: %q %v", victim.PID, out, err)
+			}
+			if c.refused {
+				if !errors.Is(err, openclaw.ErrNotGateway) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", victim.PID)) {
+					t.Fatalf("Stop = %q, %v; want a refusal naming pid %d", out, err, victim.PID)
+				}
+				return
+			}
+			if err != nil || !strings.HasPrefix(out, "no gateway process running") || !strings.Contains(out, c.why) || !strings.Contains(out, dir) {
+				t.Fatalf("Stop = %q, %v; want no gateway, the lock in %s ignored because %s", out, err, dir, c.why)
+			}
+		})
+	}
+}
+
+// TestProcessStopRefusesPID1: a lock naming pid 1, trusted or not, never
+// makes the driver signal it: kill(-1) would be every process. The signals
+// go to a recorder, so that a failure cannot reach them.
+func TestProcessStopRefusesPID1(t *testing.T) {
+	needRoot(t)
+	init, err := openclaw.DefaultProcFS.Identify(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := os.Getuid()
+	for _, trusted := range []bool{true, false} {
+		port := freePort(t)
+		dir := filepath.Join(t.TempDir(), "openclaw-"+strconv.Itoa(me))
+		owner := me
+		if !trusted {
+			owner = 65534
+		}
+		plantLock(t, dir, 0o777|os.ModeSticky, me, owner, openclaw.Lock{PID: 1, StartTime: init.StartTime, Port: port})
+		var sent []int
+		p := &Process{Procs: openclaw.DefaultProcFS, Port: port, LockDirs: []string{dir},
+			kill: func(pid int, _ syscall.Signal) error { sent = append(sent, pid); return nil }}
+		out, err := p.Stop(context.Background(), time.Second)
+		if len(sent) > 0 {
+			t.Fatalf("trusted %v: signalled %v: %q %v", trusted, sent, out, err)
+		}
+		if trusted && (err == nil || !strings.Contains(err.Error(), "pid 1 ")) {
+			t.Errorf("trusted lock: Stop = %q, %v; want a refusal naming pid 1", out, err)
+		}
+		if !trusted && (err != nil || !strings.Contains(out, "owned by uid 65534")) {
+			t.Errorf("planted lock: Stop = %q, %v; want it ignored", out, err)
+		}
+	}
+	p := &Process{Procs: openclaw.DefaultProcFS, kill: func(pid int, _ syscall.Signal) error { t.Errorf("signalled %d", pid); return nil }}
+	for _, pid := range []int{1, 0, -1} {
+		if _, err := p.signal(openclaw.Process{PID: pid, StartTime: init.StartTime}, syscall.SIGTERM); err == nil {
+			t.Errorf("signal pid %d: no error", pid)
+		}
+	}
+}
+
+// TestProcessStopsWhatItStarted: a gateway the driver started, whatever its
+// title, found through the trusted lock it wrote (not listening yet), is
+// stopped.
+func TestProcessStopsWhatItStarted(t *testing.T) {
+	port := freePort(t)
+	dir := t.TempDir()
+	p := &Process{Procs: openclaw.DefaultProcFS, Port: port, LockDirs: []string{dir}, Argv: []string{"/bin/sleep", "300"}}
+	msg, err := p.Start(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if _, err := fmt.Sscanf(msg[strings.LastIndex(msg, "pid "):], "pid %d", &pid); err != nil {
+		t.Fatalf("%q: %v", msg, err)
+	}
+	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
+	proc, err := openclaw.DefaultProcFS.Identify(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "gateway.started1.lock"), openclaw.Lock{PID: pid, StartTime: proc.StartTime, Port: port}.Marshal(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.Stop(context.Background(), 10*time.Second)
+	if err != nil || !strings.Contains(out, "gateway by started") || !strings.Contains(out, "stopped by SIGTERM") {
+		t.Fatalf("Stop = %q, %v", out, err)
+	}
+	if _, err := openclaw.DefaultProcFS.Identify(pid); err == nil {
+		t.Errorf("pid %d still running", pid)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -15,8 +16,10 @@ import (
 )
 
 // Process signals the gateway process found like the exporter finds it (the
-// listener on its port, then the live owner of its lock) and starts it again
-// with a configured argv, detached in its own session.
+// listener on its port, then the live owner of a trusted lock) and starts it
+// again with a configured argv, detached in its own session. What it finds
+// it signals only once Identity confirms it to be the gateway: a lock says
+// where to look, never what may be killed.
 type Process struct {
 	Procs    openclaw.ProcFS
 	Port     int
@@ -28,6 +31,10 @@ type Process struct {
 	Output string
 	// KillWait bounds the wait after SIGKILL.
 	KillWait time.Duration
+
+	// kill sends the signals; nil is syscall.Kill. Tests that must not
+	// signal whatever a bug would reach (pid 1) replace it.
+	kill func(pid int, sig syscall.Signal) error
 }
 
 // Find returns the running gateway process.
@@ -62,34 +69,27 @@ func rememberStarted(port int, proc openclaw.Process) {
 func (p *Process) identity() openclaw.Identity {
 	started.Lock()
 	defer started.Unlock()
-	return openclaw.Identity{Procs: p.Procs, Port: p.Port, LockDirs: p.LockDirs, Started: slices.Clone(started.byPort[p.Port])}
+	return openclaw.Identity{Procs: p.Procs, Started: slices.Clone(started.byPort[p.Port])}
 }
 
 // Stop sends SIGTERM to the gateway (its whole process group when it leads
 // one, so Node workers go with it), waits up to grace, then SIGKILL. It
 // signals nothing that it cannot show to be the gateway: whatever holds
-// the port may be another program.
+// the port may be another program, and whatever a lock names may be any.
 func (p *Process) Stop(ctx context.Context, grace time.Duration) (string, error) {
 	proc, err := p.Find()
 	if errors.Is(err, openclaw.ErrNotFound) {
-		return "no gateway process running", nil
+		return "no gateway process running" + p.ignoredLocks(), nil
 	}
 	if err != nil {
 		return "", fmt.Errorf("find gateway process: %w", err)
 	}
-	how, err := p.identity().Confirm(proc)
+	how, err := p.signal(proc, syscall.SIGTERM)
 	if errors.Is(err, openclaw.ErrNoProcess) {
 		return fmt.Sprintf("pid %d exited before it was signalled", proc.PID), nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("refusing to signal the process on port %d: %w", p.Port, err)
-	}
-	target := proc.PID
-	if pgid, err := syscall.Getpgid(proc.PID); err == nil && pgid == proc.PID {
-		target = -proc.PID
-	}
-	if err := syscall.Kill(target, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return "", fmt.Errorf("SIGTERM pid %d: %w", proc.PID, err)
+		return "", err
 	}
 	if p.waitGone(ctx, proc, grace) {
 		return fmt.Sprintf("pid %d (gateway by %s) stopped by SIGTERM", proc.PID, how), nil
@@ -97,8 +97,8 @@ func (p *Process) Stop(ctx context.Context, grace time.Duration) (string, error)
 	if ctx.Err() != nil {
 		return "", ctx.Err()
 	}
-	if err := syscall.Kill(target, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return "", fmt.Errorf("SIGKILL pid %d: %w", proc.PID, err)
+	if _, err := p.signal(proc, syscall.SIGKILL); err != nil && !errors.Is(err, openclaw.ErrNoProcess) {
+		return "", err
 	}
 	wait := p.KillWait
 	if wait == 0 {
@@ -108,6 +108,70 @@ func (p *Process) Stop(ctx context.Context, grace time.Duration) (string, error)
 		return fmt.Sprintf("pid %d (gateway by %s) did not stop within %s of SIGTERM; killed", proc.PID, how, grace), nil
 	}
 	return "", fmt.Errorf("pid %d still alive %s after SIGKILL", proc.PID, wait)
+}
+
+// signal sends sig to the gateway process proc, confirmed again right
+// before (its pid may name another process since it was found, or since
+// the last signal), and to its process group only when proc leads it: a
+// group that proc does not lead is not the gateway's to end. pid 1 and
+// below are refused whatever confirms them, since kill(-1) is every
+// process and kill(0) our own group.
+func (p *Process) signal(proc openclaw.Process, sig syscall.Signal) (openclaw.Evidence, error) {
+	if proc.PID <= 1 {
+		return "", fmt.Errorf("refusing to %s pid %d found for the gateway on port %d: pid 1 is init, and its group every process", sigName(sig), proc.PID, p.Port)
+	}
+	how, err := p.identity().Confirm(proc)
+	if errors.Is(err, openclaw.ErrNoProcess) {
+		return "", err
+	}
+	if err != nil {
+		return "", fmt.Errorf("refusing to signal the process found for the gateway on port %d: %w", p.Port, err)
+	}
+	target := proc.PID
+	if pgid, err := syscall.Getpgid(proc.PID); err == nil && pgid == proc.PID && pgid != syscall.Getpgrp() {
+		target = -pgid
+	}
+	kill := p.kill
+	if kill == nil {
+		kill = syscall.Kill
+	}
+	if err := kill(target, sig); err != nil {
+		if errors.Is(err, syscall.ESRCH) {
+			return "", fmt.Errorf("pid %d: %w", proc.PID, openclaw.ErrNoProcess)
+		}
+		return "", fmt.Errorf("%s pid %d: %w", sigName(sig), proc.PID, err)
+	}
+	return how, nil
+}
+
+func sigName(sig syscall.Signal) string {
+	switch sig {
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGKILL:
+		return "SIGKILL"
+	}
+	return sig.String()
+}
+
+// ignoredLocks tells why a lock that names a process did not find it as
+// the gateway: an operator reading "no gateway process running" next to a
+// lock file should learn that the lock is not trusted, and why.
+func (p *Process) ignoredLocks() string {
+	locks, err := openclaw.FindLocks(p.LockDirs...)
+	if err != nil {
+		return ""
+	}
+	var why []string
+	for _, lf := range locks {
+		if !lf.Trusted() {
+			why = append(why, lf.Untrusted.Error())
+		}
+	}
+	if len(why) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (ignored %d untrusted lock(s): %s)", len(why), strings.Join(why, "; "))
 }
 
 // waitGone polls until the process has exited (a zombie counts as gone) or

@@ -38,7 +38,9 @@ func (f *Tree) Add(pid, ppid int, comm string, state byte, start uint64, argv ..
 	rest[18] = strconv.FormatUint(start, 10) // field 22
 	f.Write(filepath.Join(dir, "stat"), fmt.Sprintf("%d (%s) %c %s\n", pid, comm, state, strings.Join(rest, " ")))
 	f.Write(filepath.Join(dir, "cmdline"), strings.Join(argv, "\x00")+"\x00")
-	f.Write(filepath.Join(dir, "status"), "Name:\t"+comm+"\nVmRSS:\t  2048 kB\n")
+	// The caller's uid: the owner of the lock files a test writes for it.
+	uid := strconv.Itoa(os.Getuid())
+	f.Write(filepath.Join(dir, "status"), "Name:\t"+comm+"\nUid:\t"+uid+"\t"+uid+"\t"+uid+"\t"+uid+"\nVmRSS:\t  2048 kB\n")
 }
 
 // Environ writes /proc/PID/environ from KEY=value pairs.

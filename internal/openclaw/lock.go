@@ -202,10 +202,11 @@ func findLocksIn(dir string) ([]LockFile, error) {
 	}
 	d := os.NewFile(uintptr(fd), dir)
 	defer d.Close()
-	var dirSt syscall.Stat_t
-	if err := syscall.Fstat(fd, &dirSt); err != nil {
-		return nil, &fs.PathError{Op: "stat", Path: dir, Err: err}
+	dfi, err := d.Stat()
+	if err != nil {
+		return nil, err
 	}
+	dirSt := dfi.Sys().(*syscall.Stat_t)
 	names, err := d.Readdirnames(-1)
 	if err != nil {
 		return nil, err
@@ -229,7 +230,7 @@ func findLocksIn(dir string) ([]LockFile, error) {
 			continue // never opened: opening a device may act on it
 		}
 		st := *fi.Sys().(*syscall.Stat_t)
-		data, err := readLockAt(fd, name, &st)
+		data, err := readLockAt(d, name, &st)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -240,31 +241,21 @@ func findLocksIn(dir string) ([]LockFile, error) {
 		if err != nil {
 			lf.Err = fmt.Errorf("lock %s: %w", path, err)
 		}
-		lf.Untrusted = lockTrust(path, dir, uid, distrust, &dirSt, &st)
+		lf.Untrusted = lockTrust(path, dir, uid, distrust, dirSt, &st)
 		out = append(out, lf)
 	}
 	return out, nil
 }
 
-// readLockAt reads the lock name in the directory dirfd without following a
-// symlink or blocking, and fills st from the open descriptor, which is what
-// the content was read from.
-func readLockAt(dirfd int, name string, st *syscall.Stat_t) ([]byte, error) {
-	fd, err := syscall.Openat(dirfd, name, syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+// readLockAt reads the lock name in the open directory d (OpenRegularAt)
+// and fills st from the descriptor the content was read from.
+func readLockAt(d *os.File, name string, st *syscall.Stat_t) ([]byte, error) {
+	f, fi, err := OpenRegularAt(d, name)
 	if err != nil {
-		if errors.Is(err, syscall.ELOOP) {
-			return nil, fmt.Errorf("a symlink: %w", ErrNotRegular) // replaced since the stat
-		}
 		return nil, err
 	}
-	f := os.NewFile(uintptr(fd), name)
 	defer f.Close()
-	if err := syscall.Fstat(fd, st); err != nil {
-		return nil, err
-	}
-	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
-		return nil, fmt.Errorf("replaced since listed: %w", ErrNotRegular)
-	}
+	*st = *fi.Sys().(*syscall.Stat_t)
 	const limit = 64 << 10
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {

@@ -62,6 +62,10 @@ BASES_DIR       := $(CACHE_DIR)/docker-bases-$(shell echo $(BASE_IMAGES) | tr ':
 COMPOSE_TEST    = TOOLS_DIR=$(TOOLS_DIR) BASES_DIR=$(BASES_DIR) COMPOSE=$(COMPOSE_DIR)/docker-compose MAKE=$(MAKE) GO=$(GO) \
 	GOTEST_FLAGS='$(GOTEST_FLAGS)' bash deploy/localimages/stack-test.sh
 
+# Where the real tools are, for the tests that run them.
+TEST_ENV = CLAWWATCH_OPENCLAW_DIR=$(OPENCLAW_DIR) CLAWWATCH_NPM_CACHE=$(NPM_CACHE_DIR) CLAWWATCH_TOOLS_DIR=$(TOOLS_DIR)
+TEST_REPORT_DIR ?= $(BIN_DIR)/test-report
+
 # The end-to-end package runs a dozen whole loops (real Prometheus, Alertmanager
 # and gateways): well past go test's default 10 minute limit per package.
 GOTEST_FLAGS ?= -timeout 60m
@@ -76,7 +80,7 @@ BASES_STAMP := $(call stamp,$(BASES_DIR),deploy/localimages/bases.sh)
 # go-nvml's header marks many calls deprecated; the warnings drown real ones.
 export CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
 
-.PHONY: help build release test lint fuzz fuzz-smoke demo openclaw tools chromium compose docker-bases docker compose-test mixin clean
+.PHONY: help build release test check cache debian lint fuzz fuzz-smoke demo openclaw tools chromium compose docker-bases docker compose-test mixin clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -113,17 +117,34 @@ lint: ## gofmt, go vet, go mod tidy.
 	cd deploy/tools && $(GO) mod tidy -diff
 	cd deploy/tools/alertmanager && $(GO) mod tidy -diff
 
-test: lint fuzz-smoke openclaw tools chromium ## Every test, with -race: unit, integration, conformance, end-to-end with real Prometheus and Alertmanager.
+test: cache lint fuzz-smoke ## Every test, with -race: unit, integration, conformance, end-to-end with real Prometheus and Alertmanager.
+	@# go test -json through testreport: a line per package, the whole output
+	@# of what failed, and at the end the slowest tests and packages.
+	$(GO) build -o $(BIN_DIR)/testreport ./internal/testing/testreport
+	rm -rf $(TEST_REPORT_DIR) && mkdir -p $(TEST_REPORT_DIR)
 	@# The end-to-end loops run after the other packages, not beside them: their
 	@# 1 s scrapes and evaluations must not starve behind promtool and -race
 	@# builds on a small machine. Together the two runs are ./... .
-	CLAWWATCH_OPENCLAW_DIR=$(OPENCLAW_DIR) CLAWWATCH_TOOLS_DIR=$(TOOLS_DIR) $(GO) test -race -count=1 $(GOTEST_FLAGS) $$($(GO) list ./... | grep -v /e2e$$)
-	CLAWWATCH_OPENCLAW_DIR=$(OPENCLAW_DIR) CLAWWATCH_NPM_CACHE=$(NPM_CACHE_DIR) CLAWWATCH_TOOLS_DIR=$(TOOLS_DIR) $(GO) test -race -count=1 $(GOTEST_FLAGS) ./e2e/
+	$(TEST_ENV) $(GO) test -json -race -count=1 $(GOTEST_FLAGS) $$($(GO) list ./... | grep -v /e2e$$) 2>&1 | \
+		$(BIN_DIR)/testreport -save $(TEST_REPORT_DIR)/unit.json
+	$(TEST_ENV) $(GO) test -json -race -count=1 $(GOTEST_FLAGS) ./e2e/ 2>&1 | $(BIN_DIR)/testreport -save $(TEST_REPORT_DIR)/e2e.json
 	@# Without cgo everything builds and the GPU collector reports itself unavailable.
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/...
 	CGO_ENABLED=0 $(GO) test -count=1 ./exporter/gpu/
 	@# docker compose up for real on a private engine, after the loops for the same reason.
 	$(COMPOSE_TEST)
+	@$(BIN_DIR)/testreport -slowest 25 $(TEST_REPORT_DIR)/*.json
+
+# make check: the inner loop while changing code, minutes rather than make
+# test's half hour: lint, then the unit tests (with -race) of the packages
+# changed since CHECK_BASE (the merge base with main), committed or not. The
+# end-to-end package is left to make test, which stays the gate CI runs.
+CHECK_BASE ?= $(shell git merge-base HEAD main 2>/dev/null || echo HEAD)
+check: lint ## Lint, and the unit tests of the packages changed since main (committed or not): the fast inner loop.
+	@pkgs=$$( { git diff --name-only $(CHECK_BASE) -- '*.go'; git ls-files --others --exclude-standard -- '*.go'; } | \
+		xargs -r -n1 dirname | sort -u | while read -r d; do [ -d "$$d" ] && echo "./$$d"; done | grep -v '^./e2e$$' || true); \
+	if [ -z "$$pkgs" ]; then echo "no Go package changed since $(CHECK_BASE)"; exit 0; fi; \
+	echo "go test -race $$pkgs"; $(TEST_ENV) $(GO) test -race -count=1 $$pkgs
 
 # Every Fuzz* function of the repository, found by grep, runs alone for
 # FUZZTIME (go test -fuzz takes one target of one package at a time); the
@@ -147,17 +168,33 @@ fuzz-smoke: ## Every fuzz target for 20000 runs, as make test runs them.
 demo: build tools ## The whole loop on loopback: a gateway hangs and is healed while you watch.
 	BIN_DIR=$(BIN_DIR) TOOLS_DIR=$(TOOLS_DIR) bash deploy/demo.sh
 
+openclaw: ## Install the real gateway, this release and the previous one, into the cache.
 openclaw: $(OPENCLAW_DIR)/.installed $(OPENCLAW_PREV_DIR)/.installed \
-	$(NPM_CACHE_DIR)/.openclaw-$(OPENCLAW_VERSION) $(NPM_CACHE_DIR)/.openclaw-$(OPENCLAW_PREV_VERSION) ## Install the real gateway, this release and the previous one, into the cache.
+	$(NPM_CACHE_DIR)/.openclaw-$(OPENCLAW_VERSION) $(NPM_CACHE_DIR)/.openclaw-$(OPENCLAW_PREV_VERSION)
 
-# The console's browser test drives Debian's headless Chromium. Installing
-# needs root; without it the test skips, except under CI=true, where it fails.
-chromium: ## Install Chromium from Debian for the console's browser test, when missing.
-	@if ! command -v chromium >/dev/null; then \
+# Everything the tests run that is made once and kept in the cache, made side
+# by side on a new machine: npm installs, Go builds and Debian packages do not
+# wait for each other (the compose plugin and base images are for the compose
+# stack, which needs root).
+cache: ## Fill the cache make test needs (the real gateway, the tools, Debian packages), independent parts at once.
+	@$(MAKE) --no-print-directory -j4 --output-sync=line openclaw tools chromium \
+		$(if $(filter 0,$(shell id -u)),compose docker-bases)
+
+# Debian packages the tests need, in one apt-get (dpkg takes one at a time):
+# Chromium for the console's browser test; docker.io and debootstrap for the
+# compose stack, as root only. Without root the tests that need them skip,
+# except under CI=true, where they fail.
+DEBIAN_PACKAGES = $(if $(shell command -v chromium),,chromium) \
+	$(if $(filter 0,$(shell id -u)),$(if $(shell command -v dockerd),,docker.io) $(if $(shell command -v debootstrap),,debootstrap))
+debian: ## Install the Debian packages the tests need (Chromium; docker.io and debootstrap as root), when missing.
+	@if [ -n "$(strip $(DEBIAN_PACKAGES))" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
-		else echo "chromium is missing (apt-get install chromium as root); the console's browser test needs it"; fi; \
+			echo "installing from Debian: $(strip $(DEBIAN_PACKAGES))"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEBIAN_PACKAGES) >/dev/null; \
+		else echo "missing Debian packages: $(strip $(DEBIAN_PACKAGES)) (apt-get install them as root)"; fi; \
 	fi
+
+chromium: debian ## Install Chromium from Debian for the console's browser test, when missing.
 	@command -v chromium >/dev/null && chromium --version 2>/dev/null || [ "$${CI:-}" != true ]
 
 # Installed into a temporary directory and renamed, so an interrupted
@@ -216,7 +253,7 @@ $(COMPOSE_DIR)/.installed:
 
 docker-bases: $(BASES_STAMP) ## Make the Dockerfile's base images (debootstrap, Go from the module proxy) into the cache.
 
-$(BASES_STAMP):
+$(BASES_STAMP): | debian
 	rm -rf $(BASES_DIR).tmp
 	bash deploy/localimages/bases.sh $(BASES_DIR).tmp $(BASE_IMAGES)
 	rm -rf $(BASES_DIR) && mv $(BASES_DIR).tmp $(BASES_DIR)

@@ -16,6 +16,7 @@ type commits struct {
 	mu       sync.Mutex
 	err      error
 	since    time.Time // first failure of the current run of failures
+	last     time.Time // the latest failure
 	failures int
 }
 
@@ -32,7 +33,7 @@ func (c *commits) note(committed bool, err error) {
 		if c.failures == 0 {
 			c.since = time.Now()
 		}
-		c.err = err
+		c.err, c.last = err, time.Now()
 		c.failures++
 	}
 }
@@ -54,9 +55,22 @@ func (j *Journal) CommitError() error {
 // freelist and a meta page and syncs them. The remediator calls it while
 // CommitError is set, so that the journal is seen to recover even when no
 // webhook arrives to try (a load balancer sends them elsewhere meanwhile).
+// Within probeQuiet of the last failed commit it returns that failure
+// instead: an empty transaction can commit where an incident's cannot (it
+// reuses free pages where an incident's grows the file), and readiness must
+// not flap back between webhooks that fail.
 func (j *Journal) ProbeCommit() error {
+	j.commits.mu.Lock()
+	recent := j.commits.err != nil && time.Since(j.commits.last) < probeQuiet
+	j.commits.mu.Unlock()
+	if recent {
+		return j.CommitError()
+	}
 	return j.update(func(*bolt.Tx) error { return nil })
 }
+
+// probeQuiet is how long after a failed commit ProbeCommit waits.
+var probeQuiet = 5 * time.Second
 
 // beforeCommit runs after a transaction's function succeeded, before bbolt
 // commits; its error fails the transaction as a failed commit would. Tests

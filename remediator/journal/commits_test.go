@@ -37,6 +37,11 @@ func TestCommitErrorUntilACommitSucceeds(t *testing.T) {
 	if !errors.Is(err, diskFull) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "2 failed commit") {
 		t.Fatalf("CommitError %v, want the last failure, the file and the count", err)
 	}
+	if err := j.ProbeCommit(); !errors.Is(err, diskFull) {
+		t.Fatalf("a probe right after a failed commit: %v, want the failure kept", err)
+	}
+	defer func(quiet time.Duration) { probeQuiet = quiet }(probeQuiet)
+	probeQuiet = 0
 	if err := j.ProbeCommit(); err != nil {
 		t.Fatal(err)
 	}

@@ -181,12 +181,13 @@ cache: ## Fill the cache make test needs (the real gateway, the tools, Debian pa
 		$(if $(filter 0,$(shell id -u)),compose docker-bases)
 
 # Debian packages the tests need, in one apt-get (dpkg takes one at a time):
-# Chromium for the console's browser test; docker.io and debootstrap for the
+# Chromium for the console's browser test, strace for the test that the real
+# gateway stays on loopback; docker.io and debootstrap for the
 # compose stack, as root only. Without root the tests that need them skip,
 # except under CI=true, where they fail.
-DEBIAN_PACKAGES = $(if $(shell command -v chromium),,chromium) \
+DEBIAN_PACKAGES = $(if $(shell command -v chromium),,chromium) $(if $(shell command -v strace),,strace) \
 	$(if $(filter 0,$(shell id -u)),$(if $(shell command -v dockerd),,docker.io) $(if $(shell command -v debootstrap),,debootstrap))
-debian: ## Install the Debian packages the tests need (Chromium; docker.io and debootstrap as root), when missing.
+debian: ## Install the Debian packages the tests need (Chromium, strace; docker.io and debootstrap as root), when missing.
 	@if [ -n "$(strip $(DEBIAN_PACKAGES))" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			echo "installing from Debian: $(strip $(DEBIAN_PACKAGES))"; \

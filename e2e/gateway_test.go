@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
@@ -58,10 +60,31 @@ func realArgv(openclawBin string, port int) []string {
 		"--allow-unconfigured", "--auth", "token", "--token", "conformance-token"}
 }
 
+// offlineConfig is the real gateway's configuration in every test
+// (~/.openclaw/openclaw.json, where a test has not written its own): no
+// test traffic leaves the machine, and by default the gateway fetches a
+// hosted model catalog and checks for updates when it starts
+// (docs/gateway/config-runtime.md in its package). Its remediator restarts
+// read the same file.
+const offlineConfig = `{
+  "models": { "catalogRefresh": { "enabled": false } },
+  "update": { "checkOnStart": false }
+}
+`
+
 // startRealCmd starts a real gateway with argv and env (added to the test's
 // own) on port, HOME home and TMPDIR tmp, and waits until it is ready.
 func startRealCmd(t *testing.T, home, tmp string, port int, argv, env []string) *gateway {
 	t.Helper()
+	config := filepath.Join(home, ".openclaw", "openclaw.json")
+	if _, err := os.Stat(config); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(filepath.Dir(config), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(config, []byte(offlineConfig), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), env...)
 	out, err := os.CreateTemp(tmp, "gateway-*.out")

@@ -91,6 +91,21 @@ func OpenClawDir(t testing.TB) string {
 	return dir
 }
 
+// System returns the path of a command from Debian's packages that a test
+// runs (`make debian` installs them).
+func System(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is not installed (run `make debian`): %v", name, err)
+	}
+	t.Skipf("%s is not installed; `make debian` installs it", name)
+	return ""
+}
+
 func required(t testing.TB, env, target string) string {
 	t.Helper()
 	dir := os.Getenv(env)

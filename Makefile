@@ -260,7 +260,7 @@ $(BASES_STAMP): | debian
 	rm -rf $(BASES_DIR) && mv $(BASES_DIR).tmp $(BASES_DIR)
 	touch $@
 
-mixin: ## Format the mixin's jsonnet and regenerate mixin/alerts.yaml, mixin/rules.yaml and dashboards/*.json.
+mixin: ## Format the mixin's jsonnet and regenerate mixin/*.yaml, dashboards/*.json and deploy/kubernetes/base/.
 	$(GO) generate ./mixin
 
 print-tools-dir:

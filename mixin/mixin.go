@@ -20,7 +20,7 @@ import (
 	"github.com/google/go-jsonnet"
 )
 
-//go:embed mixin.libsonnet config.libsonnet format.libsonnet alerts rules dashboards
+//go:embed mixin.libsonnet config.libsonnet format.libsonnet kubernetes.libsonnet alerts rules dashboards
 var sources embed.FS
 
 // File is one generated file.
@@ -41,6 +41,9 @@ local mixin = (import 'mixin.libsonnet') + (%s);
 } + {
   ['dashboards/' + name]: std.manifestJsonEx(mixin.grafanaDashboards[name], '  ')
   for name in std.objectFields(mixin.grafanaDashboards)
+} + {
+  'deploy/kubernetes/base/prometheusrule.yaml': std.manifestYamlDoc(mixin.prometheusRule, indent_array_in_object=true, quote_keys=false),
+  'deploy/kubernetes/base/dashboards.yaml': std.manifestYamlStream(mixin.dashboardConfigMaps, indent_array_in_object=true, quote_keys=false, c_document_end=false),
 }
 `
 

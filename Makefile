@@ -66,6 +66,16 @@ COMPOSE_TEST    = TOOLS_DIR=$(TOOLS_DIR) BASES_DIR=$(BASES_DIR) COMPOSE=$(COMPOS
 TEST_ENV = CLAWWATCH_OPENCLAW_DIR=$(OPENCLAW_DIR) CLAWWATCH_NPM_CACHE=$(NPM_CACHE_DIR) CLAWWATCH_TOOLS_DIR=$(TOOLS_DIR)
 TEST_REPORT_DIR ?= $(BIN_DIR)/test-report
 
+# The tests' Kubernetes control plane (internal/testing/kube): kube-apiserver
+# and kube-controller-manager built from the k8s.io/kubernetes module, etcd
+# from deploy/kube, which pins it; deploy/kube/build.sh says how. Cached like
+# the Prometheus tools.
+KUBERNETES_VERSION := v1.34.4
+ETCD_VERSION       := $(shell awk '{for (i = 1; i < NF; i++) if ($$i == "go.etcd.io/etcd/server/v3") print $$(i + 1)}' deploy/kube/go.mod)
+KUBE_DIR           := $(CACHE_DIR)/kube-$(KUBERNETES_VERSION)-etcd-$(ETCD_VERSION)
+# The tests find it here (internal/testing/kube), in every recipe.
+export CLAWWATCH_KUBE_DIR := $(KUBE_DIR)
+
 # The end-to-end package runs a dozen whole loops (real Prometheus, Alertmanager
 # and gateways): well past go test's default 10 minute limit per package.
 GOTEST_FLAGS ?= -timeout 60m
@@ -76,11 +86,12 @@ GOTEST_FLAGS ?= -timeout 60m
 stamp = $(1)/.installed-$(shell cat $(2) | sha256sum | cut -c1-12)
 TOOLS_STAMP := $(call stamp,$(TOOLS_DIR),$(TOOLS_MODULES))
 BASES_STAMP := $(call stamp,$(BASES_DIR),deploy/localimages/bases.sh)
+KUBE_STAMP  := $(call stamp,$(KUBE_DIR),deploy/kube/go.mod deploy/kube/go.sum deploy/kube/main.go deploy/kube/build.sh)
 
 # go-nvml's header marks many calls deprecated; the warnings drown real ones.
 export CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
 
-.PHONY: help build release test check cache debian lint fuzz fuzz-smoke demo openclaw tools chromium compose docker-bases docker compose-test mixin clean
+.PHONY: help build release test check cache debian lint fuzz fuzz-smoke demo openclaw tools chromium compose docker-bases docker compose-test mixin clean kube
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -117,7 +128,7 @@ lint: ## gofmt, go vet, go mod tidy.
 	cd deploy/tools && $(GO) mod tidy -diff
 	cd deploy/tools/alertmanager && $(GO) mod tidy -diff
 
-test: cache lint fuzz-smoke ## Every test, with -race: unit, integration, conformance, end-to-end with real Prometheus and Alertmanager.
+test: cache lint fuzz-smoke kube ## Every test, with -race: unit, integration, conformance, end-to-end with real Prometheus and Alertmanager.
 	@# go test -json through testreport: a line per package, the whole output
 	@# of what failed, and at the end the slowest tests and packages.
 	$(GO) build -o $(BIN_DIR)/testreport ./internal/testing/testreport
@@ -233,6 +244,17 @@ $(TOOLS_STAMP):
 	$(TOOLS_DIR).tmp/amtool --version 2>&1 | head -1
 	rm -rf $(TOOLS_DIR) && mv $(TOOLS_DIR).tmp $(TOOLS_DIR)
 	touch $@
+
+kube: $(KUBE_STAMP) ## Build the pinned kube-apiserver, kube-controller-manager and etcd into the cache.
+
+$(KUBE_STAMP):
+	rm -rf $(KUBE_DIR).tmp
+	GO=$(GO) bash deploy/kube/build.sh $(KUBE_DIR).tmp $(KUBERNETES_VERSION)
+	rm -rf $(KUBE_DIR) && mv $(KUBE_DIR).tmp $(KUBE_DIR)
+	touch $@
+
+print-kube-dir:
+	@echo $(KUBE_DIR)
 
 docker: ## Build the clawwatch:local image from the Dockerfile, with the revision stamped.
 	docker build --build-arg REVISION=$(REVISION) --build-arg BRANCH=$(BRANCH) -t clawwatch:local .

@@ -128,7 +128,7 @@ lint: ## gofmt, go vet, go mod tidy.
 	cd deploy/tools && $(GO) mod tidy -diff
 	cd deploy/tools/alertmanager && $(GO) mod tidy -diff
 
-test: cache lint fuzz-smoke kube ## Every test, with -race: unit, integration, conformance, end-to-end with real Prometheus and Alertmanager.
+test: cache lint fuzz-smoke ## Every test, with -race: unit, integration, conformance, end-to-end with real Prometheus and Alertmanager.
 	@# go test -json through testreport: a line per package, the whole output
 	@# of what failed, and at the end the slowest tests and packages.
 	$(GO) build -o $(BIN_DIR)/testreport ./internal/testing/testreport
@@ -187,8 +187,8 @@ openclaw: $(OPENCLAW_DIR)/.installed $(OPENCLAW_PREV_DIR)/.installed \
 # by side on a new machine: npm installs, Go builds and Debian packages do not
 # wait for each other (the compose plugin and base images are for the compose
 # stack, which needs root).
-cache: ## Fill the cache make test needs (the real gateway, the tools, Debian packages), independent parts at once.
-	@$(MAKE) --no-print-directory -j4 --output-sync=line openclaw tools chromium \
+cache: ## Fill the cache make test needs (the real gateway, the tools, the Kubernetes control plane, Debian packages), side by side.
+	@$(MAKE) --no-print-directory -j4 --output-sync=line openclaw tools kube chromium \
 		$(if $(filter 0,$(shell id -u)),compose docker-bases)
 
 # Debian packages the tests need, in one apt-get (dpkg takes one at a time):

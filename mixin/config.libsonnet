@@ -126,6 +126,12 @@
     reasoningDegradedFor: '15m',
     // A degradation within this long after a version change asks for a rollback.
     rollbackWindow: '6h',
+    // Releases that must not run, as a regex of the version label: those
+    // with published advisories (the remediator's DefaultKnownBad: before
+    // 2026.9.3 the diagnostics endpoint did not enforce operator.read). Add
+    // the remediator's known_bad_releases here too.
+    knownBadVersionRegex: '([01][0-9]{3}|20[01][0-9]|202[0-5])[.][0-9]+[.][0-9]+(-.+)?|2026[.][1-8][.][0-9]+(-.+)?|2026[.]9[.][0-2](-.+)?|2026[.]9[.]3-.+',
+    knownBadReleaseFor: '5m',
     modelServerDownFor: '2m',
 
     // GPUs.

@@ -43,6 +43,18 @@ local alert = import 'alert.libsonnet';
           ),
           alert.new(
             c,
+            'OpenClawKnownBadRelease',
+            'warning',
+            'none',
+            |||
+              max by (%(gatewayLabels)s, version) (openclaw_gateway_info{%(exporterSelector)s, version=~"%(knownBadVersionRegex)s"})
+            ||| % c,
+            'An OpenClaw gateway runs a known-bad release.',
+            'Gateway {{ $labels.gateway }} on {{ $labels.instance }} runs OpenClaw {{ $labels.version }}, a release with a published advisory or listed as known bad; upgrade it (the remediator refuses an upgrade to a known-bad release and never rolls back to one).',
+            c.knownBadReleaseFor,
+          ),
+          alert.new(
+            c,
             'OpenClawModelServerDown',
             'critical',
             'none',

@@ -91,7 +91,7 @@ KUBE_STAMP  := $(call stamp,$(KUBE_DIR),deploy/kube/go.mod deploy/kube/go.sum de
 # go-nvml's header marks many calls deprecated; the warnings drown real ones.
 export CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
 
-.PHONY: help build release test check cache debian lint fuzz fuzz-smoke demo openclaw tools chromium compose docker-bases docker compose-test mixin clean kube
+.PHONY: help build release test check cache debian lint fuzz fuzz-smoke demo openclaw tools chromium compose docker-bases docker compose-test test-real-updater mixin clean kube
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -156,6 +156,12 @@ check: lint ## Lint, and the unit tests of the packages changed since main (comm
 		xargs -r -n1 dirname | sort -u | while read -r d; do [ -d "$$d" ] && echo "./$$d"; done | grep -v '^./e2e$$' || true); \
 	if [ -z "$$pkgs" ]; then echo "no Go package changed since $(CHECK_BASE)"; exit 0; fi; \
 	echo "go test -race $$pkgs"; $(TEST_ENV) $(GO) test -race -count=1 $$pkgs
+
+# The real fleet upgrade with its alert-driven rollback through the real
+# `openclaw update --tag` instead of the kept package (make test swaps the kept
+# package back): 15 minutes of reinstalling, measured in docs/benchmarks.md.
+test-real-updater: openclaw tools ## The real fleet upgrade test, rolled back with the real openclaw update --tag (about 25 min).
+	CLAWWATCH_REAL_UPDATER_ROLLBACK=1 $(TEST_ENV) $(GO) test -race -count=1 $(GOTEST_FLAGS) -run '^TestLoopRealFleetUpgrade$$' -v ./e2e/
 
 # Every Fuzz* function of the repository, found by grep, runs alone for
 # FUZZTIME (go test -fuzz takes one target of one package at a time); the

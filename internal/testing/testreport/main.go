@@ -91,7 +91,11 @@ func filter(in io.Reader, out io.Writer, save string) error {
 		case "output":
 			output[key] = append(output[key], ev.Output)
 		case "pass", "skip":
-			if ev.Test == "" {
+			switch {
+			case ev.Test != "":
+			case ev.Action == "skip":
+				fmt.Fprintf(out, "?    %s [no test files]\n", ev.Package)
+			default:
 				fmt.Fprintf(out, "ok   %s %.1fs\n", ev.Package, ev.Elapsed)
 			}
 			delete(output, key)

@@ -20,6 +20,7 @@ const stream = `{"Action":"start","Package":"p/a"}
 vet: a line that is not an event
 {"Action":"pass","Package":"p/c","Test":"TestSlow","Elapsed":61}
 {"Action":"pass","Package":"p/c","Elapsed":62}
+{"Action":"skip","Package":"p/d","Elapsed":0}
 `
 
 func TestFilter(t *testing.T) {
@@ -31,7 +32,7 @@ func TestFilter(t *testing.T) {
 	}
 	got := out.String()
 	for _, want := range []string{"a_test.go:9: want 1, got 2", "FAIL p/a 4.0s", "ok   p/c 62.0s",
-		"vet: a line that is not an event", "TestHung, which did not end:\n    waiting for the alert"} {
+		"vet: a line that is not an event", "?    p/d [no test files]", "TestHung, which did not end:\n    waiting for the alert"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q:\n%s", want, got)
 		}

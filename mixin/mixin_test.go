@@ -349,7 +349,19 @@ func TestEveryKnobIsUsed(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := render(t, "")
+	// A knob whose value is an object is a group of knobs (kubernetes:
+	// name, labels, …): each of them must change something.
+	knobs := map[string]any{}
 	for knob, v := range cfg {
+		if group, ok := v.(map[string]any); ok {
+			for sub, sv := range group {
+				knobs[knob+"."+sub] = sv
+			}
+			continue
+		}
+		knobs[knob] = v
+	}
+	for knob, v := range knobs {
 		var value string
 		switch v := v.(type) {
 		case float64:
@@ -367,10 +379,16 @@ func TestEveryKnobIsUsed(t *testing.T) {
 			value = "['other']"
 		case bool:
 			value = fmt.Sprint(!v)
+		case map[string]any:
+			value = "{ other: 'x' }"
 		default:
 			t.Fatalf("knob %s has a value of type %T", knob, v)
 		}
-		got := render(t, fmt.Sprintf("{ _config+:: { %s: %s } }", knob, value))
+		override := fmt.Sprintf("{ _config+:: { %s: %s } }", knob, value)
+		if group, sub, ok := strings.Cut(knob, "."); ok {
+			override = fmt.Sprintf("{ _config+:: { %s+: { %s: %s } } }", group, sub, value)
+		}
+		got := render(t, override)
 		changed := false
 		for p, data := range got {
 			if !bytes.Equal(data, base[p]) {

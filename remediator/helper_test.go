@@ -57,6 +57,8 @@ func helperMain(args []string) int {
 		} else {
 			err = openclawUpdateHelper(args[1:])
 		}
+	case "report":
+		return reportHelper(args[1:])
 	case "gateway":
 		err = gatewayHelper()
 	case "http-server":
@@ -69,6 +71,25 @@ func helperMain(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// reportHelper stands in for a CLI that prints a JSON report: "report
+// CODE FILE [ARG...]" logs a line on standard error, prints FILE on
+// standard output and exits CODE.
+func reportHelper(args []string) int {
+	if len(args) < 2 {
+		fmt.Fprintln(os.Stderr, "report CODE FILE")
+		return 2
+	}
+	code, err := strconv.Atoi(args[0])
+	b, err2 := os.ReadFile(args[1])
+	if err != nil || err2 != nil {
+		fmt.Fprintln(os.Stderr, "report:", err, err2)
+		return 2
+	}
+	fmt.Fprintln(os.Stderr, "[openclaw] {not the report} inspecting the installation")
+	os.Stdout.Write(b)
+	return code
 }
 
 // execEnvHelper is an operator's exec program: it writes the ALERT_*

@@ -15,8 +15,10 @@ import (
 	"github.com/clawwatch/clawwatch/remediator/upgrade"
 )
 
-// A guarded upgrade takes targets to a version one batch at a time. Per
-// batch: each target's running version is journaled as its rollback point
+// A guarded upgrade takes targets to a version one batch at a time. A
+// known-bad version is refused at once; then, before the first batch,
+// every target's preflights run (upgrade_preflight.go) and any refusal
+// ends the upgrade refused with nothing touched. Per batch: each target's running version is journaled as its rollback point
 // before anything runs; the update command runs; verification wants the
 // new version healthy; Prometheus is watched for the observation window.
 // Any failure rolls the batch back to its recorded versions, verifies them,
@@ -55,7 +57,7 @@ func newUpgradeMetrics(reg prometheus.Registerer, r *Remediator) *upgradeMetrics
 	m := &upgradeMetrics{
 		upgrades: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "openclaw_remediator_upgrades_total",
-			Help: "Guarded upgrades that ended, by result: done, failed (a batch was rolled back and the upgrade stopped) or interrupted (by a restart).",
+			Help: "Guarded upgrades that ended, by result: done, failed (a batch was rolled back and the upgrade stopped), interrupted (by a restart) or refused (by a preflight, before anything ran).",
 		}, []string{"result"}),
 		batches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "openclaw_remediator_upgrade_batches_total",
@@ -74,7 +76,7 @@ func newUpgradeMetrics(reg prometheus.Registerer, r *Remediator) *upgradeMetrics
 		}),
 	}
 	reg.MustRegister(m.upgrades, m.batches, m.running)
-	for _, s := range []string{journal.UpgradeDone, journal.UpgradeFailed, journal.UpgradeInterrupted} {
+	for _, s := range []string{journal.UpgradeDone, journal.UpgradeFailed, journal.UpgradeInterrupted, journal.UpgradeRefused} {
 		m.upgrades.WithLabelValues(s)
 	}
 	for _, s := range []string{journal.BatchDone, journal.BatchRolledBack, journal.BatchRollbackFailed} {
@@ -102,6 +104,20 @@ func (r *Remediator) Upgrade(ctx context.Context, req UpgradeRequest) (*journal.
 	u, err := r.planUpgrade(cfg, req)
 	if err != nil {
 		return nil, err
+	}
+	if k, bad := cfg.KnownBadRelease(req.To); bad {
+		// Journaled, as every refusal: the operator asked, and was told no.
+		u.State, u.Reason, u.EndedAt = journal.UpgradeRefused, "known-bad release: "+k.String(), &u.StartedAt
+		if req.DryRun {
+			u.ID = ""
+			return u, nil
+		}
+		if err := r.saveUpgrade(u); err != nil {
+			return nil, err
+		}
+		r.um.upgrades.WithLabelValues(u.State).Inc()
+		r.logger.Warn("upgrade refused", "upgrade", u.ID, "to", u.To, "reason", u.Reason)
+		return u, nil
 	}
 	if req.DryRun {
 		u.ID, u.State = "", UpgradeDryRun // never journaled
@@ -172,9 +188,6 @@ func (r *Remediator) planUpgrade(cfg *config.Config, req UpgradeRequest) (*journ
 		if err := upgrade.CheckVersion(req.To, t.Rollback.VersionRegexp()); err != nil {
 			return nil, fmt.Errorf("%w: target %s: %w", ErrBadUpgrade, n, err)
 		}
-	}
-	if k, bad := cfg.KnownBadRelease(req.To); bad {
-		return nil, fmt.Errorf("%w: refused: %s", ErrBadUpgrade, k)
 	}
 	now := r.now()
 	var id [4]byte

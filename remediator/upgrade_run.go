@@ -21,6 +21,18 @@ import (
 func (r *Remediator) runUpgrade(u *journal.Upgrade) {
 	defer r.wg.Done()
 	defer r.endUpgrade()
+	refusal := r.preflight(r.ctx, r.cfg.Load(), u)
+	if r.ctx.Err() != nil {
+		return // interrupted; the next start says so
+	}
+	if refusal != "" {
+		r.finishUpgrade(u, journal.UpgradeRefused, refusal)
+		return
+	}
+	if err := r.saveUpgrade(u); err != nil {
+		r.finishUpgrade(u, journal.UpgradeFailed, err.Error())
+		return
+	}
 	for i := range u.Batches {
 		err := r.upgradeBatch(r.ctx, u, i)
 		if r.ctx.Err() != nil {
@@ -179,6 +191,15 @@ func (r *Remediator) updateBatch(ctx context.Context, cfg *config.Config, u *jou
 			_ = r.saveUpgrade(u)
 			return fmt.Errorf("target %s: %w", s.Target, err)
 		}
+		if len(t.Update.Status) > 0 {
+			// The updater's own record of the run, for the operator;
+			// a failure here fails nothing.
+			out, err := driver.Run(ctx, t.Update.Status, t.Driver.Dir, t.CLIEnv())
+			if err != nil {
+				out = fmt.Sprintf("%v\n%s", err, out)
+			}
+			s.Status = journal.Truncate(out)
+		}
 		if err := r.saveUpgrade(u); err != nil {
 			return err
 		}
@@ -265,7 +286,7 @@ func (r *Remediator) restoreState(ctx context.Context, t *config.Target, archive
 // the gateway is stopped before it and started after.
 func (r *Remediator) runUpdate(ctx context.Context, t *config.Target, argv []string) (string, error) {
 	if !t.Update.Stop {
-		return driver.Run(ctx, argv, t.Driver.Dir, t.Driver.Env)
+		return driver.Run(ctx, argv, t.Driver.Dir, t.CLIEnv())
 	}
 	drv, err := driver.New(t, r.procs)
 	if err != nil {

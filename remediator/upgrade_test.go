@@ -301,9 +301,10 @@ func TestUpgradeDryRunAndHostileVersions(t *testing.T) {
 	if code, _, body := u.start(t, url.Values{"to": {toVersion}, "targets": {"a,nosuch"}}); code != http.StatusBadRequest {
 		t.Errorf("unknown target: %d %s", code, body)
 	}
-	// A release with a published advisory (DefaultKnownBad).
-	if code, _, body := u.start(t, url.Values{"to": {"2026.9.2"}}); code != http.StatusBadRequest || !strings.Contains(body, "refused: releases before 2026.9.3 are known bad (advisory: ") {
-		t.Errorf("known-bad release: %d %s", code, body)
+	// A release with a published advisory (DefaultKnownBad): the plan
+	// says refused.
+	if code, up, body := u.start(t, url.Values{"to": {"2026.9.2"}, "dry_run": {"true"}}); code != http.StatusOK || up.State != journal.UpgradeRefused || up.ID != "" {
+		t.Errorf("known-bad release, dry run: %d %s", code, body)
 	}
 	ups, err := u.h.j.Upgrades()
 	if err != nil || len(ups) != 0 {

@@ -266,6 +266,8 @@ type Target struct {
 	Update           Update                  `yaml:"update,omitempty"`
 	Backup           Backup                  `yaml:"backup,omitempty"`
 	Package          Package                 `yaml:"package,omitempty"`
+
+	cliEnv []string // CLIEnv, set by validation
 }
 
 // Update configures how a guarded upgrade installs a version.
@@ -278,7 +280,61 @@ type Update struct {
 	// whose running state the updater's Doctor would otherwise wait on);
 	// the commands then say --no-restart.
 	Stop bool `yaml:"stop,omitempty"`
+	// Preflight checks run for every target before an upgrade's first
+	// batch; any refusal ends the upgrade refused with nothing touched.
+	Preflight Preflight `yaml:"preflight,omitempty"`
+	// Status runs after a verified update; its output is journaled.
+	Status []string `yaml:"status,omitempty"`
 }
+
+// Preflight is OpenClaw's own say before an upgrade. With update.command
+// left at OpenClaw's updater, DryRun, Doctor and update.status default to
+// OpenClaw's commands (DefaultPreflight); a custom update command gets none
+// unless configured, and [] turns one off.
+type Preflight struct {
+	// DryRun asks the updater what it would do ({version}); its JSON
+	// "status" skipped or error, or a "Would refuse update" note, refuses.
+	DryRun []string `yaml:"dry_run,omitempty"`
+	// Doctor lints the gateway's configuration and state; a finding of
+	// severity error refuses, warnings are journaled.
+	Doctor []string `yaml:"doctor,omitempty"`
+}
+
+// defaults gives OpenClaw's updater OpenClaw's preflights and status; a
+// key written, even [], stays as written.
+func (u *Update) defaults() {
+	if !slices.Equal(u.Command, DefaultUpdateCommand) {
+		return
+	}
+	if u.Preflight.DryRun == nil {
+		u.Preflight.DryRun = slices.Clone(DefaultDryRunCommand)
+	}
+	if u.Preflight.Doctor == nil {
+		u.Preflight.Doctor = slices.Clone(DefaultDoctorCommand)
+	}
+	if u.Status == nil {
+		u.Status = slices.Clone(DefaultStatusCommand)
+	}
+}
+
+// CLIEnv is the environment added to the commands the remediator runs of
+// the gateway's CLI (update, rollback, backup, preflights): driver.env,
+// and a persistent NODE_COMPILE_CACHE beside the journal unless driver.env
+// sets one (Node's NODE_DISABLE_COMPILE_CACHE=1 there turns it off).
+func (t *Target) CLIEnv() []string { return t.cliEnv }
+
+// OpenClaw's preflights, run as its updater runs doctor (errors block,
+// warnings are advice), and its update record after an update.
+var (
+	DefaultDryRunCommand = []string{"openclaw", "update", "--tag", "{version}", "--yes", "--dry-run", "--json"}
+	DefaultDoctorCommand = []string{"openclaw", "doctor", "--lint", "--severity-min", "error", "--json"}
+	DefaultStatusCommand = []string{"openclaw", "update", "status", "--json"}
+)
+
+// CompileCacheDir is where OpenClaw's CLI, run by the remediator, keeps
+// Node's compile cache (NODE_COMPILE_CACHE), relative to the journal's
+// directory; OpenClaw's docs recommend a persistent one on small machines.
+const CompileCacheDir = "node-compile-cache"
 
 // Backup configures state rollback points. A newer OpenClaw migrates its
 // databases at start, and an older one refuses the migrated state, so a
@@ -590,6 +646,10 @@ func (c *Config) validate(dir string) error {
 		if err := t.validate(dir, home); err != nil {
 			return fmt.Errorf("targets[%d] (%s): %w", i, t.Name, err)
 		}
+		t.cliEnv = t.Driver.Env
+		if !slices.ContainsFunc(t.Driver.Env, func(e string) bool { return strings.HasPrefix(e, "NODE_COMPILE_CACHE=") }) {
+			t.cliEnv = append(slices.Clip(t.Driver.Env), "NODE_COMPILE_CACHE="+filepath.Join(filepath.Dir(c.Journal.Path), CompileCacheDir))
+		}
 		if seen[t.Name] {
 			return fmt.Errorf("targets[%d]: name %q is used twice", i, t.Name)
 		}
@@ -687,6 +747,10 @@ func (t *Target) validate(dir, home string) error {
 	}
 	if !slices.ContainsFunc(t.Update.Command, func(a string) bool { return strings.Contains(a, "{version}") }) {
 		return errors.New("update.command: no argument contains {version}")
+	}
+	t.Update.defaults()
+	if len(t.Update.Preflight.DryRun) > 0 && !slices.ContainsFunc(t.Update.Preflight.DryRun, func(a string) bool { return strings.Contains(a, "{version}") }) {
+		return errors.New("update.preflight.dry_run: no argument contains {version}")
 	}
 	if err := t.Backup.validate(dir, home); err != nil {
 		return fmt.Errorf("backup: %w", err)

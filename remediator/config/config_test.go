@@ -225,3 +225,43 @@ func TestSizes(t *testing.T) {
 		t.Fatalf("%v %v", err, c)
 	}
 }
+
+// OpenClaw's preflights and status come with OpenClaw's updater; a custom
+// update command gets none unless written, and [] turns one off. Its CLI
+// runs with a compile cache beside the journal unless driver.env sets one.
+func TestUpdatePreflightDefaults(t *testing.T) {
+	target := func(extra string) *Target {
+		t.Helper()
+		c, err := Parse([]byte(`
+targets:
+  - name: default
+    driver: {kind: process, start: [openclaw, gateway, run], env: [A=1`+extra), "/etc/clawwatch")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Targets[0]
+	}
+	d := target("]}\n")
+	if !slices.Equal(d.Update.Preflight.DryRun, DefaultDryRunCommand) || !slices.Equal(d.Update.Preflight.Doctor, DefaultDoctorCommand) ||
+		!slices.Equal(d.Update.Status, DefaultStatusCommand) {
+		t.Errorf("OpenClaw's updater without its preflights: %+v", d.Update)
+	}
+	if want := []string{"A=1", "NODE_COMPILE_CACHE=/etc/clawwatch/data/node-compile-cache"}; !slices.Equal(d.CLIEnv(), want) {
+		t.Errorf("CLIEnv %q, want %q", d.CLIEnv(), want)
+	}
+	custom := target("]}\n    update: {command: [npm, install, -g, 'openclaw@{version}']}\n")
+	if custom.Update.Preflight.DryRun != nil || custom.Update.Preflight.Doctor != nil || custom.Update.Status != nil {
+		t.Errorf("a custom update command got OpenClaw's preflights: %+v", custom.Update)
+	}
+	off := target(", NODE_COMPILE_CACHE=/var/cache/node]}\n    update: {preflight: {doctor: []}}\n")
+	if off.Update.Preflight.Doctor == nil || len(off.Update.Preflight.Doctor) != 0 || !slices.Equal(off.Update.Preflight.DryRun, DefaultDryRunCommand) {
+		t.Errorf("doctor: [] did not turn it off alone: %+v", off.Update.Preflight)
+	}
+	if want := []string{"A=1", "NODE_COMPILE_CACHE=/var/cache/node"}; !slices.Equal(off.CLIEnv(), want) {
+		t.Errorf("CLIEnv %q, want %q", off.CLIEnv(), want)
+	}
+	if _, err := Parse([]byte(minimal+"    update: {preflight: {dry_run: [openclaw, update, --dry-run]}}\n"), ""); err == nil ||
+		!strings.Contains(err.Error(), "update.preflight.dry_run: no argument contains {version}") {
+		t.Errorf("a dry run without the version: %v", err)
+	}
+}

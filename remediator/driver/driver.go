@@ -8,9 +8,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/clawwatch/clawwatch/internal/openclaw"
@@ -75,32 +77,53 @@ const maxOutput = 16 << 10
 // Run runs argv to completion without a shell and returns its combined
 // output, bounded.
 func Run(ctx context.Context, argv []string, dir string, env []string) (string, error) {
+	_, out, err := RunReport(ctx, argv, dir, env)
+	return out, err
+}
+
+// maxReport bounds the standard output RunReport keeps for a JSON report.
+const maxReport = 1 << 20
+
+// RunReport runs argv like Run, and also returns its standard output
+// alone, for the JSON report a command prints there: log lines on standard
+// error must not split it, and it may be longer than the journal keeps.
+func RunReport(ctx context.Context, argv []string, dir string, env []string) (report []byte, output string, err error) {
 	if len(argv) == 0 {
-		return "", fmt.Errorf("empty argv")
+		return nil, "", fmt.Errorf("empty argv")
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
-	var out boundedBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := &boundedBuffer{}
+	stdout := &boundedBuffer{limit: maxReport}
+	cmd.Stdout, cmd.Stderr = io.MultiWriter(stdout, out), out
 	cmd.WaitDelay = 5 * time.Second // a child keeping the pipes open must not hang us
-	err := cmd.Run()
+	err = cmd.Run()
 	s := strings.TrimSpace(out.String())
 	if err != nil {
-		return s, fmt.Errorf("%s: %w", argv[0], err)
+		err = fmt.Errorf("%s: %w", argv[0], err)
 	}
-	return s, nil
+	return stdout.bytes(), s, err
 }
 
-// boundedBuffer keeps the first maxOutput bytes and counts the rest.
+// boundedBuffer keeps the first limit (default maxOutput) bytes and counts
+// the rest. Standard output and error may write at once.
 type boundedBuffer struct {
+	mu      sync.Mutex
+	limit   int
 	buf     bytes.Buffer
 	dropped int
 }
 
 func (b *boundedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	n := len(p)
-	room := maxOutput - b.buf.Len()
+	limit := b.limit
+	if limit == 0 {
+		limit = maxOutput
+	}
+	room := limit - b.buf.Len()
 	if room < len(p) {
 		b.dropped += len(p) - max(room, 0)
 		p = p[:max(room, 0)]
@@ -109,7 +132,15 @@ func (b *boundedBuffer) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+func (b *boundedBuffer) bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.Clone(b.buf.Bytes())
+}
+
 func (b *boundedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if b.dropped > 0 {
 		return fmt.Sprintf("%s\n…(%d more bytes)", b.buf.String(), b.dropped)
 	}

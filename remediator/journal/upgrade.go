@@ -15,6 +15,7 @@ const (
 	UpgradeDone        = "done"        // every batch upgraded and observed
 	UpgradeFailed      = "failed"      // a batch failed; it was rolled back, the rest never touched
 	UpgradeInterrupted = "interrupted" // the remediator stopped mid-upgrade; not resumed
+	UpgradeRefused     = "refused"     // a preflight said no (a known-bad target, OpenClaw's own checks); nothing ran
 )
 
 // States of one batch of an upgrade.
@@ -68,6 +69,12 @@ type UpgradeStep struct {
 	// Backup is the state archive taken before the update command ran,
 	// restored by a rollback to From.
 	Backup string `json:"backup,omitempty"`
+	// Preflight is what the checks before the upgrade found for this
+	// target, in their own words.
+	Preflight string `json:"preflight,omitempty"`
+	// Status is what the gateway's updater reported after a verified
+	// update (`openclaw update status --json`).
+	Status string `json:"status,omitempty"`
 	// Package is the package directory From ran, kept aside before the
 	// update command ran; a rollback to From swaps it back.
 	Package string `json:"package,omitempty"`

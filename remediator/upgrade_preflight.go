@@ -1,0 +1,174 @@
+package remediator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/clawwatch/clawwatch/internal/openclaw"
+	"github.com/clawwatch/clawwatch/remediator/config"
+	"github.com/clawwatch/clawwatch/remediator/driver"
+	"github.com/clawwatch/clawwatch/remediator/journal"
+	"github.com/clawwatch/clawwatch/remediator/upgrade"
+)
+
+// The checks before a guarded upgrade's first batch, for every target: room
+// for what the upgrade keeps, then OpenClaw's own dry run and doctor. Any
+// refusal ends the upgrade refused before anything is touched.
+
+// preflight runs the checks and journals what each found; it returns the
+// refusals in the checks' own words, or "" when every target may go ahead.
+func (r *Remediator) preflight(ctx context.Context, cfg *config.Config, u *journal.Upgrade) string {
+	var refusals []string
+	for i := range u.Batches {
+		for j := range u.Batches[i].Steps {
+			s := &u.Batches[i].Steps[j]
+			t := cfg.Target(s.Target)
+			if t == nil {
+				refusals = append(refusals, fmt.Sprintf("target %s is no longer configured", s.Target))
+				continue
+			}
+			if v, err := r.runningVersion(ctx, t); err == nil && v == u.To {
+				s.Preflight = "already runs " + u.To
+				continue
+			}
+			found, refusal := r.preflightTarget(ctx, t, u.To)
+			s.Preflight = journal.Truncate(strings.Join(found, "\n"))
+			if refusal != "" {
+				refusals = append(refusals, fmt.Sprintf("%s: %s", s.Target, refusal))
+			}
+		}
+	}
+	return strings.Join(refusals, "; ")
+}
+
+// preflightTarget runs one target's checks in order and stops at the first
+// refusal.
+func (r *Remediator) preflightTarget(ctx context.Context, t *config.Target, to string) (found []string, refusal string) {
+	if err := room(t); err != nil {
+		return []string{"disk: " + err.Error()}, err.Error()
+	}
+	found = append(found, "disk: room for the kept package and archive")
+	checks := []struct {
+		name   string
+		argv   []string
+		keys   []string
+		report interface {
+			Refusal() string
+			Summary() string
+		}
+	}{
+		{"dry run", t.Update.Preflight.DryRun, openclaw.UpdateReportKeys, &openclaw.UpdateReport{}},
+		{"doctor", t.Update.Preflight.Doctor, openclaw.LintReportKeys, &openclaw.LintReport{}},
+	}
+	for _, c := range checks {
+		if len(c.argv) == 0 {
+			continue
+		}
+		argv, err := upgrade.Argv(c.argv, to, t.Rollback.VersionRegexp())
+		if err != nil {
+			return append(found, c.name+": "+err.Error()), c.name + ": " + err.Error()
+		}
+		report, out, runErr := driver.RunReport(ctx, argv, t.Driver.Dir, t.CLIEnv())
+		if err := openclaw.DecodeReport(report, c.report, c.keys...); err != nil {
+			why := fmt.Sprintf("%s: %v", c.name, errors.Join(runErr, err))
+			return append(found, why+"\n"+journal.Truncate(out)), why
+		}
+		// The report is the verdict, not the exit status: a dry run that
+		// would not update exits 0, doctor exits 1 on findings below the
+		// updater's threshold when run without --severity-min error.
+		if why := c.report.Refusal(); why != "" {
+			return append(found, c.name+" refused: "+why), c.name + ": " + why
+		}
+		found = append(found, fmt.Sprintf("%s: goes ahead (%s)", c.name, c.report.Summary()))
+	}
+	return found, ""
+}
+
+// room checks that the filesystems receiving what an upgrade keeps have
+// space for it: the new release beside the kept package (as large as the
+// installed one; twice where the keep dir is on another filesystem and the
+// package is copied there), and the state archive (at most the state's
+// size).
+func room(t *config.Target) error {
+	need := map[string]uint64{} // directory → bytes, summed per filesystem below
+	if t.Package.Dir != "" {
+		size, err := treeSize(t.Package.Dir)
+		if err != nil {
+			return fmt.Errorf("package.dir: %w", err)
+		}
+		need[filepath.Dir(t.Package.Dir)] += size
+		if !sameFS(t.Package.Dir, t.Package.KeepDir) {
+			need[existing(t.Package.KeepDir)] += size
+		}
+	}
+	if t.Backup.Dir != "" && t.StateDir != "" {
+		size, err := treeSize(t.StateDir)
+		if err != nil {
+			return fmt.Errorf("state dir: %w", err)
+		}
+		need[existing(t.Backup.Dir)] += size
+	}
+	perFS := map[uint64]uint64{}
+	free := map[uint64]uint64{}
+	where := map[uint64]string{}
+	for dir, n := range need {
+		var st unix.Statfs_t
+		if err := unix.Statfs(dir, &st); err != nil {
+			return fmt.Errorf("free space of %s: %w", dir, err)
+		}
+		id := uint64(st.Fsid.Val[0])<<32 | uint64(uint32(st.Fsid.Val[1]))
+		perFS[id] += n
+		free[id] = st.Bavail * uint64(st.Bsize)
+		where[id] = dir
+	}
+	for id, n := range perFS {
+		if free[id] < n {
+			return fmt.Errorf("%s has %d MiB free, the upgrade keeps %d MiB there", where[id], free[id]>>20, n>>20)
+		}
+	}
+	return nil
+}
+
+// treeSize sums the sizes of the files under dir, not following links.
+func treeSize(dir string) (uint64, error) {
+	var n uint64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			n += uint64(fi.Size())
+		}
+		return nil
+	})
+	return n, err
+}
+
+// existing is dir or its nearest existing parent: a keep or backup dir is
+// created on first use.
+func existing(dir string) string {
+	for {
+		if _, err := os.Stat(dir); err == nil || filepath.Dir(dir) == dir {
+			return dir
+		}
+		dir = filepath.Dir(dir)
+	}
+}
+
+// sameFS says whether a and b (or b's nearest existing parent) are on one
+// filesystem, where keeping a package is a rename.
+func sameFS(a, b string) bool {
+	var sa, sb unix.Stat_t
+	return unix.Stat(a, &sa) == nil && unix.Stat(existing(b), &sb) == nil && sa.Dev == sb.Dev
+}

@@ -61,24 +61,16 @@ func realArgv(openclawBin string, port int) []string {
 }
 
 // offlineConfig is the real gateway's configuration in every test
-// (~/.openclaw/openclaw.json, where a test has not written its own): no
-// test traffic leaves the machine. Left to its defaults the gateway fetches
-// a hosted model catalog and checks for updates when it starts, and about
-// 15 s after ready prewarms its plugin dashboard from a hosted feed, which
-// no setting turns off (docs/openclaw.md). So egress goes through a managed
-// proxy (its docs/security/network-proxy.md) on a loopback port where
-// nothing listens: the gateway resolves no outside name and each attempt is
-// refused at once. Its remediator restarts read the same file.
+// (~/.openclaw/openclaw.json, where a test has not written its own): by
+// default the gateway fetches a hosted model catalog and checks for updates
+// when it starts (docs/gateway/config-runtime.md in its package). Its
+// remediator restarts read the same file. What no setting turns off, its
+// plugin feed 15 s after ready, TestMain keeps on the machine.
 const offlineConfig = `{
   "models": { "catalogRefresh": { "enabled": false } },
-  "update": { "checkOnStart": false },
-  "proxy": { "proxyUrl": "http://` + egressProxy + `" }
+  "update": { "checkOnStart": false }
 }
 `
-
-// egressProxy is offlineConfig's proxy: the discard port on loopback, which
-// no test opens.
-const egressProxy = "127.0.0.1:9"
 
 // startRealCmd starts a real gateway with argv and env (added to the test's
 // own) on port, HOME home and TMPDIR tmp, and waits until it is ready.

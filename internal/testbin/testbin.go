@@ -7,6 +7,8 @@
 package testbin
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -52,7 +54,10 @@ func goBuild(name string) (string, error) {
 	if err != nil {
 		cache = os.TempDir()
 	}
-	dir := filepath.Join(cache, "clawwatch", "testbin")
+	// One directory per checkout: a build from another clone (CI's, beside
+	// a working tree) must not replace this one's.
+	sum := sha256.Sum256([]byte(root))
+	dir := filepath.Join(cache, "clawwatch", "testbin", hex.EncodeToString(sum[:6]))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}

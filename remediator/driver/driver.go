@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -91,7 +92,7 @@ func RunReport(ctx context.Context, argv []string, dir string, env []string) (re
 	if len(argv) == 0 {
 		return nil, "", fmt.Errorf("empty argv")
 	}
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd := exec.CommandContext(ctx, lookPath(argv[0], env), argv[1:]...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	out := &boundedBuffer{}
@@ -104,6 +105,32 @@ func RunReport(ctx context.Context, argv []string, dir string, env []string) (re
 		err = fmt.Errorf("%s: %w", argv[0], err)
 	}
 	return stdout.bytes(), s, err
+}
+
+// lookPath finds a bare command name in the PATH that env sets, where it
+// sets one: the operator's driver.env PATH is where the gateway's CLI is,
+// not the remediator's own. Otherwise exec's lookup in our PATH applies.
+func lookPath(name string, env []string) string {
+	if strings.Contains(name, "/") {
+		return name
+	}
+	for i := len(env) - 1; i >= 0; i-- {
+		path, ok := strings.CutPrefix(env[i], "PATH=")
+		if !ok {
+			continue
+		}
+		for _, d := range filepath.SplitList(path) {
+			if d == "" {
+				continue
+			}
+			p := filepath.Join(d, name)
+			if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+				return p
+			}
+		}
+		break
+	}
+	return name
 }
 
 // boundedBuffer keeps the first limit (default maxOutput) bytes and counts

@@ -597,3 +597,20 @@ func TestProcessStartDetaches(t *testing.T) {
 		t.Errorf("child pid %s is not its session's leader (sid %s): not detached", f[2], f[3])
 	}
 }
+
+// A bare command name is looked up in the PATH driver.env sets, where the
+// gateway's CLI is, before the remediator's own.
+func TestRunLooksUpInTheEnvPATH(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "clawwatch-test-cli")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho from the env PATH\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err := Run(context.Background(), []string{"clawwatch-test-cli"}, "", []string{"PATH=/nonexistent:" + dir})
+	if err != nil || out != "from the env PATH" {
+		t.Errorf("Run: %q %v", out, err)
+	}
+	if _, err := Run(context.Background(), []string{"clawwatch-test-cli"}, "", nil); err == nil {
+		t.Error("found without the env PATH")
+	}
+}

@@ -202,7 +202,7 @@ func (p *Process) Start(context.Context) (string, error) {
 	if len(p.Argv) == 0 {
 		return "", errors.New("no start argv")
 	}
-	cmd := exec.Command(p.Argv[0], p.Argv[1:]...)
+	cmd := exec.Command(lookPath(p.Argv[0], p.Env), p.Argv[1:]...)
 	cmd.Dir = p.Dir
 	cmd.Env = append(os.Environ(), p.Env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}

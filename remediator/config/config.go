@@ -267,7 +267,7 @@ type Target struct {
 	Backup           Backup                  `yaml:"backup,omitempty"`
 	Package          Package                 `yaml:"package,omitempty"`
 
-	cliEnv []string // CLIEnv, set by validation
+	compileCache string // CLIEnv's NODE_COMPILE_CACHE, set by validation
 }
 
 // Update configures how a guarded upgrade installs a version.
@@ -321,7 +321,12 @@ func (u *Update) defaults() {
 // the gateway's CLI (update, rollback, backup, preflights): driver.env,
 // and a persistent NODE_COMPILE_CACHE beside the journal unless driver.env
 // sets one (Node's NODE_DISABLE_COMPILE_CACHE=1 there turns it off).
-func (t *Target) CLIEnv() []string { return t.cliEnv }
+func (t *Target) CLIEnv() []string {
+	if t.compileCache == "" || slices.ContainsFunc(t.Driver.Env, func(e string) bool { return strings.HasPrefix(e, "NODE_COMPILE_CACHE=") }) {
+		return t.Driver.Env
+	}
+	return append(slices.Clip(t.Driver.Env), "NODE_COMPILE_CACHE="+t.compileCache)
+}
 
 // OpenClaw's preflights, run as its updater runs doctor (errors block,
 // warnings are advice), and its update record after an update.
@@ -646,10 +651,7 @@ func (c *Config) validate(dir string) error {
 		if err := t.validate(dir, home); err != nil {
 			return fmt.Errorf("targets[%d] (%s): %w", i, t.Name, err)
 		}
-		t.cliEnv = t.Driver.Env
-		if !slices.ContainsFunc(t.Driver.Env, func(e string) bool { return strings.HasPrefix(e, "NODE_COMPILE_CACHE=") }) {
-			t.cliEnv = append(slices.Clip(t.Driver.Env), "NODE_COMPILE_CACHE="+filepath.Join(filepath.Dir(c.Journal.Path), CompileCacheDir))
-		}
+		t.compileCache = filepath.Join(filepath.Dir(c.Journal.Path), CompileCacheDir)
 		if seen[t.Name] {
 			return fmt.Errorf("targets[%d]: name %q is used twice", i, t.Name)
 		}

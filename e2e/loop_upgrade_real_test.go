@@ -319,44 +319,56 @@ upgrade: {observe: 20s, observe_interval: 5s, settle: 45s}`,
 		t.Fatal(err)
 	}
 
+	// alertRollback makes g reason badly on the release it now runs and
+	// waits for the remediator's alert-driven rollback to take it back to
+	// prevRelease, its output saying how, and for the alert to resolve.
+	alertRollback := func(g *fleetGateway, how string) timeline {
+		fault := time.Now()
+		tl := timeline{fault: fault}
+		g.degradeOn(t, release)
+		simtest.Eventually(t, l.patience, func() error {
+			if st, err := l.alertState("OpenClawReasoningDegradedAfterUpgrade"); err != nil || st != "firing" {
+				return fmt.Errorf("OpenClawReasoningDegradedAfterUpgrade is %q (%v)", st, err)
+			}
+			tl.firing = time.Now()
+			return nil
+		})
+		act := l.finishedAction(fault, g.name, "rollback", func() { tl.received = time.Now() })
+		tl.actionDone = *act.EndedAt
+		t.Logf("%s rollback: %s %s\n%s\nverification: %s", g.name, act.Result, act.Error, act.Output, act.Verification)
+		if act.Result != journal.ResultSuccess {
+			t.Fatalf("%s: the rollback with the state archived before the upgrade: %s %s", g.name, act.Result, act.Error)
+		}
+		for _, want := range []string{"rollback " + release + " -> " + prevRelease + how, "kept at", g.backups} {
+			if !strings.Contains(act.Output, want) {
+				t.Errorf("%s: rollback output lacks %q", g.name, want)
+			}
+		}
+		l.waitFor(on(g, prevRelease))
+		simtest.Eventually(t, l.patience, func() error {
+			if st, err := l.alertState("OpenClawReasoningDegradedAfterUpgrade"); err != nil || st != "" {
+				return fmt.Errorf("OpenClawReasoningDegradedAfterUpgrade is %q (%v)", st, err)
+			}
+			tl.ok = time.Now()
+			return nil
+		})
+		if aside, _ := filepath.Glob(filepath.Join(g.home, ".openclaw.before-rollback-*")); len(aside) != 1 {
+			t.Errorf("%s's migrated state kept aside: %q, want one directory", g.name, aside)
+		}
+		return tl
+	}
+	swapped := func(g *fleetGateway) string {
+		return " by swapping back the package kept at " + filepath.Join(g.backups, "packages") + "/" + prevRelease + "-"
+	}
+
 	// 3. A release that reasons badly on gw2, found by the alert after the
-	// upgrade: the remediator rolls it back with the real updater.
-	fault := time.Now()
-	tl := timeline{fault: fault}
-	gw2.degradeOn(t, release)
-	simtest.Eventually(t, l.patience, func() error {
-		if st, err := l.alertState("OpenClawReasoningDegradedAfterUpgrade"); err != nil || st != "firing" {
-			return fmt.Errorf("OpenClawReasoningDegradedAfterUpgrade is %q (%v)", st, err)
-		}
-		tl.firing = time.Now()
-		return nil
-	})
-	act := l.finishedAction(fault, gw2.name, "rollback", func() { tl.received = time.Now() })
-	tl.actionDone = *act.EndedAt
-	t.Logf("rollback: %s %s\n%s\nverification: %s", act.Result, act.Error, act.Output, act.Verification)
-	if act.Result != journal.ResultSuccess {
-		t.Fatalf("the rollback with the state archived before the upgrade: %s %s", act.Result, act.Error)
+	// upgrade: the remediator rolls it back by swapping its kept package
+	// back, or with the real updater (realUpdater).
+	how := swapped(gw2)
+	if realUpdater {
+		how = " with the state archived before the upgrade"
 	}
-	how := " with the state archived before the upgrade"
-	if !realUpdater {
-		how = " by swapping back the package kept at " + filepath.Join(gw2.backups, "packages") + "/" + prevRelease + "-"
-	}
-	for _, want := range []string{"rollback " + release + " -> " + prevRelease + how, "kept at", gw2.backups} {
-		if !strings.Contains(act.Output, want) {
-			t.Errorf("rollback output lacks %q", want)
-		}
-	}
-	l.waitFor(on(gw2, prevRelease))
-	simtest.Eventually(t, l.patience, func() error {
-		if st, err := l.alertState("OpenClawReasoningDegradedAfterUpgrade"); err != nil || st != "" {
-			return fmt.Errorf("OpenClawReasoningDegradedAfterUpgrade is %q (%v)", st, err)
-		}
-		tl.ok = time.Now()
-		return nil
-	})
-	if aside, _ := filepath.Glob(filepath.Join(gw2.home, ".openclaw.before-rollback-*")); len(aside) != 1 {
-		t.Errorf("gw2's migrated state kept aside: %q, want one directory", aside)
-	}
+	tl := alertRollback(gw2, how)
 	if pid, err := openclaw.DefaultProcFS.ListenerPID(gw1.port); err != nil || pid != gw1PID {
 		t.Errorf("gw1 is served by pid %d (%v) after gw2's rollback, want %d untouched", pid, err, gw1PID)
 	}
@@ -369,9 +381,17 @@ upgrade: {observe: 20s, observe_interval: 5s, settle: 45s}`,
 	}
 	t.Logf("real fleet of two, %s → %s: failed upgrade (first batch observed, rolled back, second untouched) %.1fs; "+
 		"upgrade of both, one a batch, %.1fs; gw2 reasons badly → firing %.1fs, received %.1fs, restored and rolled back with %s %.1fs, resolved %.1fs",
-		prevRelease, release, failedTook.Seconds(), doneTook.Seconds(), tl.firing.Sub(fault).Seconds(),
-		tl.received.Sub(fault).Seconds(), path, tl.actionDone.Sub(fault).Seconds(), tl.ok.Sub(fault).Seconds())
+		prevRelease, release, failedTook.Seconds(), doneTook.Seconds(), tl.firing.Sub(tl.fault).Seconds(),
+		tl.received.Sub(tl.fault).Seconds(), path, tl.actionDone.Sub(tl.fault).Seconds(), tl.ok.Sub(tl.fault).Seconds())
 	t.Logf("rollback with %s: from the alert firing to verified healthy on %s %.1fs", path, prevRelease, tl.actionDone.Sub(tl.firing).Seconds())
+	if realUpdater {
+		// 4. The same on gw1, which kept its package: the swap, in the
+		// same run as the real updater's rollback.
+		swap := alertRollback(gw1, swapped(gw1))
+		t.Logf("rollback with the kept package swapped back (gw1, same run): from the alert firing to verified healthy on %s %.1fs; "+
+			"with openclaw update --tag (gw2) %.1fs: %.1fx", prevRelease, swap.actionDone.Sub(swap.firing).Seconds(),
+			tl.actionDone.Sub(tl.firing).Seconds(), tl.actionDone.Sub(tl.firing).Seconds()/swap.actionDone.Sub(swap.firing).Seconds())
+	}
 }
 
 // finishedAction waits for the first attempt of action on target, in an

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -80,18 +82,48 @@ type state struct {
 	timeout time.Duration
 }
 
+// Collectors are the names of the per-gateway collectors, in the order the
+// exporter's flags list them: each can be switched off
+// (--no-collector.<name>).
+var Collectors = []string{"gateway", "process", "locks", "logs", "reasoning", "model_server"}
+
+// Option changes how New builds the exporter.
+type Option func(*Exporter)
+
+// WithoutCollectors leaves out the named per-gateway collectors: their
+// series and their openclaw_exporter_collector_success are absent, and what
+// they run in the background (probes, log tailing, suites) is not started.
+// For a collector that fails for good on a host (its files unreadable to the
+// exporter's user), so that it does not alert forever.
+func WithoutCollectors(names ...string) Option {
+	return func(e *Exporter) {
+		for _, n := range names {
+			e.disabled[n] = true
+		}
+	}
+}
+
 // Exporter collects every configured gateway.
 type Exporter struct {
-	logger *slog.Logger
-	state  atomic.Pointer[state]
+	logger   *slog.Logger
+	disabled map[string]bool // collector names left out
+	state    atomic.Pointer[state]
 	// mu serialises the writers (Apply, AddHostCollector, Close); readers
 	// only load state.
 	mu sync.Mutex
 }
 
 // New builds the collectors for cfg and starts the background probes.
-func New(cfg *config.Config, logger *slog.Logger) (*Exporter, error) {
-	e := &Exporter{logger: logger}
+func New(cfg *config.Config, logger *slog.Logger, opts ...Option) (*Exporter, error) {
+	e := &Exporter{logger: logger, disabled: map[string]bool{}}
+	for _, o := range opts {
+		o(e)
+	}
+	for n := range e.disabled {
+		if !slices.Contains(Collectors, n) {
+			return nil, fmt.Errorf("no collector %q (there are %s)", n, strings.Join(Collectors, ", "))
+		}
+	}
 	e.state.Store(&state{})
 	if err := e.Apply(cfg); err != nil {
 		return nil, err
@@ -124,25 +156,46 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 				in.servers = append(in.servers, target.NewServer(m.LocalPort(), m.PIDFile))
 			}
 		}
-		in.collectors = map[string]*guarded{"gateway": {c: in.prober}}
+		in.collectors = map[string]*guarded{}
+		add := func(name string, c func() collector) {
+			if !e.disabled[name] {
+				in.collectors[name] = &guarded{c: c()}
+			}
+		}
+		add("gateway", func() collector { return in.prober })
 		// Another host's gateway has no process, locks, logs or disks here:
 		// its series are absent, not those of whatever listens on its port.
 		if !t.Remote {
-			in.logs = logs.New(t, cfg.LogPatterns)
-			in.collectors["process"] = &guarded{c: process.New(t)}
-			in.collectors["locks"] = &guarded{c: locks.New(t)}
-			in.collectors["logs"] = &guarded{c: in.logs}
+			add("process", func() collector { return process.New(t) })
+			add("locks", func() collector { return locks.New(t) })
+			add("logs", func() collector {
+				in.logs = logs.New(t, cfg.LogPatterns)
+				return in.logs
+			})
 		}
 		if mon != nil {
-			in.collectors["reasoning"] = &guarded{c: mon.Quality()}
-			in.collectors["model_server"] = &guarded{c: mon.Health()}
+			add("reasoning", func() collector { return mon.Quality() })
+			add("model_server", func() collector { return mon.Health() })
 		}
 		next = append(next, in)
 	}
 	for _, in := range next {
-		in.prober.Start()
+		if in.collectors["gateway"] != nil {
+			in.prober.Start()
+		}
 		if in.reasoning != nil {
-			in.reasoning.Start()
+			// The suites feed "reasoning", the health probes
+			// "model_server": neither runs for a collector left out.
+			if in.collectors["reasoning"] != nil {
+				for _, r := range in.reasoning.Runners() {
+					r.Start()
+				}
+			}
+			if in.collectors["model_server"] != nil {
+				for _, p := range in.reasoning.Probers() {
+					p.Start()
+				}
+			}
 		}
 	}
 	e.mu.Lock()

@@ -52,6 +52,10 @@ func run() int {
 		gpuRequired = kingpin.Flag("collector.gpu.required", "Fail at startup when NVML or a GPU is unavailable, for hosts where a missing GPU is itself an incident.").Bool()
 		memLimit    = kingpin.Flag("runtime.memory-limit", "Soft memory limit of the Go runtime, e.g. 16MiB (debug.SetMemoryLimit): near it the garbage collector runs more often and returns idle memory to the OS sooner, at some CPU (see docs/benchmarks.md). A soft limit: a live heap larger than it (many gateways) makes the collector run up to half a core, so size it to the gateways watched. 0 (the default) sets none; GOMEMLIMIT in the environment takes precedence.").Default("0").Bytes()
 	)
+	collectorOn := map[string]*bool{}
+	for _, name := range exporter.Collectors {
+		collectorOn[name] = kingpin.Flag("collector."+name, collectorHelp[name]+" (--no-collector."+name+" disables).").Default("true").Bool()
+	}
 	kingpin.Command("serve", "Serve metrics: the default when no command is given.").Default()
 	var oneShot reasoning.OneShot
 	reasoningRun := kingpin.Command("reasoning", "Reasoning-quality probe.").
@@ -101,7 +105,13 @@ func run() int {
 	}
 	logger.Info("starting openclaw-exporter", "version", version.Info(), "gateways", len(cfg.Gateways))
 
-	exp, err := exporter.New(cfg, logger)
+	var off []string
+	for _, name := range exporter.Collectors {
+		if !*collectorOn[name] {
+			off = append(off, name)
+		}
+	}
+	exp, err := exporter.New(cfg, logger, exporter.WithoutCollectors(off...))
 	if err != nil {
 		logger.Error("cannot start", "err", err)
 		return 1
@@ -137,12 +147,21 @@ func run() int {
 	})))
 	mux.Handle("/-/reload", reloader.Handler(*lifecycle))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })
+	// Ready as soon as it serves: the configuration is loaded and the
+	// collectors registered before the listener opens.
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Ready") })
 	if *metricsPath != "/" {
 		landing, err := web.NewLandingPage(web.LandingConfig{
 			Name:        "OpenClaw Exporter",
 			Description: "Prometheus exporter for OpenClaw gateways",
 			Version:     version.Info(),
-			Links:       []web.LandingLinks{{Address: *metricsPath, Text: "Metrics"}},
+			Links: []web.LandingLinks{
+				{Address: *metricsPath, Text: "Metrics"},
+				{Address: "/-/healthy", Text: "Health"},
+				{Address: "/-/ready", Text: "Readiness"},
+			},
+			// No net/http/pprof is served: don't link it.
+			Profiling: "false",
 		})
 		if err != nil {
 			logger.Error("landing page", "err", err)
@@ -155,6 +174,16 @@ func run() int {
 		return 1
 	}
 	return 0
+}
+
+// collectorHelp describes each per-gateway collector for its flag.
+var collectorHelp = map[string]string{
+	"gateway":      "Probe the gateway's HTTP endpoints (and RPC with a token)",
+	"process":      "Read the gateway process's CPU, memory and file descriptors from /proc",
+	"locks":        "Read the gateway's lock files in its state directory",
+	"logs":         "Tail the gateway's log files for error patterns",
+	"reasoning":    "Run the reasoning suites against the gateway's models",
+	"model_server": "Probe the health of the gateway's model servers",
 }
 
 // slogAdapter lets promhttp log through slog.

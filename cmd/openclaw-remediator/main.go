@@ -267,7 +267,11 @@ func serveMain(logger *slog.Logger, configFile, tokenFile string, insecure bool,
 			{Address: "/metrics", Text: "Metrics"},
 			{Address: "/console/", Text: "Console: incidents, approvals, targets (authenticated)"},
 			{Address: "/api/v1/incidents", Text: "Incidents API (authenticated)"},
+			{Address: "/-/healthy", Text: "Health"},
+			{Address: "/-/ready", Text: "Readiness"},
 		},
+		// No net/http/pprof is served: don't link it.
+		Profiling: "false",
 	})
 	if err != nil {
 		logger.Error("landing page", "err", err)

@@ -66,7 +66,7 @@ func run() int {
 	reasoningRun.Flag("api", "chat (/v1/chat/completions) or completions (/v1/completions).").Default("chat").EnumVar(&oneShot.API, "chat", "completions")
 	reasoningRun.Flag("api-key-file", "File holding the API key, sent as a bearer token.").PlaceHolder("FILE").StringVar(&oneShot.APIKeyFile)
 	reasoningRun.Flag("timeout", "Per-test timeout; a test's own timeout wins.").Default("60s").DurationVar(&oneShot.Timeout)
-	reasoningRun.Flag("retries", "Retries of a request that failed in transport, with backoff.").Default("2").IntVar(&oneShot.Retries)
+	reasoningRun.Flag("retries", "Retries of a request that failed in transport, with backoff; a refused connection ends the run at once.").Default("2").IntVar(&oneShot.Retries)
 	reasoningRun.Flag("tls.ca-file", "CA certificate to verify the server with.").PlaceHolder("FILE").StringVar(&oneShot.TLS.CAFile)
 	reasoningRun.Flag("tls.insecure-skip-verify", "Do not verify the server's certificate.").BoolVar(&oneShot.TLS.InsecureSkipVerify)
 	logCfg := &promslog.Config{}

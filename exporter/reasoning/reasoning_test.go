@@ -362,7 +362,10 @@ func TestOneShot(t *testing.T) {
 		{"some fail", `{"kind":"reasoning_degraded","fail_ratio":0.5}`, reasoning.OneShot{Endpoint: sim.URL, API: "completions"}, 1,
 			[]string{"FAIL  ", "      wrong_answer: ", "failed: 11 of 22 passed, pass ratio 0.500"}, ""},
 		{"bad suite", "", reasoning.OneShot{SuiteFile: bad, Endpoint: sim.URL, API: "chat"}, 2, nil, "tests[0].match: no rule"},
-		{"unreachable", "", reasoning.OneShot{Endpoint: "http://127.0.0.1:1", API: "chat"}, 2, []string{"http_error", "error: 0 of 22 passed"}, ""},
+		// Nothing listens: the first refused connection ends the run, with
+		// no retries and no further tests.
+		{"refused", "", reasoning.OneShot{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", simtest.FreePort(t)), API: "chat", Retries: 2}, 2,
+			[]string{"FAIL  ", "http_error"}, "connection refused"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -382,6 +385,11 @@ func TestOneShot(t *testing.T) {
 			}
 			if !strings.Contains(errOut.String(), c.stderr) {
 				t.Errorf("stderr %q lacks %q", errOut.String(), c.stderr)
+			}
+			if c.name == "refused" {
+				if n := strings.Count(out.String(), "FAIL  "); n != 1 {
+					t.Errorf("%d tests ran against a refused endpoint, want 1:\n%s", n, out.String())
+				}
 			}
 		})
 	}

@@ -62,12 +62,27 @@ func (o OneShot) Run(ctx context.Context, out, errOut io.Writer) int {
 	if err != nil {
 		return fail("http client: %v", err)
 	}
-	cl := &client.Client{HTTP: hc, BaseURL: o.Endpoint, Model: o.Model, API: o.API, Retries: o.Retries, Backoff: retryBackoff}
+	cl := &client.Client{HTTP: hc, BaseURL: o.Endpoint, Model: o.Model, API: o.API, Retries: o.Retries, Backoff: retryBackoff,
+		RefusedIsFinal: true}
 	w := newReportWriter(out, tests)
 	fmt.Fprintf(out, "%d tests against %s (model %q)\n\n", len(tests.Tests), cl.URL(), o.Model)
-	rep := Run(ctx, Job{Tests: tests, Client: cl, Timeout: o.Timeout}, w.test)
+	// A refused connection ends the run at once: nothing listens, and every
+	// further test would be refused the same way.
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var refused error
+	rep := Run(runCtx, Job{Tests: tests, Client: cl, Timeout: o.Timeout}, func(r TestResult) {
+		w.test(r)
+		if refused == nil && client.Refused(r.Err) {
+			refused = r.Err
+			cancel()
+		}
+	})
 	if ctx.Err() != nil {
 		return fail("interrupted")
+	}
+	if refused != nil {
+		return fail("cannot connect to %s (is the model server running?): %v", cl.URL(), refused)
 	}
 	w.summary(rep)
 	switch rep.Result {

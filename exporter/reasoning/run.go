@@ -37,6 +37,8 @@ type TestResult struct {
 	grade.Outcome
 	Elapsed time.Duration
 	client.Completion
+	// Err is why no answer came; nil when one did.
+	Err error
 }
 
 // Report is one run of a suite.
@@ -122,6 +124,7 @@ func runTest(ctx context.Context, job Job, t *suite.Test) TestResult {
 	comp, err := job.Client.Complete(ctx, client.Request{System: t.System, Prompt: t.Prompt, MaxTokens: t.MaxTokens, Temperature: t.Temperature})
 	res := TestResult{Test: t, Elapsed: time.Since(start), Completion: comp}
 	if err != nil {
+		res.Err = err
 		res.Outcome = grade.Failed(err)
 		return res
 	}

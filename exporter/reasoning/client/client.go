@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -39,6 +40,10 @@ type Client struct {
 	Retries int
 	// Backoff is the wait before the first retry; it doubles after each.
 	Backoff time.Duration
+	// RefusedIsFinal: a refused connection is not retried. For a run from
+	// the command line, where nothing listening is an answer to give at
+	// once; the background runner retries, as a server restarts.
+	RefusedIsFinal bool
 }
 
 // Request is one prompt.
@@ -99,7 +104,7 @@ func (c *Client) Complete(ctx context.Context, r Request) (Completion, error) {
 	for attempt := 1; ; attempt++ {
 		comp, err := c.post(ctx, body)
 		comp.Attempts = attempt
-		if err == nil || attempt > c.Retries || !transportError(ctx, err) {
+		if err == nil || attempt > c.Retries || !transportError(ctx, err) || (c.RefusedIsFinal && Refused(err)) {
 			return comp, err
 		}
 		t := time.NewTimer(wait)
@@ -130,6 +135,10 @@ func (c *Client) body(r Request) map[string]any {
 	b["messages"] = append(msgs, map[string]string{"role": "user", "content": r.Prompt})
 	return b
 }
+
+// Refused says whether err is a refused connection: nothing listens at the
+// server's address.
+func Refused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
 
 // transportError is a failure to get any answer that is worth another try:
 // not a timeout (the deadline is spent) and not an HTTP answer.

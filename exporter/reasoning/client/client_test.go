@@ -155,3 +155,22 @@ func TestDeadlineEndsAHungRequest(t *testing.T) {
 		t.Errorf("err = %v after %d attempts, want the deadline after 1", err, comp.Attempts)
 	}
 }
+
+// TestRefusedIsFinal: a closed port is retried by default (a server that
+// restarts) and answered at once with RefusedIsFinal.
+func TestRefusedIsFinal(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	closed := srv.URL
+	srv.Close() // nothing listens there now
+	for _, final := range []bool{false, true} {
+		cl := &Client{HTTP: http.DefaultClient, BaseURL: closed, API: Chat, Retries: 2, Backoff: time.Millisecond, RefusedIsFinal: final}
+		comp, err := cl.Complete(context.Background(), Request{Prompt: "p"})
+		want := 3
+		if final {
+			want = 1
+		}
+		if !Refused(err) || comp.Attempts != want {
+			t.Errorf("RefusedIsFinal=%v: err %v after %d attempts, want refused after %d", final, err, comp.Attempts, want)
+		}
+	}
+}

@@ -77,7 +77,11 @@ func New(t *target.Target) *Collector {
 
 // lockDirs are the gateway's lock directories: those of the uid its process
 // runs (or last ran) as, and those of the exporter's own uid.
-func (c *Collector) lockDirs() []string {
+func (c *Collector) lockDirs() ([]string, error) {
+	state, err := c.t.StateDir()
+	if err != nil {
+		return nil, err
+	}
 	if p, _, err := c.t.Process(); err == nil {
 		if uid, err := c.t.Procs.UID(p.PID); err == nil {
 			c.gatewayUID.Store(int64(uid))
@@ -87,7 +91,7 @@ func (c *Collector) lockDirs() []string {
 	if uid := c.gatewayUID.Load(); uid >= 0 {
 		uids = append(uids, int(uid))
 	}
-	return openclaw.LockDirsFor(c.t.Config.StateDir, "", append(uids, os.Getuid())...)
+	return openclaw.LockDirsFor(state, "", append(uids, os.Getuid())...), nil
 }
 
 // Update reports the last counts, refreshing them as Collector says.
@@ -141,7 +145,11 @@ func (c *Collector) get(key openclaw.Process) (counts, time.Time, error) {
 
 // list lists the locks and judges each.
 func (c *Collector) list() (counts, error) {
-	locks, err := openclaw.FindLocks(c.lockDirs()...)
+	dirs, err := c.lockDirs()
+	if err != nil {
+		return counts{}, err
+	}
+	locks, err := openclaw.FindLocks(dirs...)
 	if err != nil {
 		return counts{}, err
 	}

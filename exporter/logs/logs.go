@@ -112,7 +112,11 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 		}
 		ch <- prometheus.MustNewConstMetric(dirSizeDesc, prometheus.GaugeValue, float64(size), name, dir)
 	}
-	for role, dir := range map[string]string{"logs": c.t.Config.LogDir, "state": c.t.Config.StateDir} {
+	dirs := map[string]string{"logs": c.t.Config.LogDir}
+	if state, err := c.t.StateDir(); err == nil { // else the locks collector says why
+		dirs["state"] = state
+	}
+	for role, dir := range dirs {
 		u, err := disk.Usage(dir)
 		if err != nil {
 			continue // not created yet: nothing to fill

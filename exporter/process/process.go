@@ -218,7 +218,11 @@ func (c *Collector) claimsStateDir(pid int) bool {
 		c.t.Logger.Debug("gateway process of unknown state directory counted", "pid", pid, "err", err)
 		return true
 	}
-	return sameDir(dir, c.t.Config.StateDir)
+	own, err := c.t.StateDir()
+	if err != nil {
+		return true // as unknown as an unreadable environment
+	}
+	return sameDir(dir, own)
 }
 
 // sameDir compares directories by identity where both exist (symlinks,

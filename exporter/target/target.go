@@ -9,6 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -44,6 +48,9 @@ type Target struct {
 	proc      openclaw.Process
 	method    openclaw.Method
 	lastTitle time.Time
+	// stateDir is the state directory last found from the gateway's
+	// process (StateDir), kept for when the process is gone.
+	stateDir string
 }
 
 // New builds the target's HTTP client from its configuration.
@@ -116,4 +123,61 @@ func (t *Target) Process() (openclaw.Process, openclaw.Method, error) {
 // opposed to unreadable).
 func ErrNoProcess(err error) bool {
 	return errors.Is(err, openclaw.ErrNotFound) || errors.Is(err, openclaw.ErrNoProcess)
+}
+
+// StateDir is the gateway's state directory, where its locks are: state_dir
+// as configured or, left at its default, the one the gateway's process was
+// started for (its OPENCLAW_STATE_DIR, else its HOME's .openclaw), since an
+// exporter running as another user has another ~. Its environment needs the
+// gateway's user or CAP_SYS_PTRACE to read; without it, the home of the
+// gateway's user in the user database, if the directory is there. Where it
+// cannot know, the error says why: reporting the locks of a directory that
+// is not the gateway's would say 0 for ever.
+func (t *Target) StateDir() (string, error) {
+	if !t.Config.StateDirDefault() {
+		return t.Config.StateDir, nil
+	}
+	p, _, perr := t.Process()
+	if perr == nil {
+		dir, err := t.stateDirOf(p.PID)
+		if err != nil {
+			return "", err
+		}
+		t.mu.Lock()
+		t.stateDir = dir
+		t.mu.Unlock()
+		return dir, nil
+	}
+	t.mu.Lock()
+	last := t.stateDir
+	t.mu.Unlock()
+	if last != "" {
+		return last, nil
+	}
+	if _, err := os.Stat(t.Config.StateDir); err != nil {
+		return "", fmt.Errorf("state_dir is left at its default %s, which does not exist here (%w), and the gateway's process, which would say where its state is, was not found (%w): set state_dir", t.Config.StateDir, err, perr)
+	}
+	return t.Config.StateDir, nil
+}
+
+// stateDirOf finds the state directory of the gateway process pid.
+func (t *Target) stateDirOf(pid int) (string, error) {
+	dir, err := t.Procs.StateDir(pid)
+	if err == nil {
+		return dir, nil
+	}
+	uid, uerr := t.Procs.UID(pid)
+	if uerr != nil {
+		return "", fmt.Errorf("state directory of the gateway (pid %d): %w", pid, err)
+	}
+	if uid == os.Getuid() {
+		return t.Config.StateDir, nil // our ~ is its ~
+	}
+	if u, lerr := user.LookupId(strconv.Itoa(uid)); lerr == nil && u.HomeDir != "" {
+		home := filepath.Join(u.HomeDir, ".openclaw")
+		if fi, serr := os.Stat(home); serr == nil && fi.IsDir() {
+			return home, nil
+		}
+	}
+	return "", fmt.Errorf("state_dir is left at its default, and the state directory of the gateway (pid %d, uid %d) is unknown: its environment is not readable (%w) and its user's home has no .openclaw; set state_dir, or give the exporter CAP_SYS_PTRACE", pid, uid, err)
 }

@@ -44,6 +44,9 @@ type Connection struct {
 	host  string
 	port  int
 	token string
+	// stateDirDefault: state_dir was left out, so it is this process's
+	// ~/.openclaw, which is the gateway's only when both run as one user.
+	stateDirDefault bool
 }
 
 // UIDRange is what a uid can be: uid_t is 32 bits, and its highest value
@@ -75,6 +78,7 @@ func (c *Connection) Resolve(dir, home string) error {
 			return err
 		}
 	}
+	c.stateDirDefault = c.StateDir == DefaultStateDir
 	c.StateDir = configpath.Resolve(c.StateDir, dir, home)
 	c.TokenFile = configpath.Resolve(c.TokenFile, dir, home)
 	c.token = ""
@@ -85,6 +89,11 @@ func (c *Connection) Resolve(dir, home string) error {
 	}
 	return nil
 }
+
+// StateDirDefault says that state_dir was left at its default, which is
+// resolved against this process's home: the gateway's state directory may
+// be elsewhere when it runs as another user.
+func (c *Connection) StateDirDefault() bool { return c.stateDirDefault }
 
 // Host is the host of the gateway URL, without brackets.
 func (c *Connection) Host() string { return c.host }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/clawwatch/clawwatch/exporter/target"
@@ -55,5 +56,36 @@ func TestProcessIsCachedAndRediscovered(t *testing.T) {
 	}
 	if p, m, err := tg.Process(); err != nil || p.PID != 400 || m != openclaw.ByLock {
 		t.Fatalf("cached: %+v %s %v", p, m, err)
+	}
+}
+
+// TestStateDirFromTheGatewayProcess: with state_dir left out, the state
+// directory is the one the gateway process was started for (its
+// environment), kept once the process is gone; a configured one wins; with
+// neither a process nor a ~/.openclaw here, the error says to set it.
+func TestStateDirFromTheGatewayProcess(t *testing.T) {
+	t.Setenv("HOME", t.TempDir()) // the exporter's ~, with no .openclaw
+	tree := proctest.New(t)
+	tg := targettest.New(t, "gateways:\n  - name: g\n    url: http://127.0.0.1:18789\n")
+	tg.Procs = openclaw.ProcFS{Root: tree.Root}
+	if dir, err := tg.StateDir(); err == nil || !strings.Contains(err.Error(), "set state_dir") {
+		t.Fatalf("no process, no ~/.openclaw: %q %v, want an error saying to set state_dir", dir, err)
+	}
+
+	tree.Add(300, 1, "openclaw-gatewa", 'S', 700, "openclaw-gateway")
+	tree.Listen(300, 18789, 4242)
+	tree.Environ(300, "HOME=/home/claw", "OPENCLAW_STATE_DIR=/srv/openclaw/state")
+	if dir, err := tg.StateDir(); err != nil || dir != "/srv/openclaw/state" {
+		t.Fatalf("from the process's environment: %q %v", dir, err)
+	}
+	tree.Add(300, 1, "bash", 'S', 800, "bash") // gone, its pid reused
+	if dir, err := tg.StateDir(); err != nil || dir != "/srv/openclaw/state" {
+		t.Fatalf("once the process is gone: %q %v, want the last one found", dir, err)
+	}
+
+	configured := targettest.New(t, "gateways:\n  - name: g\n    url: http://127.0.0.1:18789\n    state_dir: /var/lib/openclaw\n")
+	configured.Procs = tg.Procs
+	if dir, err := configured.StateDir(); err != nil || dir != "/var/lib/openclaw" {
+		t.Fatalf("configured: %q %v", dir, err)
 	}
 }

@@ -72,7 +72,7 @@ func TestRemoteGatewayHasNoLocalProcessSeries(t *testing.T) {
 	cmd := exec.Command("ip", "netns", "exec", ns.Name, simtest.Binary(t),
 		"--port", strconv.Itoa(local.Port), "--bind", ns.Addr,
 		"--control.listen-address", ns.Addr+":"+strconv.Itoa(simtest.FreePort(t)),
-		"--state-dir", t.TempDir(), "--log-dir", t.TempDir(), "--version", "2026.9.6")
+		"--state-dir", t.TempDir(), "--log-dir", t.TempDir(), "--gateway-version", "2026.9.6")
 	var out simtest.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

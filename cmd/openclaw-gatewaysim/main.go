@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 	"unsafe"
@@ -58,7 +59,7 @@ func run(args []string) int {
 	app.Flag("profile", "Profile name, as in openclaw-<profile>-YYYY-MM-DD.log.").StringVar(&cfg.Profile)
 	app.Flag("token", "The gateway token: required by /v1/* and by the WebSocket RPC's connect. Empty: /v1/* accepts any caller, and the RPC, like a gateway with auth mode none, refuses clients without a device identity.").Envar("OPENCLAW_GATEWAY_TOKEN").StringVar(&cfg.Token)
 	app.Flag("token-file", "Read the gateway token from this file (surrounding whitespace trimmed) instead of --token.").PlaceHolder("FILE").StringVar(&tokenFile)
-	app.Flag("version", "The gateway version to report.").Default("2026.9.6").StringVar(&cfg.Version)
+	app.Flag("gateway-version", "The gateway version to report (Control UI build id, /startupz, /state).").Default("2026.9.6").StringVar(&cfg.Version)
 	app.Flag("startup-delay", "How long /readyz reports startup-sidecars after the start, like the real gateway.").Default("0s").DurationVar(&cfg.StartupDelay)
 	app.Flag("reasoning-format", "Where chat answers put the thinking: none (inline <think> block) or deepseek (reasoning_content), as llama.cpp's flag.").Default("none").EnumVar(&cfg.ReasoningFormat, gatewaysim.ReasoningFormatNone, gatewaysim.ReasoningFormatDeepSeek)
 	app.Flag("fault", "A fault in force from the start, as JSON for POST /faults (repeatable): a gateway that comes back broken.").PlaceHolder(`'{"kind":"hang"}'`).StringsVar(&faults)
@@ -69,13 +70,11 @@ func run(args []string) int {
 	logCfg := &promslog.Config{}
 	promslogflag.AddFlags(app, logCfg)
 	app.HelpFlag.Short('h')
-	// --version is the reported gateway version here, so the build's own
-	// version gets another name.
-	app.Flag("sim.version", "Show the simulator's build version.").PreAction(func(*kingpin.ParseContext) error {
-		fmt.Println(version.Print("openclaw-gatewaysim"))
-		os.Exit(0)
-		return nil
-	}).Bool()
+	app.Version(version.Print("openclaw-gatewaysim"))
+	args, deprecated := gatewayVersionArgs(args)
+	if deprecated {
+		fmt.Fprintln(os.Stderr, "openclaw-gatewaysim: --version VERSION is deprecated, use --gateway-version VERSION (--version alone prints the build)")
+	}
 
 	if _, err := app.Parse(args); err != nil {
 		fmt.Fprintf(os.Stderr, "openclaw-gatewaysim: %v (try --help)\n", err)
@@ -135,4 +134,30 @@ func run(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// gatewayVersionArgs rewrites the deprecated --version VERSION (and
+// --version=VERSION), the gateway version to report, to --gateway-version,
+// so that --version alone prints the build like every other command's. The
+// simulator takes no arguments, so a word after --version that is not a flag
+// can only be the version.
+func gatewayVersionArgs(args []string) (out []string, deprecated bool) {
+	out = make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return append(out, args[i:]...), deprecated
+		case strings.HasPrefix(a, "--version="):
+			out = append(out, "--gateway-version="+strings.TrimPrefix(a, "--version="))
+			deprecated = true
+		case a == "--version" && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-"):
+			out = append(out, "--gateway-version", args[i+1])
+			i++
+			deprecated = true
+		default:
+			out = append(out, a)
+		}
+	}
+	return out, deprecated
 }

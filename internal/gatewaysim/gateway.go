@@ -39,6 +39,12 @@ func (s *Sim) gatewayHandler() http.Handler {
 	mux.HandleFunc("POST /v1/chat/completions", s.serveChat)
 	mux.HandleFunc("POST /v1/completions", s.serveCompletions)
 	mux.HandleFunc("GET /v1/models", s.serveModels)
+	// The real gateway answers its Control UI here too, as to every other
+	// GET; the simulator answers 404 instead, so that a scrape pointed at
+	// it by mistake fails plainly rather than parsing a web page.
+	mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "404 page not found: a gateway serves no /metrics; openclaw-exporter (default :9787) exports its metrics", http.StatusNotFound)
+	})
 	// Like the real gateway, every other GET is the Control UI single-page app.
 	mux.HandleFunc("/", s.serveControlUI)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

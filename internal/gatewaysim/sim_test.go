@@ -59,6 +59,10 @@ func TestHealthReadyAndVersion(t *testing.T) {
 			t.Errorf("%s = %d %s %v", path, code, body, err)
 		}
 	}
+	// No Control UI page for a scrape pointed at the gateway by mistake.
+	if code, body, err := get(s.URL+"/metrics", 5*time.Second); err != nil || code != http.StatusNotFound || strings.Contains(string(body), "<html") {
+		t.Errorf("/metrics = %d %s %v, want 404 without the Control UI", code, body, err)
+	}
 	code, r := readyz(t, s)
 	if code != 200 || !r.Ready || r.Failing == nil || len(r.Failing) != 0 || r.EventLoop == nil || r.EventLoop.CPUBreakdown == nil {
 		t.Errorf("readyz = %d %+v", code, r)
@@ -499,7 +503,7 @@ func TestReplaceDetached(t *testing.T) {
 	old := simtest.Start(t, simtest.Options{Version: "2026.9.6"})
 	_, ctl, _ := strings.Cut(old.ControlURL, "http://")
 	cmd := exec.Command(simtest.Binary(t), "--replace", "--detach", "--port", strconv.Itoa(old.Port),
-		"--control.listen-address", ctl, "--state-dir", old.StateDir, "--log-dir", old.LogDir, "--version", "2026.9.5")
+		"--control.listen-address", ctl, "--state-dir", old.StateDir, "--log-dir", old.LogDir, "--gateway-version", "2026.9.5")
 	out, err := cmd.CombinedOutput()
 	t.Cleanup(func() { simtest.KillListener(old.Port) })
 	if err != nil {

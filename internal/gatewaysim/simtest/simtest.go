@@ -163,7 +163,7 @@ func Launch(t testing.TB, o Options) (*Sim, error) {
 		"--control.listen-address", "127.0.0.1:" + strconv.Itoa(o.ControlPort),
 		"--state-dir", o.StateDir,
 		"--log-dir", o.LogDir,
-		"--version", o.Version,
+		"--gateway-version", o.Version,
 		"--token", o.Token,
 	}
 	s := &Sim{

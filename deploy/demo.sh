@@ -130,6 +130,12 @@ inhibit_rules:
   - source_matchers: ['alertname=~"OpenClawGateway(Down|Hung)"']
     target_matchers: ['alertname=~"OpenClawGateway(NotReady|ProbeLatencyHigh|ProbeFailuresHigh|EventLoopLagHigh|EventLoopDegraded)"']
     equal: [cluster, instance, gateway]
+  - source_matchers: ['alertname=~"OpenClawGateway(Down|Hung)"']
+    target_matchers: ['alertname=~"OpenClawGateway(RPCHung|RPCProbeFailing|ChannelDisconnected|ModelRuntimeDegraded|PluginsFailing)"']
+    equal: [cluster, instance, gateway]
+  - source_matchers: ['alertname=~"OpenClawGateway(Down|Hung)"']
+    target_matchers: ['alertname=~"OpenClawReasoningDegraded(AfterUpgrade)?"']
+    equal: [cluster, instance, gateway]
 receivers:
   - name: people
     webhook_configs:

@@ -7,7 +7,10 @@ package deploy
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,10 +23,12 @@ import (
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/prometheus/alertmanager/pkg/labels"
+	amtemplate "github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"go.yaml.in/yaml/v2"
 
+	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
 	"github.com/clawwatch/clawwatch/internal/testbin"
 )
 
@@ -181,9 +186,7 @@ func TestAlertmanagerPeopleExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A commented YAML line, not a comment in words: "# key:" or "#   - key:".
-	commentedYAML := regexp.MustCompile(`(?m)^(\s*)# (\s*(?:- )?[a-z_]+:.*)$`)
-	uncommented := commentedYAML.ReplaceAll(data, []byte("$1$2"))
+	uncommented := uncomment(data)
 	var c struct {
 		Receivers []map[string]any `yaml:"receivers"`
 	}
@@ -206,6 +209,123 @@ func TestAlertmanagerPeopleExamples(t *testing.T) {
 	}
 	if out, err := exec.Command(amtool, "check-config", path).CombinedOutput(); err != nil {
 		t.Fatalf("amtool check-config with the examples: %v\n%s", err, out)
+	}
+}
+
+// commentedYAML is a commented YAML line, not a comment in words: "# key:"
+// or "#   - key:".
+var commentedYAML = regexp.MustCompile(`(?m)^(\s*)# (\s*(?:- )?[a-z_]+:.*)$`)
+
+// uncomment uncomments the examples of an Alertmanager config as a user would.
+func uncomment(data []byte) []byte {
+	return commentedYAML.ReplaceAll(data, []byte("$1$2"))
+}
+
+// TestAlertmanagerPeopleMessages: the shipped config loads
+// templates/clawwatch.tmpl where compose mounts it, and the email and WeChat
+// examples of the people receiver render with it, Alertmanager's own
+// template code, a message that links every alert to its runbook and an
+// alert the remediator acts on to its incident in the console.
+func TestAlertmanagerPeopleMessages(t *testing.T) {
+	p := loadProject(t)
+	amtool := testbin.Tool(t, "amtool")
+	cfgPath := hostView(t, p.Services["alertmanager"], "/etc/alertmanager/alertmanager.yml")
+	data, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfgPath, uncomment(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(amtool, "check-config", cfgPath).CombinedOutput()
+	if err != nil {
+		t.Fatalf("amtool check-config with the examples: %v\n%s", err, out)
+	}
+	var c struct {
+		Templates []string `yaml:"templates"`
+		Receivers []struct {
+			Name   string `yaml:"name"`
+			Emails []struct {
+				Headers map[string]string `yaml:"headers"`
+				Text    string            `yaml:"text"`
+				HTML    string            `yaml:"html"`
+			} `yaml:"email_configs"`
+			WeChats []struct {
+				Message string `yaml:"message"`
+			} `yaml:"wechat_configs"`
+		} `yaml:"receivers"`
+	}
+	if err := yaml.Unmarshal(uncomment(data), &c); err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, g := range c.Templates {
+		m, _ := filepath.Glob(g)
+		files = append(files, m...)
+	}
+	want, _ := filepath.Abs("alertmanager/templates/clawwatch.tmpl")
+	if !slices.Contains(files, want) {
+		t.Fatalf("templates %v load %v, not %s (is the directory mounted?)", c.Templates, files, want)
+	}
+	tmpl, err := amtemplate.FromGlobs(c.Templates)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 12, 6, 14, 0, 0, 0, time.UTC)
+	alert := func(name, remediation, fp string) amtemplate.Alert {
+		return amtemplate.Alert{Status: "firing", Fingerprint: fp, StartsAt: start,
+			Labels:      amtemplate.KV{"alertname": name, "severity": "critical", "remediation": remediation, "gateway": "default", "instance": "host:9787"},
+			Annotations: amtemplate.KV{"description": name + " on default.", "runbook_url": "https://runbooks.example/#" + strings.ToLower(name)}}
+	}
+	msg := &amtemplate.Data{Status: "firing", Receiver: "people",
+		Alerts:       amtemplate.Alerts{alert("OpenClawGatewayHung", "restart", "aaaa000000000001"), alert("OpenClawModelServerDown", "none", "bbbb000000000002")},
+		CommonLabels: amtemplate.KV{"gateway": "default"}}
+	incident := "http://localhost:9788/console/alerts/aaaa000000000001/2026-12-06T14:00:00Z"
+	check := func(what, text string) {
+		t.Helper()
+		for _, s := range []string{"OpenClawGatewayHung", "https://runbooks.example/#openclawgatewayhung", incident,
+			"OpenClawModelServerDown", "https://runbooks.example/#openclawmodelserverdown"} {
+			if !strings.Contains(text, s) {
+				t.Errorf("%s does not say %s:\n%s", what, s, text)
+			}
+		}
+		if strings.Contains(text, "bbbb000000000002") {
+			t.Errorf("%s links an alert the remediator does not take to an incident:\n%s", what, text)
+		}
+	}
+	n := 0
+	for _, r := range c.Receivers {
+		if r.Name != "people" {
+			continue
+		}
+		for _, e := range r.Emails {
+			subject, err := tmpl.ExecuteTextString(e.Headers["subject"], msg)
+			if err != nil || subject != "[FIRING:2] on gateway default" {
+				t.Errorf("email subject %q: %q %v", e.Headers["subject"], subject, err)
+			}
+			text, err := tmpl.ExecuteTextString(e.Text, msg)
+			if err != nil {
+				t.Fatalf("email text %q: %v", e.Text, err)
+			}
+			check("email text", text)
+			html, err := tmpl.ExecuteHTMLString(e.HTML, msg)
+			if err != nil {
+				t.Fatalf("email html %q: %v", e.HTML, err)
+			}
+			check("email html", html)
+			n++
+		}
+		for _, w := range r.WeChats {
+			text, err := tmpl.ExecuteTextString(w.Message, msg)
+			if err != nil {
+				t.Fatalf("wechat message %q: %v", w.Message, err)
+			}
+			check("wechat message", text)
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d email and WeChat examples in the people receiver, want 2", n)
 	}
 }
 
@@ -388,12 +508,34 @@ func duration(t *testing.T, s string) time.Duration {
 	return time.Duration(d)
 }
 
+// Which alerts of the mixin silence which on the same gateway: a critical
+// alert the warning of the same alert, and a gateway that is down or hung
+// what it causes (probes and readiness, RPC and what the health RPC reports,
+// reasoning quality).
+var (
+	causes   = []string{"OpenClawGatewayDown", "OpenClawGatewayHung"}
+	symptoms = []string{
+		"OpenClawGatewayNotReady", "OpenClawGatewayProbeLatencyHigh", "OpenClawGatewayProbeFailuresHigh",
+		"OpenClawGatewayEventLoopLagHigh", "OpenClawGatewayEventLoopDegraded",
+		"OpenClawGatewayRPCHung", "OpenClawGatewayRPCProbeFailing", "OpenClawGatewayChannelDisconnected",
+		"OpenClawGatewayModelRuntimeDegraded", "OpenClawGatewayPluginsFailing",
+		"OpenClawReasoningDegraded", "OpenClawReasoningDegradedAfterUpgrade",
+	}
+)
+
+// wantMuted says whether source silences target on the same gateway.
+func wantMuted(source, target model.LabelSet) bool {
+	sn, tn := string(source["alertname"]), string(target["alertname"])
+	return (sn == tn && source["severity"] == "critical" && target["severity"] == "warning") ||
+		(slices.Contains(causes, sn) && slices.Contains(symptoms, tn))
+}
+
 // TestAlertmanagerInhibitions evaluates the inhibit rules on every pair of
-// the mixin's alerts, on one gateway and on two: a critical alert silences
-// the warning of the same alert and gateway, a down or hung gateway its
-// symptoms on that gateway, and nothing else is silenced; in particular no
-// alert the remediator acts on is silenced by one that does not restart the
-// gateway as well.
+// the mixin's alerts, on one gateway and on two: what wantMuted says is
+// silenced and nothing else; in particular an alert the remediator acts on
+// is silenced only by one that takes the same action, but for the rollback
+// of OpenClawReasoningDegradedAfterUpgrade, which waits for the restart of a
+// gateway that is down or hung.
 func TestAlertmanagerInhibitions(t *testing.T) {
 	cfg := loadAlertmanager(t, "alertmanager/alertmanager.yml")
 	mutes := func(source, target model.LabelSet) bool {
@@ -407,25 +549,27 @@ func TestAlertmanagerInhibitions(t *testing.T) {
 		}
 		return false
 	}
-	symptoms := []string{"OpenClawGatewayNotReady", "OpenClawGatewayProbeLatencyHigh", "OpenClawGatewayProbeFailuresHigh",
-		"OpenClawGatewayEventLoopLagHigh", "OpenClawGatewayEventLoopDegraded"}
-	causes := []string{"OpenClawGatewayDown", "OpenClawGatewayHung"}
 	alerts := mixinAlerts(t)
+	for _, name := range append(slices.Clone(causes), symptoms...) {
+		if !slices.ContainsFunc(alerts, func(a mixinAlert) bool { return string(a.labels["alertname"]) == name }) {
+			t.Errorf("%s is no alert of the mixin any more", name)
+		}
+	}
 	pairs := 0
 	for _, s := range alerts {
 		for _, tg := range alerts {
 			if s.name == tg.name {
 				continue
 			}
-			sn, tn := string(s.labels["alertname"]), string(tg.labels["alertname"])
-			want := (sn == tn && s.labels["severity"] == "critical" && tg.labels["severity"] == "warning") ||
-				(slices.Contains(causes, sn) && slices.Contains(symptoms, tn))
+			want := wantMuted(s.labels, tg.labels)
 			if got := mutes(s.labels, tg.labels); got != want {
 				t.Errorf("%s silences %s: %v, want %v", s.name, tg.name, got, want)
 			}
 			if want {
 				pairs++
-				if r := tg.labels["remediation"]; r != "none" && r != s.labels["remediation"] {
+				r := tg.labels["remediation"]
+				waits := r == "rollback" && s.labels["remediation"] == "restart"
+				if r != "none" && r != s.labels["remediation"] && !waits {
 					t.Errorf("%s silences %s, whose action %s it does not take", s.name, tg.name, r)
 				}
 			}
@@ -437,15 +581,175 @@ func TestAlertmanagerInhibitions(t *testing.T) {
 			}
 		}
 	}
-	for _, c := range causes {
-		for _, sy := range symptoms {
-			if !slices.ContainsFunc(alerts, func(a mixinAlert) bool { return string(a.labels["alertname"]) == sy }) ||
-				!slices.ContainsFunc(alerts, func(a mixinAlert) bool { return string(a.labels["alertname"]) == c }) {
-				t.Errorf("%s or %s is no alert of the mixin any more", c, sy)
-			}
-		}
-	}
 	if pairs < len(causes)*len(symptoms)+1 {
 		t.Errorf("only %d inhibited pairs", pairs)
 	}
+}
+
+// TestAlertmanagerInhibitsForReal runs the real Alertmanager with the
+// shipped config and, for every inhibit rule, every source alert of the
+// mixin it matches and every target alert it matches (on the labels the
+// rule holds equal, but for the gateway), adds with the real
+// amtool the source and the target on one gateway and the target on
+// another; amtool then reports the first target suppressed by the source,
+// and the other target and the source active.
+func TestAlertmanagerInhibitsForReal(t *testing.T) {
+	p := loadProject(t)
+	amtool := testbin.Tool(t, "amtool")
+	cfgPath := hostView(t, p.Services["alertmanager"], "/etc/alertmanager/alertmanager.yml")
+	cfg := loadAlertmanager(t, cfgPath)
+	// The remediator's webhook goes to a stand-in that takes everything.
+	remediator := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(remediator.Close)
+	data, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(string(data), "http://remediator:9788") != 1 {
+		t.Fatal("alertmanager.yml: the remediator's URL is not http://remediator:9788")
+	}
+	if err := os.WriteFile(cfgPath, []byte(strings.Replace(string(data), "http://remediator:9788", remediator.URL, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	url := startAlertmanager(t, cfgPath)
+
+	type key struct{ alertname, severity, gateway string }
+	muted := map[key]string{} // target on the source's gateway → the source
+	active := map[key]bool{}  // must not be suppressed
+	var add [][]string        // amtool alert add arguments
+	alerts := mixinAlerts(t)
+	n := 0
+	for i, r := range cfg.InhibitRules {
+		src, tgt := matchers(t, r.SourceMatchers), matchers(t, r.TargetMatchers)
+		covered := 0
+		for _, s := range alerts {
+			if !src.Matches(s.labels) {
+				continue
+			}
+			for _, tg := range alerts {
+				if s.name == tg.name || !tgt.Matches(tg.labels) {
+					continue
+				}
+				// Alerts that differ in a label the rule holds equal,
+				// other than the gateway they are put on (alertname, for
+				// a critical and a warning), are no pair of the rule.
+				if slices.ContainsFunc(r.Equal, func(l string) bool {
+					return l != "gateway" && s.labels[model.LabelName(l)] != tg.labels[model.LabelName(l)]
+				}) {
+					continue
+				}
+				if !wantMuted(s.labels, tg.labels) {
+					t.Errorf("inhibit_rules[%d]: %s would silence %s", i, s.name, tg.name)
+					continue
+				}
+				covered++
+				n++
+				gw, other := fmt.Sprintf("pair%d", n), fmt.Sprintf("pair%d-other", n)
+				for _, a := range []struct {
+					labels model.LabelSet
+					gw     string
+				}{{s.labels, gw}, {tg.labels, gw}, {tg.labels, other}} {
+					ls := a.labels.Clone()
+					ls["gateway"] = model.LabelValue(a.gw)
+					args := []string{"alert", "add", "--alertmanager.url=" + url, "--no-version-check"}
+					for k, v := range ls {
+						args = append(args, fmt.Sprintf("%s=%s", k, v))
+					}
+					add = append(add, args)
+				}
+				muted[key{string(tg.labels["alertname"]), string(tg.labels["severity"]), gw}] = s.name
+				active[key{string(tg.labels["alertname"]), string(tg.labels["severity"]), other}] = true
+				active[key{string(s.labels["alertname"]), string(s.labels["severity"]), gw}] = true
+			}
+		}
+		if covered == 0 {
+			t.Errorf("inhibit_rules[%d] silences no pair of the mixin's alerts", i)
+		}
+	}
+	if t.Failed() {
+		return
+	}
+	for _, args := range add {
+		if out, err := exec.Command(amtool, args...).CombinedOutput(); err != nil {
+			t.Fatalf("amtool %v: %v\n%s", args, err, out)
+		}
+	}
+
+	// The inhibitor learns of sources asynchronously: poll until every
+	// target that must be silenced is, then read the rest of that answer.
+	var got []struct {
+		Labels map[string]string `json:"labels"`
+		Status struct {
+			State       string   `json:"state"`
+			InhibitedBy []string `json:"inhibitedBy"`
+		} `json:"status"`
+	}
+	simtest.Eventually(t, 30*time.Second, func() error {
+		out, err := exec.Command(amtool, "alert", "query", "--alertmanager.url="+url, "--no-version-check",
+			"--output=json", "--inhibited", "--active").Output()
+		if err != nil {
+			return fmt.Errorf("amtool alert query: %w", err)
+		}
+		if err := json.Unmarshal(out, &got); err != nil {
+			return fmt.Errorf("amtool alert query: %w", err)
+		}
+		if len(got) != len(muted)+len(active) {
+			return fmt.Errorf("%d alerts, want %d", len(got), len(muted)+len(active))
+		}
+		for _, a := range got {
+			k := key{a.Labels["alertname"], a.Labels["severity"], a.Labels["gateway"]}
+			if src, ok := muted[k]; ok && a.Status.State != "suppressed" {
+				return fmt.Errorf("%s/%s is %s beside %s", k.alertname, k.severity, a.Status.State, src)
+			}
+		}
+		return nil
+	})
+	for _, a := range got {
+		k := key{a.Labels["alertname"], a.Labels["severity"], a.Labels["gateway"]}
+		if active[k] && (a.Status.State != "active" || len(a.Status.InhibitedBy) > 0) {
+			t.Errorf("%s/%s on %s is %s (inhibited by %v), want active", k.alertname, k.severity, k.gateway, a.Status.State, a.Status.InhibitedBy)
+		}
+	}
+	t.Logf("%d pairs of the %d inhibit rules, each muted on its gateway and not on another", n, len(cfg.InhibitRules))
+}
+
+// startAlertmanager runs the real Alertmanager with config on a free
+// loopback port until the test ends, and returns its URL once it is ready.
+func startAlertmanager(t *testing.T, config string) string {
+	t.Helper()
+	port := simtest.FreePort(t)
+	dir := t.TempDir()
+	log, err := os.Create(filepath.Join(dir, "alertmanager.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(testbin.Tool(t, "alertmanager"), "--config.file="+config,
+		"--storage.path="+filepath.Join(dir, "data"), fmt.Sprintf("--web.listen-address=127.0.0.1:%d", port),
+		"--cluster.listen-address=")
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		log.Close()
+		if t.Failed() {
+			out, _ := os.ReadFile(log.Name())
+			t.Logf("alertmanager output:\n%s", out)
+		}
+	})
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	simtest.Eventually(t, 30*time.Second, func() error {
+		resp, err := http.Get(url + "/-/ready")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("/-/ready: %s", resp.Status)
+		}
+		return nil
+	})
+	return url
 }

@@ -61,7 +61,7 @@ func TestRelease(t *testing.T) {
 	for _, cmd := range []string{"openclaw-exporter", "openclaw-gatewaysim", "openclaw-remediator"} {
 		want = append(want, name+"/"+cmd)
 	}
-	for _, glob := range []string{"../dashboards/*.json", "systemd/*.service"} {
+	for _, glob := range []string{"../dashboards/*.json", "systemd/*"} {
 		files, _ := filepath.Glob(glob)
 		for _, f := range files {
 			want = append(want, name+"/"+filepath.Base(filepath.Dir(f))+"/"+filepath.Base(f))

@@ -94,7 +94,7 @@ export CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
 .PHONY: help build release test check cache debian lint fuzz fuzz-smoke demo openclaw tools chromium compose docker-bases docker compose-test test-real-updater mixin clean kube
 
 help: ## List the targets.
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 build: ## Build every command into ./bin, with the version stamped.
 	$(GO_BUILD) -o $(BIN_DIR)/ ./cmd/...
@@ -240,12 +240,18 @@ $(NPM_CACHE_DIR)/.openclaw-%: $(OPENCLAW_DIR)/.installed
 
 tools: $(TOOLS_STAMP) ## Build the pinned prometheus, promtool, alertmanager and amtool into the cache.
 
+# Built from source once: 13-17 minutes on a new 2-core machine, so the
+# build says what it does and counts the packages compiled (go build -v
+# prints one a line; module downloads and errors pass through).
+BUILD_PROGRESS = awk '/[: ]/ {print; fflush(); next} {n++} n % 100 == 0 {printf "  %d packages compiled\n", n; fflush()}'
+
 $(TOOLS_STAMP):
 	rm -rf $(TOOLS_DIR).tmp && mkdir -p $(TOOLS_DIR).tmp
-	cd deploy/tools && $(GO) build -ldflags '-X $(VERSION_PKG).Version=$(PROMETHEUS_RELEASE)' -o $(TOOLS_DIR).tmp/ \
-		github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus/cmd/promtool
-	cd deploy/tools/alertmanager && $(GO) build -ldflags '-X $(VERSION_PKG).Version=$(ALERTMANAGER_VERSION:v%=%)' -o $(TOOLS_DIR).tmp/ \
-		github.com/prometheus/alertmanager/cmd/alertmanager github.com/prometheus/alertmanager/cmd/amtool
+	@echo "tools: building Prometheus $(PROMETHEUS_RELEASE) and Alertmanager $(ALERTMANAGER_VERSION:v%=%) from source into $(TOOLS_DIR), once (13-17 min on a new 2-core machine)"
+	cd deploy/tools && $(GO) build -v -ldflags '-X $(VERSION_PKG).Version=$(PROMETHEUS_RELEASE)' -o $(TOOLS_DIR).tmp/ \
+		github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus/cmd/promtool 2>&1 | $(BUILD_PROGRESS)
+	cd deploy/tools/alertmanager && $(GO) build -v -ldflags '-X $(VERSION_PKG).Version=$(ALERTMANAGER_VERSION:v%=%)' -o $(TOOLS_DIR).tmp/ \
+		github.com/prometheus/alertmanager/cmd/alertmanager github.com/prometheus/alertmanager/cmd/amtool 2>&1 | $(BUILD_PROGRESS)
 	$(TOOLS_DIR).tmp/promtool --version | head -1
 	$(TOOLS_DIR).tmp/amtool --version 2>&1 | head -1
 	rm -rf $(TOOLS_DIR) && mv $(TOOLS_DIR).tmp $(TOOLS_DIR)

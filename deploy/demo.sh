@@ -4,7 +4,8 @@
 # demo timings, Alertmanager routing by the `remediation` label, and
 # openclaw-remediator restarting the gateway. After a short while the gateway
 # hangs with its port open; the demo narrates what each part does until the
-# gateway is healthy again. Ctrl-C stops everything and leaves nothing running.
+# gateway is healthy again. Ctrl-C stops everything, leaves nothing running
+# and exits 0.
 #
 # `make demo` builds the commands and the pinned Prometheus and Alertmanager
 # first. Environment: BIN_DIR, TOOLS_DIR, DEMO_DIR (.demo), DEMO_PORT (28789)
@@ -44,7 +45,9 @@ stop() {
 	echo "demo stopped; nothing left running."
 }
 trap stop EXIT
-trap 'stop; exit 130' INT TERM
+# Ctrl-C is how the demo is meant to end: stop everything and exit 0, so
+# that make reports no "Error 130".
+trap 'stop; exit 0' INT TERM
 # pause sleeps in the background: `wait` returns at once on Ctrl-C, where a
 # foreground sleep would hold the trap back until it ends.
 pause() {
@@ -202,6 +205,7 @@ clawwatch demo: a simulated OpenClaw gateway (pid ${pids[0]}) is ready, watched 
   control API   $control   (inject faults: POST /faults, heal: DELETE /faults)
   exporter      $metrics
   remediator    $remediator   (bearer token in $dir/token)
+  console       $remediator/console/   (incidents and approvals; sign in with the token in $dir/token)
   Prometheus    $prometheus   (API only, its web UI is not in the Go module: $prometheus/api/v1/alerts)
   Alertmanager  $alertmanager   (people are told through a webhook sink: $dir/people.log)
   logs          $dir/*.log

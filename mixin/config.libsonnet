@@ -57,8 +57,15 @@
     pluginsFailingFor: '10m',
 
     // Probe latency: normal < 100 ms, alarming > 500 ms (p99 of /healthz).
+    // The p99 is taken over probeLatencyWindow, 120 probes at the default 5s
+    // probe_interval, so that more than one probe must be slow (over 5m, 60
+    // probes, the p99 is the slowest probe alone); and the alert waits
+    // longer than the window, so that one slow episode shorter than
+    // probeLatencyFor minus the window (a neighbour's burst on a loaded box)
+    // cannot trip it: the slowness must last.
     probeLatencyP99Seconds: 0.5,
-    probeLatencyFor: '10m',
+    probeLatencyWindow: '10m',
+    probeLatencyFor: '15m',
     // Probe failures: normal < 0.5 %, alarming > 2 %.
     probeFailureRatio: 0.02,
     probeFailureFor: '10m',
@@ -85,7 +92,10 @@
     memoryWarningFor: '15m',
     memoryCriticalRatio: 0.9,
     memoryCriticalFor: '5m',
-    // Leak: the trend of the last leakWindow reaches the limit within leakHorizon.
+    // Leak: the trend of the last leakWindow reaches the limit within
+    // leakHorizon. A prediction hours ahead is a warning for people, with no
+    // remediation: the critical ...NearLimit alerts restart the gateway when
+    // the limit is really near.
     leakWindow: '1h',
     leakHorizonSeconds: 4 * 3600,
     // A process younger than this is warming up, not leaking.
@@ -113,12 +123,29 @@
     errorLogPatterns: ['out_of_memory', 'emfile', 'ebadf', 'eaddrinuse', 'memory_pressure_critical', 'restart_given_up', 'model_not_responding', 'invalid_api_response'],
     errorLogBurstCount: 5,
     errorLogBurstWindow: '5m',
+    // A burst fires once it has lasted errorLogBurstFor, and keeps firing for
+    // errorLogBurstKeepFiringFor after the count falls back under the
+    // threshold: errors that trickle at about the threshold would otherwise
+    // fire and resolve over and over.
+    errorLogBurstFor: '1m',
+    errorLogBurstKeepFiringFor: '10m',
+    // Disks. The logs and the state directory on one filesystem are one
+    // filesystem (the exporter reports it twice: same size, same free
+    // space), so one alert, on the logs' series.
     diskFullRatio: 0.9,
     diskFullFor: '5m',
+    // The trend of diskFillWindow says full within diskFillHorizon, for
+    // diskFillFor. The trend needs diskFillMinHistory of samples: a fresh
+    // Prometheus with minutes of history would stretch a neighbour's swing
+    // of a few GB into "full tomorrow"; the window must have lost space
+    // (a swing that came back tilts the trend for hours but lost nothing);
+    // and a swing shorter than diskFillFor resets the alert before it
+    // fires. DiskAlmostFull covers a disk that fills faster than that.
     diskFillWindow: '6h',
+    diskFillMinHistory: '1h',
     diskFillHorizonSeconds: 24 * 3600,
     diskFillAvailRatio: 0.4,
-    diskFillFor: '30m',
+    diskFillFor: '1h',
 
     // Reasoning quality (pass ratio of the suite).
     reasoningPassRatio: 0.8,

@@ -310,6 +310,11 @@ func TestConfigOverrideReachesEveryRule(t *testing.T) {
 		{"rpcHungFor", "'17m'", "17m", []string{"OpenClawGatewayRPCHung/critical"}},
 		{"channelDisconnectedFor", "'17m'", "17m", []string{"OpenClawGatewayChannelDisconnected/warning"}},
 		{"restartLoopWindow", "'17m'", "17m", []string{"OpenClawGatewayRestartLoop/critical"}},
+		{"probeLatencyWindow", "'17m'", "17m", []string{"OpenClawGatewayProbeLatencyHigh/warning", "gateway_endpoint:openclaw_gateway_probe_duration_seconds:p99_rate17m"}},
+		{"probeLatencyFor", "'17m'", "17m", []string{"OpenClawGatewayProbeLatencyHigh/warning"}},
+		{"diskFillMinHistory", "'17m'", "17m", []string{"OpenClawDiskFillingUp/warning"}},
+		{"errorLogBurstFor", "'17m'", "17m", []string{"OpenClawGatewayErrorLogBurst/warning"}},
+		{"errorLogBurstKeepFiringFor", "'17m'", "17m", []string{"OpenClawGatewayErrorLogBurst/warning"}},
 		{"exporterSelector", `'job="claw"'`, `job=\"claw\"`, nil}, // every exporter rule: checked below
 	} {
 		t.Run(tc.knob, func(t *testing.T) {

@@ -8,13 +8,14 @@
     else if seconds % 60 == 0 then '%dm' % (seconds / 60)
     else '%ds' % seconds,
 
-  new(config, name, severity, remediation, expr, summary, description, forDuration=null):: {
+  new(config, name, severity, remediation, expr, summary, description, forDuration=null, keepFiringFor=null):: {
     assert std.member(['critical', 'warning', 'info'], severity) : '%s: severity %s' % [name, severity],
     assert std.member(['restart', 'cleanup_locks', 'cleanup_logs', 'rollback', 'none'], remediation) : '%s: remediation %s' % [name, remediation],
     assert std.endsWith(summary, '.') : '%s: the summary ends with a period' % name,
     alert: name,
     expr: expr,
     [if forDuration != null then 'for']: forDuration,
+    [if keepFiringFor != null then 'keep_firing_for']: keepFiringFor,
     labels: {
       severity: severity,
       remediation: remediation,

@@ -64,10 +64,10 @@ local alert = import 'alert.libsonnet';
             'warning',
             'none',
             |||
-              gateway_endpoint:openclaw_gateway_probe_duration_seconds:p99_rate%(rateWindow)s{%(exporterSelector)s, endpoint="healthz"} > %(probeLatencyP99Seconds)s
+              gateway_endpoint:openclaw_gateway_probe_duration_seconds:p99_rate%(probeLatencyWindow)s{%(exporterSelector)s, endpoint="healthz"} > %(probeLatencyP99Seconds)s
             ||| % c,
             'OpenClaw gateway answers its health probe slowly.',
-            'The p99 of /healthz probes of gateway {{ $labels.gateway }} on {{ $labels.instance }} is {{ $value | humanizeDuration }} (alarming above %(probeLatencyP99Seconds)ss).' % c,
+            'The p99 of /healthz probes of gateway {{ $labels.gateway }} on {{ $labels.instance }} over %(probeLatencyWindow)s has been above %(probeLatencyP99Seconds)ss for %(probeLatencyFor)s; it is {{ $value | humanizeDuration }}.' % c,
             c.probeLatencyFor,
           ),
           alert.new(

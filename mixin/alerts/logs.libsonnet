@@ -9,6 +9,30 @@ local alert = import 'alert.libsonnet';
       if n % (1024 * 1024 * 1024) == 0 then '%d GiB' % (n / (1024 * 1024 * 1024))
       else if n % (1024 * 1024) == 0 then '%d MiB' % (n / (1024 * 1024))
       else '%d bytes' % n,
+    // The exporter reports the filesystem of the logs (role="logs") and of
+    // the state (role="state") of each gateway, without naming the device:
+    // when both directories are on one filesystem that is two series of the
+    // same size and, but for what was written between the two reads, the
+    // same free space (within 1 % of the size). One filesystem is one alert:
+    // the state's series is dropped for the logs' one, whose cleanup_logs
+    // frees it. (group_left keeps the state series' labels, role among them,
+    // through the one-to-one matches.)
+    local oneFilesystem = |||
+      unless on (%(gatewayLabels)s, role)
+      (
+        max_over_time(openclaw_filesystem_size_bytes{%(exporterSelector)s, role="state"}[%(gaugeWindow)s])
+          == on (%(gatewayLabels)s) group_left ()
+        max_over_time(openclaw_filesystem_size_bytes{%(exporterSelector)s, role="logs"}[%(gaugeWindow)s])
+        and on (%(gatewayLabels)s)
+        abs(
+          max_over_time(openclaw_filesystem_avail_bytes{%(exporterSelector)s, role="state"}[%(gaugeWindow)s])
+            - on (%(gatewayLabels)s) group_left ()
+          max_over_time(openclaw_filesystem_avail_bytes{%(exporterSelector)s, role="logs"}[%(gaugeWindow)s])
+        )
+          < on (%(gatewayLabels)s) group_left ()
+        0.01 * max_over_time(openclaw_filesystem_size_bytes{%(exporterSelector)s, role="logs"}[%(gaugeWindow)s])
+      )
+    ||| % c,
     groups+: [
       {
         name: 'openclaw-logs',
@@ -49,6 +73,8 @@ local alert = import 'alert.libsonnet';
             ||| % (c { patterns: std.join('|', c.errorLogPatterns) }),
             'OpenClaw gateway logs a burst of known errors.',
             'Gateway {{ $labels.gateway }} on {{ $labels.instance }} logged {{ $value | humanize }} lines matching {{ $labels.pattern }} in %(errorLogBurstWindow)s.' % c,
+            c.errorLogBurstFor,
+            c.errorLogBurstKeepFiringFor,
           ),
           alert.new(
             c,
@@ -56,14 +82,20 @@ local alert = import 'alert.libsonnet';
             'warning',
             'cleanup_logs',
             |||
-              predict_linear(openclaw_filesystem_avail_bytes{%(exporterSelector)s}[%(diskFillWindow)s], %(diskFillHorizonSeconds)s) < 0
-              and
-              max_over_time(openclaw_filesystem_avail_bytes{%(exporterSelector)s}[%(gaugeWindow)s])
-                / max_over_time(openclaw_filesystem_size_bytes{%(exporterSelector)s}[%(gaugeWindow)s])
-                < %(diskFillAvailRatio)s
-            ||| % c,
+              (
+                predict_linear(openclaw_filesystem_avail_bytes{%(exporterSelector)s}[%(diskFillWindow)s], %(diskFillHorizonSeconds)s) < 0
+                and
+                present_over_time(openclaw_filesystem_avail_bytes{%(exporterSelector)s}[%(diskFillWindow)s] offset %(diskFillMinHistory)s)
+                and
+                delta(openclaw_filesystem_avail_bytes{%(exporterSelector)s}[%(diskFillWindow)s]) < 0
+                and
+                max_over_time(openclaw_filesystem_avail_bytes{%(exporterSelector)s}[%(gaugeWindow)s])
+                  / max_over_time(openclaw_filesystem_size_bytes{%(exporterSelector)s}[%(gaugeWindow)s])
+                  < %(diskFillAvailRatio)s
+              )
+            ||| % c + oneFilesystem,
             'A filesystem of an OpenClaw gateway is filling up.',
-            'At the rate of the last %s, the filesystem holding the {{ $labels.role }} of gateway {{ $labels.gateway }} ({{ $labels.path }}) on {{ $labels.instance }} is full within %s.' % [c.diskFillWindow, alert.duration($._config.diskFillHorizonSeconds)],
+            'At the rate of the last %s (at least %s of samples), the filesystem holding the {{ $labels.role }} of gateway {{ $labels.gateway }} ({{ $labels.path }}) on {{ $labels.instance }} is full within %s.' % [c.diskFillWindow, c.diskFillMinHistory, alert.duration($._config.diskFillHorizonSeconds)],
             c.diskFillFor,
           ),
           alert.new(
@@ -72,11 +104,13 @@ local alert = import 'alert.libsonnet';
             'critical',
             'cleanup_logs',
             |||
-              1 - (
-                max_over_time(openclaw_filesystem_avail_bytes{%(exporterSelector)s}[%(gaugeWindow)s])
-                  / max_over_time(openclaw_filesystem_size_bytes{%(exporterSelector)s}[%(gaugeWindow)s])
-              ) > %(diskFullRatio)s
-            ||| % c,
+              (
+                1 - (
+                  max_over_time(openclaw_filesystem_avail_bytes{%(exporterSelector)s}[%(gaugeWindow)s])
+                    / max_over_time(openclaw_filesystem_size_bytes{%(exporterSelector)s}[%(gaugeWindow)s])
+                ) > %(diskFullRatio)s
+              )
+            ||| % c + oneFilesystem,
             'A filesystem of an OpenClaw gateway is almost full.',
             'The filesystem holding the {{ $labels.role }} of gateway {{ $labels.gateway }} ({{ $labels.path }}) on {{ $labels.instance }} is {{ $value | humanizePercentage }} full (alarming above %(diskFullRatio)s).' % c,
             c.diskFullFor,

@@ -15,7 +15,8 @@ local alert = import 'alert.libsonnet';
     ||| % (c { metric: metric, limit: limit }),
     // The trend of the last leak window reaches the limit within the horizon,
     // in a process older than leakMinUptimeSeconds (a fresh process grows
-    // while it warms up; that is not a leak).
+    // while it warms up; that is not a leak). A prediction tells people and
+    // restarts nothing; the critical alert at the limit restarts.
     local leak(metric, limit) = |||
       predict_linear(%(metric)s{%(exporterSelector)s}[%(leakWindow)s], %(leakHorizonSeconds)s)
         > on (%(gatewayLabels)s)
@@ -56,7 +57,7 @@ local alert = import 'alert.libsonnet';
             c,
             'OpenClawGatewayMemoryLeak',
             'warning',
-            'restart',
+            'none',
             leak('openclaw_gateway_process_resident_memory_bytes', memoryLimit),
             'OpenClaw gateway memory grows towards its limit.',
             'At the rate of the last %s, the resident memory of gateway {{ $labels.gateway }} on {{ $labels.instance }} reaches its limit within %s.' % [c.leakWindow, alert.duration($._config.leakHorizonSeconds)],
@@ -76,7 +77,7 @@ local alert = import 'alert.libsonnet';
             c,
             'OpenClawGatewayFileDescriptorLeak',
             'warning',
-            'restart',
+            'none',
             leak('openclaw_gateway_process_open_fds', 'openclaw_gateway_process_max_fds'),
             'OpenClaw gateway file descriptors grow towards the limit.',
             'At the rate of the last %s, the open file descriptors of gateway {{ $labels.gateway }} on {{ $labels.instance }} reach the limit within %s.' % [c.leakWindow, alert.duration($._config.leakHorizonSeconds)],

@@ -2,7 +2,7 @@ local format = import '../format.libsonnet';
 // Recording rules, named level:metric:operations. The level lists the labels
 // kept besides the cluster, job and instance, which every rule keeps. The rate
 // window is part of the name (rate5m by default) and follows
-// _config.rateWindow. Each rule is read by an alert or a panel
+// _config.rateWindow (the probe latency's, _config.probeLatencyWindow). Each rule is read by an alert or a panel
 // (TestRecordingRulesAreUsed) and has a promql_expr_test in tests/rules.yaml.
 {
   prometheusRules+:: {
@@ -12,11 +12,13 @@ local format = import '../format.libsonnet';
         name: 'openclaw-gateway.rules',
         rules: [
           {
-            record: 'gateway_endpoint:openclaw_gateway_probe_duration_seconds:p99_rate%(rateWindow)s' % c,
+            // Over _config.probeLatencyWindow, not rateWindow: enough probes
+            // that the p99 is not the slowest one alone.
+            record: 'gateway_endpoint:openclaw_gateway_probe_duration_seconds:p99_rate%(probeLatencyWindow)s' % c,
             expr: |||
               histogram_quantile(0.99,
                 sum by (%(gatewayLabels)s, endpoint, le) (
-                  rate(openclaw_gateway_probe_duration_seconds_bucket{%(exporterSelector)s}[%(rateWindow)s])
+                  rate(openclaw_gateway_probe_duration_seconds_bucket{%(exporterSelector)s}[%(probeLatencyWindow)s])
                 )
               )
             ||| % c,

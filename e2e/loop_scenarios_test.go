@@ -151,7 +151,7 @@ func TestLoopRollbackAfterUpgrade(t *testing.T) {
 	stateDir, logDir := t.TempDir(), t.TempDir()
 	ctl := "127.0.0.1:" + strconv.Itoa(ctlPort)
 	rollback, _ := json.Marshal([]string{simtest.Binary(t), "--replace", "--detach", "--port", strconv.Itoa(port),
-		"--control.listen-address", ctl, "--state-dir", stateDir, "--log-dir", logDir, "--version", "{version}"})
+		"--control.listen-address", ctl, "--state-dir", stateDir, "--log-dir", logDir, "--gateway-version", "{version}"})
 	l := startLoop(t, loopOptions{
 		sim: simtest.Options{Port: port, ControlPort: ctlPort, StateDir: stateDir, LogDir: logDir, Version: versionA},
 		gateway: fmt.Sprintf(`    models:

@@ -143,7 +143,7 @@ func startLoop(t *testing.T, o loopOptions) *loop {
 			verifyTimeout: "30s"}
 		// The same version and flags again, as a service restarts a gateway.
 		if o.sim.Version != "" {
-			l.gw.argv = append(l.gw.argv, "--version", o.sim.Version)
+			l.gw.argv = append(l.gw.argv, "--gateway-version", o.sim.Version)
 		}
 		l.gw.argv = append(append(l.gw.argv, o.sim.Args...), o.restartArgs...)
 		l.fleet = []*gatewayUnderTest{l.gw}

@@ -207,7 +207,7 @@ func simTarget(t *testing.T, name string, extra ...string) (*simtest.Sim, string
 	s := simtest.Start(t, simtest.Options{Args: extra})
 	_, ctl, _ := strings.Cut(s.ControlURL, "http://")
 	argv := append([]string{simtest.Binary(t), "--port", strconv.Itoa(s.Port), "--control.listen-address", ctl,
-		"--state-dir", s.StateDir, "--log-dir", s.LogDir, "--version", "2026.9.6", "--token", ""}, extra...)
+		"--state-dir", s.StateDir, "--log-dir", s.LogDir, "--gateway-version", "2026.9.6", "--token", ""}, extra...)
 	quoted, _ := json.Marshal(argv)
 	t.Cleanup(func() { simtest.KillListener(s.Port) })
 	return s, fmt.Sprintf(`

@@ -171,7 +171,7 @@ func gatewayHelper() error {
 	if err := json.Unmarshal([]byte(os.Getenv(envSimArgv)), &argv); err != nil || len(argv) == 0 {
 		return fmt.Errorf("%s: %v", envSimArgv, err)
 	}
-	argv = append(argv, "--version", v.Version)
+	argv = append(argv, "--gateway-version", v.Version)
 	return syscall.Exec(argv[0], argv, os.Environ())
 }
 
@@ -259,7 +259,7 @@ func openclawUpdateHelper(args []string) error {
 		Procs:    openclaw.DefaultProcFS,
 		Port:     port,
 		LockDirs: openclaw.LockDirs(os.Getenv(envSimState), "", os.Getuid()),
-		Argv:     append(argv, "--version", version),
+		Argv:     append(argv, "--gateway-version", version),
 		Output:   os.Getenv(envSimOutput),
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

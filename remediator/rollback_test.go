@@ -65,7 +65,7 @@ func newRollbackRig(t *testing.T, version string) *rollbackRig {
 		},
 		"driver": map[string]any{
 			"kind":   "process",
-			"start":  append(slices.Clone(argv), "--version", version),
+			"start":  append(slices.Clone(argv), "--gateway-version", version),
 			"env":    rig.env,
 			"output": filepath.Join(t.TempDir(), "gateway.out"),
 		},

@@ -67,10 +67,10 @@ func newRig(t *testing.T) *rig {
 	_, ctl, _ := strings.Cut(sim.ControlURL, "http://")
 	simArgv := []string{simtest.Binary(t), "--port", strconv.Itoa(sim.Port), "--control.listen-address", ctl,
 		"--state-dir", sim.StateDir, "--log-dir", sim.LogDir, "--token", ""}
-	start, _ := json.Marshal(append(slices.Clone(simArgv), "--version", goodVersion))
+	start, _ := json.Marshal(append(slices.Clone(simArgv), "--gateway-version", goodVersion))
 	// The simulator's own stand-in for `openclaw update --tag V`: it stops
 	// the running gateway and starts version V in the background.
-	update, _ := json.Marshal(append(slices.Clone(simArgv), "--version", "{version}", "--replace", "--detach"))
+	update, _ := json.Marshal(append(slices.Clone(simArgv), "--gateway-version", "{version}", "--replace", "--detach"))
 	cfgYAML := fmt.Sprintf(`
 approval: {timeout: 1h}
 limits: {cooldown: 1ms, max_attempts: 3, window: 1h, retry_delay: 10ms, circuit_quiet_period: 0s}
@@ -279,7 +279,7 @@ func csrfOf(t *testing.T, body string) string {
 // operator's `openclaw update` would, and waits until it answers.
 func (r *rig) upgrade(version string) {
 	r.t.Helper()
-	argv := append(slices.Clone(r.simArgv), "--version", version, "--replace", "--detach")
+	argv := append(slices.Clone(r.simArgv), "--gateway-version", version, "--replace", "--detach")
 	if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
 		r.t.Fatalf("upgrade to %s: %v\n%s", version, err, out)
 	}

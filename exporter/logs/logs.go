@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/shirou/gopsutil/v3/disk"
+	"golang.org/x/sys/unix"
 
 	"github.com/clawwatch/clawwatch/exporter/config"
 	"github.com/clawwatch/clawwatch/exporter/target"
@@ -36,9 +38,9 @@ var (
 	dirSizeDesc = prometheus.NewDesc("openclaw_log_directory_size_bytes",
 		"Total size of the regular files in a log directory (not following symlinks).", []string{"gateway", "directory"}, nil)
 	fsAvailDesc = prometheus.NewDesc("openclaw_filesystem_avail_bytes",
-		"Bytes available to unprivileged users on the filesystem holding the gateway's logs or state.", []string{"gateway", "role", "path"}, nil)
+		"Bytes available to unprivileged users on the filesystem holding the gateway's logs or state; device is the filesystem's major:minor, one for both roles on one filesystem.", []string{"gateway", "role", "path", "device"}, nil)
 	fsSizeDesc = prometheus.NewDesc("openclaw_filesystem_size_bytes",
-		"Size of the filesystem holding the gateway's logs or state.", []string{"gateway", "role", "path"}, nil)
+		"Size of the filesystem holding the gateway's logs or state; device as on openclaw_filesystem_avail_bytes.", []string{"gateway", "role", "path", "device"}, nil)
 )
 
 // levels are the label values of openclaw_log_lines_total.
@@ -121,10 +123,22 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 		if err != nil {
 			continue // not created yet: nothing to fill
 		}
-		ch <- prometheus.MustNewConstMetric(fsAvailDesc, prometheus.GaugeValue, float64(u.Free), name, role, dir)
-		ch <- prometheus.MustNewConstMetric(fsSizeDesc, prometheus.GaugeValue, float64(u.Total), name, role, dir)
+		dev := device(dir)
+		ch <- prometheus.MustNewConstMetric(fsAvailDesc, prometheus.GaugeValue, float64(u.Free), name, role, dir, dev)
+		ch <- prometheus.MustNewConstMetric(fsSizeDesc, prometheus.GaugeValue, float64(u.Total), name, role, dir, dev)
 	}
 	return errors.Join(errs...)
+}
+
+// device names the filesystem holding dir as /proc/self/mountinfo does,
+// major:minor; "" where it cannot be read. The alerts tell one filesystem
+// holding the logs and the state from two by it.
+func device(dir string) string {
+	var st unix.Stat_t
+	if unix.Stat(dir, &st) != nil {
+		return ""
+	}
+	return fmt.Sprintf("%d:%d", unix.Major(st.Dev), unix.Minor(st.Dev))
 }
 
 // Close releases the open log file.

@@ -10,28 +10,14 @@ local alert = import 'alert.libsonnet';
       else if n % (1024 * 1024) == 0 then '%d MiB' % (n / (1024 * 1024))
       else '%d bytes' % n,
     // The exporter reports the filesystem of the logs (role="logs") and of
-    // the state (role="state") of each gateway, without naming the device:
-    // when both directories are on one filesystem that is two series of the
-    // same size and, but for what was written between the two reads, the
-    // same free space (within 1 % of the size). One filesystem is one alert:
-    // the state's series is dropped for the logs' one, whose cleanup_logs
-    // frees it. (group_left keeps the state series' labels, role among them,
-    // through the one-to-one matches.)
+    // the state (role="state") of each gateway, with its device: when both
+    // directories are on one filesystem that is two series of one device.
+    // One filesystem is one alert: the state's series is dropped for the
+    // logs' one, whose cleanup_logs frees it. (A series without a device,
+    // from an older exporter, is never dropped.)
     local oneFilesystem = |||
-      unless on (%(gatewayLabels)s, role)
-      (
-        max_over_time(openclaw_filesystem_size_bytes{%(exporterSelector)s, role="state"}[%(gaugeWindow)s])
-          == on (%(gatewayLabels)s) group_left ()
-        max_over_time(openclaw_filesystem_size_bytes{%(exporterSelector)s, role="logs"}[%(gaugeWindow)s])
-        and on (%(gatewayLabels)s)
-        abs(
-          max_over_time(openclaw_filesystem_avail_bytes{%(exporterSelector)s, role="state"}[%(gaugeWindow)s])
-            - on (%(gatewayLabels)s) group_left ()
-          max_over_time(openclaw_filesystem_avail_bytes{%(exporterSelector)s, role="logs"}[%(gaugeWindow)s])
-        )
-          < on (%(gatewayLabels)s) group_left ()
-        0.01 * max_over_time(openclaw_filesystem_size_bytes{%(exporterSelector)s, role="logs"}[%(gaugeWindow)s])
-      )
+      unless on (%(gatewayLabels)s, device, role)
+      label_replace(openclaw_filesystem_size_bytes{%(exporterSelector)s, role="logs", device!=""}, "role", "state", "", "")
     ||| % c,
     groups+: [
       {

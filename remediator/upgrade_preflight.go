@@ -121,11 +121,16 @@ func room(t *config.Target) error {
 	free := map[uint64]uint64{}
 	where := map[uint64]string{}
 	for dir, n := range need {
+		// Filesystems told apart by device: f_fsid is 0 on some (tmpfs).
+		var dev unix.Stat_t
 		var st unix.Statfs_t
+		if err := unix.Stat(dir, &dev); err != nil {
+			return fmt.Errorf("free space of %s: %w", dir, err)
+		}
 		if err := unix.Statfs(dir, &st); err != nil {
 			return fmt.Errorf("free space of %s: %w", dir, err)
 		}
-		id := uint64(st.Fsid.Val[0])<<32 | uint64(uint32(st.Fsid.Val[1]))
+		id := uint64(dev.Dev) //nolint:unconvert // int32 on some platforms
 		perFS[id] += n
 		free[id] = st.Bavail * uint64(st.Bsize)
 		where[id] = dir

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-jsonnet/formatter"
@@ -22,18 +24,63 @@ import (
 	"github.com/clawwatch/clawwatch/internal/testbin"
 )
 
-// render renders the mixin or fails the test.
+// render renders the mixin with override or fails the test.
 func render(t *testing.T, override string) map[string][]byte {
 	t.Helper()
-	files, err := Render(override)
-	if err != nil {
-		t.Fatal(err)
+	return renderAll(t, override)[0]
+}
+
+var renders sync.Map // override → map[string][]byte, read-only once stored
+
+// renderAll renders the overrides not rendered before in one run of
+// mixin/build --batch, built without -race: under -race the knob tests'
+// hundred renders took minutes. In-process rendering keeps its own test,
+// TestGeneratedFilesAreFresh.
+func renderAll(t *testing.T, overrides ...string) []map[string][]byte {
+	t.Helper()
+	var missing []string
+	for _, o := range overrides {
+		if _, ok := renders.Load(o); !ok && !slices.Contains(missing, o) {
+			missing = append(missing, o)
+		}
 	}
-	m := map[string][]byte{}
-	for _, f := range files {
-		m[f.Path] = f.Data
+	if len(missing) > 0 {
+		in, err := json.Marshal(missing)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(testbin.Package(t, "./mixin/build"), "--batch")
+		cmd.Stdin = bytes.NewReader(in)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("mixin/build --batch: %v\n%s", err, stderr.Bytes())
+		}
+		var results []struct {
+			Files map[string]string `json:"files"`
+			Error string            `json:"error"`
+		}
+		if err := json.Unmarshal(out, &results); err != nil || len(results) != len(missing) {
+			t.Fatalf("mixin/build --batch: %d results for %d overrides: %v", len(results), len(missing), err)
+		}
+		for i, r := range results {
+			if r.Error != "" {
+				t.Fatalf("override %s: %s", missing[i], r.Error)
+			}
+			files := make(map[string][]byte, len(r.Files))
+			for p, text := range r.Files {
+				files[p] = []byte(text)
+			}
+			renders.Store(missing[i], files)
+		}
 	}
-	return m
+	out := make([]map[string][]byte, len(overrides))
+	for i, o := range overrides {
+		v, _ := renders.Load(o)
+		out[i] = v.(map[string][]byte)
+	}
+	return out
 }
 
 // parseRules parses a generated rule file with Prometheus' own parser.
@@ -47,7 +94,18 @@ func parseRules(t *testing.T, data []byte) *rulefmt.RuleGroups {
 }
 
 func TestGeneratedFilesAreFresh(t *testing.T) {
-	for path, want := range render(t, "") {
+	files, err := Render("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	generated := map[string][]byte{}
+	for _, f := range files {
+		generated[f.Path] = f.Data
+	}
+	if !maps.EqualFunc(generated, render(t, ""), bytes.Equal) {
+		t.Error("mixin/build --batch renders other files than mixin.Render")
+	}
+	for path, want := range generated {
 		got, err := os.ReadFile(filepath.Join("..", filepath.FromSlash(path)))
 		if err != nil {
 			t.Errorf("%s: %v (run `make mixin`)", path, err)
@@ -58,7 +116,6 @@ func TestGeneratedFilesAreFresh(t *testing.T) {
 		}
 	}
 	// A dashboard removed from the jsonnet must not linger on disk.
-	generated := render(t, "")
 	onDisk, _ := filepath.Glob("../dashboards/*.json")
 	for _, p := range onDisk {
 		if _, ok := generated["dashboards/"+filepath.Base(p)]; !ok {
@@ -278,7 +335,7 @@ func rulesByKey(t *testing.T, override string) map[string]string {
 // and that they carry the new value.
 func TestConfigOverrideReachesEveryRule(t *testing.T) {
 	base := rulesByKey(t, "")
-	for _, tc := range []struct {
+	cases := []struct {
 		knob  string
 		value string // jsonnet
 		want  string // how the value reads in the rules
@@ -316,9 +373,16 @@ func TestConfigOverrideReachesEveryRule(t *testing.T) {
 		{"errorLogBurstFor", "'17m'", "17m", []string{"OpenClawGatewayErrorLogBurst/warning"}},
 		{"errorLogBurstKeepFiringFor", "'17m'", "17m", []string{"OpenClawGatewayErrorLogBurst/warning"}},
 		{"exporterSelector", `'job="claw"'`, `job=\"claw\"`, nil}, // every exporter rule: checked below
-	} {
+	}
+	override := func(knob, value string) string { return fmt.Sprintf("{ _config+:: { %s: %s } }", knob, value) }
+	var overrides []string
+	for _, tc := range cases {
+		overrides = append(overrides, override(tc.knob, tc.value))
+	}
+	renderAll(t, overrides...) // in one batch; rulesByKey finds them rendered
+	for _, tc := range cases {
 		t.Run(tc.knob, func(t *testing.T) {
-			got := rulesByKey(t, fmt.Sprintf("{ _config+:: { %s: %s } }", tc.knob, tc.value))
+			got := rulesByKey(t, override(tc.knob, tc.value))
 			var changed []string
 			for k, text := range got {
 				if text != base[k] {
@@ -366,6 +430,7 @@ func TestEveryKnobIsUsed(t *testing.T) {
 		}
 		knobs[knob] = v
 	}
+	var names, overrides []string
 	for knob, v := range knobs {
 		var value string
 		switch v := v.(type) {
@@ -393,7 +458,10 @@ func TestEveryKnobIsUsed(t *testing.T) {
 		if group, sub, ok := strings.Cut(knob, "."); ok {
 			override = fmt.Sprintf("{ _config+:: { %s+: { %s: %s } } }", group, sub, value)
 		}
-		got := render(t, override)
+		names = append(names, knob)
+		overrides = append(overrides, override)
+	}
+	for i, got := range renderAll(t, overrides...) {
 		changed := false
 		for p, data := range got {
 			if !bytes.Equal(data, base[p]) {
@@ -401,7 +469,7 @@ func TestEveryKnobIsUsed(t *testing.T) {
 			}
 		}
 		if !changed {
-			t.Errorf("_config.%s changes nothing", knob)
+			t.Errorf("_config.%s changes nothing", names[i])
 		}
 	}
 }

@@ -35,16 +35,24 @@ func Command(t testing.TB, name string) string {
 	if p := os.Getenv(env); p != "" {
 		return p
 	}
-	v, _ := builds.LoadOrStore(name, &build{})
+	return Package(t, "./cmd/"+name)
+}
+
+// Package returns the path of the executable built, without -race, from the
+// main package at pkg (relative to the module root, "./mixin/build"), once
+// per test binary.
+func Package(t testing.TB, pkg string) string {
+	t.Helper()
+	v, _ := builds.LoadOrStore(pkg, &build{})
 	b := v.(*build)
-	b.once.Do(func() { b.path, b.err = goBuild(name) })
+	b.once.Do(func() { b.path, b.err = goBuild(pkg) })
 	if b.err != nil {
-		t.Fatalf("build %s: %v", name, b.err)
+		t.Fatalf("build %s: %v", pkg, b.err)
 	}
 	return b.path
 }
 
-func goBuild(name string) (string, error) {
+func goBuild(pkg string) (string, error) {
 	gomod, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env GOMOD: %w", err)
@@ -63,8 +71,10 @@ func goBuild(name string) (string, error) {
 	}
 	// Build under a unique name and rename: test binaries of several
 	// packages build concurrently.
+	// ./cmd/x keeps its command's name (tests look for processes by it).
+	name := strings.ReplaceAll(strings.TrimPrefix(strings.TrimPrefix(pkg, "./cmd/"), "./"), "/", "-")
 	tmp := filepath.Join(dir, fmt.Sprintf(".%s.%d", name, os.Getpid()))
-	cmd := exec.Command("go", "build", "-o", tmp, "./cmd/"+name)
+	cmd := exec.Command("go", "build", "-o", tmp, pkg)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build: %v\n%s", err, out)

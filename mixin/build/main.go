@@ -8,14 +8,23 @@
 //
 // writes /tmp/out/mixin/alerts.yaml, /tmp/out/mixin/rules.yaml and
 // /tmp/out/dashboards/*.json.
+//
+// With --batch it reads a JSON array of such overrides on standard input and
+// writes a JSON array with, for each, the generated files (path → text) or
+// the error. The mixin's tests render their many overrides this way: jsonnet
+// evaluates about ten times slower under -race than in this binary.
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/google/go-jsonnet/formatter"
@@ -29,9 +38,16 @@ func main() {
 	override := app.Flag("override", "Jsonnet object mixed over the mixin, e.g. \"{ _config+:: { gaugeWindow: '30s' } }\".").String()
 	overrideFile := app.Flag("override-file", "File holding such a jsonnet object.").ExistingFile()
 	format := app.Flag("format", "First format the jsonnet sources under <root>/mixin in place, as jsonnetfmt would.").Bool()
+	batch := app.Flag("batch", "Read a JSON array of overrides on standard input; write a JSON array of their renders (files or error) on standard output.").Bool()
 	kingpin.MustParse(app.Parse(os.Args[1:]))
 
-	if err := run(*root, *override, *overrideFile, *format); err != nil {
+	var err error
+	if *batch {
+		err = renderBatch(os.Stdin, os.Stdout)
+	} else {
+		err = run(*root, *override, *overrideFile, *format)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "build:", err)
 		os.Exit(1)
 	}
@@ -89,4 +105,39 @@ func formatSources(dir string) error {
 		}
 		return os.WriteFile(p, []byte(out), 0o644)
 	})
+}
+
+// Rendered is one override's result in --batch mode.
+type Rendered struct {
+	Files map[string]string `json:"files,omitempty"`
+	Error string            `json:"error,omitempty"`
+}
+
+// renderBatch renders the overrides read from r, one per core at a time, and
+// writes their results to w in the same order.
+func renderBatch(r io.Reader, w io.Writer) error {
+	var overrides []string
+	if err := json.NewDecoder(r).Decode(&overrides); err != nil {
+		return fmt.Errorf("standard input: a JSON array of strings: %w", err)
+	}
+	out := make([]Rendered, len(overrides))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, o := range overrides {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			files, err := mixin.Render(o)
+			if err != nil {
+				out[i].Error = err.Error()
+				return
+			}
+			out[i].Files = make(map[string]string, len(files))
+			for _, f := range files {
+				out[i].Files[f.Path] = string(f.Data)
+			}
+		})
+	}
+	wg.Wait()
+	return json.NewEncoder(w).Encode(out)
 }

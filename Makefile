@@ -31,24 +31,33 @@ TOOLS_DIR            := $(CACHE_DIR)/tools-prometheus-$(PROMETHEUS_VERSION)-aler
 
 # Stamped into every binary's --version and *_build_info, as promu does in the
 # Prometheus ecosystem: the VERSION file, git revision and branch, build user
-# and date (SOURCE_DATE_EPOCH for a reproducible one). A Docker build has no
-# .git: pass REVISION and BRANCH (make docker does).
+# and date: SOURCE_DATE_EPOCH, by default the commit's time, so that a build
+# is reproducible. A Docker build has no .git: pass REVISION and BRANCH (make
+# docker does).
 VERSION     := $(shell cat VERSION)
 REVISION    := $(or $(REVISION),$(shell git rev-parse HEAD 2>/dev/null),unknown)
 BRANCH      := $(or $(BRANCH),$(shell git rev-parse --abbrev-ref HEAD 2>/dev/null),unknown)
 BUILD_USER  := $(or $(BUILD_USER),$(shell id -un 2>/dev/null)@$(shell hostname 2>/dev/null))
-BUILD_DATE  := $(or $(BUILD_DATE),$(shell date -u $${SOURCE_DATE_EPOCH:+-d @$$SOURCE_DATE_EPOCH} +%Y%m%d-%H:%M:%S))
+SOURCE_DATE_EPOCH ?= $(or $(shell git log -1 --format=%ct 2>/dev/null),$(shell date +%s))
+BUILD_DATE  := $(or $(BUILD_DATE),$(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y%m%d-%H:%M:%S))
 VERSION_PKG := github.com/prometheus/common/version
 LDFLAGS     := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revision=$(REVISION) \
 	-X $(VERSION_PKG).Branch=$(BRANCH) -X $(VERSION_PKG).BuildUser=$(BUILD_USER) -X $(VERSION_PKG).BuildDate=$(BUILD_DATE)
 GO_BUILD    := $(GO) build -trimpath -ldflags '$(LDFLAGS)'
 
-# make release: node_exporter's layout, one tarball per platform. cgo (NVML,
-# the GPU collector) where the platform is the host's or Debian's cross
-# compiler for it is installed; elsewhere cgo is off and the GPU collector
-# reports itself unavailable.
-RELEASE_DIR       ?= dist
-RELEASE_PLATFORMS ?= linux/amd64 linux/arm64
+# make release: node_exporter's layout, one tarball per platform. Linux
+# binaries are static (no cgo, Go's own resolver and user lookup): they run on
+# any distribution's glibc or musl. GPU hosts take the NVML variant, built
+# with cgo for the platforms in RELEASE_NVML_PLATFORMS (the host's own, or one
+# whose Debian cross compiler is installed); in the static ones the GPU
+# collector reports itself unavailable. Archives are reproducible: mtimes
+# from SOURCE_DATE_EPOCH (the commit's time unless set), sorted entries,
+# numeric owner, gzip without a name or time (deploy/release_test.go builds
+# twice and compares).
+RELEASE_DIR            ?= dist
+RELEASE_PLATFORMS      ?= linux/amd64 linux/arm64
+RELEASE_NVML_PLATFORMS ?= linux/amd64
+RELEASE_STATIC_TAGS    := netgo,osusergo
 
 # The compose stack in make test (deploy/localimages/stack-test.sh) on a
 # private Docker Engine: the compose plugin, built from the Go module proxy
@@ -79,6 +88,11 @@ export CLAWWATCH_KUBE_DIR := $(KUBE_DIR)
 # The end-to-end package runs a dozen whole loops (real Prometheus, Alertmanager
 # and gateways): well past go test's default 10 minute limit per package.
 GOTEST_FLAGS ?= -timeout 60m
+E2E_PKG    := github.com/clawwatch/clawwatch/e2e
+E2E_BIN    := $(abspath $(BIN_DIR))/e2e.test
+E2E_FLAGS  := -test.v=test2json -test.paniconexit0 -test.timeout=60m
+E2E_APART  := ^TestLoopRealFleetUpgrade$$
+E2E_REPORT := $(abspath $(BIN_DIR))/testreport -save $(abspath $(TEST_REPORT_DIR))
 
 # A cached build is redone when the files it is made from change content, not
 # when they are merely newer (every file of a fresh clone is newer than the
@@ -99,21 +113,31 @@ help: ## List the targets.
 build: ## Build every command into ./bin, with the version stamped.
 	$(GO_BUILD) -o $(BIN_DIR)/ ./cmd/...
 
-release: ## Tarballs per platform (binaries, LICENSE, README, mixin, dashboards, systemd units) and sha256sums.txt in ./dist.
+release: ## Tarballs per platform (static Linux, an NVML variant), sha256sums.txt and the release notes in ./dist.
 	rm -rf $(RELEASE_DIR) && mkdir -p $(RELEASE_DIR)
-	@for platform in $(RELEASE_PLATFORMS); do \
-		os=$${platform%/*} arch=$${platform#*/} name=clawwatch-$(VERSION).$${platform%/*}-$${platform#*/}; \
-		case $$arch in amd64) cross=x86_64-linux-gnu-gcc ;; arm64) cross=aarch64-linux-gnu-gcc ;; *) cross=none ;; esac; \
-		if [ "$$platform" = "$$($(GO) env GOHOSTOS)/$$($(GO) env GOHOSTARCH)" ]; then cgo=1 cc=; \
-		elif command -v $$cross >/dev/null; then cgo=1 cc=$$cross; else cgo=0 cc=; fi; \
-		echo "$$name: CGO_ENABLED=$$cgo$${cc:+ CC=$$cc}"; \
-		env CGO_ENABLED=$$cgo $${cc:+CC=$$cc} GOOS=$$os GOARCH=$$arch $(GO_BUILD) -o $(RELEASE_DIR)/$$name/ ./cmd/...; \
+	@notes=$$(awk -v v='$(VERSION)' '/^## \[/ {on = index($$0, "## [" v "]") == 1; next} on' CHANGELOG.md); \
+	[ -n "$$notes" ] || { echo "CHANGELOG.md has no section ## [$(VERSION)]" >&2; exit 1; }; \
+	printf '%s\n' "$$notes" > $(RELEASE_DIR)/RELEASE_NOTES.md
+	@for variant in $(addsuffix /static,$(RELEASE_PLATFORMS)) $(addsuffix /nvml,$(RELEASE_NVML_PLATFORMS)); do \
+		os=$${variant%%/*} rest=$${variant#*/} arch=$${rest%/*} kind=$${rest#*/}; \
+		suffix=; [ $$kind = static ] || suffix=-$$kind; name=clawwatch-$(VERSION).$$os-$$arch$$suffix; \
+		if [ $$kind = static ]; then cgo=0 cc= tags=$(RELEASE_STATIC_TAGS); \
+		else \
+			case $$arch in amd64) cc=x86_64-linux-gnu-gcc ;; arm64) cc=aarch64-linux-gnu-gcc ;; esac; \
+			[ "$$os/$$arch" = "$$($(GO) env GOHOSTOS)/$$($(GO) env GOHOSTARCH)" ] && cc=; \
+			[ -z "$$cc" ] || command -v $$cc >/dev/null || { echo "$$name: $$cc is not installed" >&2; exit 1; }; \
+			cgo=1 tags=cgo,$(RELEASE_STATIC_TAGS); \
+		fi; \
+		echo "$$name: CGO_ENABLED=$$cgo$${cc:+ CC=$$cc} tags $$tags"; \
+		env CGO_ENABLED=$$cgo $${cc:+CC=$$cc} GOOS=$$os GOARCH=$$arch \
+			$(GO_BUILD) -tags $$tags -o $(RELEASE_DIR)/$$name/ ./cmd/... || exit 1; \
 		mkdir -p $(RELEASE_DIR)/$$name/mixin $(RELEASE_DIR)/$$name/dashboards $(RELEASE_DIR)/$$name/systemd; \
-		cp LICENSE README.md $(RELEASE_DIR)/$$name/; \
+		cp LICENSE NOTICE CHANGELOG.md README.md $(RELEASE_DIR)/$$name/; \
 		cp mixin/alerts.yaml mixin/rules.yaml $(RELEASE_DIR)/$$name/mixin/; \
 		cp dashboards/*.json $(RELEASE_DIR)/$$name/dashboards/; \
 		cp deploy/systemd/* $(RELEASE_DIR)/$$name/systemd/; \
-		tar -C $(RELEASE_DIR) --owner=0 --group=0 --numeric-owner --sort=name -czf $(RELEASE_DIR)/$$name.tar.gz $$name; \
+		tar -C $(RELEASE_DIR) --sort=name --owner=0 --group=0 --numeric-owner --mtime=@$(SOURCE_DATE_EPOCH) \
+			--mode=u+w,go-w,a+rX -cf - $$name | gzip -9n > $(RELEASE_DIR)/$$name.tar.gz; \
 		rm -rf $(RELEASE_DIR)/$$name; \
 	done
 	cd $(RELEASE_DIR) && sha256sum *.tar.gz > sha256sums.txt && cat sha256sums.txt
@@ -138,7 +162,16 @@ test: cache lint fuzz-smoke ## Every test, with -race: unit, integration, confor
 	@# builds on a small machine. Together the two runs are ./... .
 	$(TEST_ENV) $(GO) test -json -race -count=1 $(GOTEST_FLAGS) $$($(GO) list ./... | grep -v /e2e$$) 2>&1 | \
 		$(BIN_DIR)/testreport -save $(TEST_REPORT_DIR)/unit.json
-	$(TEST_ENV) $(GO) test -json -race -count=1 $(GOTEST_FLAGS) ./e2e/ 2>&1 | $(BIN_DIR)/testreport -save $(TEST_REPORT_DIR)/e2e.json
+	@# The fleet upgrade test (real npm installs and updates, mostly waiting)
+	@# takes a third of the package's time alone: it runs in a process of its
+	@# own beside the rest, from one test binary, each reported as go test -json.
+	$(GO) test -c -race -o $(BIN_DIR)/e2e.test ./e2e/
+	cd e2e && { \
+		$(TEST_ENV) $(GO) tool test2json -t -p $(E2E_PKG) $(E2E_BIN) $(E2E_FLAGS) -test.run '$(E2E_APART)' 2>&1 | \
+			$(E2E_REPORT)/e2e-apart.json & apart=$$!; \
+		$(TEST_ENV) $(GO) tool test2json -t -p $(E2E_PKG) $(E2E_BIN) $(E2E_FLAGS) -test.skip '$(E2E_APART)' 2>&1 | \
+			$(E2E_REPORT)/e2e.json; rest=$$?; \
+		wait $$apart && exit $$rest; }
 	@# Without cgo everything builds and the GPU collector reports itself unavailable.
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/...
 	CGO_ENABLED=0 $(GO) test -count=1 ./exporter/gpu/

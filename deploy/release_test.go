@@ -2,6 +2,8 @@ package deploy
 
 import (
 	"archive/tar"
+	"bytes"
+	"debug/elf"
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
@@ -20,91 +22,168 @@ import (
 	"time"
 )
 
-// TestRelease runs `make release` for this host's platform and checks the
-// tarball (node_exporter's layout), its checksum, and that the version,
-// revision and branch are stamped into --version and *_build_info.
+// TestRelease runs `make release` twice for Linux (static amd64 and arm64,
+// the NVML variant for amd64) and checks that the two are byte-identical,
+// the tarballs (node_exporter's layout) and their checksums, that the static
+// binaries have no program interpreter, and that version, revision, branch
+// and build tags are stamped into --version and *_build_info.
 func TestRelease(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds every command")
+	}
+	if runtime.GOOS+"/"+runtime.GOARCH != "linux/amd64" {
+		t.Skip("the NVML variant is built with cgo for linux/amd64, this host's platform")
 	}
 	data, err := os.ReadFile("../VERSION")
 	if err != nil {
 		t.Fatal(err)
 	}
 	version := strings.TrimSpace(string(data))
-	dist := t.TempDir()
-	platform := runtime.GOOS + "/" + runtime.GOARCH
-	out, err := exec.Command("make", "-C", "..", "--no-print-directory", "release",
-		"RELEASE_DIR="+dist, "RELEASE_PLATFORMS="+platform).CombinedOutput()
-	if err != nil {
-		t.Fatalf("make release: %v\n%s", err, out)
+	release := func() string {
+		dist := t.TempDir()
+		out, err := exec.Command("make", "-C", "..", "--no-print-directory", "release", "RELEASE_DIR="+dist,
+			"RELEASE_PLATFORMS=linux/amd64 linux/arm64", "RELEASE_NVML_PLATFORMS=linux/amd64").CombinedOutput()
+		if err != nil {
+			t.Fatalf("make release: %v\n%s", err, out)
+		}
+		return dist
 	}
-	name := "clawwatch-" + version + "." + runtime.GOOS + "-" + runtime.GOARCH
-	tarball := filepath.Join(dist, name+".tar.gz")
-
+	dist, again := release(), release()
 	sums, err := os.ReadFile(filepath.Join(dist, "sha256sums.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.ReadFile(tarball)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(f)
-	if want := hex.EncodeToString(sum[:]) + "  " + name + ".tar.gz\n"; string(sums) != want {
-		t.Errorf("sha256sums.txt:\n%s\nwant:\n%s", sums, want)
+	if sums2, _ := os.ReadFile(filepath.Join(again, "sha256sums.txt")); !bytes.Equal(sums, sums2) {
+		t.Errorf("two releases of one checkout differ:\n%s\n%s", sums, sums2)
 	}
 
-	bin := t.TempDir()
-	got := untar(t, tarball, bin)
-	want := []string{name + "/LICENSE", name + "/README.md", name + "/mixin/alerts.yaml", name + "/mixin/rules.yaml"}
-	for _, cmd := range []string{"openclaw-exporter", "openclaw-gatewaysim", "openclaw-remediator"} {
-		want = append(want, name+"/"+cmd)
-	}
-	for _, glob := range []string{"../dashboards/*.json", "systemd/*"} {
-		files, _ := filepath.Glob(glob)
-		for _, f := range files {
-			want = append(want, name+"/"+filepath.Base(filepath.Dir(f))+"/"+filepath.Base(f))
-		}
-	}
-	slices.Sort(want)
-	if !slices.Equal(got, want) {
-		t.Errorf("tarball holds\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-
-	exporter := filepath.Join(bin, name, "openclaw-exporter")
+	epoch := commitTime(t)
 	revision, branch := "unknown", "unknown"
 	if r, err := exec.Command("git", "rev-parse", "HEAD").Output(); err == nil {
 		revision = strings.TrimSpace(string(r))
 		b, _ := exec.Command("git", "rev-parse", "--abbrev-ref", "HEAD").Output()
 		branch = strings.TrimSpace(string(b))
 	}
-	v, err := exec.Command(exporter, "--version").CombinedOutput()
+	var wantSums []string
+	for _, c := range []struct {
+		platform, suffix, tags string
+		static                 bool
+	}{
+		{"linux-amd64", "", "netgo,osusergo", true},
+		{"linux-arm64", "", "netgo,osusergo", true},
+		{"linux-amd64", "-nvml", "cgo,netgo,osusergo", false},
+	} {
+		name := "clawwatch-" + version + "." + c.platform + c.suffix
+		tarball := filepath.Join(dist, name+".tar.gz")
+		f, err := os.ReadFile(tarball)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(f)
+		wantSums = append(wantSums, hex.EncodeToString(sum[:])+"  "+name+".tar.gz")
+
+		bin := t.TempDir()
+		got := untar(t, tarball, bin, epoch)
+		want := []string{name + "/CHANGELOG.md", name + "/LICENSE", name + "/NOTICE", name + "/README.md", name + "/mixin/alerts.yaml", name + "/mixin/rules.yaml"}
+		for _, cmd := range []string{"openclaw-exporter", "openclaw-gatewaysim", "openclaw-remediator"} {
+			want = append(want, name+"/"+cmd)
+			interp, err := interpreter(filepath.Join(bin, name, cmd))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Only the exporter links cgo (NVML) in the NVML variant.
+			if dynamic := !c.static && cmd == "openclaw-exporter"; dynamic != (interp != "") {
+				t.Errorf("%s/%s: program interpreter %q, want a dynamic executable: %v", name, cmd, interp, dynamic)
+			}
+		}
+		for _, glob := range []string{"../dashboards/*.json", "systemd/*"} {
+			files, _ := filepath.Glob(glob)
+			for _, f := range files {
+				want = append(want, name+"/"+filepath.Base(filepath.Dir(f))+"/"+filepath.Base(f))
+			}
+		}
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s holds\n%s\nwant\n%s", name, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		if c.platform != "linux-amd64" {
+			continue // not runnable here
+		}
+
+		exporter := filepath.Join(bin, name, "openclaw-exporter")
+		v, err := exec.Command(exporter, "--version").CombinedOutput()
+		if err != nil {
+			t.Fatal(err)
+		}
+		date := time.Unix(epoch, 0).UTC().Format("20060102-15:04:05")
+		if head := "openclaw-exporter, version " + version + " (branch: " + branch + ", revision: " + revision + ")"; !strings.HasPrefix(string(v), head) ||
+			!strings.Contains(string(v), "build date:       "+date) || !strings.Contains(string(v), "tags:             "+c.tags) {
+			t.Errorf("--version:\n%s\nwant it to start with %q and carry build date %s (the commit's) and tags %s", v, head, date, c.tags)
+		}
+		metrics := scrape(t, exporter)
+		wantInfo := regexp.MustCompile(`(?m)^openclaw_exporter_build_info\{.*branch="` + regexp.QuoteMeta(branch) +
+			`".*revision="` + regexp.QuoteMeta(revision) + `",tags="` + regexp.QuoteMeta(c.tags) + `",version="` + regexp.QuoteMeta(version) + `"\} 1$`)
+		if !wantInfo.MatchString(metrics) {
+			t.Errorf("%s: no openclaw_exporter_build_info with version %s, revision %s, branch %s, tags %s in\n%s", name, version, revision, branch, c.tags,
+				regexp.MustCompile(`(?m)^openclaw_exporter_build_info.*$`).FindString(metrics))
+		}
+	}
+	gotSums := strings.Split(strings.TrimSpace(string(sums)), "\n")
+	slices.Sort(gotSums)
+	slices.Sort(wantSums)
+	if got := strings.Join(gotSums, "\n"); got != strings.Join(wantSums, "\n") {
+		t.Errorf("sha256sums.txt:\n%s\nwant:\n%s", got, strings.Join(wantSums, "\n"))
+	}
+
+	// The release notes are the CHANGELOG's section for this version.
+	notes, err := os.ReadFile(filepath.Join(dist, "RELEASE_NOTES.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if head := "openclaw-exporter, version " + version + " (branch: " + branch + ", revision: " + revision + ")"; !strings.HasPrefix(string(v), head) ||
-		!regexp.MustCompile(`build date:\s+\d{8}-\d\d:\d\d:\d\d`).Match(v) {
-		t.Errorf("--version:\n%s\nwant it to start with %q and carry a build date", v, head)
+	changelog, err := os.ReadFile("../CHANGELOG.md")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if cgo, _ := exec.Command("go", "env", "CGO_ENABLED").Output(); strings.TrimSpace(string(cgo)) == "1" {
-		info, err := exec.Command("go", "version", "-m", exporter).Output()
-		if err != nil || !strings.Contains(string(info), "CGO_ENABLED=1") {
-			t.Errorf("the host's own platform is built without cgo (no NVML): %v\n%s", err, info)
-		}
-	}
-
-	metrics := scrape(t, exporter)
-	wantInfo := regexp.MustCompile(`(?m)^openclaw_exporter_build_info\{.*branch="` + regexp.QuoteMeta(branch) +
-		`".*revision="` + regexp.QuoteMeta(revision) + `".*version="` + regexp.QuoteMeta(version) + `"\} 1$`)
-	if !wantInfo.MatchString(metrics) {
-		t.Errorf("no openclaw_exporter_build_info with version %s, revision %s, branch %s in\n%s", version, revision, branch,
-			regexp.MustCompile(`(?m)^openclaw_exporter_build_info.*$`).FindString(metrics))
+	section := regexp.MustCompile(`(?ms)^## \[` + regexp.QuoteMeta(version) + `\][^\n]*\n(.*?)(?:^## \[|\z)`).FindSubmatch(changelog)
+	if section == nil || len(bytes.TrimSpace(section[1])) == 0 || !bytes.Equal(bytes.TrimSpace(notes), bytes.TrimSpace(section[1])) {
+		t.Errorf("RELEASE_NOTES.md is not CHANGELOG.md's section for %s:\n%s", version, notes)
 	}
 }
 
-// untar extracts a .tar.gz into dir and returns the regular files' names.
-func untar(t *testing.T, path, dir string) []string {
+// commitTime is the time make release stamps when SOURCE_DATE_EPOCH is unset.
+func commitTime(t *testing.T) int64 {
+	t.Helper()
+	out, err := exec.Command("git", "log", "-1", "--format=%ct").Output()
+	if err != nil {
+		t.Fatalf("git log: %v", err)
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// interpreter returns an ELF executable's program interpreter (its dynamic
+// loader), "" for a static one.
+func interpreter(path string) (string, error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			b, err := io.ReadAll(p.Open())
+			return strings.TrimRight(string(b), "\x00"), err
+		}
+	}
+	return "", nil
+}
+
+// untar extracts a .tar.gz into dir and returns the regular files' names;
+// every entry must be owned by 0:0 and dated mtime.
+func untar(t *testing.T, path, dir string, mtime int64) []string {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -127,6 +206,9 @@ func untar(t *testing.T, path, dir string) []string {
 		}
 		if h.Uid != 0 || h.Gid != 0 {
 			t.Errorf("%s: owner %d:%d, want 0:0", h.Name, h.Uid, h.Gid)
+		}
+		if h.ModTime.Unix() != mtime {
+			t.Errorf("%s: dated %s, want the commit's time %s", h.Name, h.ModTime.UTC(), time.Unix(mtime, 0).UTC())
 		}
 		if h.Typeflag != tar.TypeReg {
 			continue

@@ -3,9 +3,9 @@ package deploy
 import (
 	"archive/tar"
 	"bytes"
-	"debug/elf"
 	"compress/gzip"
 	"crypto/sha256"
+	"debug/elf"
 	"encoding/hex"
 	"io"
 	"net"

@@ -261,3 +261,39 @@ func scrape(t *testing.T, exporter string) string {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestNoticeNamesEveryModule: NOTICE names every third-party module linked
+// into the commands, and none that is not.
+func TestNoticeNamesEveryModule(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{with .Module}}{{if not .Main}}{{.Path}}{{end}}{{end}}", "../cmd/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	linked := map[string]bool{}
+	for _, m := range strings.Fields(string(out)) {
+		linked[m] = true
+	}
+	notice, err := os.ReadFile("../NOTICE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := map[string]bool{}
+	for _, line := range strings.Split(string(notice), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && strings.Contains(f[0], ".") && strings.HasPrefix(line, "  ") {
+			named[f[0]] = true
+		}
+	}
+	for m := range linked {
+		if !named[m] {
+			t.Errorf("NOTICE does not name %s, linked into the commands: add it with its license", m)
+		}
+	}
+	for m := range named {
+		if !linked[m] {
+			t.Errorf("NOTICE names %s, which no command links any more", m)
+		}
+	}
+	if len(linked) < 10 {
+		t.Fatalf("go list found only %d modules", len(linked))
+	}
+}

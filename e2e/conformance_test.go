@@ -28,6 +28,7 @@ import (
 // same probes, the same bodies, the same lock and log files, the same
 // answers from internal/openclaw.
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	openclawDir(t) // fail (CI) or skip before starting anything
 	home := t.TempDir()
 	starts := map[string]func(t *testing.T) *gateway{

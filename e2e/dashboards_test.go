@@ -41,6 +41,7 @@ var emptyPanelsAllowed = map[string]string{}
 // states whose series exist only then (a failing readiness check, an error
 // burst, a degraded reasoning run, a hang healed by the remediator).
 func TestDashboardsShowData(t *testing.T) {
+	t.Parallel()
 	simPort := simtest.FreePort(t)
 	gpuAddr := serveGPU(t)
 	// A token, so that the exporter's RPC probe and the health snapshot's

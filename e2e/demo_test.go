@@ -22,6 +22,7 @@ import (
 // remediation until the gateway is healthy again, and on Ctrl-C stop
 // everything it started, the gateway the remediator restarted included.
 func TestDemoScript(t *testing.T) {
+	t.Parallel()
 	tools := filepath.Dir(testbin.Tool(t, "prometheus"))
 	port, control, metrics := simtest.FreePort(t), simtest.FreePort(t), simtest.FreePort(t)
 	bin := t.TempDir()

@@ -29,6 +29,7 @@ import (
 // every family of series for sane values, and the health snapshot's series
 // against what the gateway's own CLI reads from it.
 func TestExporterWatchesRealGateway(t *testing.T) {
+	t.Parallel()
 	dir := openclawDir(t)
 	home := t.TempDir()
 	g := startReal(t, home)

@@ -93,6 +93,7 @@ func (l *loop) actionsSince(fault time.Time) map[string][]journal.Action {
 // it, starts the configured argv and sees it healthy, and the alert
 // resolves.
 func TestLoopRealGatewayHung(t *testing.T) {
+	t.Parallel()
 	l, g := startRealLoop(t, loopOptions{})
 	fault := time.Now()
 	if err := g.signal(syscall.SIGSTOP); err != nil {
@@ -146,6 +147,7 @@ func TestLoopRealGatewayHung(t *testing.T) {
 // cleans stale locks before the start; at demo windows
 // OpenClawGatewayStaleLock's cleanup_locks comes 10 s before the restart.
 func TestLoopRealGatewayCrashStaleLock(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name     string
 		override string
@@ -157,6 +159,7 @@ func TestLoopRealGatewayCrashStaleLock(t *testing.T) {
 		{"cleanup_locks or the restart removes them", "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			crashWithStaleLocks(t, tc.override, tc.remover)
 		})
 	}

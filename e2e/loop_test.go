@@ -520,6 +520,7 @@ func (l *loop) simReady() error {
 // verifies it, and the alert resolves.
 // bench/mttr runs it repeatedly with either profile.
 func TestLoopHungGateway(t *testing.T) {
+	t.Parallel()
 	p := profileFromEnv(t)
 	l := startLoop(t, loopOptions{profile: p})
 	fault := time.Now()
@@ -530,7 +531,9 @@ func TestLoopHungGateway(t *testing.T) {
 }
 
 // TestLoopQuiet: a healthy stack through a minute of evaluations at demo
-// windows fires nothing and the remediator receives nothing.
+// windows fires nothing and the remediator receives nothing. Not parallel:
+// its assertion is about the stack alone, so it runs before the other loops
+// start (beside the fleet test's own process only).
 func TestLoopQuiet(t *testing.T) {
 	l := startLoop(t, loopOptions{})
 	simtest.Eventually(t, 3*time.Minute, func() error {

@@ -34,6 +34,7 @@ func leavingMachine(trace string) []string {
 }
 
 func TestLeavingMachine(t *testing.T) {
+	t.Parallel()
 	trace := `18598 connect(74, {sa_family=AF_INET, sin_port=htons(53), sin_addr=inet_addr("10.255.255.53")}, 16) = 0
 18598 connect(75, {sa_family=AF_INET, sin_port=htons(28789), sin_addr=inet_addr("127.0.0.1")}, 16) = 0
 18599 connect(76, {sa_family=AF_INET6, sin6_port=htons(443), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "2001:db8::1", &sin6_addr), sin6_scope_id=0}, 28) = -1 ENETUNREACH

@@ -25,6 +25,7 @@ import (
 // driver: SIGTERM to the process found on the port, the configured argv to
 // start it again, then /healthz and /readyz until healthy.
 func TestRemediatorRestartsRealGateway(t *testing.T) {
+	t.Parallel()
 	home := t.TempDir()
 	g := startReal(t, home)
 	dir := openclawDir(t)

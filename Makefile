@@ -285,8 +285,9 @@ $(TOOLS_STAMP):
 		github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus/cmd/promtool 2>&1 | $(BUILD_PROGRESS)
 	cd deploy/tools/alertmanager && $(GO) build -v -ldflags '-X $(VERSION_PKG).Version=$(ALERTMANAGER_VERSION:v%=%)' -o $(TOOLS_DIR).tmp/ \
 		github.com/prometheus/alertmanager/cmd/alertmanager github.com/prometheus/alertmanager/cmd/amtool 2>&1 | $(BUILD_PROGRESS)
-	$(TOOLS_DIR).tmp/promtool --version | head -1
-	$(TOOLS_DIR).tmp/amtool --version 2>&1 | head -1
+	@# sed, not head: head exiting first would fail the step with SIGPIPE under pipefail.
+	$(TOOLS_DIR).tmp/promtool --version | sed -n 1p
+	$(TOOLS_DIR).tmp/amtool --version 2>&1 | sed -n 1p
 	rm -rf $(TOOLS_DIR) && mv $(TOOLS_DIR).tmp $(TOOLS_DIR)
 	touch $@
 

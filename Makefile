@@ -170,8 +170,8 @@ test: cache lint fuzz-smoke ## Every test, with -race: unit, integration, confor
 		$(TEST_ENV) $(GO) tool test2json -t -p $(E2E_PKG) $(E2E_BIN) $(E2E_FLAGS) -test.run '$(E2E_APART)' 2>&1 | \
 			$(E2E_REPORT)/e2e-apart.json & apart=$$!; \
 		$(TEST_ENV) $(GO) tool test2json -t -p $(E2E_PKG) $(E2E_BIN) $(E2E_FLAGS) -test.skip '$(E2E_APART)' 2>&1 | \
-			$(E2E_REPORT)/e2e.json; rest=$$?; \
-		wait $$apart && exit $$rest; }
+			$(E2E_REPORT)/e2e.json || rest=$$?; \
+		wait $$apart && exit $${rest:-0}; }
 	@# Without cgo everything builds and the GPU collector reports itself unavailable.
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/...
 	CGO_ENABLED=0 $(GO) test -count=1 ./exporter/gpu/

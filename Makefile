@@ -165,10 +165,11 @@ test: cache lint fuzz-smoke ## Every test, with -race: unit, integration, confor
 	@# The fleet upgrade test (real npm installs and updates, mostly waiting)
 	@# takes a third of the package's time alone: it runs in a process of its
 	@# own beside the rest, from one test binary, each reported as go test -json.
+	@# The subshell: $$! of a bare pipeline is its last process, not its status.
 	$(GO) test -c -race -o $(BIN_DIR)/e2e.test ./e2e/
 	cd e2e && { \
-		$(TEST_ENV) $(GO) tool test2json -t -p $(E2E_PKG) $(E2E_BIN) $(E2E_FLAGS) -test.run '$(E2E_APART)' 2>&1 | \
-			$(E2E_REPORT)/e2e-apart.json & apart=$$!; \
+		( $(TEST_ENV) $(GO) tool test2json -t -p $(E2E_PKG) $(E2E_BIN) $(E2E_FLAGS) -test.run '$(E2E_APART)' 2>&1 | \
+			$(E2E_REPORT)/e2e-apart.json ) & apart=$$!; \
 		$(TEST_ENV) $(GO) tool test2json -t -p $(E2E_PKG) $(E2E_BIN) $(E2E_FLAGS) -test.skip '$(E2E_APART)' 2>&1 | \
 			$(E2E_REPORT)/e2e.json || rest=$$?; \
 		wait $$apart && exit $${rest:-0}; }

@@ -614,3 +614,48 @@ func TestRunLooksUpInTheEnvPATH(t *testing.T) {
 		t.Error("found without the env PATH")
 	}
 }
+
+// TestProcessOutputRefusesPlantedFiles: a symlink or a FIFO planted at the
+// output path fails the start, the symlink's target untouched, and nothing
+// is started.
+func TestProcessOutputRefusesPlantedFiles(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "victim")
+	if err := os.WriteFile(victim, []byte("keep\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link.log")
+	if err := os.Symlink(victim, link); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo.log")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(dir, "started")
+	for _, out := range []string{link, fifo} {
+		p := &Process{Procs: openclaw.DefaultProcFS, Argv: []string{"/usr/bin/touch", marker}, Output: out}
+		if msg, err := p.Start(context.Background()); err == nil {
+			t.Errorf("start with output %s: %q, want an error", out, msg)
+		}
+	}
+	if data, _ := os.ReadFile(victim); string(data) != "keep\n" {
+		t.Errorf("the symlink's target was written: %q", data)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("the gateway was started although its output file was refused")
+	}
+	// A regular file is appended to.
+	ok := filepath.Join(dir, "gateway.log")
+	p := &Process{Procs: openclaw.DefaultProcFS, Argv: []string{"/bin/echo", "hello"}, Output: ok}
+	if _, err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for data, _ := os.ReadFile(ok); string(data) != "hello\n"; data, _ = os.ReadFile(ok) {
+		if time.Now().After(deadline) {
+			t.Fatalf("output file holds %q, want the child's hello", data)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

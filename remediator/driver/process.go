@@ -207,9 +207,9 @@ func (p *Process) Start(context.Context) (string, error) {
 	cmd.Env = append(os.Environ(), p.Env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if p.Output != "" {
-		f, err := os.OpenFile(p.Output, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+		f, err := openOutput(p.Output)
 		if err != nil {
-			return "", fmt.Errorf("gateway output file: %w", err)
+			return "", err
 		}
 		defer f.Close() // the child has its own copy
 		cmd.Stdout, cmd.Stderr = f, f
@@ -222,4 +222,20 @@ func (p *Process) Start(context.Context) (string, error) {
 	}
 	go func() { _ = cmd.Wait() }() // reap it when it exits while we run
 	return fmt.Sprintf("started %s as pid %d", p.Argv[0], cmd.Process.Pid), nil
+}
+
+// openOutput opens the gateway's output file for appending. Its directory
+// may be writable by others (a log directory, /tmp): a symlink planted there
+// must not make the remediator, often root, append to the file it names,
+// and a FIFO must not block the start.
+func openOutput(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("gateway output file (a symlink is refused): %w", err)
+	}
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("gateway output file %s: not a regular file (%v)", path, err)
+	}
+	return f, nil
 }

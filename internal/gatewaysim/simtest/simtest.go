@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,15 +46,56 @@ func KillListener(port int) {
 	}
 }
 
-// FreePort returns a loopback TCP port that was free a moment ago.
+// FreePort returns a loopback TCP port that was free a moment ago and that
+// no other test on this machine holds. Tests run side by side, in several
+// processes (make test runs the end-to-end package as two), and a port of
+// theirs is free for a while although taken: before its server starts, and
+// while a gateway restarts. So each port handed out is reserved by a file in
+// portDir until the test ends; a crashed run's reservations expire.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
+	for range 100 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("free port: %v", err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		if reservePort(t, port) {
+			return port
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatalf("no free port that another test has not reserved in %s", portDir())
+	return 0
+}
+
+// portReservationTTL outlives any test: make test's timeout is 60 minutes.
+const portReservationTTL = 2 * time.Hour
+
+func portDir() string { return filepath.Join(os.TempDir(), "clawwatch-test-ports") }
+
+// reservePort takes port for the test, or reports that another test holds it.
+func reservePort(t testing.TB, port int) bool {
+	t.Helper()
+	dir := portDir()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatalf("port reservations: %v", err)
+	}
+	p := filepath.Join(dir, strconv.Itoa(port))
+	for try := 0; try < 2; try++ {
+		f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if err == nil {
+			f.Close()
+			t.Cleanup(func() { _ = os.Remove(p) })
+			return true
+		}
+		st, serr := os.Stat(p)
+		if !errors.Is(err, os.ErrExist) || serr != nil || time.Since(st.ModTime()) < portReservationTTL {
+			return false
+		}
+		_ = os.Remove(p) // expired: a crashed run's
+	}
+	return false
 }
 
 // Eventually polls cond until it returns nil or the deadline passes, and

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -42,10 +41,8 @@ func TestDemoScript(t *testing.T) {
 		"DEMO_FAULT_AFTER=1",
 		"TOOLS_DIR="+tools,
 	)
-	var mu sync.Mutex
-	var out bytes.Buffer
-	cmd.Stdout = writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return out.Write(p) })
-	cmd.Stderr = cmd.Stdout
+	var out simtest.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -58,14 +55,12 @@ func TestDemoScript(t *testing.T) {
 	pidRe := regexp.MustCompile(`simulated OpenClaw gateway \(pid (\d+)\) is ready, watched by openclaw-exporter \(pid (\d+)\)`)
 	var simPID, exporterPID int
 	simtest.Eventually(t, 60*time.Second, func() error {
-		mu.Lock()
-		defer mu.Unlock()
 		select {
 		case err := <-done:
 			t.Fatalf("demo exited early (%v):\n%s", err, out.String())
 		default:
 		}
-		m := pidRe.FindSubmatch(out.Bytes())
+		m := pidRe.FindSubmatch([]byte(out.String()))
 		if m == nil {
 			return errors.New("no ready banner yet:\n" + out.String())
 		}
@@ -73,35 +68,29 @@ func TestDemoScript(t *testing.T) {
 		exporterPID, _ = strconv.Atoi(string(m[2]))
 		return nil
 	})
-	mu.Lock()
 	for _, want := range []string{"/faults", "Ctrl-C", "127.0.0.1:" + strconv.Itoa(port), "Prometheus", "Alertmanager",
 		"remediator", `openclaw_gateway_up{gateway="demo"} 1`} {
-		if !bytes.Contains(out.Bytes(), []byte(want)) {
+		if !bytes.Contains([]byte(out.String()), []byte(want)) {
 			t.Errorf("banner does not mention %q:\n%s", want, out.String())
 		}
 	}
-	mu.Unlock()
 
 	// The narration follows the loop to the end.
 	recovered := regexp.MustCompile(`recovered: the gateway is healthy again \(new pid (\d+)\)`)
 	var newPID int
 	simtest.Eventually(t, 3*time.Minute, func() error {
-		mu.Lock()
-		defer mu.Unlock()
-		m := recovered.FindSubmatch(out.Bytes())
+		m := recovered.FindSubmatch([]byte(out.String()))
 		if m == nil {
 			return errors.New("not recovered yet:\n" + out.String())
 		}
 		newPID, _ = strconv.Atoi(string(m[1]))
 		return nil
 	})
-	mu.Lock()
 	for _, want := range []string{"fault injected", "OpenClawGatewayHung is firing", "result: success", "OpenClawGatewayHung is inactive"} {
-		if !bytes.Contains(out.Bytes(), []byte(want)) {
+		if !bytes.Contains([]byte(out.String()), []byte(want)) {
 			t.Errorf("narration does not say %q:\n%s", want, out.String())
 		}
 	}
-	mu.Unlock()
 	if code, _, err := httpGet("http://127.0.0.1:"+strconv.Itoa(port)+"/readyz", 10*time.Second); err != nil || code != 200 {
 		t.Fatalf("demo gateway /readyz after recovery = %d %v", code, err)
 	}
@@ -120,7 +109,3 @@ func TestDemoScript(t *testing.T) {
 		}
 	}
 }
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -26,6 +27,9 @@ const (
 // ListenInodes returns the socket inodes in LISTEN state on the TCP port,
 // IPv4 and IPv6, as seen in the network namespace of the proc root.
 func (p ProcFS) ListenInodes(port int) ([]uint64, error) {
+	if p.host() {
+		return nil, errNoInodes
+	}
 	var inodes []uint64
 	err := p.scanTCP(0, port, func(state string, inode uint64) {
 		if state == tcpListen && inode != 0 {
@@ -40,6 +44,9 @@ func (p ProcFS) ListenInodes(port int) ([]uint64, error) {
 // kernel's socket diagnostics when pid shares ours, else from its
 // /proc/PID/net/tcp tables.
 func (p ProcFS) TCPStates(pid, port int) (map[string]int, error) {
+	if p.host() {
+		return hostTCPStates(port)
+	}
 	if p.sameNetNS(pid) {
 		if counts, err := tcpStatesDiag(port); err == nil {
 			return counts, nil
@@ -138,6 +145,9 @@ func (p ProcFS) ownsSocket(pid int, inodes map[string]bool) bool {
 // candidates are checked first, so a known pid costs one fd directory read
 // instead of a walk over every process.
 func (p ProcFS) ListenerPID(port int, candidates ...int) (int, error) {
+	if p.host() {
+		return hostListenerPID(port)
+	}
 	inodes, err := p.ListenInodes(port)
 	if err != nil {
 		return 0, err
@@ -206,10 +216,16 @@ func isEntryPoint(path string) bool {
 	if b := base(path); b == "openclaw" || b == "openclaw.mjs" {
 		return true
 	}
+	path = filepath.ToSlash(path)
 	return strings.HasSuffix(path, "/openclaw/dist/entry.js") || strings.HasSuffix(path, "/openclaw/dist/index.js")
 }
 
-func base(path string) string { return path[strings.LastIndexByte(path, '/')+1:] }
+// base is the last element of a path, either separator on Windows, without
+// Windows' .exe (node.exe).
+func base(path string) string {
+	path = filepath.ToSlash(path)
+	return strings.TrimSuffix(path[strings.LastIndexByte(path, '/')+1:], ".exe")
+}
 
 // FindByTitle walks the process table for gateway-titled processes. It is
 // the last resort and the way to count competing gateways, not a per-scrape

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 )
 
 // The gateway's logs and locks live under /tmp by default, where anyone can
@@ -28,54 +27,23 @@ var ErrNotRegular = errors.New("not a regular file")
 // (fs.ErrNotExist when the file went away). The directories on the way are
 // resolved by name; OpenRegularAt opens in a directory already open.
 func OpenRegular(path string) (*os.File, os.FileInfo, error) {
-	return openRegular(atFDCWD, path, path)
+	return openRegularPath(path)
 }
-
-// atFDCWD is Linux's AT_FDCWD: openat relative to the working directory,
-// which the syscall package does not export.
-const atFDCWD = -0x64
 
 // OpenRegularAt opens the file name in the open directory dir like
-// OpenRegular, relative to the descriptor (openat): a directory listed and
-// then replaced by a symlink cannot redirect the open elsewhere. name is one
-// path component.
+// OpenRegular, relative to the descriptor (openat) where the platform has
+// one: a directory listed and then replaced by a symlink cannot redirect the
+// open elsewhere. name is one path component.
 func OpenRegularAt(dir *os.File, name string) (*os.File, os.FileInfo, error) {
 	path := filepath.Join(dir.Name(), name)
-	if name == "" || name == "." || name == ".." || strings.ContainsRune(name, '/') {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/`+string(filepath.Separator)) {
 		return nil, nil, fmt.Errorf("open %q in %s: not a file name", name, dir.Name())
 	}
-	rc, err := dir.SyscallConn()
-	if err != nil {
-		return nil, nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	var (
-		f  *os.File
-		fi os.FileInfo
-	)
-	if cerr := rc.Control(func(dirfd uintptr) { f, fi, err = openRegular(int(dirfd), name, path) }); cerr != nil {
-		return nil, nil, fmt.Errorf("open %s: %w", path, cerr)
-	}
-	return f, fi, err
+	return openRegularIn(dir, name, path)
 }
 
-// openRegular opens name relative to dirfd and keeps it only if the
-// descriptor is a regular file; path names it in errors and on the file.
-func openRegular(dirfd int, name, path string) (*os.File, os.FileInfo, error) {
-	var fd int
-	var err error
-	for {
-		fd, err = syscall.Openat(dirfd, name, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
-		if err != syscall.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		if err == syscall.ELOOP {
-			return nil, nil, fmt.Errorf("%s is a symlink: %w", path, ErrNotRegular)
-		}
-		return nil, nil, &fs.PathError{Op: "open", Path: path, Err: err}
-	}
-	f := os.NewFile(uintptr(fd), path)
+// checkRegular keeps f only if it is a regular file.
+func checkRegular(f *os.File, path string) (*os.File, os.FileInfo, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
@@ -89,7 +57,7 @@ func openRegular(dirfd int, name, path string) (*os.File, os.FileInfo, error) {
 }
 
 // readDir lists dir like os.ReadDir, without blocking when dir has been
-// replaced by a FIFO (O_DIRECTORY fails on anything but a directory).
+// replaced by a FIFO.
 func readDir(dir string) ([]os.DirEntry, error) {
 	f, err := openDir(dir)
 	if err != nil {
@@ -97,11 +65,6 @@ func readDir(dir string) ([]os.DirEntry, error) {
 	}
 	defer f.Close()
 	return listDir(f)
-}
-
-// openDir opens dir for listing and for OpenRegularAt.
-func openDir(dir string) (*os.File, error) {
-	return os.OpenFile(dir, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 }
 
 // listDir lists the open directory d, sorted by name.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -23,14 +24,21 @@ var ErrNoLog = errors.New("no openclaw-*.log file")
 // LogDirs lists where log files may be: the configured or default directory,
 // then the $TMPDIR/openclaw-<uid> fallback the gateway uses when the first is
 // not writable.
+//
+// On Windows the gateway never uses /tmp/openclaw: its logs are in the
+// per-user temporary directory (%TEMP%\openclaw) unless configured.
 func LogDirs(configured, tmpDir string, uid int) []string {
-	if configured == "" {
-		configured = DefaultLogDir
-	}
 	if tmpDir == "" {
 		tmpDir = os.TempDir()
 	}
-	return []string{configured, filepath.Join(tmpDir, "openclaw-"+strconv.Itoa(uid))}
+	fallback := filepath.Join(tmpDir, userTmpName(uid))
+	if configured == "" {
+		if runtime.GOOS == "windows" {
+			return []string{fallback}
+		}
+		configured = DefaultLogDir
+	}
+	return []string{configured, fallback}
 }
 
 var logNameRe = regexp.MustCompile(`^openclaw-(?:(.+)-)?(\d{4}-\d{2}-\d{2})\.log$`)

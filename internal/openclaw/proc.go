@@ -32,14 +32,23 @@ type Process struct {
 }
 
 // ProcFS reads the process table from a proc mount. Root is "/proc" on a
-// host; tests point it at a fake tree, and a containerised exporter at the
-// host's proc mounted elsewhere.
+// Linux host; tests point it at a fake tree, and a containerised exporter at
+// the host's proc mounted elsewhere. An empty Root reads the host's process
+// table through the operating system's own interfaces (gopsutil: sysctl and
+// libproc on macOS, the Win32 API on Windows), where there is no /proc.
 type ProcFS struct {
 	Root string
 }
 
-// DefaultProcFS reads the real /proc.
-var DefaultProcFS = ProcFS{Root: "/proc"}
+// DefaultProcFS reads this host's processes: /proc on Linux, else the
+// portable path (proc_host.go). The clawwatch_portable build tag forces the
+// portable path on Linux, so that the code macOS and Windows run is tested
+// there too.
+var DefaultProcFS = ProcFS{Root: defaultProcRoot}
+
+// host reports whether p reads through the operating system, not a proc
+// tree.
+func (p ProcFS) host() bool { return p.Root == "" }
 
 func (p ProcFS) path(parts ...string) string {
 	return filepath.Join(append([]string{p.Root}, parts...)...)
@@ -56,6 +65,9 @@ type Stat struct {
 // Stat parses /proc/PID/stat. comm may hold spaces and parentheses, so the
 // fields after it are located from the last ')'.
 func (p ProcFS) Stat(pid int) (Stat, error) {
+	if p.host() {
+		return hostStat(pid)
+	}
 	data, err := os.ReadFile(p.path(strconv.Itoa(pid), "stat"))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
@@ -113,6 +125,9 @@ func (p ProcFS) Identify(pid int) (Process, error) {
 // Cmdline returns the argv of pid. A process that rewrote its title into
 // argv[0] (as the gateway does) may pad it with spaces; they are trimmed.
 func (p ProcFS) Cmdline(pid int) ([]string, error) {
+	if p.host() {
+		return hostCmdline(pid)
+	}
 	data, err := os.ReadFile(p.path(strconv.Itoa(pid), "cmdline"))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
@@ -136,6 +151,9 @@ func (p ProcFS) Cmdline(pid int) ([]string, error) {
 // default. Reading another user's environment needs privileges; the error
 // then wraps fs.ErrPermission.
 func (p ProcFS) StateDir(pid int) (string, error) {
+	if p.host() {
+		return hostStateDir(pid)
+	}
 	data, err := os.ReadFile(p.path(strconv.Itoa(pid), "environ"))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
@@ -160,6 +178,9 @@ func (p ProcFS) StateDir(pid int) (string, error) {
 
 // PIDs lists the numeric entries of the proc root.
 func (p ProcFS) PIDs() ([]int, error) {
+	if p.host() {
+		return hostPIDs()
+	}
 	entries, err := os.ReadDir(p.Root)
 	if err != nil {
 		return nil, fmt.Errorf("list processes in %s: %w", p.Root, err)
@@ -177,6 +198,9 @@ func (p ProcFS) PIDs() ([]int, error) {
 // Children returns the direct children of pid, from the kernel's per-task
 // children lists where available, else by scanning every process's parent.
 func (p ProcFS) Children(pid int) ([]int, error) {
+	if p.host() {
+		return hostChildren(pid)
+	}
 	tasks, err := os.ReadDir(p.path(strconv.Itoa(pid), "task"))
 	if err == nil {
 		var kids []int
@@ -214,6 +238,9 @@ func (p ProcFS) Children(pid int) ([]int, error) {
 // /proc/PID/fd is that count, one stat instead of listing 10,000 entries;
 // older kernels report 0 there and the directory is listed.
 func (p ProcFS) OpenFDs(pid int) (int, error) {
+	if p.host() {
+		return hostOpenFDs(pid)
+	}
 	dir := p.path(strconv.Itoa(pid), "fd")
 	if fi, err := os.Stat(dir); err == nil && fi.Size() > 0 && p.Root == DefaultProcFS.Root {
 		return int(fi.Size()), nil
@@ -241,6 +268,9 @@ func readDirNames(dir string) ([]string, error) {
 // /proc/PID/status (readable by every user unless /proc has hidepid). The
 // gateway names its lock and log fallback directories by it.
 func (p ProcFS) UID(pid int) (int, error) {
+	if p.host() {
+		return hostUID(pid)
+	}
 	data, err := os.ReadFile(p.path(strconv.Itoa(pid), "status"))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
@@ -266,6 +296,9 @@ func (p ProcFS) UID(pid int) (int, error) {
 
 // RSSBytes reads VmRSS from /proc/PID/status.
 func (p ProcFS) RSSBytes(pid int) (uint64, error) {
+	if p.host() {
+		return hostRSS(pid)
+	}
 	f, err := os.Open(p.path(strconv.Itoa(pid), "status"))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {

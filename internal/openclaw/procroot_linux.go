@@ -1,0 +1,5 @@
+//go:build linux && !clawwatch_portable
+
+package openclaw
+
+const defaultProcRoot = "/proc"

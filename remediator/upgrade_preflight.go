@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/clawwatch/clawwatch/internal/openclaw"
 	"github.com/clawwatch/clawwatch/remediator/config"
 	"github.com/clawwatch/clawwatch/remediator/driver"
@@ -121,18 +119,12 @@ func room(t *config.Target) error {
 	free := map[uint64]uint64{}
 	where := map[uint64]string{}
 	for dir, n := range need {
-		// Filesystems told apart by device: f_fsid is 0 on some (tmpfs).
-		var dev unix.Stat_t
-		var st unix.Statfs_t
-		if err := unix.Stat(dir, &dev); err != nil {
+		id, avail, err := fsSpace(dir)
+		if err != nil {
 			return fmt.Errorf("free space of %s: %w", dir, err)
 		}
-		if err := unix.Statfs(dir, &st); err != nil {
-			return fmt.Errorf("free space of %s: %w", dir, err)
-		}
-		id := uint64(dev.Dev) //nolint:unconvert // int32 on some platforms
 		perFS[id] += n
-		free[id] = st.Bavail * uint64(st.Bsize)
+		free[id] = avail
 		where[id] = dir
 	}
 	for id, n := range perFS {
@@ -176,6 +168,7 @@ func existing(dir string) string {
 // sameFS says whether a and b (or b's nearest existing parent) are on one
 // filesystem, where keeping a package is a rename.
 func sameFS(a, b string) bool {
-	var sa, sb unix.Stat_t
-	return unix.Stat(a, &sa) == nil && unix.Stat(existing(b), &sb) == nil && sa.Dev == sb.Dev
+	ia, _, erra := fsSpace(a)
+	ib, _, errb := fsSpace(existing(b))
+	return erra == nil && errb == nil && ia == ib
 }

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/alecthomas/units"
@@ -22,15 +21,6 @@ import (
 
 	"github.com/clawwatch/clawwatch/internal/gatewaysim"
 )
-
-// The gateway retitles itself; so does the simulator, so that discovery by
-// process title finds it like the real one. init runs on the main thread,
-// whose name is what /proc/PID/comm shows.
-func init() {
-	title := []byte("openclaw-gatewa\x00")
-	const prSetName = 15
-	_, _, _ = syscall.RawSyscall(syscall.SYS_PRCTL, prSetName, uintptr(unsafe.Pointer(&title[0])), 0)
-}
 
 func main() {
 	os.Exit(run(os.Args[1:]))

@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"syscall"
 
 	"github.com/clawwatch/clawwatch/internal/openclaw"
 )
@@ -71,12 +70,12 @@ func (t *tailer) poll(budget int64, fn func(lines []byte)) (int64, error) {
 		f.Close()
 		return read, fmt.Errorf("stat log: %w", err)
 	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
+	dev, ino, ok := fileID(f, fi)
 	if !ok {
 		f.Close()
 		return read, fmt.Errorf("stat %s: no inode", newest.Path)
 	}
-	if t.f != nil && uint64(st.Dev) == t.dev && st.Ino == t.ino {
+	if t.f != nil && dev == t.dev && ino == t.ino {
 		f.Close() // still the same file
 		return read, nil
 	}
@@ -88,7 +87,7 @@ func (t *tailer) poll(budget int64, fn func(lines []byte)) (int64, error) {
 	if t.f != nil {
 		t.f.Close()
 	}
-	t.f, t.path, t.dev, t.ino, t.offset, t.partial = f, newest.Path, uint64(st.Dev), st.Ino, 0, t.partial[:0]
+	t.f, t.path, t.dev, t.ino, t.offset, t.partial = f, newest.Path, dev, ino, 0, t.partial[:0]
 	if !t.started {
 		t.offset = fi.Size()
 		t.started = true

@@ -3,7 +3,6 @@ package process
 import (
 	"runtime"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/clawwatch/clawwatch/internal/openclaw"
@@ -96,15 +95,4 @@ func measured[T any](fetch func() (T, error)) (T, time.Duration, error) {
 	before := threadCPU()
 	v, err := fetch()
 	return v, threadCPU() - before, err
-}
-
-// rusageThread is RUSAGE_THREAD (not in package syscall).
-const rusageThread = 1
-
-func threadCPU() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(rusageThread, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/clawwatch/clawwatch/internal/openclaw"
@@ -211,14 +210,6 @@ func (c *cpuSampler) sample(now time.Time) cpuRatios {
 	}
 	c.at, c.procTime, c.hostBusy, c.hostAll = now, proc, busy, all
 	return c.last
-}
-
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // hostCPU reads the aggregate line of /proc/stat: busy and total jiffies.

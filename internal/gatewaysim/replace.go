@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/clawwatch/clawwatch/internal/openclaw"
@@ -41,14 +40,14 @@ func replaceGateway(port int, grace time.Duration, logf func(openclaw.Level, str
 		return nil
 	}
 	logf(openclaw.LevelInfo, "gateway", "replacing the gateway on port %d (pid %d)", port, pid)
-	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+	if err := terminate(pid); err != nil {
 		return &StartError{Code: 1, Err: fmt.Errorf("--replace: SIGTERM pid %d: %w", pid, err)}
 	}
 	if waitGone(procs, pid, st.StartTime, grace) {
 		return nil
 	}
 	logf(openclaw.LevelWarn, "gateway", "pid %d did not stop within %s of SIGTERM; killing it", pid, grace)
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+	if err := kill(pid); err != nil {
 		return &StartError{Code: 1, Err: fmt.Errorf("--replace: SIGKILL pid %d: %w", pid, err)}
 	}
 	if !waitGone(procs, pid, st.StartTime, 10*time.Second) {
@@ -71,25 +70,6 @@ func waitGone(procs openclaw.ProcFS, pid int, start uint64, d time.Duration) boo
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// LimitOpenFiles lowers the soft limit on open file descriptors to n, the
-// way a service manager's LimitNOFILE does, so that a descriptor leak reaches
-// the limit in seconds. The Go runtime raises the soft limit to the hard one
-// at start; this undoes that.
-func LimitOpenFiles(n uint64) error {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return fmt.Errorf("--max-open-files: read the limit: %w", err)
-	}
-	if n > lim.Max {
-		return fmt.Errorf("--max-open-files: %d is above the hard limit %d", n, lim.Max)
-	}
-	lim.Cur = n
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return fmt.Errorf("--max-open-files: %w", err)
-	}
-	return nil
 }
 
 // DetachFlag is the flag that makes the simulator start itself in the
@@ -116,7 +96,7 @@ func Detach(args []string, controlAddr string, timeout time.Duration) (int, erro
 	defer null.Close()
 	cmd := exec.Command(self, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.SysProcAttr = detachedAttr()
 	if err := cmd.Start(); err != nil {
 		return 0, &StartError{Code: 1, Err: fmt.Errorf("%s: start: %w", DetachFlag, err)}
 	}

@@ -72,17 +72,19 @@ func (e *StartError) Unwrap() error { return e.Err }
 
 // Sim is a running simulator.
 type Sim struct {
-	cfg      Config
-	logger   *slog.Logger
-	started  time.Time
-	self     openclaw.Process
-	log      *logFile
-	loop     *eventLoop
-	cpu      *cpuSampler
-	answers  *answerBook
-	buildID  string
-	bootID   string
-	lockPath []string
+	cfg     Config
+	logger  *slog.Logger
+	started time.Time
+	self    openclaw.Process
+	// lockStart is self's start time as its lock records it.
+	lockStart uint64
+	log       *logFile
+	loop      *eventLoop
+	cpu       *cpuSampler
+	answers   *answerBook
+	buildID   string
+	bootID    string
+	lockPath  []string
 	// rpcCtx ends the WebSocket connections at shutdown: the HTTP server's
 	// Shutdown does not track hijacked connections.
 	rpcCtx context.Context
@@ -132,17 +134,24 @@ func New(cfg Config) (*Sim, error) {
 	if err != nil {
 		return nil, &StartError{Code: 1, Err: fmt.Errorf("read own process identity: %w", err)}
 	}
+	// The lock records the start time in the unit the gateway uses on this
+	// platform, which is not always the process table's.
+	lockStart, err := openclaw.DefaultProcFS.LockStartTime(self.PID)
+	if err != nil {
+		return nil, &StartError{Code: 1, Err: fmt.Errorf("read own start time: %w", err)}
+	}
 	s := &Sim{
-		cfg:     cfg,
-		logger:  cfg.Logger,
-		started: time.Now(),
-		self:    self,
-		loop:    newEventLoop(),
-		cpu:     newCPUSampler(),
-		faults:  map[string]*activeFault{},
-		buildID: cfg.Version + "-sim-" + strconv.FormatUint(self.StartTime, 16),
-		bootID:  newUUID(),
-		rpcCtx:  context.Background(),
+		cfg:       cfg,
+		logger:    cfg.Logger,
+		started:   time.Now(),
+		self:      self,
+		lockStart: lockStart,
+		loop:      newEventLoop(),
+		cpu:       newCPUSampler(),
+		faults:    map[string]*activeFault{},
+		buildID:   cfg.Version + "-sim-" + strconv.FormatUint(self.StartTime, 16),
+		bootID:    newUUID(),
+		rpcCtx:    context.Background(),
 	}
 	if s.answers, err = newAnswerBook(); err != nil {
 		return nil, &StartError{Code: 1, Err: err}
@@ -287,7 +296,7 @@ func (s *Sim) writeLocks() error {
 		ConfigPath:          configPath,
 		StateDir:            s.cfg.StateDir,
 		Port:                s.cfg.Port,
-		StartTime:           s.self.StartTime,
+		StartTime:           s.lockStart,
 	}
 	data := lock.Marshal()
 	for _, name := range names {

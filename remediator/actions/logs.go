@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/clawwatch/clawwatch/internal/openclaw"
@@ -409,8 +408,7 @@ func writeGzip(dst, src *os.File, modTime time.Time) (fs.FileInfo, error) {
 		err = dst.Sync()
 	}
 	if err == nil {
-		tv := syscall.NsecToTimeval(modTime.UnixNano())
-		_ = syscall.Futimes(int(dst.Fd()), []syscall.Timeval{tv, tv}) // best effort: it only delays the age rule
+		_ = setModTime(dst, modTime) // best effort: it only delays the age rule
 	}
 	var info fs.FileInfo
 	if err == nil {

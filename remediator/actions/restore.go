@@ -91,13 +91,13 @@ func (r *restoredDir) moveTo(dst string) error {
 		return err
 	}
 	defer d.Close()
-	pfd, dfd, base := int(r.parent.Fd()), int(d.Fd()), filepath.Base(dst)
-	if err := syscall.Renameat(pfd, r.name, dfd, base); err != nil {
+	base := filepath.Base(dst)
+	if err := renameAt(r.parent, r.name, d, base); err != nil {
 		return &os.LinkError{Op: "rename", Old: r.path, New: dst, Err: err}
 	}
 	if fi, err := os.Lstat(dst); err != nil || !os.SameFile(fi, r.info) {
 		err := fmt.Errorf("%s: %w", r.path, errChanged)
-		if rerr := syscall.Renameat(dfd, base, pfd, r.name); rerr != nil {
+		if rerr := renameAt(d, base, r.parent, r.name); rerr != nil {
 			err = errors.Join(err, fmt.Errorf("move %s back: %w", dst, rerr))
 		}
 		return err

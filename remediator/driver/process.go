@@ -127,19 +127,8 @@ func (p *Process) signal(proc openclaw.Process, sig syscall.Signal) (openclaw.Ev
 	if err != nil {
 		return "", fmt.Errorf("refusing to signal the process found for the gateway on port %d: %w", p.Port, err)
 	}
-	target := proc.PID
-	if pgid, err := syscall.Getpgid(proc.PID); err == nil && pgid == proc.PID && pgid != syscall.Getpgrp() {
-		target = -pgid
-	}
-	kill := p.kill
-	if kill == nil {
-		kill = syscall.Kill
-	}
-	if err := kill(target, sig); err != nil {
-		if errors.Is(err, syscall.ESRCH) {
-			return "", fmt.Errorf("pid %d: %w", proc.PID, openclaw.ErrNoProcess)
-		}
-		return "", fmt.Errorf("%s pid %d: %w", sigName(sig), proc.PID, err)
+	if err := p.deliver(proc, sig); err != nil {
+		return "", err
 	}
 	return how, nil
 }
@@ -205,7 +194,7 @@ func (p *Process) Start(context.Context) (string, error) {
 	cmd := exec.Command(lookPath(p.Argv[0], p.Env), p.Argv[1:]...)
 	cmd.Dir = p.Dir
 	cmd.Env = append(os.Environ(), p.Env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.SysProcAttr = detachedAttr()
 	if p.Output != "" {
 		f, err := openOutput(p.Output)
 		if err != nil {
@@ -222,20 +211,4 @@ func (p *Process) Start(context.Context) (string, error) {
 	}
 	go func() { _ = cmd.Wait() }() // reap it when it exits while we run
 	return fmt.Sprintf("started %s as pid %d", p.Argv[0], cmd.Process.Pid), nil
-}
-
-// openOutput opens the gateway's output file for appending. Its directory
-// may be writable by others (a log directory, /tmp): a symlink planted there
-// must not make the remediator, often root, append to the file it names,
-// and a FIFO must not block the start.
-func openOutput(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o640)
-	if err != nil {
-		return nil, fmt.Errorf("gateway output file (a symlink is refused): %w", err)
-	}
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("gateway output file %s: not a regular file (%v)", path, err)
-	}
-	return f, nil
 }

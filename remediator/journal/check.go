@@ -6,7 +6,6 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
-	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -135,13 +134,13 @@ func openShared(path string, lockTimeout time.Duration) (*os.File, error) {
 	}
 	deadline := time.Now().Add(lockTimeout)
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
+		err := lockShared(f)
 		if err == nil {
 			return f, nil
 		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
+		if !errors.Is(err, errWouldBlock) || time.Now().After(deadline) {
 			f.Close()
-			if errors.Is(err, syscall.EWOULDBLOCK) {
+			if errors.Is(err, errWouldBlock) {
 				return nil, fmt.Errorf("journal %s: %w: gave up after %s", path, ErrLocked, lockTimeout)
 			}
 			return nil, fmt.Errorf("journal %s: lock: %w", path, err)

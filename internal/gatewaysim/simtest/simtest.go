@@ -42,7 +42,10 @@ func Binary(t testing.TB) string {
 // cleanup knows it.
 func KillListener(port int) {
 	if pid, err := openclaw.DefaultProcFS.ListenerPID(port); err == nil && pid != os.Getpid() {
-		_ = syscall.Kill(pid, syscall.SIGKILL)
+		if p, err := os.FindProcess(pid); err == nil {
+			_ = p.Kill() // SIGKILL, or TerminateProcess on Windows
+			p.Release()
+		}
 	}
 }
 

@@ -1,6 +1,10 @@
+//go:build linux
+
 // Package fulldisk gives a test a real filesystem that it can fill: a small
 // tmpfs mounted on a temporary directory (root only; under CI=true a
-// missing privilege is a failure, never a skip).
+// missing privilege is a failure, never a skip). Linux only: other
+// platforms have no tmpfs to mount, and the tests that fill a disk run on
+// Linux.
 package fulldisk
 
 import (

@@ -86,6 +86,10 @@ func New(t *target.Target) *Collector {
 // openclaw_gateway_process_up 0; a process that cannot be read (permissions)
 // fails the collector instead of reporting zeros.
 func (c *Collector) Update(ch chan<- prometheus.Metric) error {
+	if c.t.Procs.Root == "" {
+		return c.updateHost(ch) // no /proc: host.go
+	}
+
 	name := c.t.Config.Name
 	id, _, err := c.t.Process()
 	if n, at, err := c.processes.get(id, func() (int, error) { return c.countProcesses(id) }); err != nil {

@@ -274,3 +274,43 @@ func (p ProcFS) sameLockStart(pid int, recorded, start uint64) bool {
 	mine, err := hostLockStart(pid, start)
 	return err == nil && mine == recorded
 }
+
+// Usage is what the exporter reports of a process on the host path.
+type Usage struct {
+	CPUSeconds    float64 // user and system
+	Threads       int
+	VirtualBytes  uint64
+	ResidentBytes uint64
+	StartSeconds  float64 // since the Unix epoch
+}
+
+// HostUsage reads pid's resource use through the operating system (the
+// host path; /proc readers parse /proc/PID/stat instead).
+func HostUsage(pid int) (Usage, error) {
+	p, err := hostProc(pid)
+	if err != nil {
+		return Usage{}, err
+	}
+	var u Usage
+	created, err := p.CreateTime()
+	if err != nil {
+		return Usage{}, hostErr("start time", pid, err)
+	}
+	u.StartSeconds = float64(created) / 1000
+	times, err := p.Times()
+	if err != nil {
+		return Usage{}, hostErr("CPU time", pid, err)
+	}
+	u.CPUSeconds = times.User + times.System
+	mem, err := p.MemoryInfo()
+	if err != nil {
+		return Usage{}, hostErr("memory", pid, err)
+	}
+	u.VirtualBytes, u.ResidentBytes = mem.VMS, mem.RSS
+	threads, err := p.NumThreads()
+	if err != nil {
+		return Usage{}, hostErr("threads", pid, err)
+	}
+	u.Threads = int(threads)
+	return u, nil
+}

@@ -1,0 +1,75 @@
+package process
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/clawwatch/clawwatch/exporter/target"
+	"github.com/clawwatch/clawwatch/internal/openclaw"
+)
+
+// updateHost reports the process where there is no /proc (macOS, Windows,
+// or Linux built with clawwatch_portable): through the operating system's
+// own interfaces (openclaw.HostUsage). The soft descriptor limit and the
+// cgroup's memory limit are /proc's and not reported; open descriptors are
+// not reported where the platform does not count another process's without
+// cgo (macOS), which the README's platform table says.
+func (c *Collector) updateHost(ch chan<- prometheus.Metric) error {
+	name := c.t.Config.Name
+	id, _, err := c.t.Process()
+	if n, at, err := c.processes.get(id, func() (int, error) { return c.countProcesses(id) }); err != nil {
+		c.t.Logger.Warn("count gateway processes", "err", err)
+	} else {
+		ch <- prometheus.MustNewConstMetric(processesDesc, prometheus.GaugeValue, float64(n), name)
+		ch <- prometheus.MustNewConstMetric(processesAgeDesc, prometheus.GaugeValue, time.Since(at).Seconds(), name)
+	}
+	if err != nil {
+		if target.ErrNoProcess(err) {
+			ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, 0, name)
+			return nil
+		}
+		return err
+	}
+	u, err := openclaw.HostUsage(id.PID)
+	if errors.Is(err, openclaw.ErrNoProcess) {
+		ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, 0, name)
+		return nil // exited since discovery
+	}
+	if err != nil {
+		return err
+	}
+	fds, fdsErr := c.t.Procs.OpenFDs(id.PID)
+	if errors.Is(fdsErr, openclaw.ErrNoProcess) {
+		ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, 0, name)
+		return nil
+	}
+	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, 1, name)
+	if is, ok := c.isGateway(id); ok {
+		ch <- prometheus.MustNewConstMetric(isGatewayDesc, prometheus.GaugeValue, is, name)
+	}
+	if fdsErr == nil {
+		ch <- prometheus.MustNewConstMetric(openFDsDesc, prometheus.GaugeValue, float64(fds), name)
+	} else {
+		c.t.Logger.Debug("open descriptors not reported", "pid", id.PID, "err", fdsErr)
+	}
+	ch <- prometheus.MustNewConstMetric(residentDesc, prometheus.GaugeValue, float64(u.ResidentBytes), name)
+	ch <- prometheus.MustNewConstMetric(virtualDesc, prometheus.GaugeValue, float64(u.VirtualBytes), name)
+	ch <- prometheus.MustNewConstMetric(cpuDesc, prometheus.CounterValue, u.CPUSeconds, name)
+	ch <- prometheus.MustNewConstMetric(threadsDesc, prometheus.GaugeValue, float64(u.Threads), name)
+	ch <- prometheus.MustNewConstMetric(startDesc, prometheus.GaugeValue, u.StartSeconds, name)
+	if limit := c.t.Config.MemoryLimitBytes; limit > 0 {
+		ch <- prometheus.MustNewConstMetric(memLimitDesc, prometheus.GaugeValue, float64(limit), name)
+	}
+	states, at, err := c.tcp.get(id, func() (map[string]int, error) { return c.t.Procs.TCPStates(id.PID, c.t.Config.Port()) })
+	if err != nil {
+		return fmt.Errorf("tcp connections of pid %d: %w", id.PID, err)
+	}
+	for _, s := range openclaw.TCPStateNames() {
+		ch <- prometheus.MustNewConstMetric(tcpDesc, prometheus.GaugeValue, float64(states[s]), name, s)
+	}
+	ch <- prometheus.MustNewConstMetric(tcpAgeDesc, prometheus.GaugeValue, time.Since(at).Seconds(), name)
+	return nil
+}

@@ -36,6 +36,10 @@ func TestCleanupLocks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// As the gateway's lock records it.
+	if self.StartTime, err = openclaw.DefaultProcFS.LockStartTime(self.PID); err != nil {
+		t.Fatal(err)
+	}
 	dead := exec.Command("/bin/true")
 	if err := dead.Run(); err != nil {
 		t.Fatal(err)

@@ -414,7 +414,7 @@ func TestProcessStopRefusesUnproven(t *testing.T) {
 	if err != nil {
 		t.Fatalf("find: %v", err)
 	}
-	lock := openclaw.Lock{PID: proc.PID, StartTime: proc.StartTime, Port: port}.Marshal()
+	lock := openclaw.Lock{PID: proc.PID, StartTime: lockStart(t, proc.PID), Port: port}.Marshal()
 	if err := os.WriteFile(filepath.Join(locks, "gateway.test0001.lock"), lock, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -454,7 +454,7 @@ func TestProcessStopIgnoresPlantedLocks(t *testing.T) {
 			victim, alive := startBystander(t)
 			port := freePort(t)
 			dir := filepath.Join(t.TempDir(), "openclaw-"+strconv.Itoa(me))
-			plantLock(t, dir, c.dirMode, me, c.fileOwner, openclaw.Lock{PID: victim.PID, StartTime: victim.StartTime, Port: port})
+			plantLock(t, dir, c.dirMode, me, c.fileOwner, openclaw.Lock{PID: victim.PID, StartTime: lockStart(t, victim.PID), Port: port})
 			p := &Process{Procs: openclaw.DefaultProcFS, Port: port, LockDirs: []string{dir}, KillWait: time.Second}
 			out, err := p.Stop(context.Background(), time.Second)
 			if !alive() {
@@ -490,7 +490,7 @@ func TestProcessStopRefusesPID1(t *testing.T) {
 		if !trusted {
 			owner = 65534
 		}
-		plantLock(t, dir, 0o777|os.ModeSticky, me, owner, openclaw.Lock{PID: 1, StartTime: init.StartTime, Port: port})
+		plantLock(t, dir, 0o777|os.ModeSticky, me, owner, openclaw.Lock{PID: 1, StartTime: lockStart(t, 1), Port: port})
 		var sent []int
 		p := &Process{Procs: openclaw.DefaultProcFS, Port: port, LockDirs: []string{dir},
 			kill: func(pid int, _ syscall.Signal) error { sent = append(sent, pid); return nil }}
@@ -529,11 +529,7 @@ func TestProcessStopsWhatItStarted(t *testing.T) {
 		t.Fatalf("%q: %v", msg, err)
 	}
 	t.Cleanup(func() { syscall.Kill(pid, syscall.SIGKILL) })
-	proc, err := openclaw.DefaultProcFS.Identify(pid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "gateway.started1.lock"), openclaw.Lock{PID: pid, StartTime: proc.StartTime, Port: port}.Marshal(), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "gateway.started1.lock"), openclaw.Lock{PID: pid, StartTime: lockStart(t, pid), Port: port}.Marshal(), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	out, err := p.Stop(context.Background(), 10*time.Second)
@@ -658,4 +654,14 @@ func TestProcessOutputRefusesPlantedFiles(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// lockStart is pid's start time as a gateway's lock records it.
+func lockStart(t *testing.T, pid int) uint64 {
+	t.Helper()
+	start, err := openclaw.DefaultProcFS.LockStartTime(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return start
 }

@@ -296,6 +296,7 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 		wg.Go(func() { e.run(name, "", g, st.timeout, ch) })
 	}
 	for _, in := range st.instances {
+		in.target.Begin()
 		for name, g := range in.collectors {
 			wg.Go(func() { e.run(name, in.name, g, st.timeout, ch) })
 		}

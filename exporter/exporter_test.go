@@ -247,6 +247,9 @@ func TestFaultsShowInMetrics(t *testing.T) {
 	}
 }
 
+// maxHelp is the longest HELP text a gateway series may have.
+const maxHelp = 72
+
 // TestMetricsDocumented fails when docs/metrics.md and the exported series
 // differ, in either direction.
 func TestMetricsDocumented(t *testing.T) {
@@ -270,6 +273,11 @@ func TestMetricsDocumented(t *testing.T) {
 	}
 	for _, mf := range mfs {
 		exported[mf.GetName()] = true
+		// Every scrape sends each HELP: one short line, the detail is in
+		// docs/metrics.md (build_info's is client_golang's).
+		if h := mf.GetHelp(); !strings.HasSuffix(mf.GetName(), "_build_info") && len(h) > maxHelp || strings.Contains(h, "\n") {
+			t.Errorf("%s: HELP of %d characters, want one line of at most %d: %q", mf.GetName(), len(h), maxHelp, h)
+		}
 	}
 	for name := range exported {
 		if !documented[name] {

@@ -24,6 +24,7 @@ import (
 	"github.com/clawwatch/clawwatch/exporter"
 	"github.com/clawwatch/clawwatch/exporter/config"
 	"github.com/clawwatch/clawwatch/exporter/gpu"
+	"github.com/clawwatch/clawwatch/exporter/process"
 	"github.com/clawwatch/clawwatch/exporter/reasoning"
 	"github.com/clawwatch/clawwatch/internal/buildinfo"
 	"github.com/clawwatch/clawwatch/internal/httpserve"
@@ -129,9 +130,10 @@ func run() int {
 		exp.AddHostCollector("gpu", gpus)
 	}
 	reg := prometheus.NewRegistry()
-	// The exporter's own health, like every Prometheus exporter's.
+	// The exporter's own health, like every Prometheus exporter's; its
+	// process_* series read only what changes per scrape (process.NewSelf).
 	reg.MustRegister(exp, buildinfo.Collector("openclaw_exporter"),
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), process.NewSelf())
 	reloader := exporter.NewReloader(*configFile, exp, reg, logger)
 	reloader.OnSIGHUP()
 

@@ -19,29 +19,29 @@ import (
 
 var (
 	upDesc = prometheus.NewDesc("openclaw_gateway_up",
-		"1 if the last /healthz probe got the gateway's liveness answer within the deadline.", []string{"gateway"}, nil)
+		"1 if the last /healthz probe got the liveness answer in time.", []string{"gateway"}, nil)
 	readyDesc = prometheus.NewDesc("openclaw_gateway_ready",
 		"1 if the last /readyz probe said ready.", []string{"gateway"}, nil)
 	failingDesc = prometheus.NewDesc("openclaw_gateway_readiness_check_failing",
-		"1 for each check the last /readyz listed as failing (channel ids, startup-sidecars, gateway-draining).", []string{"gateway", "check"}, nil)
+		"1 for each check the last /readyz listed as failing.", []string{"gateway", "check"}, nil)
 	uptimeDesc = prometheus.NewDesc("openclaw_gateway_uptime_seconds",
 		"Uptime the gateway reported in /readyz.", []string{"gateway"}, nil)
 	delayP99Desc = prometheus.NewDesc("openclaw_gateway_event_loop_delay_p99_seconds",
-		"99th percentile of the event-loop delay over the gateway's last monitor interval, from /readyz.", []string{"gateway"}, nil)
+		"p99 event-loop delay over the gateway's last monitor interval.", []string{"gateway"}, nil)
 	delayMaxDesc = prometheus.NewDesc("openclaw_gateway_event_loop_delay_window_max_seconds",
-		"Maximum event-loop delay over the gateway's last monitor interval, from /readyz.", []string{"gateway"}, nil)
+		"Maximum event-loop delay over the last monitor interval.", []string{"gateway"}, nil)
 	utilDesc = prometheus.NewDesc("openclaw_gateway_event_loop_utilization_ratio",
-		"Event-loop utilization (0-1) over the gateway's last monitor interval, from /readyz.", []string{"gateway"}, nil)
+		"Event-loop utilization (0-1) over the last monitor interval.", []string{"gateway"}, nil)
 	cpuDesc = prometheus.NewDesc("openclaw_gateway_event_loop_cpu_core_ratio",
-		"CPU used by the gateway process in cores over its last monitor interval, from /readyz.", []string{"gateway"}, nil)
+		"CPU of the gateway in cores over its last monitor interval.", []string{"gateway"}, nil)
 	degradedDesc = prometheus.NewDesc("openclaw_gateway_event_loop_degraded",
-		"1 if the gateway reports its event loop degraded (delay, utilization or CPU over its own thresholds).", []string{"gateway"}, nil)
+		"1 if /readyz reports the event loop degraded.", []string{"gateway"}, nil)
 	infoDesc = prometheus.NewDesc("openclaw_gateway_info",
-		"The running gateway's version and build id, from the Control UI page or the install's package.json.", []string{"gateway", "version", "build"}, nil)
+		"The running gateway's version and build id.", []string{"gateway", "version", "build"}, nil)
 	lastProbeDesc = prometheus.NewDesc("openclaw_gateway_last_probe_timestamp_seconds",
 		"When the last completed /healthz probe started.", []string{"gateway"}, nil)
 	unresponsiveDesc = prometheus.NewDesc("openclaw_gateway_unresponsive_seconds",
-		"Seconds since the first of the current run of failed /healthz probes started; 0 while the last probe got the liveness answer.", []string{"gateway"}, nil)
+		"Seconds since the current run of failed /healthz probes started.", []string{"gateway"}, nil)
 )
 
 // Prober probes one gateway on its interval.
@@ -104,7 +104,7 @@ func New(t *target.Target) *Prober {
 		}, []string{"endpoint"}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name:        "openclaw_gateway_probe_failures_total",
-			Help:        "Failed probes by endpoint and reason (timeout, connect, status, body).",
+			Help:        "Failed probes by endpoint and reason.",
 			ConstLabels: prometheus.Labels{"gateway": t.Config.Name},
 		}, []string{"endpoint", "reason"}),
 	}

@@ -19,40 +19,40 @@ import (
 // every RPC from inside, not a probe from outside.
 var (
 	rpcConfiguredDesc = prometheus.NewDesc("openclaw_gateway_rpcprobe_configured",
-		"1 if the RPC probe runs (the gateway has a token_file), else 0 and no other RPC probe series.", []string{"gateway"}, nil)
+		"1 if the RPC probe runs (the gateway has a token_file).", []string{"gateway"}, nil)
 	rpcSuccessDesc = prometheus.NewDesc("openclaw_gateway_rpcprobe_success",
-		"1 if the last RPC probe (WebSocket handshake with operator.read, then the health call) succeeded within its deadline.", []string{"gateway"}, nil)
+		"1 if the last RPC probe succeeded within its deadline.", []string{"gateway"}, nil)
 	rpcInfoDesc = prometheus.NewDesc("openclaw_gateway_rpcprobe_info",
-		"1, with the RPC protocol version the gateway's hello-ok announced in the last successful probe.", []string{"gateway", "protocol"}, nil)
+		"1, with the RPC protocol version of the last successful probe.", []string{"gateway", "protocol"}, nil)
 
 	channelConfiguredDesc = prometheus.NewDesc("openclaw_gateway_health_channel_configured",
-		"1 if the channel account is configured, from the health RPC; absent when the snapshot does not say.", []string{"gateway", "channel", "account"}, nil)
+		"1 if the channel account is configured (health RPC).", []string{"gateway", "channel", "account"}, nil)
 	channelRunningDesc = prometheus.NewDesc("openclaw_gateway_health_channel_running",
-		"1 if the channel account is running, from the health RPC; absent when the snapshot does not say.", []string{"gateway", "channel", "account"}, nil)
+		"1 if the channel account is running (health RPC).", []string{"gateway", "channel", "account"}, nil)
 	channelConnectedDesc = prometheus.NewDesc("openclaw_gateway_health_channel_connected",
-		"1 if the channel account is connected, from the health RPC; absent when the snapshot does not say.", []string{"gateway", "channel", "account"}, nil)
+		"1 if the channel account is connected (health RPC).", []string{"gateway", "channel", "account"}, nil)
 	channelInboundDesc = prometheus.NewDesc("openclaw_gateway_health_channel_last_inbound_timestamp_seconds",
-		"When the channel account last received something, from the health RPC; absent until it has.", []string{"gateway", "channel", "account"}, nil)
+		"When the channel account last received something (health RPC).", []string{"gateway", "channel", "account"}, nil)
 	channelReconnectsDesc = prometheus.NewDesc("openclaw_gateway_health_channel_reconnect_attempts",
-		"The channel account's current reconnect attempts, from the health RPC; absent when the snapshot does not say.", []string{"gateway", "channel", "account"}, nil)
+		"Current reconnect attempts of the channel account (health RPC).", []string{"gateway", "channel", "account"}, nil)
 	pluginsLoadedDesc = prometheus.NewDesc("openclaw_gateway_health_plugins_loaded",
 		"Plugins the gateway loaded, from the health RPC.", []string{"gateway"}, nil)
 	pluginsErrorsDesc = prometheus.NewDesc("openclaw_gateway_health_plugins_with_errors",
-		"Plugins that failed to load or whose service failed, from the health RPC.", []string{"gateway"}, nil)
+		"Plugins that failed to load or whose service failed (health RPC).", []string{"gateway"}, nil)
 	pluginsUnavailableDesc = prometheus.NewDesc("openclaw_gateway_health_plugins_unavailable",
-		"Plugins configured but unavailable (missing package, failed verification), from the health RPC.", []string{"gateway"}, nil)
+		"Plugins configured but unavailable (health RPC).", []string{"gateway"}, nil)
 	modelDegradedDesc = prometheus.NewDesc("openclaw_gateway_health_model_runtime_degraded",
-		"1 if the gateway reports its model runtime degraded (agents waiting for a model), from the health RPC.", []string{"gateway"}, nil)
+		"1 if the model runtime is degraded (health RPC).", []string{"gateway"}, nil)
 	modelPendingDesc = prometheus.NewDesc("openclaw_gateway_health_model_runtime_pending_agents",
-		"Agents waiting for their model runtime, from the health RPC.", []string{"gateway"}, nil)
+		"Agents waiting for their model runtime (health RPC).", []string{"gateway"}, nil)
 	loopDegradedDesc = prometheus.NewDesc("openclaw_gateway_health_event_loop_degraded",
 		"1 if the health RPC reports the event loop degraded.", []string{"gateway"}, nil)
 	loopReasonDesc = prometheus.NewDesc("openclaw_gateway_health_event_loop_degraded_reason",
-		"1 for each reason the health RPC gives for a degraded event loop (event_loop_delay, event_loop_utilization, cpu, other), else 0.", []string{"gateway", "reason"}, nil)
+		"1 for each reason the health RPC gives for a degraded event loop.", []string{"gateway", "reason"}, nil)
 	sessionsDesc = prometheus.NewDesc("openclaw_gateway_health_sessions",
 		"Sessions over all agents, from the health RPC.", []string{"gateway"}, nil)
 	hotReloadDesc = prometheus.NewDesc("openclaw_gateway_health_config_hot_reload_active",
-		"1 if configuration hot reload is active, 0 if disabled, from the health RPC.", []string{"gateway"}, nil)
+		"1 if configuration hot reload is active (health RPC).", []string{"gateway"}, nil)
 )
 
 // loopReasons is the fixed label set of the degraded reasons; a reason the
@@ -98,13 +98,13 @@ func newRPCProber(p *Prober) *rpcProber {
 		logDebug: p.t.Logger.Debug,
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:        "openclaw_gateway_rpcprobe_duration_seconds",
-			Help:        "Duration of successful RPC probes by phase: connect (TCP and WebSocket upgrade), handshake (to hello-ok), call (health).",
+			Help:        "Duration of successful RPC probes by phase.",
 			Buckets:     []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 			ConstLabels: prometheus.Labels{"gateway": cfg.Name},
 		}, []string{"phase"}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name:        "openclaw_gateway_rpcprobe_failures_total",
-			Help:        "Failed RPC probes by reason (connect, timeout, handshake, auth, rpc_error, protocol).",
+			Help:        "Failed RPC probes by reason.",
 			ConstLabels: prometheus.Labels{"gateway": cfg.Name},
 		}, []string{"reason"}),
 	}

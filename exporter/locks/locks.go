@@ -16,17 +16,17 @@ import (
 
 var (
 	filesDesc = prometheus.NewDesc("openclaw_gateway_lock_files",
-		"Gateway lock files (gateway.*.lock) in the gateway's lock directories.", []string{"gateway"}, nil)
+		"Gateway lock files in the gateway's lock directories.", []string{"gateway"}, nil)
 	staleDesc = prometheus.NewDesc("openclaw_gateway_lock_stale_files",
-		"Trusted lock files whose owner is dead or whose pid now belongs to another process.", []string{"gateway"}, nil)
+		"Trusted lock files whose owner is dead or replaced.", []string{"gateway"}, nil)
 	unreadableDesc = prometheus.NewDesc("openclaw_gateway_lock_unreadable_files",
-		"Lock files that could not be read or parsed; never judged stale.", []string{"gateway"}, nil)
+		"Lock files that could not be read or parsed.", []string{"gateway"}, nil)
 	untrustedDesc = prometheus.NewDesc("openclaw_gateway_lock_untrusted_files",
-		"Readable lock files that another user than the gateway's may have written (owner or directory permissions); never judged stale nor removed.", []string{"gateway"}, nil)
+		"Lock files another user than the gateway's may have written.", []string{"gateway"}, nil)
 	oldestDesc = prometheus.NewDesc("openclaw_gateway_lock_oldest_age_seconds",
-		"Age of the oldest lock file by modification time (absent without locks).", []string{"gateway"}, nil)
+		"Age of the oldest lock file by modification time.", []string{"gateway"}, nil)
 	ageDesc = prometheus.NewDesc("openclaw_gateway_locks_age_seconds",
-		"Seconds since the lock files were listed and judged: they are refreshed in the background every 5 s, not by each scrape.", []string{"gateway"}, nil)
+		"Seconds since the lock files were listed (in the background).", []string{"gateway"}, nil)
 )
 
 // refreshEvery is how often the locks are listed and judged again: a lock

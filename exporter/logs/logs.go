@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/shirou/gopsutil/v3/disk"
@@ -26,19 +27,19 @@ const readBudget = 256 << 20
 
 var (
 	linesDesc = prometheus.NewDesc("openclaw_log_lines_total",
-		"Log lines read from the gateway's newest log file, by tslog level (unknown: not a tslog line).", []string{"gateway", "level"}, nil)
+		"Log lines read from the newest log file by tslog level.", []string{"gateway", "level"}, nil)
 	matchesDesc = prometheus.NewDesc("openclaw_log_pattern_matches_total",
 		"Log lines containing a named pattern.", []string{"gateway", "pattern"}, nil)
 	readDesc = prometheus.NewDesc("openclaw_log_read_bytes_total",
-		"Bytes of log read; only new bytes are ever read.", []string{"gateway"}, nil)
+		"Bytes of log read.", []string{"gateway"}, nil)
 	fileSizeDesc = prometheus.NewDesc("openclaw_log_file_size_bytes",
 		"Size of the log file being tailed.", []string{"gateway"}, nil)
 	dirSizeDesc = prometheus.NewDesc("openclaw_log_directory_size_bytes",
-		"Total size of the regular files in a log directory (not following symlinks).", []string{"gateway", "directory"}, nil)
+		"Size of the regular files in a log directory.", []string{"gateway", "directory"}, nil)
 	fsAvailDesc = prometheus.NewDesc("openclaw_filesystem_avail_bytes",
-		"Bytes available to unprivileged users on the filesystem holding the gateway's logs or state; device is the filesystem's major:minor, one for both roles on one filesystem.", []string{"gateway", "role", "path", "device"}, nil)
+		"Bytes free to unprivileged users on the logs' or state's filesystem.", []string{"gateway", "role", "path", "device"}, nil)
 	fsSizeDesc = prometheus.NewDesc("openclaw_filesystem_size_bytes",
-		"Size of the filesystem holding the gateway's logs or state; device as on openclaw_filesystem_avail_bytes.", []string{"gateway", "role", "path", "device"}, nil)
+		"Size of the filesystem of the gateway's logs or state.", []string{"gateway", "role", "path", "device"}, nil)
 )
 
 // levels are the label values of openclaw_log_lines_total.
@@ -55,6 +56,8 @@ type Collector struct {
 	lines  map[string]float64
 	match  map[string]float64
 	bytes  float64
+
+	sizes background
 }
 
 // New returns a log collector for t counting patterns.
@@ -97,10 +100,56 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 		ch <- prometheus.MustNewConstMetric(fileSizeDesc, prometheus.GaugeValue, float64(fileSize), name)
 	}
 
-	var errs []error
-	if tailErr != nil {
-		errs = append(errs, tailErr)
+	sizes, sizesErr := c.sizes.get(c.usage)
+	for _, m := range sizes {
+		ch <- m
 	}
+	return errors.Join(tailErr, sizesErr)
+}
+
+// sizesEvery is how old the directory sizes and filesystem usage may be:
+// they are taken in the background, like the TCP counts, since a walk of
+// the log directories grows with them and the alerts that read them look
+// at minutes.
+var sizesEvery = 5 * time.Second
+
+// background holds the last directory sizes and filesystem usage. A scrape
+// reports them and, once they are older than sizesEvery, starts one
+// refresh that it does not wait for; the first scrape takes them itself.
+type background struct {
+	mu      sync.Mutex
+	at      time.Time
+	running bool
+	metrics []prometheus.Metric
+	err     error
+}
+
+func (b *background) get(take func() ([]prometheus.Metric, error)) ([]prometheus.Metric, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.at.IsZero() {
+		b.metrics, b.err = take()
+		b.at = time.Now()
+		return b.metrics, b.err
+	}
+	if !b.running && time.Since(b.at) >= sizesEvery {
+		b.running = true
+		go func() {
+			m, err := take()
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			b.metrics, b.err, b.at, b.running = m, err, time.Now(), false
+		}()
+	}
+	return b.metrics, b.err
+}
+
+// usage walks the log directories and reads the usage of the filesystems
+// holding the logs and the state.
+func (c *Collector) usage() ([]prometheus.Metric, error) {
+	name := c.t.Config.Name
+	var out []prometheus.Metric
+	var errs []error
 	for _, dir := range c.t.Config.LogDirs() {
 		size, err := dirSize(dir)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -110,7 +159,7 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 			errs = append(errs, err)
 			continue
 		}
-		ch <- prometheus.MustNewConstMetric(dirSizeDesc, prometheus.GaugeValue, float64(size), name, dir)
+		out = append(out, prometheus.MustNewConstMetric(dirSizeDesc, prometheus.GaugeValue, float64(size), name, dir))
 	}
 	dirs := map[string]string{"logs": c.t.Config.LogDir}
 	if state, err := c.t.StateDir(); err == nil { // else the locks collector says why
@@ -122,10 +171,10 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 			continue // not created yet: nothing to fill
 		}
 		dev := device(dir)
-		ch <- prometheus.MustNewConstMetric(fsAvailDesc, prometheus.GaugeValue, float64(u.Free), name, role, dir, dev)
-		ch <- prometheus.MustNewConstMetric(fsSizeDesc, prometheus.GaugeValue, float64(u.Total), name, role, dir, dev)
+		out = append(out, prometheus.MustNewConstMetric(fsAvailDesc, prometheus.GaugeValue, float64(u.Free), name, role, dir, dev),
+			prometheus.MustNewConstMetric(fsSizeDesc, prometheus.GaugeValue, float64(u.Total), name, role, dir, dev))
 	}
-	return errors.Join(errs...)
+	return out, errors.Join(errs...)
 }
 
 // Close releases the open log file.

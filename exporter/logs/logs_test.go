@@ -438,3 +438,38 @@ func TestFinderAgreesWithIndex(t *testing.T) {
 		}
 	}
 }
+
+// TestDirectorySizeRefreshedInTheBackground: a scrape reports the last
+// size and starts a refresh it does not wait for; a later scrape sees it.
+func TestDirectorySizeRefreshedInTheBackground(t *testing.T) {
+	dir := t.TempDir()
+	c := collectorFor(t, dir)
+	key := "openclaw_log_directory_size_bytes{directory=" + dir + "}"
+	first, err := scrapeWithin(t, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size, ok := first[key]
+	if !ok {
+		t.Fatalf("no %s in %v", key, first)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "other.log"), make([]byte, 1000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sizesEvery = 0
+	t.Cleanup(func() { sizesEvery = 5 * time.Second })
+	if got, _ := scrapeWithin(t, c); got[key] != size {
+		t.Errorf("the scrape that starts the refresh reported %g, want the last size %g", got[key], size)
+	}
+	deadline := time.Now().Add(hangDeadline)
+	for {
+		got, _ := scrapeWithin(t, c)
+		if got[key] == size+1000 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("size %g, want %g after a background refresh", got[key], size+1000)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -7,17 +7,14 @@ package process
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,7 +28,7 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 }
 
 var (
-	upDesc        = desc("up", "1 if the gateway process was found (listener on its port, live lock owner, or title).")
+	upDesc        = desc("up", "1 if the gateway process was found.")
 	openFDsDesc   = desc("open_fds", "Open file descriptors of the gateway process.")
 	maxFDsDesc    = desc("max_fds", "Soft limit on open file descriptors of the gateway process.")
 	residentDesc  = desc("resident_memory_bytes", "Resident memory of the gateway process.")
@@ -39,14 +36,14 @@ var (
 	cpuDesc       = desc("cpu_seconds_total", "User and system CPU time of the gateway process.")
 	threadsDesc   = desc("threads", "Threads of the gateway process.")
 	startDesc     = desc("start_time_seconds", "Start time of the gateway process since the Unix epoch.")
-	memLimitDesc  = desc("memory_limit_bytes", "Memory limit of the gateway process: the configured value, else its cgroup's (absent when unlimited).")
-	tcpDesc       = desc("tcp_connections", "TCP sockets on the gateway port by state, in the gateway's network namespace.", "state")
-	isGatewayDesc = desc("is_gateway", "1 if the process found is shown to be the gateway by its title; 0 when another program holds the gateway port or a lock names another program.")
-	tcpAgeDesc    = desc("tcp_connections_age_seconds", "Seconds since the TCP counts were taken: they are refreshed in the background every 5 s (less often where a walk of the host's sockets costs more than 0.5% of a core), not by each scrape.")
+	memLimitDesc  = desc("memory_limit_bytes", "Memory limit of the gateway process (configured or its cgroup's).")
+	tcpDesc       = desc("tcp_connections", "TCP sockets on the gateway port by state.", "state")
+	isGatewayDesc = desc("is_gateway", "1 if the process found is shown to be the gateway by its title.")
+	tcpAgeDesc    = desc("tcp_connections_age_seconds", "Seconds since the TCP counts were taken (in the background).")
 	processesDesc = prometheus.NewDesc("openclaw_gateway_processes",
-		"Gateway processes claiming this gateway: its own, and others started for its state directory (refreshed every minute); more than one is a conflict.", []string{"gateway"}, nil)
+		"Gateway processes claiming this gateway; more than one is a conflict.", []string{"gateway"}, nil)
 	processesAgeDesc = prometheus.NewDesc("openclaw_gateway_processes_age_seconds",
-		"Seconds since the gateway processes were counted: they are counted in the background every minute, not by each scrape.", []string{"gateway"}, nil)
+		"Seconds since the gateway processes were counted (in the background).", []string{"gateway"}, nil)
 )
 
 // Collector reports one gateway's process.
@@ -72,8 +69,11 @@ type Collector struct {
 	// only once it has started, and writes its lock then).
 	confirmed openclaw.Process
 	// impostor is the last process on the port found not to be the
-	// gateway, so that it is logged once, not every scrape.
-	impostor openclaw.Process
+	// gateway, so that it is logged once, not every scrape; it is judged
+	// again after impostorEvery (at impostorAt), time enough for a gateway
+	// still starting to retitle itself.
+	impostor   openclaw.Process
+	impostorAt time.Time
 }
 
 // New returns a process collector for t.
@@ -91,7 +91,7 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 	}
 
 	name := c.t.Config.Name
-	id, _, err := c.t.Process()
+	id, st, err := c.t.ProcessStat()
 	if n, at, err := c.processes.get(id, func() (int, error) { return c.countProcesses(id) }); err != nil {
 		c.t.Logger.Warn("count gateway processes", "err", err)
 	} else {
@@ -105,15 +105,11 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 		}
 		return err
 	}
-	st, err := readStat(c.t.Procs, id.PID)
+	fds, err := c.t.Procs.OpenFDs(id.PID)
 	if errors.Is(err, openclaw.ErrNoProcess) {
 		ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, 0, name)
-		return nil // exited since discovery
+		return nil // exited since it was confirmed
 	}
-	if err != nil {
-		return err
-	}
-	fds, err := c.t.Procs.OpenFDs(id.PID)
 	if err != nil {
 		return fmt.Errorf("open fds of pid %d: %w", id.PID, err)
 	}
@@ -129,10 +125,10 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 	if limit, err := maxFDs(c.t.Procs, id.PID); err == nil {
 		ch <- prometheus.MustNewConstMetric(maxFDsDesc, prometheus.GaugeValue, limit, name)
 	}
-	ch <- prometheus.MustNewConstMetric(residentDesc, prometheus.GaugeValue, float64(st.rssPages*uint64(os.Getpagesize())), name)
-	ch <- prometheus.MustNewConstMetric(virtualDesc, prometheus.GaugeValue, float64(st.vsize), name)
-	ch <- prometheus.MustNewConstMetric(cpuDesc, prometheus.CounterValue, float64(st.cpuTicks)/userHZ, name)
-	ch <- prometheus.MustNewConstMetric(threadsDesc, prometheus.GaugeValue, float64(st.threads), name)
+	ch <- prometheus.MustNewConstMetric(residentDesc, prometheus.GaugeValue, float64(st.RSSPages*uint64(os.Getpagesize())), name)
+	ch <- prometheus.MustNewConstMetric(virtualDesc, prometheus.GaugeValue, float64(st.VSize), name)
+	ch <- prometheus.MustNewConstMetric(cpuDesc, prometheus.CounterValue, float64(st.CPUTicks)/userHZ, name)
+	ch <- prometheus.MustNewConstMetric(threadsDesc, prometheus.GaugeValue, float64(st.Threads), name)
 	ch <- prometheus.MustNewConstMetric(startDesc, prometheus.GaugeValue, float64(boot)+float64(id.StartTime)/userHZ, name)
 
 	limit := c.t.Config.MemoryLimitBytes
@@ -161,9 +157,13 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 func (c *Collector) isGateway(id openclaw.Process) (float64, bool) {
 	c.mu.Lock()
 	known := c.confirmed == id
+	judged := c.impostor == id && time.Since(c.impostorAt) < impostorEvery
 	c.mu.Unlock()
 	if known {
 		return 1, true
+	}
+	if judged {
+		return 0, true
 	}
 	_, err := openclaw.Identity{Procs: c.t.Procs}.Confirm(id)
 	switch {
@@ -175,7 +175,7 @@ func (c *Collector) isGateway(id openclaw.Process) (float64, bool) {
 	case errors.Is(err, openclaw.ErrNotGateway):
 		c.mu.Lock()
 		first := c.impostor != id
-		c.impostor = id
+		c.impostor, c.impostorAt = id, time.Now()
 		c.mu.Unlock()
 		if first {
 			c.t.Logger.Warn("the process found for the gateway is not the gateway", "err", err)
@@ -240,67 +240,34 @@ func sameDir(a, b string) bool {
 	return filepath.Clean(a) == filepath.Clean(b)
 }
 
+// impostorEvery is how long a process found not to be the gateway stays
+// judged: its title is read again after that, not every scrape.
+const impostorEvery = 5 * time.Second
+
 // userHZ is the kernel's USER_HZ, the unit of /proc's CPU and start times:
 // 100 on every Linux architecture Go supports (as client_golang assumes).
 const userHZ = 100
 
-// procStat is what a scrape reads from /proc/PID/stat: CPU time, threads,
-// virtual and resident memory in one read, where the other three files
-// (status, statm, stat) took three.
-type procStat struct {
-	cpuTicks uint64 // utime + stime
-	threads  int
-	vsize    uint64
-	rssPages uint64
-}
-
-func readStat(procs openclaw.ProcFS, pid int) (procStat, error) {
-	data, err := os.ReadFile(filepath.Join(procs.Root, strconv.Itoa(pid), "stat"))
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
-		return procStat{}, fmt.Errorf("pid %d: %w", pid, openclaw.ErrNoProcess)
-	}
-	if err != nil {
-		return procStat{}, fmt.Errorf("read stat of pid %d: %w", pid, err)
-	}
-	// comm may hold spaces and parentheses: the fields start after the last ')'.
-	closing := bytes.LastIndexByte(data, ')')
-	fields := strings.Fields(string(data[closing+1:]))
-	// fields[0] is field 3 (state); field N is fields[N-3].
-	if closing < 0 || len(fields) < 22 {
-		return procStat{}, fmt.Errorf("parse stat of pid %d: %d fields, want at least 24", pid, len(fields)+2)
-	}
-	var v [4]uint64
-	for i, n := range []int{14, 15, 23, 24} { // utime, stime, vsize, rss
-		if v[i], err = strconv.ParseUint(fields[n-3], 10, 64); err != nil {
-			return procStat{}, fmt.Errorf("parse stat of pid %d: field %d: %w", pid, n, err)
-		}
-	}
-	threads, err := strconv.Atoi(fields[20-3])
-	if err != nil {
-		return procStat{}, fmt.Errorf("parse stat of pid %d: num_threads: %w", pid, err)
-	}
-	return procStat{cpuTicks: v[0] + v[1], threads: threads, vsize: v[2], rssPages: v[3]}, nil
-}
-
 // bootTime is the btime line of the proc root's stat, in seconds since the
 // epoch, read once.
 func (c *Collector) bootTime() (int64, error) {
-	c.bootSet.Do(func() {
-		path := filepath.Join(c.t.Procs.Root, "stat")
-		data, err := os.ReadFile(path)
-		if err != nil {
-			c.bootErr = fmt.Errorf("boot time: %w", err)
-			return
-		}
-		for line := range strings.SplitSeq(string(data), "\n") {
-			if v, ok := strings.CutPrefix(line, "btime "); ok {
-				c.boot, c.bootErr = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-				return
-			}
-		}
-		c.bootErr = fmt.Errorf("boot time: no btime line in %s", path)
-	})
+	c.bootSet.Do(func() { c.boot, c.bootErr = bootTime(c.t.Procs) })
 	return c.boot, c.bootErr
+}
+
+// bootTime reads the btime line of procs' stat: seconds since the epoch.
+func bootTime(procs openclaw.ProcFS) (int64, error) {
+	path := filepath.Join(procs.Root, "stat")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("boot time: %w", err)
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "btime "); ok {
+			return strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("boot time: no btime line in %s", path)
 }
 
 // maxFDs reads the soft "Max open files" limit from /proc/PID/limits.

@@ -18,23 +18,22 @@ const retryBackoff = time.Second
 var (
 	suiteLabels  = []string{"gateway", "model", "suite"}
 	testLabels   = []string{"gateway", "model", "suite", "test"}
-	cachedNote   = " Suites run in the background on their interval; scrapes serve the cached result."
 	passRatioDsc = prometheus.NewDesc("openclaw_reasoning_pass_ratio",
-		"Weighted share of the tests that passed in the last run that got answers."+cachedNote, suiteLabels, nil)
+		"Weighted share of the tests that passed in the last run that got answers.", suiteLabels, nil)
 	testPassedDesc = prometheus.NewDesc("openclaw_reasoning_test_passed",
-		"1 if the test passed in the last run that got answers, else 0."+cachedNote, testLabels, nil)
+		"1 if the test passed in the last run that got answers, else 0.", testLabels, nil)
 	thinkingDesc = prometheus.NewDesc("openclaw_reasoning_test_thinking_characters",
-		"Length of the model's thinking for the test in the last run that got answers (think blocks and reasoning_content), in characters."+cachedNote, testLabels, nil)
+		"Length of the model's thinking for the test in the last run, in characters.", testLabels, nil)
 	tokenRateDesc = prometheus.NewDesc("openclaw_reasoning_completion_tokens_per_second",
-		"usage.completion_tokens over the request time of the answers in the last run that got answers."+cachedNote, suiteLabels, nil)
+		"Completion tokens per second of the answers in the last run.", suiteLabels, nil)
 	lastRunDesc = prometheus.NewDesc("openclaw_reasoning_last_run_timestamp_seconds",
-		"When the last completed run started, whatever its result."+cachedNote, suiteLabels, nil)
+		"When the last completed run started, whatever its result.", suiteLabels, nil)
 	lastPassDesc = prometheus.NewDesc("openclaw_reasoning_last_pass_timestamp_seconds",
-		"When the last run in which every test passed started."+cachedNote, suiteLabels, nil)
+		"When the last run in which every test passed started.", suiteLabels, nil)
 	inProgressDesc = prometheus.NewDesc("openclaw_reasoning_run_in_progress",
 		"1 while a run of the suite is in flight.", suiteLabels, nil)
 	modelUpDesc = prometheus.NewDesc("openclaw_model_server_up",
-		"1 if the last health probe of the model server got a 2xx answer within the deadline (background probes on health_interval).", []string{"gateway", "model"}, nil)
+		"1 if the last health probe of the model server got a 2xx answer in time.", []string{"gateway", "model"}, nil)
 )
 
 // Monitor is the reasoning probes of one gateway: a runner per suite of

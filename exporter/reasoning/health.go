@@ -43,7 +43,7 @@ func NewHealthProber(gateway, model, baseURL, path string, hc *http.Client, inte
 		HTTP: hc, Interval: interval, Timeout: timeout, Logger: logger.With("model", model),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:        "openclaw_model_server_probe_duration_seconds",
-			Help:        "Duration of model server health probes, failed ones included (background probes on health_interval).",
+			Help:        "Duration of model server health probes, failed ones included.",
 			Buckets:     []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 			ConstLabels: prometheus.Labels{"gateway": gateway, "model": model},
 		}),

@@ -49,12 +49,12 @@ func NewRunner(gateway, model, suiteName string, job Job, interval time.Duration
 		Logger:     logger.With("model", model, "suite", suiteName),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name:        "openclaw_reasoning_failures_total",
-			Help:        "Failed reasoning tests by reason (wrong_answer, timeout, http_error, empty_answer, think_truncated), counted as background runs complete.",
+			Help:        "Failed reasoning tests by reason.",
 			ConstLabels: labels,
 		}, []string{"reason"}),
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name:        "openclaw_reasoning_runs_total",
-			Help:        "Completed reasoning suite runs by result: passed (every test), failed (some test), error (no test got an answer).",
+			Help:        "Completed reasoning suite runs by result.",
 			ConstLabels: labels,
 		}, []string{"result"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{

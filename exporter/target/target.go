@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	promconfig "github.com/prometheus/common/config"
@@ -51,7 +52,19 @@ type Target struct {
 	// stateDir is the state directory last found from the gateway's
 	// process (StateDir), kept for when the process is gone.
 	stateDir string
+
+	// scrape numbers the scrapes begun (Begin). stat is the read of proc's
+	// stat that confirmed it, in scrape confirmedIn: the collectors of one
+	// scrape share it, one read of the gateway's stat per scrape.
+	scrape      atomic.Uint64
+	stat        openclaw.Stat
+	confirmedIn uint64
+	confirmedAt time.Time
 }
+
+// confirmFresh bounds how long a confirmation serves the scrape that took
+// it, and the probes that ask between scrapes.
+const confirmFresh = time.Second
 
 // New builds the target's HTTP client from its configuration.
 func New(cfg *config.Gateway, logger *slog.Logger) (*Target, error) {
@@ -88,18 +101,36 @@ func (t *Target) local() bool {
 	return local
 }
 
+// Begin starts a scrape: its collectors share one confirmation of the
+// gateway's process.
+func (t *Target) Begin() { t.scrape.Add(1) }
+
 // Process returns the gateway's process. A known process is confirmed with
-// one read of its stat file; otherwise it is looked up by port and lock, and
-// by title at most every titleScanEvery.
+// one read of its stat file per scrape (Begin); otherwise it is looked up by
+// port and lock, and by title at most every titleScanEvery.
 func (t *Target) Process() (openclaw.Process, openclaw.Method, error) {
+	p, m, _, err := t.lookup()
+	return p, m, err
+}
+
+// ProcessStat is Process with the read of its stat file that confirmed it.
+func (t *Target) ProcessStat() (openclaw.Process, openclaw.Stat, error) {
+	p, _, st, err := t.lookup()
+	return p, st, err
+}
+
+func (t *Target) lookup() (openclaw.Process, openclaw.Method, openclaw.Stat, error) {
 	if t.Remote {
-		return openclaw.Process{}, "", ErrRemote
+		return openclaw.Process{}, "", openclaw.Stat{}, ErrRemote
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.proc.PID > 0 {
-		if start, err := t.Procs.StartTime(t.proc.PID); err == nil && start == t.proc.StartTime {
-			return t.proc, t.method, nil
+		if n := t.scrape.Load(); n > 0 && t.confirmedIn == n && time.Since(t.confirmedAt) < confirmFresh {
+			return t.proc, t.method, t.stat, nil
+		}
+		if err := t.confirm(t.proc); err == nil {
+			return t.proc, t.method, t.stat, nil
 		}
 	}
 	d := openclaw.Discoverer{Procs: t.Procs, Port: t.Config.Port(), LockDirs: t.Config.LockDirs(), SkipTitle: true}
@@ -108,15 +139,31 @@ func (t *Target) Process() (openclaw.Process, openclaw.Method, error) {
 		t.lastTitle = time.Now()
 	}
 	p, m, err := d.Find(t.proc)
+	if err == nil {
+		err = t.confirm(p)
+	}
 	if err != nil {
 		t.proc, t.method = openclaw.Process{}, ""
-		return openclaw.Process{}, "", err
+		return openclaw.Process{}, "", openclaw.Stat{}, err
 	}
 	if p != t.proc {
 		t.Logger.Info("gateway process found", "pid", p.PID, "method", m)
 	}
 	t.proc, t.method = p, m
-	return p, m, nil
+	return p, m, t.stat, nil
+}
+
+// confirm reads p's stat and keeps it when p is still that live process.
+func (t *Target) confirm(p openclaw.Process) error {
+	st, err := t.Procs.Stat(p.PID)
+	if err != nil {
+		return err
+	}
+	if st.StartTime != p.StartTime || st.State == 'Z' || st.State == 'X' {
+		return fmt.Errorf("pid %d exited or was reused: %w", p.PID, openclaw.ErrNoProcess)
+	}
+	t.stat, t.confirmedIn, t.confirmedAt = st, t.scrape.Load(), time.Now()
+	return nil
 }
 
 // ErrNoProcess reports whether err says the gateway process is absent (as

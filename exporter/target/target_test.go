@@ -59,6 +59,39 @@ func TestProcessIsCachedAndRediscovered(t *testing.T) {
 	}
 }
 
+// TestOneStatReadPerScrape: the collectors of one scrape share the read
+// that confirmed the process (its stat travels with it); the next scrape
+// reads again and sees a process that changed.
+func TestOneStatReadPerScrape(t *testing.T) {
+	tree := proctest.New(t)
+	tg := targettest.New(t, fmt.Sprintf("gateways:\n  - name: g\n    url: http://127.0.0.1:1\n    state_dir: %s\n", t.TempDir()))
+	tg.Procs = openclaw.ProcFS{Root: tree.Root}
+	dir := tg.Config.LockDirs()[0]
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "gateway.0000abcd.lock"), openclaw.Lock{PID: 300, StartTime: 700}.Marshal(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tree.Add(300, 1, "openclaw-gatewa", 'S', 700, "openclaw-gateway")
+
+	tg.Begin()
+	p, st, err := tg.ProcessStat()
+	if err != nil || p.PID != 300 || st.StartTime != 700 || st.Comm != "openclaw-gatewa" {
+		t.Fatalf("first: %+v %+v %v", p, st, err)
+	}
+	// The pid is reused within the scrape: the scrape's confirmation stands.
+	tree.Add(300, 1, "bash", 'S', 800, "bash")
+	if p, st, err := tg.ProcessStat(); err != nil || p.PID != 300 || st.Comm != "openclaw-gatewa" {
+		t.Fatalf("same scrape: %+v %+v %v", p, st, err)
+	}
+	// The next scrape reads the stat again.
+	tg.Begin()
+	if p, _, err := tg.Process(); !target.ErrNoProcess(err) {
+		t.Fatalf("next scrape, after pid reuse: %+v %v, want no process", p, err)
+	}
+}
+
 // TestStateDirFromTheGatewayProcess: with state_dir left out, the state
 // directory is the one the gateway process was started for (its
 // environment), kept once the process is gone; a configured one wins; with

@@ -60,6 +60,11 @@ type Stat struct {
 	State     byte
 	PPID      int
 	StartTime uint64
+	// What the exporter reports of the gateway from the same read.
+	CPUTicks uint64 // utime + stime, in USER_HZ
+	Threads  int
+	VSize    uint64 // bytes
+	RSSPages uint64
 }
 
 // Stat parses /proc/PID/stat. comm may hold spaces and parentheses, so the
@@ -82,8 +87,8 @@ func (p ProcFS) Stat(pid int) (Stat, error) {
 	}
 	fields := strings.Fields(string(data[closing+1:]))
 	// fields[0] is field 3 (state); field N is fields[N-3].
-	if len(fields) < 20 {
-		return Stat{}, fmt.Errorf("parse stat of pid %d: %d fields after comm, want at least 20", pid, len(fields))
+	if len(fields) < 22 {
+		return Stat{}, fmt.Errorf("parse stat of pid %d: %d fields after comm, want at least 22", pid, len(fields))
 	}
 	ppid, err := strconv.Atoi(fields[1])
 	if err != nil {
@@ -94,6 +99,16 @@ func (p ProcFS) Stat(pid int) (Stat, error) {
 		return Stat{}, fmt.Errorf("parse stat of pid %d: starttime: %w", pid, err)
 	}
 	st := Stat{Comm: string(data[open+1 : closing]), PPID: ppid, StartTime: start}
+	var v [4]uint64
+	for i, n := range []int{14, 15, 23, 24} { // utime, stime, vsize, rss
+		if v[i], err = strconv.ParseUint(fields[n-3], 10, 64); err != nil {
+			return Stat{}, fmt.Errorf("parse stat of pid %d: field %d: %w", pid, n, err)
+		}
+	}
+	if st.Threads, err = strconv.Atoi(fields[20-3]); err != nil {
+		return Stat{}, fmt.Errorf("parse stat of pid %d: num_threads: %w", pid, err)
+	}
+	st.CPUTicks, st.VSize, st.RSSPages = v[0]+v[1], v[2], v[3]
 	if len(fields[0]) > 0 {
 		st.State = fields[0][0]
 	}

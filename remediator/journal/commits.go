@@ -79,9 +79,11 @@ var beforeCommit = func() error { return nil }
 
 func (j *Journal) update(fn func(*bolt.Tx) error) error { return j.commit(j.db.Update, fn) }
 
-// batch is update through db.Batch, which may run fn more than once; the
-// last run says whether fn failed.
-func (j *Journal) batch(fn func(*bolt.Tx) error) error { return j.commit(j.db.Batch, fn) }
+// batch is update shared with the concurrent writers (group), which may
+// run fn more than once; the last run says whether fn failed.
+func (j *Journal) batch(fn func(*bolt.Tx) error) error {
+	return j.commit(func(fn func(*bolt.Tx) error) error { return j.group.run(j.db, fn) }, fn)
+}
 
 // commit runs fn in a write transaction through run (db.Update or
 // db.Batch) and notes whether the commit itself failed.

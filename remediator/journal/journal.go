@@ -6,10 +6,11 @@
 // It is a bbolt file. bbolt is pure Go (no cgo, so the static binary and the
 // race detector keep working), one file, and every read-write transaction is
 // ACID with an fsync at commit: an incident acknowledged to Alertmanager is on
-// disk. Webhooks (Admit) and the runners' stages (Batch) go through
-// db.Batch, which merges concurrent writers into one transaction and one
-// fsync, so a storm of deliveries costs a few fsyncs, not one each, and a
-// runner's commit joins the webhooks' instead of queueing for its own. SQLite would add cgo or a large transpiled driver for queries
+// disk. Webhooks (Admit) and the runners' stages (Batch) commit in groups
+// (group commit, see group): the writers that arrive while a commit runs
+// share the next transaction and fsync, so a storm of deliveries costs a
+// few fsyncs, not one each, and a runner's commit joins the webhooks'
+// instead of queueing for its own. SQLite would add cgo or a large transpiled driver for queries
 // we do not need: incidents are looked up by key and listed by a scan bounded
 // by the retention.
 package journal
@@ -215,13 +216,11 @@ type Journal struct {
 	db   *bolt.DB
 	path string
 	commits
+	group group // the writers of Admit and Batch
 }
 
 // Options tune Open.
 type Options struct {
-	// BatchDelay is how long db.Batch waits for more writers before it
-	// commits; 0 keeps bbolt's default (10 ms).
-	BatchDelay time.Duration
 	// LockTimeout is how long Open waits for the file lock that another
 	// process holds; 0: DefaultLockTimeout.
 	LockTimeout time.Duration
@@ -270,9 +269,6 @@ func Open(path string, o Options) (*Journal, error) {
 			db.Close()
 		}
 		return nil, err
-	}
-	if o.BatchDelay > 0 {
-		db.MaxBatchDelay = o.BatchDelay
 	}
 	return &Journal{db: db, path: path}, nil
 }

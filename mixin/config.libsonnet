@@ -44,6 +44,13 @@
     // availabilityWindow.
     unresponsiveSeconds: 30,
     availabilityWindow: '1m',
+    // The gateway alerts are evaluated this often, whatever Prometheus's
+    // evaluation_interval: a restart alert then fires within this of the
+    // scrape that shows the run of failures long enough, not up to a whole
+    // evaluation interval later (15s is common). The expressions read the
+    // last samples, so evaluating more often changes when they fire, never
+    // whether.
+    gatewayEvaluationInterval: '5s',
     gatewayNotReadyFor: '5m',
 
     // The RPC probe (gateways with a token_file). The hidden hang, /healthz

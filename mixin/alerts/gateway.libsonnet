@@ -7,6 +7,7 @@ local alert = import 'alert.libsonnet';
     groups+: [
       {
         name: 'openclaw-gateway',
+        interval: c.gatewayEvaluationInterval,
         rules: [
           alert.new(
             c,

@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux && !clawwatch_portable
 
 package process
 
@@ -59,7 +59,7 @@ type selfCollector struct {
 
 // NewSelf returns the collector of the exporter's own process_* series.
 func NewSelf() prometheus.Collector {
-	return &selfCollector{pid: os.Getpid(), procs: openclaw.DefaultProcFS, page: float64(os.Getpagesize())}
+	return &selfCollector{pid: os.Getpid(), procs: openclaw.ProcFS{Root: "/proc"}, page: float64(os.Getpagesize())}
 }
 
 func (c *selfCollector) Describe(ch chan<- *prometheus.Desc) {

@@ -56,6 +56,8 @@ type Collector struct {
 	// The cgroup's memory limit changes rarely (systemctl set-property) and
 	// costs two file reads and a parse; refreshed like the TCP counts.
 	memLimit refreshed[int64]
+	// The descriptor limit changes only by prlimit; refreshed likewise.
+	maxFDs refreshed[float64]
 
 	mu sync.Mutex
 
@@ -79,7 +81,7 @@ type Collector struct {
 // New returns a process collector for t.
 func New(t *target.Target) *Collector {
 	return &Collector{t: t, tcp: refreshed[map[string]int]{every: tcpEvery}, processes: refreshed[int]{every: countEvery},
-		memLimit: refreshed[int64]{every: tcpEvery}}
+		memLimit: refreshed[int64]{every: tcpEvery}, maxFDs: refreshed[float64]{every: tcpEvery}}
 }
 
 // Update reports the process. An absent process is reported as
@@ -122,7 +124,7 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 		ch <- prometheus.MustNewConstMetric(isGatewayDesc, prometheus.GaugeValue, is, name)
 	}
 	ch <- prometheus.MustNewConstMetric(openFDsDesc, prometheus.GaugeValue, float64(fds), name)
-	if limit, err := maxFDs(c.t.Procs, id.PID); err == nil {
+	if limit, _, err := c.maxFDs.get(id, func() (float64, error) { return maxFDs(c.t.Procs, id.PID) }); err == nil {
 		ch <- prometheus.MustNewConstMetric(maxFDsDesc, prometheus.GaugeValue, limit, name)
 	}
 	ch <- prometheus.MustNewConstMetric(residentDesc, prometheus.GaugeValue, float64(st.RSSPages*uint64(os.Getpagesize())), name)

@@ -45,17 +45,20 @@ LDFLAGS     := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revision=$
 	-X $(VERSION_PKG).Branch=$(BRANCH) -X $(VERSION_PKG).BuildUser=$(BUILD_USER) -X $(VERSION_PKG).BuildDate=$(BUILD_DATE)
 GO_BUILD    := $(GO) build -trimpath -ldflags '$(LDFLAGS)'
 
-# make release: node_exporter's layout, one tarball per platform. Linux
-# binaries are static (no cgo, Go's own resolver and user lookup): they run on
-# any distribution's glibc or musl. GPU hosts take the NVML variant, built
-# with cgo for the platforms in RELEASE_NVML_PLATFORMS (the host's own, or one
-# whose Debian cross compiler is installed); in the static ones the GPU
-# collector reports itself unavailable. Archives are reproducible: mtimes
-# from SOURCE_DATE_EPOCH (the commit's time unless set), sorted entries,
-# numeric owner, gzip without a name or time (deploy/release_test.go builds
-# twice and compares).
+# make release: node_exporter's layout, one archive per platform: a tarball,
+# a .zip for Windows. Linux binaries are static (no cgo, Go's own resolver and
+# user lookup): they run on any distribution's glibc or musl. GPU hosts take
+# the NVML variant, built with cgo for the platforms in
+# RELEASE_NVML_PLATFORMS (the host's own, or one whose Debian cross compiler
+# is installed); in the static ones the GPU collector reports itself
+# unavailable. macOS and Windows are built without cgo too; macOS keeps the
+# system resolver (no netgo: it follows the host's VPN and split DNS
+# settings). Archives are reproducible: mtimes from SOURCE_DATE_EPOCH (the
+# commit's time unless set), sorted entries, numeric owner, normalised
+# modes, gzip without a name or time, zip without extra attributes and with
+# DOS times taken in UTC (deploy/release_test.go builds twice and compares).
 RELEASE_DIR            ?= dist
-RELEASE_PLATFORMS      ?= linux/amd64 linux/arm64
+RELEASE_PLATFORMS      ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
 RELEASE_NVML_PLATFORMS ?= linux/amd64
 RELEASE_STATIC_TAGS    := netgo,osusergo
 
@@ -113,7 +116,7 @@ help: ## List the targets.
 build: ## Build every command into ./bin, with the version stamped.
 	$(GO_BUILD) -o $(BIN_DIR)/ ./cmd/...
 
-release: ## Tarballs per platform (static Linux, an NVML variant), sha256sums.txt and the release notes in ./dist.
+release: ## Archives per platform (static Linux, an NVML variant, macOS, a Windows .zip), sha256sums.txt and the release notes in ./dist.
 	rm -rf $(RELEASE_DIR) && mkdir -p $(RELEASE_DIR)
 	@notes=$$(awk -v v='$(VERSION)' '/^## \[/ {on = index($$0, "## [" v "]") == 1; next} on' CHANGELOG.md); \
 	[ -n "$$notes" ] || { echo "CHANGELOG.md has no section ## [$(VERSION)]" >&2; exit 1; }; \
@@ -121,7 +124,7 @@ release: ## Tarballs per platform (static Linux, an NVML variant), sha256sums.tx
 	@for variant in $(addsuffix /static,$(RELEASE_PLATFORMS)) $(addsuffix /nvml,$(RELEASE_NVML_PLATFORMS)); do \
 		os=$${variant%%/*} rest=$${variant#*/} arch=$${rest%/*} kind=$${rest#*/}; \
 		suffix=; [ $$kind = static ] || suffix=-$$kind; name=clawwatch-$(VERSION).$$os-$$arch$$suffix; \
-		if [ $$kind = static ]; then cgo=0 cc= tags=$(RELEASE_STATIC_TAGS); \
+		if [ $$kind = static ]; then cgo=0 cc= tags=$(RELEASE_STATIC_TAGS); [ $$os != darwin ] || tags=osusergo; \
 		else \
 			case $$arch in amd64) cc=x86_64-linux-gnu-gcc ;; arm64) cc=aarch64-linux-gnu-gcc ;; esac; \
 			[ "$$os/$$arch" = "$$($(GO) env GOHOSTOS)/$$($(GO) env GOHOSTARCH)" ] && cc=; \
@@ -131,16 +134,23 @@ release: ## Tarballs per platform (static Linux, an NVML variant), sha256sums.tx
 		echo "$$name: CGO_ENABLED=$$cgo$${cc:+ CC=$$cc} tags $$tags"; \
 		env CGO_ENABLED=$$cgo $${cc:+CC=$$cc} GOOS=$$os GOARCH=$$arch \
 			$(GO_BUILD) -tags $$tags -o $(RELEASE_DIR)/$$name/ ./cmd/... || exit 1; \
-		mkdir -p $(RELEASE_DIR)/$$name/mixin $(RELEASE_DIR)/$$name/dashboards $(RELEASE_DIR)/$$name/systemd; \
+		mkdir -p $(RELEASE_DIR)/$$name/mixin $(RELEASE_DIR)/$$name/dashboards; \
 		cp LICENSE NOTICE CHANGELOG.md README.md $(RELEASE_DIR)/$$name/; \
 		cp mixin/alerts.yaml mixin/rules.yaml $(RELEASE_DIR)/$$name/mixin/; \
 		cp dashboards/*.json $(RELEASE_DIR)/$$name/dashboards/; \
-		cp deploy/systemd/* $(RELEASE_DIR)/$$name/systemd/; \
-		tar -C $(RELEASE_DIR) --sort=name --owner=0 --group=0 --numeric-owner --mtime=@$(SOURCE_DATE_EPOCH) \
-			--mode=u+w,go-w,a+rX -cf - $$name | gzip -9n > $(RELEASE_DIR)/$$name.tar.gz; \
+		if [ $$os = linux ]; then mkdir -p $(RELEASE_DIR)/$$name/systemd && cp deploy/systemd/* $(RELEASE_DIR)/$$name/systemd/; fi; \
+		if [ $$os = windows ]; then \
+			command -v zip >/dev/null || { echo "$$name: zip is not installed" >&2; exit 1; }; \
+			chmod -R u+w,go-w,a+rX $(RELEASE_DIR)/$$name && \
+			find $(RELEASE_DIR)/$$name -exec touch -h -d @$(SOURCE_DATE_EPOCH) {} + && \
+			( cd $(RELEASE_DIR) && find $$name -type f | LC_ALL=C sort | TZ=UTC zip -X -D -9 -q -@ $$name.zip ) || exit 1; \
+		else \
+			tar -C $(RELEASE_DIR) --sort=name --owner=0 --group=0 --numeric-owner --mtime=@$(SOURCE_DATE_EPOCH) \
+				--mode=u+w,go-w,a+rX -cf - $$name | gzip -9n > $(RELEASE_DIR)/$$name.tar.gz; \
+		fi; \
 		rm -rf $(RELEASE_DIR)/$$name; \
 	done
-	cd $(RELEASE_DIR) && sha256sum *.tar.gz > sha256sums.txt && cat sha256sums.txt
+	cd $(RELEASE_DIR) && sha256sum $$(ls *.tar.gz *.zip 2>/dev/null | LC_ALL=C sort) > sha256sums.txt && cat sha256sums.txt
 
 lint: ## gofmt, go vet, go mod tidy.
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -2,11 +2,15 @@ package deploy
 
 import (
 	"archive/tar"
+	"archive/zip"
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
 	"debug/elf"
+	"debug/macho"
+	"debug/pe"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -22,11 +26,14 @@ import (
 	"time"
 )
 
-// TestRelease runs `make release` twice for Linux (static amd64 and arm64,
-// the NVML variant for amd64) and checks that the two are byte-identical,
-// the tarballs (node_exporter's layout) and their checksums, that the static
-// binaries have no program interpreter, and that version, revision, branch
-// and build tags are stamped into --version and *_build_info.
+// TestRelease runs `make release` twice (static Linux amd64 and arm64, the
+// NVML variant for amd64, macOS amd64 and arm64, Windows amd64) and checks
+// that the two are byte-identical, the archives (node_exporter's layout; a
+// .zip for Windows) and their checksums, that the static Linux binaries have
+// no program interpreter, that the macOS and Windows ones are Mach-O and PE
+// executables for their architecture (.exe on Windows), and that version,
+// revision, branch and build tags are stamped into --version and
+// *_build_info.
 func TestRelease(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds every command")
@@ -42,7 +49,7 @@ func TestRelease(t *testing.T) {
 	release := func() string {
 		dist := t.TempDir()
 		out, err := exec.Command("make", "-C", "..", "--no-print-directory", "release", "RELEASE_DIR="+dist,
-			"RELEASE_PLATFORMS=linux/amd64 linux/arm64", "RELEASE_NVML_PLATFORMS=linux/amd64").CombinedOutput()
+			"RELEASE_PLATFORMS=linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64", "RELEASE_NVML_PLATFORMS=linux/amd64").CombinedOutput()
 		if err != nil {
 			t.Fatalf("make release: %v\n%s", err, out)
 		}
@@ -72,22 +79,42 @@ func TestRelease(t *testing.T) {
 		{"linux-amd64", "", "netgo,osusergo", true},
 		{"linux-arm64", "", "netgo,osusergo", true},
 		{"linux-amd64", "-nvml", "cgo,netgo,osusergo", false},
+		{"darwin-amd64", "", "osusergo", true},
+		{"darwin-arm64", "", "osusergo", true},
+		{"windows-amd64", "", "netgo,osusergo", true},
 	} {
 		name := "clawwatch-" + version + "." + c.platform + c.suffix
-		tarball := filepath.Join(dist, name+".tar.gz")
-		f, err := os.ReadFile(tarball)
+		goos, goarch, _ := strings.Cut(c.platform, "-")
+		ext, exe := ".tar.gz", ""
+		if goos == "windows" {
+			ext, exe = ".zip", ".exe"
+		}
+		archive := filepath.Join(dist, name+ext)
+		f, err := os.ReadFile(archive)
 		if err != nil {
 			t.Fatal(err)
 		}
 		sum := sha256.Sum256(f)
-		wantSums = append(wantSums, hex.EncodeToString(sum[:])+"  "+name+".tar.gz")
+		wantSums = append(wantSums, hex.EncodeToString(sum[:])+"  "+name+ext)
 
 		bin := t.TempDir()
-		got := untar(t, tarball, bin, epoch)
+		var got []string
+		if ext == ".zip" {
+			got = unzip(t, archive, bin, epoch)
+		} else {
+			got = untar(t, archive, bin, epoch)
+		}
 		want := []string{name + "/CHANGELOG.md", name + "/LICENSE", name + "/NOTICE", name + "/README.md", name + "/mixin/alerts.yaml", name + "/mixin/rules.yaml"}
 		for _, cmd := range []string{"openclaw-exporter", "openclaw-gatewaysim", "openclaw-remediator"} {
-			want = append(want, name+"/"+cmd)
-			interp, err := interpreter(filepath.Join(bin, name, cmd))
+			want = append(want, name+"/"+cmd+exe)
+			path := filepath.Join(bin, name, cmd+exe)
+			if goos != "linux" {
+				if err := executableFor(path, goos, goarch); err != nil {
+					t.Errorf("%s/%s: %v", name, cmd+exe, err)
+				}
+				continue
+			}
+			interp, err := interpreter(path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -96,7 +123,11 @@ func TestRelease(t *testing.T) {
 				t.Errorf("%s/%s: program interpreter %q, want a dynamic executable: %v", name, cmd, interp, dynamic)
 			}
 		}
-		for _, glob := range []string{"../dashboards/*.json", "systemd/*"} {
+		globs := []string{"../dashboards/*.json"}
+		if goos == "linux" {
+			globs = append(globs, "systemd/*") // units for Linux only
+		}
+		for _, glob := range globs {
 			files, _ := filepath.Glob(glob)
 			for _, f := range files {
 				want = append(want, name+"/"+filepath.Base(filepath.Dir(f))+"/"+filepath.Base(f))
@@ -179,6 +210,75 @@ func interpreter(path string) (string, error) {
 		}
 	}
 	return "", nil
+}
+
+// executableFor checks that path is an executable for goos/goarch: Mach-O
+// on macOS, PE on Windows.
+func executableFor(path, goos, goarch string) error {
+	switch goos {
+	case "darwin":
+		f, err := macho.Open(path)
+		if err != nil {
+			return fmt.Errorf("not a Mach-O file: %w", err)
+		}
+		defer f.Close()
+		want := map[string]macho.Cpu{"amd64": macho.CpuAmd64, "arm64": macho.CpuArm64}[goarch]
+		if f.Type != macho.TypeExec || f.Cpu != want {
+			return fmt.Errorf("Mach-O type %v for %v, want an executable for %v", f.Type, f.Cpu, want)
+		}
+	case "windows":
+		f, err := pe.Open(path)
+		if err != nil {
+			return fmt.Errorf("not a PE file: %w", err)
+		}
+		defer f.Close()
+		if f.Machine != pe.IMAGE_FILE_MACHINE_AMD64 || f.Characteristics&pe.IMAGE_FILE_EXECUTABLE_IMAGE == 0 {
+			return fmt.Errorf("PE machine %#x, characteristics %#x, want an amd64 executable", f.Machine, f.Characteristics)
+		}
+	default:
+		return fmt.Errorf("no check for %s", goos)
+	}
+	return nil
+}
+
+// unzip extracts a .zip into dir and returns the files' names; every entry
+// must be dated mtime, to the two seconds of a zip's DOS time.
+func unzip(t *testing.T, path, dir string, mtime int64) []string {
+	t.Helper()
+	r, err := zip.OpenReader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var names []string
+	for _, f := range r.File {
+		if d := f.Modified.Unix() - mtime; d < -1 || d > 1 {
+			t.Errorf("%s: dated %s, want the commit's time %s", f.Name, f.Modified.UTC(), time.Unix(mtime, 0).UTC())
+		}
+		if f.FileInfo().IsDir() {
+			continue
+		}
+		names = append(names, f.Name)
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, filepath.FromSlash(f.Name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		out, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(out, rc); err != nil {
+			t.Fatal(err)
+		}
+		out.Close()
+		rc.Close()
+	}
+	slices.Sort(names)
+	return names
 }
 
 // untar extracts a .tar.gz into dir and returns the regular files' names;
@@ -265,13 +365,19 @@ func scrape(t *testing.T, exporter string) string {
 // TestNoticeNamesEveryModule: NOTICE names every third-party module linked
 // into the commands, and none that is not.
 func TestNoticeNamesEveryModule(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", "-f", "{{with .Module}}{{if not .Main}}{{.Path}}{{end}}{{end}}", "../cmd/...").Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
+	// Every platform a release is built for: some modules are linked
+	// into one platform's binaries only (WMI on Windows).
 	linked := map[string]bool{}
-	for _, m := range strings.Fields(string(out)) {
-		linked[m] = true
+	for _, env := range [][]string{nil, {"GOOS=darwin", "GOARCH=arm64", "CGO_ENABLED=0"}, {"GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0"}} {
+		cmd := exec.Command("go", "list", "-deps", "-f", "{{with .Module}}{{if not .Main}}{{.Path}}{{end}}{{end}}", "../cmd/...")
+		cmd.Env = append(os.Environ(), env...)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go list %v: %v", env, err)
+		}
+		for _, m := range strings.Fields(string(out)) {
+			linked[m] = true
+		}
 	}
 	notice, err := os.ReadFile("../NOTICE")
 	if err != nil {

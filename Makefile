@@ -62,6 +62,13 @@ RELEASE_PLATFORMS      ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 wind
 RELEASE_NVML_PLATFORMS ?= linux/amd64
 RELEASE_STATIC_TAGS    := netgo,osusergo
 
+# make test builds every command for these, and runs the tests of the
+# packages that read processes, locks and logs with -tags clawwatch_portable:
+# the path macOS and Windows take, without /proc.
+CROSS_PLATFORMS := darwin/amd64 darwin/arm64 windows/amd64
+PORTABLE_PKGS   := ./internal/openclaw/ ./exporter/process/ ./exporter/locks/ ./exporter/logs/ ./exporter/target/ \
+	./remediator/driver/ ./remediator/actions/ ./internal/gatewaysim/
+
 # The compose stack in make test (deploy/localimages/stack-test.sh) on a
 # private Docker Engine: the compose plugin, built from the Go module proxy
 # (its go.mod has exclude directives, which `go install` refuses: it is built
@@ -157,6 +164,7 @@ lint: ## gofmt, go vet, go mod tidy.
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags dockerengine ./deploy/ ./remediator/driver/
+	$(GO) vet -tags clawwatch_portable $(PORTABLE_PKGS)
 	@# go.mod and go.sum are what go mod tidy makes of them.
 	$(GO) mod tidy -diff
 	cd deploy/tools && $(GO) mod tidy -diff
@@ -186,6 +194,12 @@ test: cache lint fuzz-smoke ## Every test, with -race: unit, integration, confor
 	@# Without cgo everything builds and the GPU collector reports itself unavailable.
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/...
 	CGO_ENABLED=0 $(GO) test -count=1 ./exporter/gpu/
+	@# Every command builds for macOS and Windows, and the code they run where
+	@# there is no /proc (gopsutil) is tested here: clawwatch_portable makes
+	@# Linux take that path, against the simulator and the real gateway.
+	for p in $(CROSS_PLATFORMS); do CGO_ENABLED=0 GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -o /dev/null ./cmd/... || exit 1; done
+	$(TEST_ENV) $(GO) test -race -count=1 -tags clawwatch_portable $(PORTABLE_PKGS)
+	$(TEST_ENV) $(GO) test -race -count=1 -tags clawwatch_portable -run '^TestConformance$$' ./e2e/
 	@# docker compose up for real on a private engine, after the loops for the same reason.
 	$(COMPOSE_TEST)
 	@$(BIN_DIR)/testreport -slowest 25 $(TEST_REPORT_DIR)/*.json

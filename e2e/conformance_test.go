@@ -111,6 +111,11 @@ func checkRunning(t *testing.T, g *gateway, shapes map[string]string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The start time as the gateway records it on this platform.
+	lockStart, err := openclaw.DefaultProcFS.LockStartTime(g.pid)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, lf := range locks {
 		name := filepath.Base(lf.Path)
 		if hashRe.MatchString(name) {
@@ -124,8 +129,8 @@ func checkRunning(t *testing.T, g *gateway, shapes map[string]string) {
 			t.Errorf("lock %s: %v", lf.Path, lf.Err)
 			continue
 		}
-		if lf.Lock.PID != self.PID || lf.Lock.StartTime != self.StartTime {
-			t.Errorf("lock %s names (%d, %d), the gateway is (%d, %d)", lf.Path, lf.Lock.PID, lf.Lock.StartTime, self.PID, self.StartTime)
+		if lf.Lock.PID != self.PID || lf.Lock.StartTime != lockStart {
+			t.Errorf("lock %s names (%d, %d), the gateway is (%d, %d)", lf.Path, lf.Lock.PID, lf.Lock.StartTime, self.PID, lockStart)
 		}
 		if st, err := lf.Lock.State(openclaw.DefaultProcFS); err != nil || st != openclaw.LockLive {
 			t.Errorf("lock %s: state %s %v, want live", lf.Path, st, err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -63,9 +64,12 @@ func hostStat(pid int) (Stat, error) {
 	if ppid, err := p.Ppid(); err == nil {
 		st.PPID = int(ppid)
 	}
-	// Windows reports no status; a process that is listed there runs.
-	if status, err := p.Status(); err == nil && slices.Contains(status, process.Zombie) {
-		st.State = 'Z'
+	// A zombie counts as gone. Only Linux reports it cheaply: Windows has
+	// none, and macOS's status costs a ps(1) per call (launchd reaps there).
+	if runtime.GOOS == "linux" {
+		if status, err := p.Status(); err == nil && slices.Contains(status, process.Zombie) {
+			st.State = 'Z'
+		}
 	}
 	return st, nil
 }

@@ -114,7 +114,7 @@ func VersionFromInstall(procs ProcFS, pid int) (Version, error) {
 // installRoot returns ".../node_modules/openclaw" for a path inside it.
 func installRoot(arg string) (string, bool) {
 	const marker = "/node_modules/openclaw/"
-	i := strings.LastIndex(arg, marker)
+	i := strings.LastIndex(filepath.ToSlash(arg), marker) // the same length: \ on Windows
 	if i < 0 || !filepath.IsAbs(arg) {
 		return "", false
 	}

@@ -98,6 +98,9 @@ func (e Evidence) process() string {
 	if rss, err := procs.RSSBytes(proc.PID); err == nil {
 		fmt.Fprintf(&b, "rss_bytes: %d\n", rss)
 	}
+	if procs.Root == "" {
+		return b.String() // no /proc here (macOS, Windows)
+	}
 	if data, err := os.ReadFile(filepath.Join(procs.Root, fmt.Sprint(proc.PID), "status")); err == nil {
 		b.WriteString("\n/proc/PID/status:\n")
 		b.Write(data)

@@ -198,6 +198,10 @@ test: cache lint fuzz-smoke ## Every test, with -race: unit, integration, confor
 	@# there is no /proc (gopsutil) is tested here: clawwatch_portable makes
 	@# Linux take that path, against the simulator and the real gateway.
 	for p in $(CROSS_PLATFORMS); do CGO_ENABLED=0 GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -o /dev/null ./cmd/... || exit 1; done
+	@# go vet compiles the tests too: those of the packages that test Linux's
+	@# kernel interfaces (FIFOs, signals, credentials) are Unix's, so macOS is
+	@# vetted whole and Windows only built.
+	CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 $(GO) vet ./...
 	$(TEST_ENV) $(GO) test -race -count=1 -tags clawwatch_portable $(PORTABLE_PKGS)
 	$(TEST_ENV) $(GO) test -race -count=1 -tags clawwatch_portable -run '^TestConformance$$' ./e2e/
 	@# docker compose up for real on a private engine, after the loops for the same reason.

@@ -16,3 +16,10 @@ func Mount(t testing.TB, _ string) string {
 	t.Skip("a tmpfs to fill needs Linux")
 	return ""
 }
+
+// Fill: see Mount.
+func Fill(t testing.TB, _ string) string {
+	t.Helper()
+	t.Fatal("a tmpfs to fill needs Linux")
+	return ""
+}

@@ -111,7 +111,7 @@ func RunReport(ctx context.Context, argv []string, dir string, env []string) (re
 // sets one: the operator's driver.env PATH is where the gateway's CLI is,
 // not the remediator's own. Otherwise exec's lookup in our PATH applies.
 func lookPath(name string, env []string) string {
-	if strings.Contains(name, "/") {
+	if strings.ContainsAny(name, pathSeparators) {
 		return name
 	}
 	for i := len(env) - 1; i >= 0; i-- {
@@ -123,8 +123,7 @@ func lookPath(name string, env []string) string {
 			if d == "" {
 				continue
 			}
-			p := filepath.Join(d, name)
-			if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			if p, ok := executableIn(d, name); ok {
 				return p
 			}
 		}

@@ -97,9 +97,13 @@ func New(t *target.Target) *Prober {
 	p := &Prober{
 		t: t,
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:        "openclaw_gateway_probe_duration_seconds",
-			Help:        "Duration of successful /healthz and /readyz probes.",
-			Buckets:     []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+			Name: "openclaw_gateway_probe_duration_seconds",
+			Help: "Duration of successful /healthz and /readyz probes.",
+			// Around what the alert and the dashboard judge by (normal
+			// below 100 ms, alarming above 500 ms: both bounds here), up to
+			// 5 s, the longest probe_timeout at the default interval:
+			// failed probes are counted, not timed.
+			Buckets:     []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 			ConstLabels: prometheus.Labels{"gateway": t.Config.Name},
 		}, []string{"endpoint"}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{

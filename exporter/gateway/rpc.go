@@ -97,9 +97,12 @@ func newRPCProber(p *Prober) *rpcProber {
 		probe:    openclaw.ProbeHealth,
 		logDebug: p.t.Logger.Debug,
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:        "openclaw_gateway_rpcprobe_duration_seconds",
-			Help:        "Duration of successful RPC probes by phase.",
-			Buckets:     []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+			Name: "openclaw_gateway_rpcprobe_duration_seconds",
+			Help: "Duration of successful RPC probes by phase.",
+			// From 5 ms, below which a phase's latency says nothing to
+			// act on, to the default timeout (3 s): a phase that does
+			// not finish in time is a failure, not a duration.
+			Buckets:     []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 			ConstLabels: prometheus.Labels{"gateway": cfg.Name},
 		}, []string{"phase"}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -27,6 +27,7 @@ import (
 
 	"github.com/clawwatch/clawwatch/exporter"
 	"github.com/clawwatch/clawwatch/exporter/config"
+	"github.com/clawwatch/clawwatch/exporter/process"
 	"github.com/clawwatch/clawwatch/internal/gatewaysim"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
 	"github.com/clawwatch/clawwatch/internal/testbin"
@@ -610,7 +611,7 @@ func BenchmarkScrapeInProcess(b *testing.B) {
 	}
 	b.Cleanup(exp.Close)
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(exp, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(exp, collectors.NewGoCollector(), process.NewSelf()) // as cmd/openclaw-exporter
 	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
 	b.Cleanup(srv.Close)
 	url := srv.URL + "/metrics"

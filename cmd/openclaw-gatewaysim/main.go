@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/common/version"
 
 	"github.com/clawwatch/clawwatch/internal/gatewaysim"
+	"github.com/clawwatch/clawwatch/internal/openclaw"
 )
 
 func main() {
@@ -44,7 +45,7 @@ func run(args []string) int {
 	app.Flag("port", "Gateway port.").Default("18789").IntVar(&cfg.Port)
 	app.Flag("bind", "Bind mode: loopback, lan, auto, or an IP address.").Default("loopback").StringVar(&cfg.Bind)
 	app.Flag("state-dir", "State directory; locks go to <state-dir>/tmp/openclaw-<uid>/.").Default(defaultState).StringVar(&cfg.StateDir)
-	app.Flag("log-dir", "Directory of the openclaw-YYYY-MM-DD.log files.").Default("/tmp/openclaw").StringVar(&cfg.LogDir)
+	app.Flag("log-dir", "Directory of the openclaw-YYYY-MM-DD.log files.").Default(openclaw.DefaultLogDir).StringVar(&cfg.LogDir)
 	app.Flag("log-max-size", "Size at which the log file is rotated (.1 … .5).").Default("100MiB").BytesVar(&maxSize)
 	app.Flag("profile", "Profile name, as in openclaw-<profile>-YYYY-MM-DD.log.").StringVar(&cfg.Profile)
 	app.Flag("token", "The gateway token: required by /v1/* and by the WebSocket RPC's connect. Empty: /v1/* accepts any caller, and the RPC, like a gateway with auth mode none, refuses clients without a device identity.").Envar("OPENCLAW_GATEWAY_TOKEN").StringVar(&cfg.Token)

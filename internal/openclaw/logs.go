@@ -15,28 +15,33 @@ import (
 )
 
 // DefaultLogDir is where the gateway writes file logs unless logging.file says
-// otherwise.
-const DefaultLogDir = "/tmp/openclaw"
+// otherwise: /tmp/openclaw, on Windows the user's temporary directory's
+// openclaw (the gateway never uses /tmp there).
+var DefaultLogDir = defaultLogDir()
+
+func defaultLogDir() string {
+	if runtime.GOOS == "windows" {
+		return filepath.Join(os.TempDir(), "openclaw")
+	}
+	return "/tmp/openclaw"
+}
 
 // ErrNoLog means no openclaw-*.log exists in the searched directories.
 var ErrNoLog = errors.New("no openclaw-*.log file")
 
 // LogDirs lists where log files may be: the configured or default directory,
 // then the $TMPDIR/openclaw-<uid> fallback the gateway uses when the first is
-// not writable.
-//
-// On Windows the gateway never uses /tmp/openclaw: its logs are in the
-// per-user temporary directory (%TEMP%\openclaw) unless configured.
+// not writable (on Windows the default itself).
 func LogDirs(configured, tmpDir string, uid int) []string {
+	if configured == "" {
+		configured = DefaultLogDir
+	}
 	if tmpDir == "" {
 		tmpDir = os.TempDir()
 	}
 	fallback := filepath.Join(tmpDir, userTmpName(uid))
-	if configured == "" {
-		if runtime.GOOS == "windows" {
-			return []string{fallback}
-		}
-		configured = DefaultLogDir
+	if fallback == configured {
+		return []string{configured}
 	}
 	return []string{configured, fallback}
 }

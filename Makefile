@@ -94,6 +94,11 @@ ETCD_VERSION       := $(shell awk '{for (i = 1; i < NF; i++) if ($$i == "go.etcd
 KUBE_DIR           := $(CACHE_DIR)/kube-$(KUBERNETES_VERSION)-etcd-$(ETCD_VERSION)
 # The tests find it here (internal/testing/kube), in every recipe.
 export CLAWWATCH_KUBE_DIR := $(KUBE_DIR)
+# kwok runs the control plane's nodes and pods without a container runtime:
+# a Deployment rolls out, its pods become Ready.
+KWOK_VERSION := v0.7.0
+KWOK_DIR     := $(CACHE_DIR)/kwok-$(KWOK_VERSION)
+export CLAWWATCH_KWOK_DIR := $(KWOK_DIR)
 
 # The end-to-end package runs a dozen whole loops (real Prometheus, Alertmanager
 # and gateways): well past go test's default 10 minute limit per package.
@@ -320,12 +325,23 @@ $(TOOLS_STAMP):
 	rm -rf $(TOOLS_DIR) && mv $(TOOLS_DIR).tmp $(TOOLS_DIR)
 	touch $@
 
-kube: $(KUBE_STAMP) ## Build the pinned kube-apiserver, kube-controller-manager and etcd into the cache.
+kube: $(KUBE_STAMP) $(KWOK_DIR)/.installed ## Build the pinned kube-apiserver, kube-controller-manager, etcd and kwok into the cache.
 
 $(KUBE_STAMP):
 	rm -rf $(KUBE_DIR).tmp
 	GO=$(GO) bash deploy/kube/build.sh $(KUBE_DIR).tmp $(KUBERNETES_VERSION)
 	rm -rf $(KUBE_DIR) && mv $(KUBE_DIR).tmp $(KUBE_DIR)
+	touch $@
+
+# kwok's own go.mod, built inside its module directory: -mod=mod lets it
+# resolve what its go.sum leaves out.
+$(KWOK_DIR)/.installed:
+	rm -rf $(KWOK_DIR).tmp && mkdir -p $(KWOK_DIR).tmp
+	dir=$$(cd / && $(GO) mod download -json sigs.k8s.io/kwok@$(KWOK_VERSION) | \
+		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p') && cd "$$dir" && \
+		GOFLAGS=-mod=mod GOWORK=off $(GO) build -trimpath -o $(KWOK_DIR).tmp/kwok ./cmd/kwok
+	$(KWOK_DIR).tmp/kwok --version
+	rm -rf $(KWOK_DIR) && mv $(KWOK_DIR).tmp $(KWOK_DIR)
 	touch $@
 
 print-kube-dir:

@@ -65,13 +65,16 @@ type work struct {
 	// action that records versions or checks one, asked once.
 	version    string
 	versionErr error
-	outcome    gate.Outcome
+	// revision is what the platform runs it as (driver.Reverter), recorded
+	// with the version for a rollback.
+	revision string
+	outcome  gate.Outcome
 }
 
 // newAttempt forgets what the previous attempt left.
 func (w *work) newAttempt() {
 	w.env, w.res, w.result, w.verification, w.err, w.elapsed = nil, actions.Result{}, "", "", nil, 0
-	w.version, w.versionErr, w.outcome = "", nil, gate.Done
+	w.version, w.versionErr, w.revision, w.outcome = "", nil, "", gate.Done
 }
 
 // process takes one incident through the pipeline.

@@ -47,6 +47,9 @@ func (s recordStage) exec(ctx context.Context, w *work) bool {
 		w.outcome = s.outcome(ts, inc, w, now)
 		if healthyVersion != "" {
 			ts.RecordVersion(healthyVersion, now)
+			if w.revision != "" {
+				ts.RecordRevision(healthyVersion, w.revision)
+			}
 		}
 		if w.outcome != gate.Retry {
 			reason := w.result

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/clawwatch/clawwatch/remediator/driver"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 	"github.com/clawwatch/clawwatch/remediator/verify"
 )
@@ -36,6 +37,15 @@ func (s verifyStage) exec(ctx context.Context, w *work) bool {
 	vctx, cancel := context.WithTimeout(ctx, versionTimeout)
 	w.version, w.versionErr = w.env.RunningVersion(vctx)
 	cancel()
+	if d, ok := w.env.Driver.(driver.Reverter); ok && w.versionErr == nil {
+		rctx, cancel := context.WithTimeout(ctx, versionTimeout)
+		rev, err := d.Revision(rctx)
+		cancel()
+		if err != nil {
+			w.verification += fmt.Sprintf("; revision not recorded (%v)", err)
+		}
+		w.revision = rev
+	}
 	if w.res.Version == "" {
 		return true
 	}

@@ -17,6 +17,9 @@ type cleanupLogsAction struct{}
 func (cleanupLogsAction) Spec() Spec { return Spec{Name: "cleanup_logs", ByLabel: true} }
 
 func (cleanupLogsAction) Run(_ context.Context, env *Env) (Result, error) {
+	if err := localFiles(env.Target, "cleanup_logs"); err != nil {
+		return Result{}, err
+	}
 	l := env.Target.Logs
 	rep, err := CleanupLogs(env.Target.LogDirs, LogRetention{
 		MaxAge: time.Duration(l.MaxAge), MaxTotalBytes: int64(l.MaxTotalBytes),

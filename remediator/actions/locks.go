@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/clawwatch/clawwatch/internal/openclaw"
+	"github.com/clawwatch/clawwatch/remediator/config"
 )
 
 // cleanupLocksAction removes stale lock files without stopping anything.
@@ -17,6 +18,9 @@ type cleanupLocksAction struct{}
 func (cleanupLocksAction) Spec() Spec { return Spec{Name: "cleanup_locks", ByLabel: true} }
 
 func (cleanupLocksAction) Run(_ context.Context, env *Env) (Result, error) {
+	if err := localFiles(env.Target, "cleanup_locks"); err != nil {
+		return Result{}, err
+	}
 	n, report, err := CleanupLocks(env.Procs, env.Target.LockDirs())
 	return Result{Output: fmt.Sprintf("removed %d lock file(s)\n%s", n, report)}, err
 }
@@ -66,4 +70,14 @@ func CleanupLocks(procs openclaw.ProcFS, dirs []string) (removed int, report str
 		lines = append(lines, "no lock files in "+strings.Join(dirs, ", "))
 	}
 	return removed, strings.Join(lines, "\n"), errors.Join(errs...)
+}
+
+// localFiles refuses a file cleanup of a target that Kubernetes runs unless
+// its state volume is mounted here, which state_dir says: left at its
+// default, it is the remediator's own home, not the gateway's.
+func localFiles(t *config.Target, action string) error {
+	if t.Driver.Kind == config.DriverKubernetes && t.StateDirDefault() {
+		return fmt.Errorf("%w: %s needs the gateway's files and target %s runs in Kubernetes: mount its state volume into the remediator and set state_dir (and log_dirs) to the mount", ErrRefused, action, t.Name)
+	}
+	return nil
 }

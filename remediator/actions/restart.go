@@ -56,6 +56,9 @@ type Restart struct {
 
 // Run restarts the target and returns a log of its steps.
 func (r Restart) Run(ctx context.Context) (string, error) {
+	if d, ok := r.Driver.(driver.Restarter); ok {
+		return d.Restart(ctx)
+	}
 	var log []string
 	out, err := r.Driver.Stop(ctx, r.Grace)
 	log = append(log, "stop: "+out)

@@ -2,7 +2,6 @@ package actions
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -15,8 +14,9 @@ import (
 
 // ErrRefused marks an action that failed before it touched the gateway,
 // because what it needs is missing or unsafe. Trying again cannot help, so
-// it is neither retried nor counted as an attempt.
-var ErrRefused = errors.New("refused")
+// it is neither retried nor counted as an attempt. A driver's refusal (a
+// paused rollout, an RBAC denial) is the same error.
+var ErrRefused = driver.ErrRefused
 
 // ErrNoRollbackVersion means no other version that passes the version
 // pattern was ever verified healthy.
@@ -56,14 +56,17 @@ func (rollbackAction) Run(ctx context.Context, env *Env) (res Result, err error)
 		}
 		return Result{Output: fmt.Sprintf("running %q; verified healthy on record: [%s]%s", current, strings.Join(recorded, ", "), knownBadNote(skipped))}, err
 	}
-	argv, err := RollbackArgv(t.Rollback.Command, version, t.Rollback.VersionRegexp())
-	if err != nil {
-		return Result{}, err
-	}
 	head := fmt.Sprintf("rollback %s -> %s", current, version)
 	if len(skipped) > 0 {
 		notes := knownBadNote(skipped)
 		defer func() { res.Output = strings.TrimPrefix(notes, "\n") + "\n" + res.Output }()
+	}
+	if d, ok := env.Driver.(driver.Reverter); ok {
+		return revert(ctx, d, head, versionOf(versions, version))
+	}
+	argv, err := RollbackArgv(t.Rollback.Command, version, t.Rollback.VersionRegexp())
+	if err != nil {
+		return Result{}, err
 	}
 	restart := RestartOf(t, env.Driver, env.Procs)
 	rec := versionOf(versions, version)
@@ -105,6 +108,18 @@ func (rollbackAction) Run(ctx context.Context, env *Env) (res Result, err error)
 	}
 	// The summary first and last: the journal keeps an output's tail.
 	return Result{Output: head + "\n" + out + "\n" + head, Version: version}, err
+}
+
+// revert rolls a driver that keeps its own revisions (Kubernetes) back to
+// the one recorded when rec was verified healthy: no package, archive or
+// update command is involved.
+func revert(ctx context.Context, d driver.Reverter, head string, rec journal.Version) (Result, error) {
+	if rec.Revision == "" {
+		return Result{Output: head}, fmt.Errorf("%w: no revision was recorded when %s was verified healthy", ErrRefused, rec.Version)
+	}
+	head += " (revision " + rec.Revision + ")"
+	out, err := d.Revert(ctx, rec.Revision)
+	return Result{Output: head + "\n" + out + "\n" + head, Version: rec.Version}, err
 }
 
 // knownBadNote says which recorded versions the rollback passed over.

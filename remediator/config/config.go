@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/clawwatch/clawwatch/internal/configpath"
 	"github.com/clawwatch/clawwatch/internal/gatewayconfig"
@@ -49,6 +50,9 @@ const (
 	DriverSystemd = "systemd"
 	DriverDocker  = "docker"
 	DriverCommand = "command"
+	// kubernetes: a Deployment or StatefulSet, restarted and rolled back
+	// through the API server.
+	DriverKubernetes = "kubernetes"
 )
 
 // Defaults, from the seeds' watchdog and emergency runbook.
@@ -415,6 +419,21 @@ type Driver struct {
 	// docker.
 	Socket    string `yaml:"socket,omitempty"`
 	Container string `yaml:"container,omitempty"`
+	// kubernetes: the workload (one of deployment and statefulset) in
+	// namespace, through kubeconfig, or the cluster's own service account
+	// when it is empty.
+	Namespace   string `yaml:"namespace,omitempty"`
+	Deployment  string `yaml:"deployment,omitempty"`
+	StatefulSet string `yaml:"statefulset,omitempty"`
+	Kubeconfig  string `yaml:"kubeconfig,omitempty"`
+}
+
+// Workload is the kubernetes driver's object: its kind and name.
+func (d *Driver) Workload() (kind, name string) {
+	if d.StatefulSet != "" {
+		return "StatefulSet", d.StatefulSet
+	}
+	return "Deployment", d.Deployment
 }
 
 // Verify probes /healthz and /readyz after an action until both answer
@@ -873,10 +892,27 @@ func (d *Driver) validate(dir, home string) error {
 		if !containerRe.MatchString(d.Container) {
 			return fmt.Errorf("container: %q is not a container name or id", d.Container)
 		}
+	case DriverKubernetes:
+		if errs := validation.IsDNS1123Label(d.Namespace); len(errs) > 0 {
+			return fmt.Errorf("namespace: %q: %s", d.Namespace, strings.Join(errs, "; "))
+		}
+		if (d.Deployment == "") == (d.StatefulSet == "") {
+			return errors.New("deployment, statefulset: exactly one is required for kind kubernetes")
+		}
+		field, name := "deployment", d.Deployment
+		if d.StatefulSet != "" {
+			field, name = "statefulset", d.StatefulSet
+		}
+		if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+			return fmt.Errorf("%s: %q: %s", field, name, strings.Join(errs, "; "))
+		}
+		if d.Kubeconfig != "" {
+			d.Kubeconfig = configpath.Resolve(d.Kubeconfig, dir, home)
+		}
 	case "":
-		return errors.New("kind: required (process, systemd, docker or command)")
+		return errors.New("kind: required (process, systemd, docker, command or kubernetes)")
 	default:
-		return fmt.Errorf("kind: unknown driver %q (process, systemd, docker or command)", d.Kind)
+		return fmt.Errorf("kind: unknown driver %q (process, systemd, docker, command or kubernetes)", d.Kind)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 // Package driver stops and starts a gateway: as a process we signal and
-// start ourselves, a systemd unit, a Docker container, or through commands
-// the operator configured. Every driver runs argv directly, never a shell.
+// start ourselves, a systemd unit, a Docker container, through commands the
+// operator configured, or a Kubernetes workload it rolls out again. Every
+// driver runs argv directly, never a shell.
 package driver
 
 import (
@@ -27,6 +28,19 @@ type Driver interface {
 	Stop(ctx context.Context, grace time.Duration) (string, error)
 	// Start starts it and returns without waiting for it to become healthy.
 	Start(ctx context.Context) (string, error)
+}
+
+// Restarter is a driver that restarts in one step of its platform's own
+// (a Kubernetes rollout restart) rather than by Stop and Start.
+type Restarter interface {
+	Restart(ctx context.Context) (string, error)
+}
+
+// Reverter is a driver that can name what runs now, when it is verified
+// healthy, and later put that back (a Kubernetes rollout undo).
+type Reverter interface {
+	Revision(ctx context.Context) (string, error)
+	Revert(ctx context.Context, revision string) (string, error)
 }
 
 // ErrUnmanaged means the driver does not know the gateway's process: a
@@ -68,6 +82,13 @@ func New(t *config.Target, procs openclaw.ProcFS) (Driver, error) {
 		return NewDocker(d.Socket, d.Container), nil
 	case config.DriverCommand:
 		return &Command{StartArgv: d.Start, StopArgv: d.Stop, Dir: d.Dir, Env: d.Env}, nil
+	case config.DriverKubernetes:
+		client, err := KubernetesClient(d.Kubeconfig)
+		if err != nil {
+			return nil, err
+		}
+		kind, name := d.Workload()
+		return &Kubernetes{Client: client, Namespace: d.Namespace, Kind: kind, Name: name}, nil
 	}
 	return nil, fmt.Errorf("unknown driver %q", d.Kind)
 }

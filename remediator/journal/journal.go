@@ -155,6 +155,9 @@ type Version struct {
 	// version swaps it back (journal/upgrade.go).
 	Package string `json:"package,omitempty"`
 	Node    string `json:"node,omitempty"`
+	// Revision is what the platform ran this version as (a Kubernetes
+	// ReplicaSet or ControllerRevision): a rollback puts it back.
+	Revision string `json:"revision,omitempty"`
 }
 
 // Target is the gate's memory for one target.
@@ -189,6 +192,15 @@ func (t *Target) RecordVersion(v string, at time.Time) {
 	t.Versions = append(t.Versions, next)
 	if n := len(t.Versions); n > KeepVersions {
 		t.Versions = t.Versions[n-KeepVersions:]
+	}
+}
+
+// RecordRevision notes the platform's revision of the recorded version v.
+func (t *Target) RecordRevision(v, revision string) {
+	for i := range t.Versions {
+		if t.Versions[i].Version == v {
+			t.Versions[i].Revision = revision
+		}
 	}
 }
 

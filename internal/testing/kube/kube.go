@@ -1,8 +1,9 @@
 // Package kube starts a real Kubernetes control plane for a test: etcd and
 // kube-apiserver, built from the Go module proxy by `make kube` into
 // $CLAWWATCH_KUBE_DIR, on free loopback ports, with an admin token. Nothing
-// runs a container: it is the API server's validation, defaulting and
-// server-side apply that a test gets.
+// runs a container: a test gets the API server's validation, defaulting and
+// server-side apply, and with Workloads the controllers that roll a
+// Deployment out onto a kwok node, where pods become Ready without running.
 package kube
 
 import (
@@ -15,7 +16,6 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,6 +26,8 @@ import (
 	"time"
 
 	"k8s.io/client-go/rest"
+
+	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
 )
 
 // readyWithin bounds the control plane's start: a few seconds on an idle
@@ -39,6 +41,8 @@ type Cluster struct {
 	CAFile string // the API server's self-signed serving certificate
 	// Started is how long etcd and kube-apiserver took to answer /readyz.
 	Started time.Duration
+
+	work string // the control plane's files
 }
 
 // Config is a client configuration for the admin. Warnings of the server
@@ -116,7 +120,7 @@ func Start(t testing.TB) *Cluster {
 		"--service-cluster-ip-range=10.96.0.0/24") // configuration only: no traffic
 
 	c := &Cluster{URL: "https://127.0.0.1:" + strconv.Itoa(apiPort), Token: token,
-		CAFile: filepath.Join(certs, "apiserver.crt")}
+		CAFile: filepath.Join(certs, "apiserver.crt"), work: work}
 	// The serving certificate is written at start; until then, and until
 	// /readyz says 200, poll.
 	deadline := time.Now().Add(readyWithin)
@@ -181,15 +185,8 @@ func run(t testing.TB, name, path string, args ...string) {
 	})
 }
 
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+// freePort is a port no other test of this machine is handed meanwhile.
+func freePort(t testing.TB) int { return simtest.FreePort(t) }
 
 func randomHex(t testing.TB, n int) string {
 	t.Helper()

@@ -66,7 +66,7 @@ func newKubeRig(t *testing.T) *kubeRig {
 			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{NodeName: kube.NodeName, Containers: []corev1.Container{{Name: "gateway", Image: kubeImage + goodVersion}}},
+				Spec:       corev1.PodSpec{NodeName: kube.NodeName, Containers: []corev1.Container{{Name: "gateway", Image: kubeImage + goodVersion}}},
 			},
 		},
 	}

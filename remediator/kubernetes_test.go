@@ -13,6 +13,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	authnv1 "k8s.io/api/authentication/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,6 +24,7 @@ import (
 	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
 	"github.com/clawwatch/clawwatch/internal/testing/kube"
+	"github.com/clawwatch/clawwatch/remediator/driver"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
 
@@ -206,12 +208,31 @@ func (rig *kubeRig) setPaused(t *testing.T, paused bool) {
 
 // target is a remediator target of the Deployment through account's token.
 func (rig *kubeRig) target(t *testing.T, name, account string) string {
+	return rig.replicaTarget(t, name, account, "")
+}
+
+// replicaTarget is the target of one of several remediators sharing it,
+// named identity, with a short claim TTL.
+func (rig *kubeRig) replicaTarget(t *testing.T, name, account, identity string) string {
+	extra := ""
+	if identity != "" {
+		extra = ", identity: " + identity + ", claim_ttl: 2s"
+	}
 	return fmt.Sprintf(`
   - name: %s
     url: %s
     verify: {timeout: 60s, interval: 100ms}
-    driver: {kind: kubernetes, namespace: %s, deployment: %s, kubeconfig: %s}
-`, name, rig.sim.url, kubeNamespace, kubeWorkload, rig.kubeconfig(t, account))
+    driver: {kind: kubernetes, namespace: %s, deployment: %s, kubeconfig: %s%s}
+`, name, rig.sim.url, kubeNamespace, kubeWorkload, rig.kubeconfig(t, account), extra)
+}
+
+func (rig *kubeRig) lease(t *testing.T) *coordinationv1.Lease {
+	t.Helper()
+	l, err := rig.admin.CoordinationV1().Leases(kubeNamespace).Get(context.Background(), driver.LeaseName(kubeWorkload), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
 
 // gatewayStandIn is the simulator a pod of the Deployment stands for, on
@@ -224,6 +245,24 @@ type gatewayStandIn struct {
 	sim      *simtest.Sim
 	template string // the pod template the simulator runs
 	swaps    int
+	// held: a new pod does not come up until released (a slow start).
+	held    bool
+	release chan struct{}
+}
+
+// hold keeps the next pods from coming up, until the function it returns
+// is called.
+func (s *gatewayStandIn) hold() (release func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.held, s.release = true, make(chan struct{})
+	ch := s.release
+	return func() {
+		s.mu.Lock()
+		s.held = false
+		s.mu.Unlock()
+		close(ch)
+	}
 }
 
 // standIn follows the Deployment: on every new pod template (a restart
@@ -268,6 +307,13 @@ func (s *gatewayStandIn) replace(t *testing.T, key, version, state, logs string)
 	}
 	if s.sim != nil {
 		_ = s.sim.Cmd.Process.Kill()
+		s.sim = nil
+	}
+	if s.held {
+		ch := s.release
+		s.mu.Unlock()
+		<-ch
+		s.mu.Lock()
 	}
 	// The old process may hold the port a moment: the new one exits, and
 	// is launched again.
@@ -375,7 +421,7 @@ targets:`+rig.target(t, "default", "openclaw-remediator")+rig.target(t, "weak", 
 	weakFP := "1a1b1c1d1e1f2021"
 	h.post(fixture(t, "firing_gateway_hung.json", "6f8b1a2c3d4e5f60", weakFP, `"gateway": "default"`, `"gateway": "weak"`))
 	inc = h.waitIncident(journal.ID(weakFP, mustTime("2026-11-20T22:41:07.118Z")), time.Minute, finished)
-	if a := inc.Actions[0]; a.Result != journal.ResultRefused || !strings.Contains(a.Error, `User "system:serviceaccount:openclaw:weak" cannot get resource "deployments"`) {
+	if a := inc.Actions[0]; a.Result != journal.ResultRefused || !strings.Contains(a.Error, `is forbidden: User "system:serviceaccount:openclaw:weak" cannot get resource`) {
 		t.Fatalf("restart without RBAC: %s %q", a.Result, a.Error)
 	}
 
@@ -394,4 +440,91 @@ func finished(inc *journal.Incident) error {
 		return fmt.Errorf("incident %s is %s (%s)", inc.ID, inc.State, inc.Reason)
 	}
 	return nil
+}
+
+// Two remediators share the Deployment, as the two replicas of
+// deploy/kubernetes do, and both receive every alert. The first to claim
+// the Deployment acts; it is killed mid-action (its new pod slow to come
+// up), and the other takes over once the claim expires and finishes the
+// incident. With both alive, one acts and the other records the incident
+// done elsewhere: one new rollout per incident, and the action that
+// finished is never repeated.
+func TestKubernetesTwoRemediatorsOneAction(t *testing.T) {
+	rig := newKubeRig(t)
+	cfg := func(identity string) string {
+		return `
+limits: {cooldown: 1ms, max_attempts: 3, window: 1h, retry_delay: 10ms, circuit_quiet_period: 0s}
+targets:` + rig.replicaTarget(t, "default", "openclaw-remediator", identity)
+	}
+	replicas := map[string]*harness{"replica-a": newHarness(t, cfg("replica-a")), "replica-b": newHarness(t, cfg("replica-b"))}
+
+	release := rig.sim.hold()
+	start := len(rig.replicaSets(t))
+	body := fixture(t, "firing_gateway_hung.json")
+	for _, h := range replicas {
+		if code, ack := h.post(body); code != http.StatusOK || ack.New != 1 {
+			t.Fatalf("webhook: %d %+v", code, ack)
+		}
+	}
+	var first string
+	simtest.Eventually(t, time.Minute, func() error {
+		l, err := rig.admin.CoordinationV1().Leases(kubeNamespace).Get(context.Background(), driver.LeaseName(kubeWorkload), metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if l.Annotations["remediation.clawwatch.io/state"] != "acting" || len(rig.replicaSets(t)) != start+1 {
+			return fmt.Errorf("no rollout under a claim yet: %v", l.Annotations)
+		}
+		first = *l.Spec.HolderIdentity
+		return nil
+	})
+	second := "replica-a"
+	if first == second {
+		second = "replica-b"
+	}
+	t.Logf("%s claimed the Deployment and restarted it; killing it while the new pod is not up", first)
+	replicas[first].stop()
+	release()
+
+	inc := replicas[second].waitIncident(hungID, 2*time.Minute, done)
+	if a := inc.Actions[len(inc.Actions)-1]; a.Result != journal.ResultSuccess || !strings.Contains(a.Output, "rollout restart") {
+		t.Fatalf("%s after taking over: %s %q\n%s", second, a.Result, a.Error, a.Output)
+	}
+	l := rig.lease(t)
+	if *l.Spec.HolderIdentity != second || l.Annotations["remediation.clawwatch.io/state"] != "done" || l.Annotations["remediation.clawwatch.io/result"] != journal.ResultSuccess {
+		t.Fatalf("lease after the takeover: %s %v", *l.Spec.HolderIdentity, l.Annotations)
+	}
+	if n := len(rig.replicaSets(t)); n != start+2 {
+		t.Fatalf("%d new ReplicaSets: want the killed one's and the one that finished", n-start)
+	}
+
+	// The killed one comes back on its journal: the attempt it was
+	// stopped in stays interrupted, and it does not act again.
+	replicas[first].start()
+	inc = replicas[first].waitIncident(hungID, time.Minute, done)
+	if a := inc.Actions[len(inc.Actions)-1]; a.Result != journal.ResultInterrupted || len(inc.Actions) != 1 {
+		t.Fatalf("%s back after the takeover: %+v", first, inc.Actions)
+	}
+
+	// Both alive: one acts, the other records it done elsewhere.
+	before := len(rig.replicaSets(t))
+	fp := "3a3b3c3d3e3f4041"
+	body = fixture(t, "firing_gateway_hung.json", "6f8b1a2c3d4e5f60", fp)
+	for _, h := range replicas {
+		h.post(body)
+	}
+	id := journal.ID(fp, mustTime("2026-11-20T22:41:07.118Z"))
+	results := map[string]int{}
+	for name, h := range replicas {
+		inc := h.waitIncident(id, 2*time.Minute, done)
+		a := inc.Actions[len(inc.Actions)-1]
+		results[a.Result]++
+		t.Logf("%s: %s %s", name, a.Result, a.Output)
+	}
+	if results[journal.ResultSuccess] != 1 || results[journal.ResultElsewhere] != 1 {
+		t.Fatalf("results %v: want one success and one elsewhere", results)
+	}
+	if n := len(rig.replicaSets(t)); n != before+1 {
+		t.Fatalf("%d new ReplicaSets for one incident", n-before)
+	}
 }

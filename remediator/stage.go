@@ -40,7 +40,7 @@ func (r *Remediator) pipeline() stage {
 	return multiStage{
 		gateStage{r},
 		retryStage{r, multiStage{
-			workerStage{r, multiStage{actStage{r}, verifyStage{r}}},
+			workerStage{r, claimStage{r, multiStage{actStage{r}, verifyStage{r}}}},
 			recordStage{r},
 		}},
 	}

@@ -114,9 +114,10 @@ func (recordStage) outcome(ts *journal.Target, inc *journal.Incident, w *work, n
 }
 
 // completed reports whether an attempt ran to its end without failing: a
-// partial one left some of its work alone on purpose.
+// partial one left some of its work alone on purpose, and one done
+// elsewhere was another remediator's, on the same target.
 func completed(result string) bool {
-	return result == journal.ResultSuccess || result == journal.ResultPartial
+	return result == journal.ResultSuccess || result == journal.ResultPartial || result == journal.ResultElsewhere
 }
 
 // healthyVersion is the version to record as verified healthy after a

@@ -426,6 +426,11 @@ type Driver struct {
 	Deployment  string `yaml:"deployment,omitempty"`
 	StatefulSet string `yaml:"statefulset,omitempty"`
 	Kubeconfig  string `yaml:"kubeconfig,omitempty"`
+	// kubernetes: this remediator's name in the claims that let several
+	// share a workload (the host name, which is the pod's, by default),
+	// and how long a claim outlives its holder's last renewal.
+	Identity string         `yaml:"identity,omitempty"`
+	ClaimTTL model.Duration `yaml:"claim_ttl,omitempty"`
 }
 
 // Workload is the kubernetes driver's object: its kind and name.
@@ -903,11 +908,22 @@ func (d *Driver) validate(dir, home string) error {
 		if d.StatefulSet != "" {
 			field, name = "statefulset", d.StatefulSet
 		}
-		if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+		// The claims' Lease is named after it (name-remediation).
+		if errs := validation.IsDNS1123Subdomain(name + "-remediation"); len(errs) > 0 {
 			return fmt.Errorf("%s: %q: %s", field, name, strings.Join(errs, "; "))
 		}
 		if d.Kubeconfig != "" {
 			d.Kubeconfig = configpath.Resolve(d.Kubeconfig, dir, home)
+		}
+		if d.Identity == "" {
+			host, err := os.Hostname()
+			if err != nil {
+				return fmt.Errorf("identity: not set, and no host name: %w", err)
+			}
+			d.Identity = host
+		}
+		if d.ClaimTTL != 0 && d.ClaimTTL < model.Duration(time.Second) {
+			return fmt.Errorf("claim_ttl: %s is under a second", d.ClaimTTL)
 		}
 	case "":
 		return errors.New("kind: required (process, systemd, docker, command or kubernetes)")

@@ -88,7 +88,8 @@ func New(t *config.Target, procs openclaw.ProcFS) (Driver, error) {
 			return nil, err
 		}
 		kind, name := d.Workload()
-		return &Kubernetes{Client: client, Namespace: d.Namespace, Kind: kind, Name: name}, nil
+		return &Kubernetes{Client: client, Namespace: d.Namespace, Kind: kind, Name: name,
+			Identity: d.Identity, ClaimTTL: time.Duration(d.ClaimTTL)}, nil
 	}
 	return nil, fmt.Errorf("unknown driver %q", d.Kind)
 }

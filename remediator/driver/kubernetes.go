@@ -50,7 +50,12 @@ type Kubernetes struct {
 	Namespace string
 	Kind      string
 	Name      string
-	// Poll is how often a rollout is looked at; 0 is a second.
+	// Identity names this remediator in its claims (Claim): the pod's name.
+	Identity string
+	// ClaimTTL is how long a claim outlives its last renewal; 0 is
+	// DefaultClaimTTL.
+	ClaimTTL time.Duration
+	// Poll is how often a rollout or a claim is looked at; 0 is a second.
 	Poll time.Duration
 	// Now stamps the restart annotation; nil is time.Now.
 	Now func() time.Time
@@ -309,10 +314,7 @@ func (k *Kubernetes) waitDeployment(ctx context.Context, generation int64) (stri
 // pollUntil asks cond every Poll until it says done, fails, or ctx ends;
 // the output is its last word, prefixed "rolled out: " when done.
 func (k *Kubernetes) pollUntil(ctx context.Context, cond func(context.Context) (bool, string, error)) (string, error) {
-	poll := k.Poll
-	if poll <= 0 {
-		poll = time.Second
-	}
+	poll := k.poll()
 	start := time.Now()
 	for {
 		done, msg, err := cond(ctx)

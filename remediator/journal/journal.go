@@ -82,10 +82,13 @@ const (
 	// changed between cleanup_logs's scan and its act. Not a failure: not
 	// retried, and the gateway was not harmed.
 	ResultPartial = "partial"
+	// ResultElsewhere: another remediator sharing the target (a replica
+	// on Kubernetes) finished this incident's action; this one did nothing.
+	ResultElsewhere = "elsewhere"
 )
 
 // Results lists every action result.
-var Results = []string{ResultSuccess, ResultFailure, ResultVerifyFailed, ResultInterrupted, ResultRefused, ResultPartial}
+var Results = []string{ResultSuccess, ResultFailure, ResultVerifyFailed, ResultInterrupted, ResultRefused, ResultPartial, ResultElsewhere}
 
 // MaxOutput bounds the output kept per action.
 const MaxOutput = 8 << 10

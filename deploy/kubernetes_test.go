@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
@@ -15,10 +17,13 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/clawwatch/clawwatch/internal/testbin"
+	remconfig "github.com/clawwatch/clawwatch/remediator/config"
+	"github.com/clawwatch/clawwatch/remediator/driver"
 )
 
-// overlays are the Kustomize overlays users apply; each includes the base.
-var overlays = []string{"kubernetes/overlays/sidecar", "kubernetes/overlays/central"}
+// overlays are the Kustomize overlays users apply: the exporter's include
+// the base; the remediator's goes beside the sidecar one.
+var overlays = []string{"kubernetes/overlays/sidecar", "kubernetes/overlays/central", "kubernetes/overlays/remediator"}
 
 // build renders an overlay as kubectl apply -k would (kubectl 1.34 embeds
 // kustomize/api v0.20).
@@ -109,5 +114,58 @@ func checkRules(t *testing.T, name string, spec monitoringv1.PrometheusRuleSpec)
 	}
 	if out, err := exec.Command(testbin.Tool(t, "promtool"), "check", "rules", file).CombinedOutput(); err != nil {
 		t.Errorf("%s: promtool check rules: %v\n%s", name, err, out)
+	}
+}
+
+// The remediator overlay's configuration loads, and its kubernetes target
+// is the sidecar overlay's gateway Deployment, the one object its Role may
+// change, with the Lease its claims use.
+func TestKubernetesRemediatorOverlay(t *testing.T) {
+	var cfgYAML string
+	var role *unstructured.Unstructured
+	for _, obj := range build(t, "kubernetes/overlays/remediator") {
+		switch obj.GetKind() {
+		case "ConfigMap":
+			cfgYAML, _, _ = unstructured.NestedString(obj.Object, "data", "remediator.yml")
+		case "Role":
+			role = obj
+		}
+	}
+	if cfgYAML == "" || role == nil {
+		t.Fatal("the remediator overlay has no remediator.yml ConfigMap or no Role")
+	}
+	dir := t.TempDir()
+	token := filepath.Join(dir, "OPENCLAW_GATEWAY_TOKEN")
+	if err := os.WriteFile(token, []byte("secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfgYAML = strings.ReplaceAll(cfgYAML, "/etc/clawwatch/gateway/OPENCLAW_GATEWAY_TOKEN", token)
+	cfg, err := remconfig.Parse([]byte(cfgYAML), dir)
+	if err != nil {
+		t.Fatalf("remediator.yml: %v", err)
+	}
+	var gateway string
+	for _, obj := range build(t, "kubernetes/overlays/sidecar") {
+		if obj.GetKind() == "Deployment" {
+			gateway = obj.GetNamespace() + "/" + obj.GetName()
+		}
+	}
+	d := cfg.Targets[0].Driver
+	if d.Kind != remconfig.DriverKubernetes || d.Namespace+"/"+d.Deployment != gateway {
+		t.Fatalf("the remediator's target is %s %s/%s, want the sidecar overlay's Deployment %s", d.Kind, d.Namespace, d.Deployment, gateway)
+	}
+	rules, _, _ := unstructured.NestedSlice(role.Object, "rules")
+	names := map[string][]string{}
+	for _, r := range rules {
+		rule := r.(map[string]any)
+		res, _, _ := unstructured.NestedStringSlice(rule, "resources")
+		rn, _, _ := unstructured.NestedStringSlice(rule, "resourceNames")
+		for _, x := range res {
+			names[x] = append(names[x], rn...)
+		}
+	}
+	if !slices.Contains(names["deployments"], d.Deployment) || !slices.Contains(names["leases"], driver.LeaseName(d.Deployment)) {
+		t.Errorf("the Role names deployments %q and leases %q; the driver changes Deployment %s and claims on Lease %s",
+			names["deployments"], names["leases"], d.Deployment, driver.LeaseName(d.Deployment))
 	}
 }

@@ -922,8 +922,8 @@ func (d *Driver) validate(dir, home string) error {
 			}
 			d.Identity = host
 		}
-		if d.ClaimTTL != 0 && d.ClaimTTL < model.Duration(time.Second) {
-			return fmt.Errorf("claim_ttl: %s is under a second", d.ClaimTTL)
+		if d.ClaimTTL != 0 && (d.ClaimTTL < model.Duration(time.Second) || d.ClaimTTL > model.Duration(time.Hour)) {
+			return fmt.Errorf("claim_ttl: %s is out of range [1s, 1h]", d.ClaimTTL)
 		}
 	case "":
 		return errors.New("kind: required (process, systemd, docker, command or kubernetes)")

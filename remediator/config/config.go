@@ -592,6 +592,7 @@ var (
 	backupKeepRange   = configpath.Count("targets[].backup.keep", 1, 1000)
 	packageKeepRange  = configpath.Count("targets[].package.keep", 1, 100)
 	uidRange          = gatewayconfig.UIDRange.In("targets[]")
+	claimTTLRange     = configpath.Duration("targets[].driver.claim_ttl", time.Second, time.Hour)
 )
 
 // Ranges are the ranges of the file's keys, for the documentation's test.
@@ -601,6 +602,7 @@ func Ranges() []configpath.Bounds {
 		cooldownRange, maxAttemptsRange, windowRange, quietRange, retryDelayRange, approvalRange,
 		notifyTimeRange, observeRange, observeEveryRange, settleRange,
 		stopTimeoutRange, verifyTimeRange, verifyEveryRange, logMaxAgeRange, logBudgetRange, backupKeepRange, packageKeepRange, uidRange,
+		claimTTLRange,
 	}
 }
 
@@ -794,6 +796,11 @@ func (t *Target) validate(dir, home string) error {
 	if err := t.Driver.validate(dir, home); err != nil {
 		return fmt.Errorf("driver: %w", err)
 	}
+	if t.Driver.ClaimTTL != 0 { // 0: the driver's default
+		if err := claimTTLRange.Check(t.Driver.ClaimTTL); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -921,9 +928,6 @@ func (d *Driver) validate(dir, home string) error {
 				return fmt.Errorf("identity: not set, and no host name: %w", err)
 			}
 			d.Identity = host
-		}
-		if d.ClaimTTL != 0 && (d.ClaimTTL < model.Duration(time.Second) || d.ClaimTTL > model.Duration(time.Hour)) {
-			return fmt.Errorf("claim_ttl: %s is out of range [1s, 1h]", d.ClaimTTL)
 		}
 	case "":
 		return errors.New("kind: required (process, systemd, docker, command or kubernetes)")

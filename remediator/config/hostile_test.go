@@ -17,6 +17,9 @@ func target(keys string) string {
 // the key and, for numbers, the range. Every case here was accepted once
 // (or refused in Go's words).
 func TestHostileValues(t *testing.T) {
+	kube := func(driver string) string {
+		return "targets:\n  - name: k\n    driver: {kind: kubernetes, namespace: openclaw" + driver + "}\n"
+	}
 	docker := func(driver string) string {
 		return "targets:\n  - name: c\n    driver: {kind: docker, container: gw" + driver + "}\n"
 	}
@@ -25,6 +28,10 @@ func TestHostileValues(t *testing.T) {
 		{"blank log dir", target("    log_dirs: [/tmp/openclaw, \" \"]\n"), `log_dirs[1]: empty path`},
 		{"empty docker socket", docker(", socket: ''"), `targets[0] (c): driver: socket: empty; leave the key out for the default /var/run/docker.sock`},
 		{"empty policies", minimal + "policies: []\n", "policies: an empty list matches no alert"},
+		{"kubernetes claim_ttl 1ms", kube(", deployment: gw, claim_ttl: 1ms"), `targets[0] (k): driver.claim_ttl: 1ms is out of range [1s, 1h]`},
+		{"kubernetes namespace", "targets:\n  - name: k\n    driver: {kind: kubernetes, namespace: ../x, deployment: gw}\n", `targets[0] (k): driver: namespace: "../x": a lowercase RFC 1123 label`},
+		{"kubernetes two workloads", kube(", deployment: gw, statefulset: gw"), `targets[0] (k): driver: deployment, statefulset: exactly one is required for kind kubernetes`},
+		{"kubernetes workload name", kube(", deployment: Gw/x"), `targets[0] (k): driver: deployment: "Gw/x"`},
 		{"workers 1e9", minimal + "workers: 1e9\n", "workers: 1000000000 is out of range [1, 256]"},
 		{"workers negative", minimal + "workers: -4\n", "workers: -4 is out of range [1, 256]"},
 		{"body limit 100GiB", minimal + "webhook_body_limit: 100GiB\n", "webhook_body_limit: 100GiB is out of range [1KiB, 256MiB]"},

@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/retry"
 )
 
 // ErrRefused marks a driver call that changed nothing because it must not:
@@ -101,28 +102,36 @@ func (k *Kubernetes) Restart(ctx context.Context) (string, error) {
 	if k.Kind == KindStatefulSet {
 		return k.evict(ctx)
 	}
-	d, err := k.Client.AppsV1().Deployments(k.Namespace).Get(ctx, k.Name, metav1.GetOptions{})
-	if err != nil {
-		return "", k.apiErr("get", err)
-	}
-	if d.Spec.Paused {
-		return "", fmt.Errorf("%w: %s: the rollout is paused (kubectl rollout resume first)", ErrRefused, k)
-	}
 	at := k.now().UTC().Format(time.RFC3339)
 	patch, err := json.Marshal(map[string]any{"spec": map[string]any{"template": map[string]any{
 		"metadata": map[string]any{"annotations": map[string]string{restartedAtAnnotation: at}}}}})
 	if err != nil {
 		return "", err
 	}
-	// The resourceVersion makes it a patch of the object just checked: an
-	// operator's pause meanwhile is not overridden.
-	patch, err = withResourceVersion(patch, d.ResourceVersion)
+	// Each try patches the object just checked (its resourceVersion): an
+	// operator's pause meanwhile is seen, not overridden. The controllers'
+	// status updates change it too, hence the retries.
+	var d *appsv1.Deployment
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cur, err := k.Client.AppsV1().Deployments(k.Namespace).Get(ctx, k.Name, metav1.GetOptions{})
+		if err != nil {
+			return k.apiErr("get", err)
+		}
+		if cur.Spec.Paused {
+			return fmt.Errorf("%w: %s: the rollout is paused (kubectl rollout resume first)", ErrRefused, k)
+		}
+		p, err := withResourceVersion(patch, cur.ResourceVersion)
+		if err != nil {
+			return err
+		}
+		d, err = k.Client.AppsV1().Deployments(k.Namespace).Patch(ctx, k.Name, types.StrategicMergePatchType, p, metav1.PatchOptions{})
+		if err != nil {
+			return k.apiErr("patch", err)
+		}
+		return nil
+	})
 	if err != nil {
 		return "", err
-	}
-	d, err = k.Client.AppsV1().Deployments(k.Namespace).Patch(ctx, k.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
-	if err != nil {
-		return "", k.apiErr("patch", err)
 	}
 	out := fmt.Sprintf("rollout restart of %s (%s=%s, generation %d)", k, restartedAtAnnotation, at, d.Generation)
 	done, err := k.waitDeployment(ctx, d.Generation)
@@ -160,7 +169,7 @@ func (k *Kubernetes) evict(ctx context.Context) (string, error) {
 		DeleteOptions: &metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &pod.UID}}}
 	if err := k.Client.CoreV1().Pods(k.Namespace).EvictV1(ctx, ev); err != nil {
 		if apierrors.IsTooManyRequests(err) {
-			return "", fmt.Errorf("%w: %s: eviction of pod %s refused by its disruption budget: %s", ErrRefused, k, pod.Name, apiMessage(err))
+			return "", fmt.Errorf("%w: %s: eviction of pod %s refused by its disruption budget: %w", ErrRefused, k, pod.Name, err)
 		}
 		return "", k.apiErr("evict the pod of", err)
 	}
@@ -224,31 +233,39 @@ func (k *Kubernetes) Revert(ctx context.Context, revision string) (string, error
 	if k.Kind == KindStatefulSet {
 		return k.revertStatefulSet(ctx, revision)
 	}
-	d, err := k.Client.AppsV1().Deployments(k.Namespace).Get(ctx, k.Name, metav1.GetOptions{})
+	// Update carries the resourceVersion just read: a change meanwhile
+	// (an operator, the controllers' status) is read again and checked
+	// again, never undone.
+	var d *appsv1.Deployment
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cur, err := k.Client.AppsV1().Deployments(k.Namespace).Get(ctx, k.Name, metav1.GetOptions{})
+		if err != nil {
+			return k.apiErr("get", err)
+		}
+		if cur.Spec.Paused {
+			return fmt.Errorf("%w: %s: the rollout is paused (kubectl rollout resume first)", ErrRefused, k)
+		}
+		rs, err := k.Client.AppsV1().ReplicaSets(k.Namespace).Get(ctx, revision, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("%w: %s: ReplicaSet %s, recorded as healthy, is gone (revisionHistoryLimit %s)", ErrRefused, k, revision, revisionHistory(cur))
+		}
+		if err != nil {
+			return k.apiErr("get the ReplicaSet of", err)
+		}
+		if !owned(rs.OwnerReferences, cur.UID) {
+			return fmt.Errorf("%w: %s: ReplicaSet %s does not belong to it", ErrRefused, k, revision)
+		}
+		tmpl := rs.Spec.Template.DeepCopy()
+		delete(tmpl.Labels, appsv1.DefaultDeploymentUniqueLabelKey)
+		cur.Spec.Template = *tmpl
+		d, err = k.Client.AppsV1().Deployments(k.Namespace).Update(ctx, cur, metav1.UpdateOptions{})
+		if err != nil {
+			return k.apiErr("update", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return "", k.apiErr("get", err)
-	}
-	if d.Spec.Paused {
-		return "", fmt.Errorf("%w: %s: the rollout is paused (kubectl rollout resume first)", ErrRefused, k)
-	}
-	rs, err := k.Client.AppsV1().ReplicaSets(k.Namespace).Get(ctx, revision, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return "", fmt.Errorf("%w: %s: ReplicaSet %s, recorded as healthy, is gone (revisionHistoryLimit %s)", ErrRefused, k, revision, revisionHistory(d))
-	}
-	if err != nil {
-		return "", k.apiErr("get the ReplicaSet of", err)
-	}
-	if !owned(rs.OwnerReferences, d.UID) {
-		return "", fmt.Errorf("%w: %s: ReplicaSet %s does not belong to it", ErrRefused, k, revision)
-	}
-	tmpl := rs.Spec.Template.DeepCopy()
-	delete(tmpl.Labels, appsv1.DefaultDeploymentUniqueLabelKey)
-	d.Spec.Template = *tmpl
-	// Update carries the resourceVersion read above: a change meanwhile
-	// (another remediator, an operator) fails it rather than being undone.
-	d, err = k.Client.AppsV1().Deployments(k.Namespace).Update(ctx, d, metav1.UpdateOptions{})
-	if err != nil {
-		return "", k.apiErr("update", err)
+		return "", err
 	}
 	out := fmt.Sprintf("rollout undo of %s to ReplicaSet %s (generation %d)", k, revision, d.Generation)
 	done, err := k.waitDeployment(ctx, d.Generation)
@@ -256,27 +273,33 @@ func (k *Kubernetes) Revert(ctx context.Context, revision string) (string, error
 }
 
 func (k *Kubernetes) revertStatefulSet(ctx context.Context, revision string) (string, error) {
-	s, err := k.Client.AppsV1().StatefulSets(k.Namespace).Get(ctx, k.Name, metav1.GetOptions{})
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		s, err := k.Client.AppsV1().StatefulSets(k.Namespace).Get(ctx, k.Name, metav1.GetOptions{})
+		if err != nil {
+			return k.apiErr("get", err)
+		}
+		cr, err := k.Client.AppsV1().ControllerRevisions(k.Namespace).Get(ctx, revision, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("%w: %s: ControllerRevision %s, recorded as healthy, is gone", ErrRefused, k, revision)
+		}
+		if err != nil {
+			return k.apiErr("get the ControllerRevision of", err)
+		}
+		if !owned(cr.OwnerReferences, s.UID) {
+			return fmt.Errorf("%w: %s: ControllerRevision %s does not belong to it", ErrRefused, k, revision)
+		}
+		// A StatefulSet's revision holds the patch that restores its template.
+		patch, err := withResourceVersion(cr.Data.Raw, s.ResourceVersion)
+		if err != nil {
+			return fmt.Errorf("%s: ControllerRevision %s: %w", k, revision, err)
+		}
+		if _, err := k.Client.AppsV1().StatefulSets(k.Namespace).Patch(ctx, k.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			return k.apiErr("patch", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return "", k.apiErr("get", err)
-	}
-	cr, err := k.Client.AppsV1().ControllerRevisions(k.Namespace).Get(ctx, revision, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return "", fmt.Errorf("%w: %s: ControllerRevision %s, recorded as healthy, is gone", ErrRefused, k, revision)
-	}
-	if err != nil {
-		return "", k.apiErr("get the ControllerRevision of", err)
-	}
-	if !owned(cr.OwnerReferences, s.UID) {
-		return "", fmt.Errorf("%w: %s: ControllerRevision %s does not belong to it", ErrRefused, k, revision)
-	}
-	// A StatefulSet's revision holds the patch that restores its template.
-	patch, err := withResourceVersion(cr.Data.Raw, s.ResourceVersion)
-	if err != nil {
-		return "", fmt.Errorf("%s: ControllerRevision %s: %w", k, revision, err)
-	}
-	if _, err := k.Client.AppsV1().StatefulSets(k.Namespace).Patch(ctx, k.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}); err != nil {
-		return "", k.apiErr("patch", err)
+		return "", err
 	}
 	out := fmt.Sprintf("rollout undo of %s to ControllerRevision %s", k, revision)
 	done, err := k.pollUntil(ctx, func(ctx context.Context) (bool, string, error) {
@@ -354,20 +377,14 @@ func (k *Kubernetes) replicaSets(ctx context.Context, d *appsv1.Deployment) ([]a
 }
 
 // apiErr says what the API server answered. A denial (RBAC), a missing
-// object or a conflict changed nothing: refused, in the server's words.
+// object, a conflict (once retries are spent) or an invalid change changed
+// nothing: refused, in the server's words. The API's error stays in the
+// chain for retry.RetryOnConflict.
 func (k *Kubernetes) apiErr(verb string, err error) error {
 	if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) || apierrors.IsNotFound(err) || apierrors.IsConflict(err) || apierrors.IsInvalid(err) {
-		return fmt.Errorf("%w: %s %s: %s", ErrRefused, verb, k, apiMessage(err))
+		return fmt.Errorf("%w: %s %s: %w", ErrRefused, verb, k, err)
 	}
 	return fmt.Errorf("%s %s: %w", verb, k, err)
-}
-
-func apiMessage(err error) string {
-	var s apierrors.APIStatus
-	if errors.As(err, &s) && s.Status().Message != "" {
-		return s.Status().Message
-	}
-	return err.Error()
 }
 
 func (k *Kubernetes) now() time.Time {

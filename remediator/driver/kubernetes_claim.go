@@ -83,7 +83,9 @@ func (k *Kubernetes) Claim(ctx context.Context, incident, action string) (*Claim
 		}
 		a := l.Annotations
 		holder := ptrString(l.Spec.HolderIdentity)
-		if a[claimIncident] == incident && a[claimState] == stateDone {
+		// Done by another: finished there (a failure there is retried
+		// there). Done by this one: a retry of its own, which acts again.
+		if a[claimIncident] == incident && a[claimState] == stateDone && holder != k.Identity {
 			return &Claim{DoneBy: holder, Result: a[claimResult]}, nil
 		}
 		live := a[claimState] == stateActing && l.Spec.RenewTime != nil && time.Since(l.Spec.RenewTime.Time) < ttl

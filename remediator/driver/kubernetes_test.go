@@ -133,3 +133,63 @@ func ready(p *corev1.Pod) bool {
 	}
 	return false
 }
+
+// Claims on a real API server: one holder at a time; a claim released done
+// is "done by" for the others and a new claim (a retry) for its holder; a
+// claim whose holder stops renewing expires and is taken over.
+func TestKubernetesClaims(t *testing.T) {
+	c := kube.Start(t)
+	admin, err := kubernetes.NewForConfig(c.Config(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "gw"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	replica := func(id string) *driver.Kubernetes {
+		return &driver.Kubernetes{Client: admin, Namespace: "gw", Kind: driver.KindDeployment, Name: "openclaw",
+			Identity: id, ClaimTTL: time.Second, Poll: 50 * time.Millisecond}
+	}
+	a, b := replica("a"), replica("b")
+
+	held, err := a.Claim(ctx, "inc-1", "restart")
+	if err != nil || held.DoneBy != "" {
+		t.Fatalf("a's claim: %+v %v", held, err)
+	}
+	// b waits while a holds it, and learns that a finished.
+	got := make(chan *driver.Claim, 1)
+	go func() {
+		c, err := b.Claim(ctx, "inc-1", "restart")
+		if err != nil {
+			t.Error(err)
+		}
+		got <- c
+	}()
+	if err := held.Release("failure"); err != nil {
+		t.Fatal(err)
+	}
+	if c := <-got; c == nil || c.DoneBy != "a" || c.Result != "failure" {
+		t.Fatalf("b's claim after a finished: %+v", c)
+	}
+	// a's own retry of the incident acts again.
+	retry, err := a.Claim(ctx, "inc-1", "restart")
+	if err != nil || retry.DoneBy != "" {
+		t.Fatalf("a's retry: %+v %v", retry, err)
+	}
+	// a stops mid-action without releasing: b takes over once it expires.
+	stopped, cancel := context.WithCancel(ctx)
+	if _, err := a.Claim(stopped, "inc-2", "restart"); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	deadline, cancelWait := context.WithTimeout(ctx, time.Minute)
+	defer cancelWait()
+	taken, err := b.Claim(deadline, "inc-2", "restart")
+	if err != nil || taken.DoneBy != "" {
+		t.Fatalf("b's takeover: %+v %v", taken, err)
+	}
+	if err := taken.Release("success"); err != nil {
+		t.Fatal(err)
+	}
+}

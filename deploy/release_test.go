@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -46,16 +47,27 @@ func TestRelease(t *testing.T) {
 		t.Fatal(err)
 	}
 	version := strings.TrimSpace(string(data))
-	release := func() string {
-		dist := t.TempDir()
-		out, err := exec.Command("make", "-C", "..", "--no-print-directory", "release", "RELEASE_DIR="+dist,
-			"RELEASE_PLATFORMS=linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64", "RELEASE_NVML_PLATFORMS=linux/amd64").CombinedOutput()
-		if err != nil {
-			t.Fatalf("make release: %v\n%s", err, out)
-		}
-		return dist
+	// The two releases run side by side: most of their time is linking and
+	// compressing, one process each.
+	dists := [2]string{t.TempDir(), t.TempDir()}
+	var (
+		outs [2][]byte
+		errs [2]error
+		wg   sync.WaitGroup
+	)
+	for i, dist := range dists {
+		wg.Go(func() {
+			outs[i], errs[i] = exec.Command("make", "-C", "..", "--no-print-directory", "release", "RELEASE_DIR="+dist,
+				"RELEASE_PLATFORMS=linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64", "RELEASE_NVML_PLATFORMS=linux/amd64").CombinedOutput()
+		})
 	}
-	dist, again := release(), release()
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("make release: %v\n%s", err, outs[i])
+		}
+	}
+	dist, again := dists[0], dists[1]
 	sums, err := os.ReadFile(filepath.Join(dist, "sha256sums.txt"))
 	if err != nil {
 		t.Fatal(err)

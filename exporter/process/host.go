@@ -3,6 +3,7 @@ package process
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -10,6 +11,9 @@ import (
 	"github.com/clawwatch/clawwatch/exporter/target"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
 )
+
+// fdsUnreported says once why open_fds is absent (macOS without cgo).
+var fdsUnreported sync.Once
 
 // updateHost reports the process where there is no /proc (macOS, Windows,
 // or Linux built with clawwatch_portable): through the operating system's
@@ -53,7 +57,9 @@ func (c *Collector) updateHost(ch chan<- prometheus.Metric) error {
 	if fdsErr == nil {
 		ch <- prometheus.MustNewConstMetric(openFDsDesc, prometheus.GaugeValue, float64(fds), name)
 	} else {
-		c.t.Logger.Debug("open descriptors not reported", "pid", id.PID, "err", fdsErr)
+		fdsUnreported.Do(func() {
+			c.t.Logger.Info("open descriptors of the gateway are not reported on this platform", "pid", id.PID, "err", fdsErr)
+		})
 	}
 	ch <- prometheus.MustNewConstMetric(residentDesc, prometheus.GaugeValue, float64(u.ResidentBytes), name)
 	ch <- prometheus.MustNewConstMetric(virtualDesc, prometheus.GaugeValue, float64(u.VirtualBytes), name)

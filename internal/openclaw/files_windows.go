@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 )
 
 // Windows has no O_NOFOLLOW or openat: the path is checked with Lstat first
@@ -19,11 +18,38 @@ func openRegularPath(path string) (*os.File, os.FileInfo, error) {
 	return openRegularChecked(path)
 }
 
-func openRegularIn(dir *os.File, name, path string) (*os.File, os.FileInfo, error) {
-	if err := notReparse(dir.Name()); err != nil {
+// openRegularIn opens name in dir by path, checking before and after that
+// the path still names the directory that is open, not a junction or
+// another directory swapped in since: Windows opens by path only.
+func openRegularIn(dir *os.File, _, path string) (*os.File, os.FileInfo, error) {
+	if err := stillDir(dir); err != nil {
 		return nil, nil, err
 	}
-	return openRegularChecked(filepath.Join(dir.Name(), name))
+	f, fi, err := openRegularChecked(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := stillDir(dir); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, fi, nil
+}
+
+// stillDir checks that dir's path names the open directory dir.
+func stillDir(dir *os.File) error {
+	opened, err := dir.Stat()
+	if err != nil {
+		return fmt.Errorf("stat %s: %w", dir.Name(), err)
+	}
+	now, err := os.Lstat(dir.Name())
+	if err != nil {
+		return err
+	}
+	if !now.IsDir() || !os.SameFile(opened, now) {
+		return fmt.Errorf("%s was replaced since it was opened: %w", dir.Name(), ErrNotRegular)
+	}
+	return nil
 }
 
 func openRegularChecked(path string) (*os.File, os.FileInfo, error) {

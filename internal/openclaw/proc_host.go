@@ -235,27 +235,33 @@ func hostTCPStates(port int) (map[string]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	known := make(map[string]bool, len(tcpStateNames))
-	for _, n := range tcpStateNames {
-		known[n] = true
-	}
+	known := knownStates()
 	counts := map[string]int{}
 	for _, c := range conns {
-		name := strings.ToLower(c.Status)
-		switch name {
-		case "fin_wait_1":
-			name = "fin_wait1"
-		case "fin_wait_2":
-			name = "fin_wait2"
-		case "closed":
-			name = "close"
-		}
-		if !known[name] {
-			name = "unknown"
-		}
-		counts[name]++
+		counts[hostStateName(c.Status, known)]++
 	}
 	return counts, nil
+}
+
+// hostStateName names a TCP state as /proc does, from gopsutil's spelling
+// on Linux (FIN_WAIT1), Windows (FIN_WAIT_1, SYN_RECEIVED, CLOSED) or
+// macOS's lsof (SYN_RCVD).
+func hostStateName(status string, known map[string]bool) string {
+	name := strings.ToLower(status)
+	switch name {
+	case "fin_wait_1":
+		name = "fin_wait1"
+	case "fin_wait_2":
+		name = "fin_wait2"
+	case "syn_received", "syn_rcvd":
+		name = "syn_recv"
+	case "closed":
+		name = "close"
+	}
+	if !known[name] {
+		return "unknown"
+	}
+	return name
 }
 
 // LockStartTime is the start time of pid as the gateway records it in its
@@ -317,4 +323,12 @@ func HostUsage(pid int) (Usage, error) {
 	}
 	u.Threads = int(threads)
 	return u, nil
+}
+
+func knownStates() map[string]bool {
+	known := make(map[string]bool, len(tcpStateNames))
+	for _, n := range tcpStateNames {
+		known[n] = true
+	}
+	return known
 }

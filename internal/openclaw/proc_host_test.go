@@ -98,3 +98,20 @@ func mustCmdline(t *testing.T, p ProcFS, pid int) []string {
 	}
 	return argv
 }
+
+// TestHostStateNames: every platform's spelling of a TCP state is named as
+// /proc names it, so one set of series exists everywhere.
+func TestHostStateNames(t *testing.T) {
+	known := knownStates()
+	for status, want := range map[string]string{
+		"ESTABLISHED": "established", "LISTEN": "listen", "TIME_WAIT": "time_wait", "CLOSE_WAIT": "close_wait",
+		"FIN_WAIT1": "fin_wait1", "FIN_WAIT_1": "fin_wait1", "FIN_WAIT2": "fin_wait2", "FIN_WAIT_2": "fin_wait2",
+		"SYN_RECV": "syn_recv", "SYN_RECEIVED": "syn_recv", "SYN_RCVD": "syn_recv", "SYN_SENT": "syn_sent",
+		"CLOSE": "close", "CLOSED": "close", "LAST_ACK": "last_ack", "CLOSING": "closing",
+		"DELETE": "unknown", "": "unknown",
+	} {
+		if got := hostStateName(status, known); got != want {
+			t.Errorf("hostStateName(%q) = %q, want %q", status, got, want)
+		}
+	}
+}

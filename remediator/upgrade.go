@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/clawwatch/clawwatch/remediator/actions"
 	"github.com/clawwatch/clawwatch/remediator/config"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 	"github.com/clawwatch/clawwatch/remediator/upgrade"
@@ -185,7 +186,7 @@ func (r *Remediator) planUpgrade(cfg *config.Config, req UpgradeRequest) (*journ
 			return nil, fmt.Errorf("%w: target %q named twice", ErrBadUpgrade, n)
 		}
 		seen[n] = true
-		if err := upgrade.CheckVersion(req.To, t.Rollback.VersionRegexp()); err != nil {
+		if err := actions.CheckVersion(req.To, t.Rollback.VersionRegexp()); err != nil {
 			return nil, fmt.Errorf("%w: target %s: %w", ErrBadUpgrade, n, err)
 		}
 	}

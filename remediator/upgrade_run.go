@@ -95,7 +95,7 @@ func (r *Remediator) upgradeBatch(ctx context.Context, u *journal.Upgrade, i int
 		if err != nil {
 			return fmt.Errorf("target %s: no rollback point, its running version is not discoverable: %w", s.Target, err)
 		}
-		if err := upgrade.CheckVersion(v, t.Rollback.VersionRegexp()); err != nil {
+		if err := actions.CheckVersion(v, t.Rollback.VersionRegexp()); err != nil {
 			return fmt.Errorf("target %s: no rollback point: %w", s.Target, err)
 		}
 		s.From, s.Skipped = v, v == u.To

@@ -187,9 +187,11 @@ func TestRollbackVersion(t *testing.T) {
 			t.Errorf("version %q: %v", v, err)
 		}
 	}
-	// A loose operator pattern still never lets a slash or NUL through.
+	// A loose operator pattern still never lets a slash, NUL or an option
+	// through: the rule of upgrades (CheckVersion) is the rollback's too.
 	loose := regexp.MustCompile(`^.+$`)
-	for v, want := range map[string]bool{"2026.9.1": true, "../../bin/sh": false, "v/1": false, "2026.9.1\x00": false} {
+	for v, want := range map[string]bool{"2026.9.1": true, "../../bin/sh": false, "v/1": false, "2026.9.1\x00": false,
+		"--force": false, "-1": false, "2026.9.1\n--yes": false, strings.Repeat("9", MaxVersion+1): false} {
 		if got := ValidVersion(v, loose); got != want {
 			t.Errorf("ValidVersion(%q) = %v", v, got)
 		}

@@ -151,11 +151,36 @@ func packagesOf(versions []journal.Version) []string {
 	return out
 }
 
-// ValidVersion reports whether v may go into a rollback argv: it matches the
-// target's pattern and holds no NUL byte or slash, whatever the pattern allows.
-func ValidVersion(v string, re *regexp.Regexp) bool {
-	return re.MatchString(v) && !strings.ContainsAny(v, "\x00/")
+// ErrBadVersion marks a version refused before anything runs: a refusal.
+var ErrBadVersion = fmt.Errorf("version %w", ErrRefused)
+
+// MaxVersion bounds a version; OpenClaw's are about ten characters.
+const MaxVersion = 64
+
+// CheckVersion is the one rule for a version that goes into a command (an
+// upgrade's, a rollback's) or the record of healthy versions: data only,
+// whatever the target's pattern allows. Not empty, short, not an option (a
+// leading '-' would be read as a flag by the update command even as one argv
+// element), no control character, NUL or slash, and matching the target's
+// anchored version pattern.
+func CheckVersion(v string, re *regexp.Regexp) error {
+	switch {
+	case v == "":
+		return fmt.Errorf("%w: empty", ErrBadVersion)
+	case len(v) > MaxVersion:
+		return fmt.Errorf("%w: %d bytes, at most %d", ErrBadVersion, len(v), MaxVersion)
+	case strings.HasPrefix(v, "-"):
+		return fmt.Errorf("%w: %q starts with '-'", ErrBadVersion, v)
+	case strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '/' }):
+		return fmt.Errorf("%w: %q holds a control character or '/'", ErrBadVersion, v)
+	case re == nil || !re.MatchString(v):
+		return fmt.Errorf("%w: %q does not match the version pattern %s", ErrBadVersion, v, re)
+	}
+	return nil
 }
+
+// ValidVersion reports whether CheckVersion accepts v.
+func ValidVersion(v string, re *regexp.Regexp) bool { return CheckVersion(v, re) == nil }
 
 // RollbackVersion picks the most recently verified-healthy version that is
 // not the one running now and is valid.
@@ -172,8 +197,8 @@ func RollbackVersion(versions []journal.Version, current string, re *regexp.Rege
 // RollbackArgv substitutes a validated version into the configured argv.
 // The version is checked here again, so no caller can pass an unchecked one.
 func RollbackArgv(command []string, version string, re *regexp.Regexp) ([]string, error) {
-	if !ValidVersion(version, re) {
-		return nil, fmt.Errorf("%w: version %q does not match %s", ErrRefused, version, re)
+	if err := CheckVersion(version, re); err != nil {
+		return nil, err
 	}
 	out := make([]string, len(command))
 	for i, a := range command {

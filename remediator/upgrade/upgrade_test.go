@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/clawwatch/clawwatch/remediator/actions"
 )
 
 const defaultPattern = `^[0-9]{4}\.[0-9]{1,2}\.[0-9]{1,2}(-[0-9A-Za-z.]{1,32})?$`
@@ -31,7 +33,7 @@ func TestHostileVersionsRefused(t *testing.T) {
 				continue // ^.*$ lets these through; the pattern is the operator's
 			}
 			argv, err := Argv(cmd, v, re)
-			if !errors.Is(err, ErrBadVersion) || argv != nil {
+			if !errors.Is(err, actions.ErrBadVersion) || argv != nil {
 				t.Errorf("version %q with %s: argv %q, err %v; want refused", v, re, argv, err)
 			}
 		}

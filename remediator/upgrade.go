@@ -113,10 +113,10 @@ func (r *Remediator) Upgrade(ctx context.Context, req UpgradeRequest) (*journal.
 			u.ID = ""
 			return u, nil
 		}
+		r.um.upgrades.WithLabelValues(u.State).Inc() // before the end is visible, as finishUpgrade
 		if err := r.saveUpgrade(u); err != nil {
 			return nil, err
 		}
-		r.um.upgrades.WithLabelValues(u.State).Inc()
 		r.logger.Warn("upgrade refused", "upgrade", u.ID, "to", u.To, "reason", u.Reason)
 		return u, nil
 	}

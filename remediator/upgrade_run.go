@@ -52,8 +52,10 @@ func (r *Remediator) runUpgrade(u *journal.Upgrade) {
 func (r *Remediator) finishUpgrade(u *journal.Upgrade, state, reason string) {
 	now := r.now()
 	u.State, u.Reason, u.EndedAt = state, reason, &now
-	_ = r.saveUpgrade(u)
+	// Counted before the commit makes the end visible: whoever reads the
+	// journaled end also sees it counted.
 	r.um.upgrades.WithLabelValues(state).Inc()
+	_ = r.saveUpgrade(u)
 	if state == journal.UpgradeDone {
 		r.logger.Info("upgrade done", "upgrade", u.ID, "to", u.To)
 		return

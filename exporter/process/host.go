@@ -8,7 +8,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/clawwatch/clawwatch/exporter/target"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
 )
 
@@ -24,17 +23,7 @@ var fdsUnreported sync.Once
 func (c *Collector) updateHost(ch chan<- prometheus.Metric) error {
 	name := c.t.Config.Name
 	id, _, err := c.t.Process()
-	if n, at, err := c.processes.get(id, func() (int, error) { return c.countProcesses(id) }); err != nil {
-		c.t.Logger.Warn("count gateway processes", "err", err)
-	} else {
-		ch <- prometheus.MustNewConstMetric(processesDesc, prometheus.GaugeValue, float64(n), name)
-		ch <- prometheus.MustNewConstMetric(processesAgeDesc, prometheus.GaugeValue, time.Since(at).Seconds(), name)
-	}
-	if err != nil {
-		if target.ErrNoProcess(err) {
-			ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, 0, name)
-			return nil
-		}
+	if found, err := c.found(ch, id, err); !found {
 		return err
 	}
 	u, err := openclaw.HostUsage(id.PID)

@@ -94,17 +94,7 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 
 	name := c.t.Config.Name
 	id, st, err := c.t.ProcessStat()
-	if n, at, err := c.processes.get(id, func() (int, error) { return c.countProcesses(id) }); err != nil {
-		c.t.Logger.Warn("count gateway processes", "err", err)
-	} else {
-		ch <- prometheus.MustNewConstMetric(processesDesc, prometheus.GaugeValue, float64(n), name)
-		ch <- prometheus.MustNewConstMetric(processesAgeDesc, prometheus.GaugeValue, time.Since(at).Seconds(), name)
-	}
-	if err != nil {
-		if target.ErrNoProcess(err) {
-			ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, 0, name)
-			return nil
-		}
+	if found, err := c.found(ch, id, err); !found {
 		return err
 	}
 	fds, err := c.t.Procs.OpenFDs(id.PID)
@@ -196,6 +186,27 @@ func (c *Collector) isGateway(id openclaw.Process) (float64, bool) {
 // read (another user, without privileges) is counted: it may be competing,
 // and it cannot be ruled out. It walks the whole process table, so it runs
 // through c.processes, at most every countEvery.
+// found reports how many gateway processes run and whether the gateway's
+// own process, id (looked up with err), is there: when it is not, either
+// openclaw_gateway_process_up 0 was sent or err stops the collector.
+func (c *Collector) found(ch chan<- prometheus.Metric, id openclaw.Process, err error) (bool, error) {
+	name := c.t.Config.Name
+	if n, at, err := c.processes.get(id, func() (int, error) { return c.countProcesses(id) }); err != nil {
+		c.t.Logger.Warn("count gateway processes", "err", err)
+	} else {
+		ch <- prometheus.MustNewConstMetric(processesDesc, prometheus.GaugeValue, float64(n), name)
+		ch <- prometheus.MustNewConstMetric(processesAgeDesc, prometheus.GaugeValue, time.Since(at).Seconds(), name)
+	}
+	if err == nil {
+		return true, nil
+	}
+	if target.ErrNoProcess(err) {
+		ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, 0, name)
+		return false, nil
+	}
+	return false, err
+}
+
 func (c *Collector) countProcesses(own openclaw.Process) (int, error) {
 	procs, err := c.t.Procs.FindByTitle()
 	if err != nil {

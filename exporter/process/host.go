@@ -2,9 +2,7 @@ package process
 
 import (
 	"errors"
-	"fmt"
 	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -58,13 +56,5 @@ func (c *Collector) updateHost(ch chan<- prometheus.Metric) error {
 	if limit := c.t.Config.MemoryLimitBytes; limit > 0 {
 		ch <- prometheus.MustNewConstMetric(memLimitDesc, prometheus.GaugeValue, float64(limit), name)
 	}
-	states, at, err := c.tcp.get(id, func() (map[string]int, error) { return c.t.Procs.TCPStates(id.PID, c.t.Config.Port()) })
-	if err != nil {
-		return fmt.Errorf("tcp connections of pid %d: %w", id.PID, err)
-	}
-	for _, s := range openclaw.TCPStateNames() {
-		ch <- prometheus.MustNewConstMetric(tcpDesc, prometheus.GaugeValue, float64(states[s]), name, s)
-	}
-	ch <- prometheus.MustNewConstMetric(tcpAgeDesc, prometheus.GaugeValue, time.Since(at).Seconds(), name)
-	return nil
+	return c.tcpConnections(ch, id)
 }

@@ -131,15 +131,7 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 		ch <- prometheus.MustNewConstMetric(memLimitDesc, prometheus.GaugeValue, float64(limit), name)
 	}
 
-	states, at, err := c.tcp.get(id, func() (map[string]int, error) { return c.t.Procs.TCPStates(id.PID, c.t.Config.Port()) })
-	if err != nil {
-		return fmt.Errorf("tcp connections of pid %d: %w", id.PID, err)
-	}
-	for _, s := range openclaw.TCPStateNames() {
-		ch <- prometheus.MustNewConstMetric(tcpDesc, prometheus.GaugeValue, float64(states[s]), name, s)
-	}
-	ch <- prometheus.MustNewConstMetric(tcpAgeDesc, prometheus.GaugeValue, time.Since(at).Seconds(), name)
-	return nil
+	return c.tcpConnections(ch, id)
 }
 
 // isGateway says whether the process found is the gateway, or another
@@ -186,6 +178,21 @@ func (c *Collector) isGateway(id openclaw.Process) (float64, bool) {
 // read (another user, without privileges) is counted: it may be competing,
 // and it cannot be ruled out. It walks the whole process table, so it runs
 // through c.processes, at most every countEvery.
+// tcpConnections reports the gateway's connections on its port by state,
+// as the background refresh last counted them.
+func (c *Collector) tcpConnections(ch chan<- prometheus.Metric, id openclaw.Process) error {
+	name := c.t.Config.Name
+	states, at, err := c.tcp.get(id, func() (map[string]int, error) { return c.t.Procs.TCPStates(id.PID, c.t.Config.Port()) })
+	if err != nil {
+		return fmt.Errorf("tcp connections of pid %d: %w", id.PID, err)
+	}
+	for _, s := range openclaw.TCPStateNames() {
+		ch <- prometheus.MustNewConstMetric(tcpDesc, prometheus.GaugeValue, float64(states[s]), name, s)
+	}
+	ch <- prometheus.MustNewConstMetric(tcpAgeDesc, prometheus.GaugeValue, time.Since(at).Seconds(), name)
+	return nil
+}
+
 // found reports how many gateway processes run and whether the gateway's
 // own process, id (looked up with err), is there: when it is not, either
 // openclaw_gateway_process_up 0 was sent or err stops the collector.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/clawwatch/clawwatch/remediator/actions"
 	"github.com/clawwatch/clawwatch/remediator/config"
+	"github.com/clawwatch/clawwatch/remediator/driver"
 	"github.com/clawwatch/clawwatch/remediator/gate"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
@@ -55,6 +56,8 @@ type work struct {
 	action actions.Action
 
 	// The current attempt, reset by the workers stage.
+	// drv is the target's driver, built once per attempt (claim stage).
+	drv          driver.Driver
 	env          *actions.Env
 	res          actions.Result
 	result       string
@@ -73,7 +76,7 @@ type work struct {
 
 // newAttempt forgets what the previous attempt left.
 func (w *work) newAttempt() {
-	w.env, w.res, w.result, w.verification, w.err, w.elapsed = nil, actions.Result{}, "", "", nil, 0
+	w.drv, w.env, w.res, w.result, w.verification, w.err, w.elapsed = nil, nil, actions.Result{}, "", "", nil, 0
 	w.version, w.versionErr, w.revision, w.outcome = "", nil, "", gate.Done
 }
 

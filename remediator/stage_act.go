@@ -23,10 +23,13 @@ func (s actStage) exec(ctx context.Context, w *work) bool {
 		return true
 	}
 	t := w.cfg.Target(w.inc.Target)
-	drv, err := driver.New(t, r.procs)
-	if err != nil {
-		w.err = err
-		return true
+	drv := w.drv
+	if drv == nil {
+		var err error
+		if drv, err = driver.New(t, r.procs); err != nil {
+			w.err = err
+			return true
+		}
 	}
 	w.env = &actions.Env{
 		Config: w.cfg, Target: t, Incident: w.inc, Driver: drv, Client: r.client(t.Name), Procs: r.procs, Now: r.now(),

@@ -28,6 +28,7 @@ func (s claimStage) exec(ctx context.Context, w *work) bool {
 	if err != nil {
 		return s.stage.exec(ctx, w) // the act stage reports it
 	}
+	w.drv = drv
 	c, ok := drv.(driver.Claimer)
 	if !ok {
 		return s.stage.exec(ctx, w)

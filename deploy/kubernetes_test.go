@@ -150,9 +150,9 @@ func TestKubernetesRemediatorOverlay(t *testing.T) {
 			gateway = obj.GetNamespace() + "/" + obj.GetName()
 		}
 	}
-	d := cfg.Targets[0].Driver
-	if d.Kind != remconfig.DriverKubernetes || d.Namespace+"/"+d.Deployment != gateway {
-		t.Fatalf("the remediator's target is %s %s/%s, want the sidecar overlay's Deployment %s", d.Kind, d.Namespace, d.Deployment, gateway)
+	d, ok := cfg.Targets[0].Driver.Spec.(*driver.KubernetesSpec)
+	if !ok || d.Namespace+"/"+d.Deployment != gateway {
+		t.Fatalf("the remediator's target is %s %+v, want the sidecar overlay's Deployment %s", cfg.Targets[0].Driver.Kind(), cfg.Targets[0].Driver.Spec, gateway)
 	}
 	rules, _, _ := unstructured.NestedSlice(role.Object, "rules")
 	names := map[string][]string{}

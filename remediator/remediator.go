@@ -48,7 +48,6 @@ import (
 
 	"github.com/clawwatch/clawwatch/internal/openclaw"
 	"github.com/clawwatch/clawwatch/remediator/config"
-	"github.com/clawwatch/clawwatch/remediator/driver"
 	"github.com/clawwatch/clawwatch/remediator/gate"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
@@ -149,7 +148,7 @@ func (r *Remediator) apply(cfg *config.Config) error {
 			return fmt.Errorf("target %s: http_config: %w", t.Name, err)
 		}
 		clients[t.Name] = c
-		if _, err := driver.New(t, r.procs); err != nil {
+		if _, err := t.NewDriver(r.procs); err != nil {
 			return fmt.Errorf("target %s: %w", t.Name, err)
 		}
 	}

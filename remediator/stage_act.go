@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/clawwatch/clawwatch/remediator/actions"
-	"github.com/clawwatch/clawwatch/remediator/driver"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
 
@@ -26,7 +25,7 @@ func (s actStage) exec(ctx context.Context, w *work) bool {
 	drv := w.drv
 	if drv == nil {
 		var err error
-		if drv, err = driver.New(t, r.procs); err != nil {
+		if drv, err = t.NewDriver(r.procs); err != nil {
 			w.err = err
 			return true
 		}

@@ -24,7 +24,7 @@ type claimStage struct {
 
 func (s claimStage) exec(ctx context.Context, w *work) bool {
 	t := w.cfg.Target(w.inc.Target)
-	drv, err := driver.New(t, s.r.procs)
+	drv, err := t.NewDriver(s.r.procs)
 	if err != nil {
 		return s.stage.exec(ctx, w) // the act stage reports it
 	}

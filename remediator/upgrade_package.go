@@ -7,7 +7,6 @@ import (
 
 	"github.com/clawwatch/clawwatch/remediator/actions"
 	"github.com/clawwatch/clawwatch/remediator/config"
-	"github.com/clawwatch/clawwatch/remediator/driver"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
 
@@ -54,7 +53,7 @@ func (r *Remediator) keptSwap(t *config.Target, s *journal.UpgradeStep) func(con
 
 // swapStopped swaps a kept package back with the gateway stopped.
 func (r *Remediator) swapStopped(ctx context.Context, t *config.Target, swap func(context.Context) (string, error)) (string, error) {
-	drv, err := driver.New(t, r.procs)
+	drv, err := t.NewDriver(r.procs)
 	if err != nil {
 		return "", err
 	}

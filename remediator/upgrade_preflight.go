@@ -75,7 +75,7 @@ func (r *Remediator) preflightTarget(ctx context.Context, t *config.Target, to s
 		if err != nil {
 			return append(found, c.name+": "+err.Error()), c.name + ": " + err.Error()
 		}
-		report, out, runErr := driver.RunReport(ctx, argv, t.Driver.Dir, t.CLIEnv())
+		report, out, runErr := driver.RunReport(ctx, argv, t.Driver.Dir(), t.CLIEnv())
 		if err := openclaw.DecodeReport(report, c.report, c.keys...); err != nil {
 			why := fmt.Sprintf("%s: %v", c.name, errors.Join(runErr, err))
 			return append(found, why+"\n"+journal.Truncate(out)), why

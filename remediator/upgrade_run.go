@@ -196,7 +196,7 @@ func (r *Remediator) updateBatch(ctx context.Context, cfg *config.Config, u *jou
 		if len(t.Update.Status) > 0 {
 			// The updater's own record of the run, for the operator;
 			// a failure here fails nothing.
-			out, err := driver.Run(ctx, t.Update.Status, t.Driver.Dir, t.CLIEnv())
+			out, err := driver.Run(ctx, t.Update.Status, t.Driver.Dir(), t.CLIEnv())
 			if err != nil {
 				out = fmt.Sprintf("%v\n%s", err, out)
 			}
@@ -277,7 +277,7 @@ func (r *Remediator) backupState(ctx context.Context, t *config.Target, s *journ
 // restoreState rolls a target back to the state in archive and installs
 // the version with argv, or with swap when a package was kept.
 func (r *Remediator) restoreState(ctx context.Context, t *config.Target, archive string, argv []string, swap func(context.Context) (string, error)) (string, error) {
-	drv, err := driver.New(t, r.procs)
+	drv, err := t.NewDriver(r.procs)
 	if err != nil {
 		return "", err
 	}
@@ -288,9 +288,9 @@ func (r *Remediator) restoreState(ctx context.Context, t *config.Target, archive
 // the gateway is stopped before it and started after.
 func (r *Remediator) runUpdate(ctx context.Context, t *config.Target, argv []string) (string, error) {
 	if !t.Update.Stop {
-		return driver.Run(ctx, argv, t.Driver.Dir, t.CLIEnv())
+		return driver.Run(ctx, argv, t.Driver.Dir(), t.CLIEnv())
 	}
-	drv, err := driver.New(t, r.procs)
+	drv, err := t.NewDriver(r.procs)
 	if err != nil {
 		return "", err
 	}
@@ -318,7 +318,7 @@ func (r *Remediator) waitTargetsIdle(ctx context.Context, names []string) error 
 
 // runningVersion asks a target's gateway which version it runs.
 func (r *Remediator) runningVersion(ctx context.Context, t *config.Target) (string, error) {
-	drv, err := driver.New(t, r.procs)
+	drv, err := t.NewDriver(r.procs)
 	if err != nil {
 		return "", err
 	}

@@ -47,7 +47,7 @@ func CreateBackup(ctx context.Context, t *config.Target, keep func(string) bool)
 	if err := os.MkdirAll(b.Dir, 0o700); err != nil {
 		return "", "", fmt.Errorf("backup dir: %w", err)
 	}
-	out, err := driver.Run(ctx, Substitute(b.Command, map[string]string{"{dir}": b.Dir}), t.Driver.Dir, t.CLIEnv())
+	out, err := driver.Run(ctx, Substitute(b.Command, map[string]string{"{dir}": b.Dir}), t.Driver.Dir(), t.CLIEnv())
 	if err != nil {
 		return "", out, fmt.Errorf("backup command: %w", err)
 	}
@@ -143,7 +143,7 @@ func RunStopped(ctx context.Context, t *config.Target, r Restart, argv []string)
 	if err != nil {
 		return log, fmt.Errorf("stop: %w", err)
 	}
-	out, runErr := driver.Run(ctx, argv, t.Driver.Dir, t.CLIEnv())
+	out, runErr := driver.Run(ctx, argv, t.Driver.Dir(), t.CLIEnv())
 	log += "\n" + argv[0] + ": " + out
 	out, err = r.Run(ctx) // already stopped: locks, start
 	log += "\n" + out
@@ -180,7 +180,7 @@ func (s StateRestore) Run(ctx context.Context) (string, error) {
 	}
 	stamp := s.Now.UTC().Format("20060102T150405Z")
 	staging := filepath.Join(filepath.Dir(state), "."+filepath.Base(state)+".restore-"+stamp)
-	out, err := driver.Run(ctx, Substitute(t.Backup.Restore, map[string]string{"{archive}": s.Archive, "{target}": staging}), t.Driver.Dir, t.CLIEnv())
+	out, err := driver.Run(ctx, Substitute(t.Backup.Restore, map[string]string{"{archive}": s.Archive, "{target}": staging}), t.Driver.Dir(), t.CLIEnv())
 	log = append(log, "restore "+s.Archive+": "+out)
 	if err != nil {
 		return done(fmt.Errorf("%w: restore command: %v", ErrRefused, err))
@@ -210,7 +210,7 @@ func (s StateRestore) Run(ctx context.Context) (string, error) {
 	if s.Swap != nil {
 		out, err = s.Swap(ctx)
 	} else {
-		out, err = driver.Run(ctx, s.Install, t.Driver.Dir, t.CLIEnv())
+		out, err = driver.Run(ctx, s.Install, t.Driver.Dir(), t.CLIEnv())
 	}
 	log = append(log, "install: "+out)
 	if err != nil {

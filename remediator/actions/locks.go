@@ -76,7 +76,7 @@ func CleanupLocks(procs openclaw.ProcFS, dirs []string) (removed int, report str
 // its state volume is mounted here, which state_dir says: left at its
 // default, it is the remediator's own home, not the gateway's.
 func localFiles(t *config.Target, action string) error {
-	if t.Driver.Kind == config.DriverKubernetes && t.StateDirDefault() {
+	if t.Driver.FilesElsewhere() && t.StateDirDefault() {
 		return fmt.Errorf("%w: %s needs the gateway's files and target %s runs in Kubernetes: mount its state volume into the remediator and set state_dir (and log_dirs) to the mount", ErrRefused, action, t.Name)
 	}
 	return nil

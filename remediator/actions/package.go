@@ -71,7 +71,7 @@ func KeepPackage(ctx context.Context, t *config.Target, version string, now time
 func nodeVersion(ctx context.Context, t *config.Target) string {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	out, err := driver.Run(ctx, []string{"node", "--version"}, t.Driver.Dir, t.CLIEnv())
+	out, err := driver.Run(ctx, []string{"node", "--version"}, t.Driver.Dir(), t.CLIEnv())
 	if err != nil {
 		return ""
 	}

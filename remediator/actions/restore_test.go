@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/clawwatch/clawwatch/remediator/config"
+	"github.com/clawwatch/clawwatch/remediator/driver"
 )
 
 // countingDriver stands in for the gateway's driver: it only counts.
@@ -94,7 +95,7 @@ func TestStateRestoreRefusesASymlinkedComponent(t *testing.T) {
 	outside := filepath.Join(f.tmp, "outside")
 	victim := filepath.Join(outside, "victim")
 	mustWrite(t, filepath.Join(victim, "secret"), "outside data")
-	f.restore.Target.Driver.Env = []string{"OUTSIDE=" + outside}
+	f.restore.Target.Driver.Spec = &driver.CommandSpec{Shared: driver.Shared{Kind: "command", Env: []string{"OUTSIDE=" + outside}}}
 
 	log, err := f.restore.Run(t.Context())
 	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "arch/lnk") || !strings.Contains(err.Error(), "arch/lnk is a symlink, not a directory") {

@@ -101,7 +101,7 @@ func (rollbackAction) Run(ctx context.Context, env *Env) (res Result, err error)
 	case t.Update.Stop:
 		out, err = RunStopped(ctx, t, restart, argv)
 	default:
-		out, err = driver.Run(ctx, argv, t.Driver.Dir, t.CLIEnv())
+		out, err = driver.Run(ctx, argv, t.Driver.Dir(), t.CLIEnv())
 	}
 	if len(notes) > 0 {
 		out = strings.Join(notes, "\n") + "\n" + out

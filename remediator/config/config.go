@@ -19,11 +19,11 @@ import (
 	"github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
-	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/clawwatch/clawwatch/internal/configpath"
 	"github.com/clawwatch/clawwatch/internal/gatewayconfig"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
+	"github.com/clawwatch/clawwatch/remediator/driver"
 )
 
 // ActionSpec is what validation knows of an action. The action registry
@@ -43,17 +43,6 @@ var actionSpecs []ActionSpec
 
 // RegisterAction makes validation accept an action; called at init only.
 func RegisterAction(s ActionSpec) { actionSpecs = append(actionSpecs, s) }
-
-// Driver kinds.
-const (
-	DriverProcess = "process"
-	DriverSystemd = "systemd"
-	DriverDocker  = "docker"
-	DriverCommand = "command"
-	// kubernetes: a Deployment or StatefulSet, restarted and rolled back
-	// through the API server.
-	DriverKubernetes = "kubernetes"
-)
 
 // Defaults, from the seeds' watchdog and emergency runbook.
 const (
@@ -125,9 +114,6 @@ const (
 	DefaultUpgradeMinRatio = 0.8
 )
 
-// DefaultDockerSocket is the Docker Engine API's socket on Linux.
-const DefaultDockerSocket = "/var/run/docker.sock"
-
 // DefaultJournalPath is relative to the configuration file.
 const DefaultJournalPath = "data/remediator.db"
 
@@ -160,7 +146,6 @@ func defaultTarget() Target {
 		Connection:  gatewayconfig.Default(),
 		LogDirs:     []string{openclaw.DefaultLogDir},
 		StopTimeout: DefaultStopTimeout,
-		Driver:      Driver{Socket: DefaultDockerSocket},
 		Verify:      Verify{Timeout: DefaultVerifyTime, Interval: DefaultVerifyEvery},
 		Logs:        LogRetention{MaxAge: DefaultLogMaxAge, MaxTotalBytes: DefaultLogBudget},
 		Rollback:    Rollback{Command: slices.Clone(DefaultRollbackCommand), VersionPattern: DefaultVersionPattern},
@@ -263,7 +248,7 @@ type Target struct {
 	HTTPClientConfig config.HTTPClientConfig `yaml:"http_config,omitempty"`
 	LogDirs          []string                `yaml:"log_dirs,omitempty"`
 	StopTimeout      model.Duration          `yaml:"stop_timeout,omitempty"`
-	Driver           Driver                  `yaml:"driver"`
+	Driver           driver.Config           `yaml:"driver"`
 	Verify           Verify                  `yaml:"verify,omitempty"`
 	Logs             LogRetention            `yaml:"log_retention,omitempty"`
 	Rollback         Rollback                `yaml:"rollback,omitempty"`
@@ -326,10 +311,10 @@ func (u *Update) defaults() {
 // and a persistent NODE_COMPILE_CACHE beside the journal unless driver.env
 // sets one (Node's NODE_DISABLE_COMPILE_CACHE=1 there turns it off).
 func (t *Target) CLIEnv() []string {
-	if t.compileCache == "" || slices.ContainsFunc(t.Driver.Env, func(e string) bool { return strings.HasPrefix(e, "NODE_COMPILE_CACHE=") }) {
-		return t.Driver.Env
+	if t.compileCache == "" || slices.ContainsFunc(t.Driver.Env(), func(e string) bool { return strings.HasPrefix(e, "NODE_COMPILE_CACHE=") }) {
+		return t.Driver.Env()
 	}
-	return append(slices.Clip(t.Driver.Env), "NODE_COMPILE_CACHE="+t.compileCache)
+	return append(slices.Clip(t.Driver.Env()), "NODE_COMPILE_CACHE="+t.compileCache)
 }
 
 // OpenClaw's preflights, run as its updater runs doctor (errors block,
@@ -402,43 +387,9 @@ type Upgrade struct {
 	MinRatio       float64 `yaml:"reasoning_min_ratio,omitempty"`
 }
 
-// Driver says how the target is stopped and started.
-type Driver struct {
-	Kind string `yaml:"kind"`
-	// process: argv that starts the gateway, detached; command: start argv.
-	Start []string `yaml:"start,omitempty"`
-	// command: stop argv.
-	Stop []string `yaml:"stop,omitempty"`
-	Dir  string   `yaml:"dir,omitempty"`
-	Env  []string `yaml:"env,omitempty"`
-	// process: file receiving the started gateway's stdout and stderr.
-	Output string `yaml:"output,omitempty"`
-	// systemd.
-	Unit string `yaml:"unit,omitempty"`
-	User bool   `yaml:"user,omitempty"`
-	// docker.
-	Socket    string `yaml:"socket,omitempty"`
-	Container string `yaml:"container,omitempty"`
-	// kubernetes: the workload (one of deployment and statefulset) in
-	// namespace, through kubeconfig, or the cluster's own service account
-	// when it is empty.
-	Namespace   string `yaml:"namespace,omitempty"`
-	Deployment  string `yaml:"deployment,omitempty"`
-	StatefulSet string `yaml:"statefulset,omitempty"`
-	Kubeconfig  string `yaml:"kubeconfig,omitempty"`
-	// kubernetes: this remediator's name in the claims that let several
-	// share a workload (the host name, which is the pod's, by default),
-	// and how long a claim outlives its holder's last renewal.
-	Identity string         `yaml:"identity,omitempty"`
-	ClaimTTL model.Duration `yaml:"claim_ttl,omitempty"`
-}
-
-// Workload is the kubernetes driver's object: its kind and name.
-func (d *Driver) Workload() (kind, name string) {
-	if d.StatefulSet != "" {
-		return "StatefulSet", d.StatefulSet
-	}
-	return "Deployment", d.Deployment
+// NewDriver builds the target's driver.
+func (t *Target) NewDriver(procs openclaw.ProcFS) (driver.Driver, error) {
+	return t.Driver.New(driver.Target{Port: t.Port(), LockDirs: t.LockDirs(), Procs: procs})
 }
 
 // Verify probes /healthz and /readyz after an action until both answer
@@ -592,18 +543,16 @@ var (
 	backupKeepRange   = configpath.Count("targets[].backup.keep", 1, 1000)
 	packageKeepRange  = configpath.Count("targets[].package.keep", 1, 100)
 	uidRange          = gatewayconfig.UIDRange.In("targets[]")
-	claimTTLRange     = configpath.Duration("targets[].driver.claim_ttl", time.Second, time.Hour)
 )
 
 // Ranges are the ranges of the file's keys, for the documentation's test.
 func Ranges() []configpath.Bounds {
-	return []configpath.Bounds{
+	return append([]configpath.Bounds{
 		workersRange, bodyLimitRange, retentionRange, snapshotsRange, logLinesRange,
 		cooldownRange, maxAttemptsRange, windowRange, quietRange, retryDelayRange, approvalRange,
 		notifyTimeRange, observeRange, observeEveryRange, settleRange,
 		stopTimeoutRange, verifyTimeRange, verifyEveryRange, logMaxAgeRange, logBudgetRange, backupKeepRange, packageKeepRange, uidRange,
-		claimTTLRange,
-	}
+	}, driver.Ranges()...)
 }
 
 var nameRe = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,62}$`)
@@ -793,13 +742,8 @@ func (t *Target) validate(dir, home string) error {
 	if !strings.HasPrefix(t.Rollback.VersionPattern, "^") || !strings.HasSuffix(t.Rollback.VersionPattern, "$") {
 		return errors.New("rollback.version_pattern: must be anchored with ^ and $")
 	}
-	if err := t.Driver.validate(dir, home); err != nil {
-		return fmt.Errorf("driver: %w", err)
-	}
-	if t.Driver.ClaimTTL != 0 { // 0: the driver's default
-		if err := claimTTLRange.Check(t.Driver.ClaimTTL); err != nil {
-			return err
-		}
+	if err := t.Driver.Validate(dir, home); err != nil {
+		return err
 	}
 	return nil
 }
@@ -850,89 +794,6 @@ func (p *Package) validate(dir, home, backups string) error {
 	inside := func(a, b string) bool { return a == b || strings.HasPrefix(a, b+string(filepath.Separator)) }
 	if inside(p.KeepDir, p.Dir) || inside(p.Dir, p.KeepDir) {
 		return fmt.Errorf("keep_dir: %s and dir %s must not contain each other", p.KeepDir, p.Dir)
-	}
-	return nil
-}
-
-// containerRe is what Docker accepts as a container name or id.
-var containerRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
-
-func (d *Driver) validate(dir, home string) error {
-	argv := func(field string, a []string, required bool) error {
-		if len(a) == 0 {
-			if required {
-				return fmt.Errorf("%s: required for kind %s", field, d.Kind)
-			}
-			return nil
-		}
-		for i, s := range a {
-			if strings.IndexByte(s, 0) >= 0 {
-				return fmt.Errorf("%s[%d]: contains a NUL byte", field, i)
-			}
-		}
-		if a[0] == "" {
-			return fmt.Errorf("%s[0]: empty program", field)
-		}
-		return nil
-	}
-	for i, e := range d.Env {
-		if k, _, ok := strings.Cut(e, "="); !ok || k == "" {
-			return fmt.Errorf("env[%d]: %q is not NAME=value", i, e)
-		}
-	}
-	d.Dir = configpath.Resolve(d.Dir, dir, home)
-	d.Output = configpath.Resolve(d.Output, dir, home)
-	switch d.Kind {
-	case DriverProcess:
-		return argv("start", d.Start, true)
-	case DriverCommand:
-		if err := argv("start", d.Start, true); err != nil {
-			return err
-		}
-		return argv("stop", d.Stop, true)
-	case DriverSystemd:
-		if d.Unit == "" || strings.ContainsAny(d.Unit, "/\x00 ") || strings.HasPrefix(d.Unit, "-") {
-			return fmt.Errorf("unit: %q is not a unit name", d.Unit)
-		}
-	case DriverDocker:
-		// Left out it is the default; written as "" it would resolve to
-		// this file's directory, never a socket.
-		if d.Socket == "" {
-			return errors.New("socket: empty; leave the key out for the default " + DefaultDockerSocket)
-		}
-		d.Socket = configpath.Resolve(d.Socket, dir, home)
-		if !containerRe.MatchString(d.Container) {
-			return fmt.Errorf("container: %q is not a container name or id", d.Container)
-		}
-	case DriverKubernetes:
-		if errs := validation.IsDNS1123Label(d.Namespace); len(errs) > 0 {
-			return fmt.Errorf("namespace: %q: %s", d.Namespace, strings.Join(errs, "; "))
-		}
-		if (d.Deployment == "") == (d.StatefulSet == "") {
-			return errors.New("deployment, statefulset: exactly one is required for kind kubernetes")
-		}
-		field, name := "deployment", d.Deployment
-		if d.StatefulSet != "" {
-			field, name = "statefulset", d.StatefulSet
-		}
-		// The claims' Lease is named after it (name-remediation).
-		if errs := validation.IsDNS1123Subdomain(name + "-remediation"); len(errs) > 0 {
-			return fmt.Errorf("%s: %q: %s", field, name, strings.Join(errs, "; "))
-		}
-		if d.Kubeconfig != "" {
-			d.Kubeconfig = configpath.Resolve(d.Kubeconfig, dir, home)
-		}
-		if d.Identity == "" {
-			host, err := os.Hostname()
-			if err != nil {
-				return fmt.Errorf("identity: not set, and no host name: %w", err)
-			}
-			d.Identity = host
-		}
-	case "":
-		return errors.New("kind: required (process, systemd, docker, command or kubernetes)")
-	default:
-		return fmt.Errorf("kind: unknown driver %q (process, systemd, docker, command or kubernetes)", d.Kind)
 	}
 	return nil
 }

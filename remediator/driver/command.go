@@ -5,6 +5,26 @@ import (
 	"time"
 )
 
+// CommandSpec is the command kind's section: the operator's argv.
+type CommandSpec struct {
+	Shared `yaml:",inline"`
+	Start  []string `yaml:"start,omitempty"`
+	Stop   []string `yaml:"stop,omitempty"`
+}
+
+// Validate checks both argv.
+func (s *CommandSpec) Validate(_, _ string) error {
+	if err := checkArgv(s.Kind, "start", s.Start); err != nil {
+		return err
+	}
+	return checkArgv(s.Kind, "stop", s.Stop)
+}
+
+// New builds the driver.
+func (s *CommandSpec) New(Target) (Driver, error) {
+	return &Command{StartArgv: s.Start, StopArgv: s.Stop, Dir: s.Dir, Env: s.Env}, nil
+}
+
 // Command stops and starts the gateway with operator-supplied argv.
 type Command struct {
 	StartArgv []string

@@ -1,6 +1,9 @@
 package driver
 
 import (
+	"github.com/clawwatch/clawwatch/internal/configpath"
+	"regexp"
+	"errors"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,6 +15,37 @@ import (
 	"strings"
 	"time"
 )
+
+// DefaultDockerSocket is the Docker Engine API's socket on Linux.
+const DefaultDockerSocket = "/var/run/docker.sock"
+
+// DockerSpec is the docker kind's section: the engine's socket and the
+// container.
+type DockerSpec struct {
+	Shared    `yaml:",inline"`
+	Socket    string `yaml:"socket,omitempty"`
+	Container string `yaml:"container,omitempty"`
+}
+
+// containerRe is what Docker accepts as a container name or id.
+var containerRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+
+// Validate checks the container name and resolves the socket.
+func (s *DockerSpec) Validate(dir, home string) error {
+	// Left out it is the default; written as "" it would resolve to this
+	// file's directory, never a socket.
+	if s.Socket == "" {
+		return errors.New("socket: empty; leave the key out for the default " + DefaultDockerSocket)
+	}
+	s.Socket = configpath.Resolve(s.Socket, dir, home)
+	if !containerRe.MatchString(s.Container) {
+		return fmt.Errorf("container: %q is not a container name or id", s.Container)
+	}
+	return nil
+}
+
+// New builds the driver.
+func (s *DockerSpec) New(Target) (Driver, error) { return NewDocker(s.Socket, s.Container), nil }
 
 // Docker stops and starts a container through the Docker Engine API on its
 // unix socket, with net/http: the compose stack's gateway.

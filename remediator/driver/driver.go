@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/clawwatch/clawwatch/internal/openclaw"
-	"github.com/clawwatch/clawwatch/remediator/config"
 )
 
 // Driver stops and starts one target.
@@ -68,30 +67,6 @@ func PID(d Driver) int {
 		return 0
 	}
 	return p.PID
-}
-
-// New returns the driver the target's configuration names.
-func New(t *config.Target, procs openclaw.ProcFS) (Driver, error) {
-	d := t.Driver
-	switch d.Kind {
-	case config.DriverProcess:
-		return &Process{Procs: procs, Port: t.Port(), LockDirs: t.LockDirs(), Argv: d.Start, Dir: d.Dir, Env: d.Env, Output: d.Output}, nil
-	case config.DriverSystemd:
-		return &Systemd{Unit: d.Unit, User: d.User}, nil
-	case config.DriverDocker:
-		return NewDocker(d.Socket, d.Container), nil
-	case config.DriverCommand:
-		return &Command{StartArgv: d.Start, StopArgv: d.Stop, Dir: d.Dir, Env: d.Env}, nil
-	case config.DriverKubernetes:
-		client, err := KubernetesClient(d.Kubeconfig)
-		if err != nil {
-			return nil, err
-		}
-		kind, name := d.Workload()
-		return &Kubernetes{Client: client, Namespace: d.Namespace, Kind: kind, Name: name,
-			Identity: d.Identity, ClaimTTL: time.Duration(d.ClaimTTL)}, nil
-	}
-	return nil, fmt.Errorf("unknown driver %q", d.Kind)
 }
 
 // maxOutput bounds what a command may print into the journal.

@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"github.com/clawwatch/clawwatch/internal/configpath"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,25 @@ import (
 
 	"github.com/clawwatch/clawwatch/internal/openclaw"
 )
+
+// ProcessSpec is the process kind's section: the argv that starts the
+// gateway, detached, and the file that receives its output.
+type ProcessSpec struct {
+	Shared `yaml:",inline"`
+	Start  []string `yaml:"start,omitempty"`
+	Output string   `yaml:"output,omitempty"`
+}
+
+// Validate checks the argv and resolves the output file.
+func (s *ProcessSpec) Validate(dir, home string) error {
+	s.Output = configpath.Resolve(s.Output, dir, home)
+	return checkArgv(s.Kind, "start", s.Start)
+}
+
+// New builds the driver.
+func (s *ProcessSpec) New(t Target) (Driver, error) {
+	return &Process{Procs: t.Procs, Port: t.Port, LockDirs: t.LockDirs, Argv: s.Start, Dir: s.Dir, Env: s.Env, Output: s.Output}, nil
+}
 
 // Process signals the gateway process found like the exporter finds it (the
 // listener on its port, then the live owner of a trusted lock) and starts it

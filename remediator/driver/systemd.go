@@ -1,9 +1,30 @@
 package driver
 
 import (
+	"strings"
+	"fmt"
 	"context"
 	"time"
 )
+
+// SystemdSpec is the systemd kind's section: the unit, and whether it is
+// the user's manager's.
+type SystemdSpec struct {
+	Shared `yaml:",inline"`
+	Unit   string `yaml:"unit,omitempty"`
+	User   bool   `yaml:"user,omitempty"`
+}
+
+// Validate checks that unit is a unit name, never an option.
+func (s *SystemdSpec) Validate(_, _ string) error {
+	if s.Unit == "" || strings.ContainsAny(s.Unit, "/\x00 ") || strings.HasPrefix(s.Unit, "-") {
+		return fmt.Errorf("unit: %q is not a unit name", s.Unit)
+	}
+	return nil
+}
+
+// New builds the driver.
+func (s *SystemdSpec) New(Target) (Driver, error) { return &Systemd{Unit: s.Unit, User: s.User}, nil }
 
 // Systemd stops and starts a unit with systemctl; the unit's own
 // TimeoutStopSec decides when systemd escalates to SIGKILL.

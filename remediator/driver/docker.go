@@ -1,16 +1,16 @@
 package driver
 
 import (
-	"github.com/clawwatch/clawwatch/internal/configpath"
-	"regexp"
-	"errors"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"github.com/clawwatch/clawwatch/internal/configpath"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"

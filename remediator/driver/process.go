@@ -1,10 +1,10 @@
 package driver
 
 import (
-	"github.com/clawwatch/clawwatch/internal/configpath"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/clawwatch/clawwatch/internal/configpath"
 	"os"
 	"os/exec"
 	"slices"

@@ -1,9 +1,9 @@
 package driver
 
 import (
-	"strings"
-	"fmt"
 	"context"
+	"fmt"
+	"strings"
 	"time"
 )
 

@@ -144,6 +144,40 @@ type ChannelHealth struct {
 	LastInboundAt                  *time.Time
 	// Restarts is the account's reconnectAttempts.
 	Restarts *int
+	// LastError is the account's lastError ("" when null or absent).
+	LastError string
+	// SafeMode: the gateway's crash-loop breaker keeps this account from
+	// starting (see SafeModeMarker).
+	SafeMode bool
+}
+
+// SafeModeMarker is what the gateway's restart-recovery safe mode writes
+// into the lastError of every channel account it keeps from starting
+// (2026.9.6, run-*.mjs: "gateway restart-loop breaker tripped: N unclean
+// boot(s) within 300000ms; suppressing channel/provider account
+// auto-start. …"). The health RPC carries no other sign of it: the state
+// lives in the gateway's SQLite boot history and its log.
+const SafeModeMarker = "restart-loop breaker tripped"
+
+// SafeModeAccounts counts the channel accounts the crash-loop breaker
+// holds stopped; more than zero means the gateway is in safe mode.
+func (s *HealthSnapshot) SafeModeAccounts() int {
+	n := 0
+	for _, ch := range s.Channels {
+		if ch.SafeMode {
+			n++
+		}
+	}
+	return n
+}
+
+// Channel returns the snapshot's entry for channel and account.
+func (s *HealthSnapshot) Channel(channel, account string) (ChannelHealth, bool) {
+	i := slices.IndexFunc(s.Channels, func(c ChannelHealth) bool { return c.Channel == channel && c.Account == account })
+	if i < 0 {
+		return ChannelHealth{}, false
+	}
+	return s.Channels[i], true
 }
 
 // ProbeHealth dials ws://addr ("host:port" of the gateway), answers
@@ -161,21 +195,15 @@ func ProbeHealth(ctx context.Context, addr, token string) (*HealthSnapshot, RPCT
 	// A transport of its own: no proxy from the environment between a
 	// monitor and a gateway on its host, and no pooled connection left
 	// behind when the upgrade is refused.
-	transport := &http.Transport{DialContext: (&net.Dialer{}).DialContext, DisableKeepAlives: true}
-	defer transport.CloseIdleConnections()
-	conn, resp, err := websocket.Dial(ctx, "ws://"+addr+"/", &websocket.DialOptions{
-		HTTPClient: &http.Client{Transport: transport},
-	})
+	c, err := dialRPC(ctx, addr)
 	if err != nil {
-		return nil, tm, dialError(ctx, resp, err)
+		return nil, tm, err
 	}
-	defer conn.CloseNow()
-	conn.SetReadLimit(RPCReadLimit)
-	c := &rpcConn{conn: conn}
+	defer c.conn.CloseNow()
 	tm.Connect = time.Since(start)
 
 	start = time.Now()
-	hello, err := c.handshake(ctx, token)
+	hello, err := c.handshake(ctx, token, probeClient)
 	if err != nil {
 		return nil, tm, err
 	}
@@ -195,6 +223,22 @@ func ProbeHealth(ctx context.Context, addr, token string) (*HealthSnapshot, RPCT
 	snap.ServerVersion = hello.Server.Version
 	c.close(ctx)
 	return snap, tm, nil
+}
+
+// dialRPC opens the WebSocket. A transport of its own: no proxy from the
+// environment between clawwatch and a gateway on its host, and no pooled
+// connection left behind when the upgrade is refused.
+func dialRPC(ctx context.Context, addr string) (*rpcConn, error) {
+	transport := &http.Transport{DialContext: (&net.Dialer{}).DialContext, DisableKeepAlives: true}
+	defer transport.CloseIdleConnections()
+	conn, resp, err := websocket.Dial(ctx, "ws://"+addr+"/", &websocket.DialOptions{
+		HTTPClient: &http.Client{Transport: transport},
+	})
+	if err != nil {
+		return nil, dialError(ctx, resp, err)
+	}
+	conn.SetReadLimit(RPCReadLimit)
+	return &rpcConn{conn: conn}, nil
 }
 
 func dialError(ctx context.Context, resp *http.Response, err error) error {
@@ -261,8 +305,23 @@ type helloOK struct {
 	Protocol int    `json:"protocol"`
 	Server   struct {
 		Version string `json:"version"`
+		BootID  string `json:"bootId"`
 	} `json:"server"`
+	Auth struct {
+		Scopes []string `json:"scopes"`
+	} `json:"auth"`
 }
+
+// rpcClient is who clawwatch says it is in a connect request, and the
+// scopes it asks for.
+type rpcClient struct {
+	id, mode string
+	scopes   []string
+}
+
+// probeClient is the exporter's and verification's identity: the probe's,
+// asking for operator.read only.
+var probeClient = rpcClient{id: rpcClientID, mode: rpcClientMode, scopes: []string{RPCScope}}
 
 // connectParams is the connect request's params (protocol/handshake.md):
 // no device identity, the shared token only.
@@ -287,11 +346,12 @@ type connectAuth struct {
 }
 
 type rpcConn struct {
-	conn  *websocket.Conn
-	phase string // the reason for a broken connection in this phase
+	conn   *websocket.Conn
+	phase  string // the reason for a broken connection in this phase
+	method string // the method called, for errors
 }
 
-func (c *rpcConn) handshake(ctx context.Context, token string) (*helloOK, error) {
+func (c *rpcConn) handshake(ctx context.Context, token string, who rpcClient) (*helloOK, error) {
 	c.phase = RPCReasonHandshake
 	f, err := c.read(ctx)
 	if err != nil {
@@ -307,9 +367,9 @@ func (c *rpcConn) handshake(ctx context.Context, token string) (*helloOK, error)
 	params := connectParams{
 		MinProtocol: RPCProtocolVersion,
 		MaxProtocol: RPCProtocolVersion,
-		Client:      connectClient{ID: rpcClientID, Version: clientVersion, Platform: runtime.GOOS, Mode: rpcClientMode},
+		Client:      connectClient{ID: who.id, Version: clientVersion, Platform: runtime.GOOS, Mode: who.mode},
 		Role:        "operator",
-		Scopes:      []string{RPCScope},
+		Scopes:      who.scopes,
 	}
 	if token != "" {
 		params.Auth = &connectAuth{Token: token}
@@ -340,7 +400,7 @@ func (c *rpcConn) handshake(ctx context.Context, token string) (*helloOK, error)
 
 // call sends a request and returns the payload of its successful answer.
 func (c *rpcConn) call(ctx context.Context, id, method string, params any) (json.RawMessage, error) {
-	c.phase = RPCReasonRPCError
+	c.phase, c.method = RPCReasonRPCError, method
 	if err := c.write(ctx, rpcFrame{Type: "req", ID: id, Method: method, Params: params}); err != nil {
 		return nil, err
 	}
@@ -420,7 +480,7 @@ func (c *rpcConn) phaseName() string {
 	if c.phase == RPCReasonHandshake {
 		return "handshake"
 	}
-	return "health call"
+	return c.method + " call"
 }
 
 // close ends the connection politely (the gateway then logs a normal
@@ -533,6 +593,12 @@ func flattenChannel(channel string, raw json.RawMessage) []ChannelHealth {
 			Running:    lenient[bool](acc["running"]),
 			Connected:  lenient[bool](acc["connected"]),
 			Restarts:   lenient[int](acc["reconnectAttempts"]),
+		}
+		if e := lenient[string](acc["lastError"]); e != nil {
+			ch.LastError = *e
+			// Running means a manual channels.start overrode the breaker
+			// for this account; the stale error stays until it reconnects.
+			ch.SafeMode = strings.Contains(*e, SafeModeMarker) && (ch.Running == nil || !*ch.Running)
 		}
 		if ms := lenient[float64](acc["lastInboundAt"]); ms != nil {
 			t := time.UnixMilli(int64(*ms))

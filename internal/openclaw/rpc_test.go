@@ -174,7 +174,7 @@ func TestParseHealthChannels(t *testing.T) {
 		// An entry without accounts is its one account; "yes" is not a bool.
 		{Channel: "discord", Account: "bot", Configured: b(true), Running: b(false)},
 		{Channel: "telegram", Account: "default", Configured: b(true), Running: b(true), Connected: b(true), LastInboundAt: &inbound, Restarts: i(0)},
-		{Channel: "telegram", Account: "work", Configured: b(true), Running: b(true), Connected: b(false), Restarts: i(3)},
+		{Channel: "telegram", Account: "work", Configured: b(true), Running: b(true), Connected: b(false), Restarts: i(3), LastError: "ETIMEDOUT"},
 	}
 	if got, _ := json.Marshal(s.Channels); string(got) != mustJSON(t, want) {
 		t.Errorf("channels:\n got %s\nwant %s", got, mustJSON(t, want))

@@ -139,6 +139,9 @@ func (s *Sim) inject(f Fault) {
 	}
 	s.mu.Lock()
 	s.faults[f.Kind] = af
+	if f.Kind == FaultSafeMode {
+		clear(s.manual) // the breaker holds every account again
+	}
 	s.mu.Unlock()
 }
 

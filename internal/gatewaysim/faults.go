@@ -32,6 +32,10 @@ const (
 	FaultChannelDown          = "channel_down"
 	FaultModelRuntimeDegraded = "model_runtime_degraded"
 	FaultPluginError          = "plugin_error"
+	// FaultSafeMode is the gateway's restart-recovery safe mode: its
+	// crash-loop breaker holds every channel account stopped, each with the
+	// breaker's lastError, until an operator's channels.start.
+	FaultSafeMode = "safe_mode"
 )
 
 // Where rpc_hang stops answering: the connect request (the default) or the
@@ -53,8 +57,9 @@ var faultFields = map[string]map[string]bool{
 	FaultErrorBurst:           {"pattern": true, "per_second": true},
 	FaultLogFlood:             {"bytes_per_second": true},
 	FaultCrash:                {},
-	FaultRPCHang:              {"at": false},             // default connect
-	FaultChannelDown:          {"channel": false},        // default telegram
+	FaultRPCHang:              {"at": false},                       // default connect
+	FaultChannelDown:          {"channel": false, "sticky": false}, // default telegram; sticky: a channel restart does not heal it
+	FaultSafeMode:             {},
 	FaultModelRuntimeDegraded: {"pending_agents": false}, // default ["main"]
 	FaultPluginError:          {"plugin": false},         // default whatsapp
 }
@@ -72,6 +77,7 @@ type Fault struct {
 	Pattern        string
 	At             string   // rpc_hang
 	Channel        string   // channel_down
+	Sticky         bool     // channel_down survives channels.stop/start
 	PendingAgents  []string // model_runtime_degraded
 	Plugin         string   // plugin_error
 
@@ -180,6 +186,10 @@ func (f *Fault) setField(name string, raw json.RawMessage) error {
 	case "channel":
 		if err := json.Unmarshal(raw, &f.Channel); err != nil || !slices.Contains(simChannels, f.Channel) {
 			return fmt.Errorf("want one of the simulated channels %s, got %s", strings.Join(simChannels, ", "), raw)
+		}
+	case "sticky":
+		if err := json.Unmarshal(raw, &f.Sticky); err != nil {
+			return fmt.Errorf("want true or false, got %s", raw)
 		}
 	case "plugin":
 		return parseName(raw, &f.Plugin)

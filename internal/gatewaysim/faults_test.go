@@ -47,6 +47,8 @@ func TestParseFault(t *testing.T) {
 		{`{"kind":"error_burst","pattern":"a\nb","per_second":1}`, "pattern: want a non-empty one-line string", nil},
 		{`{"kind":"rpc_hang","at":"later"}`, `at: want "connect" or "health"`, nil},
 		{`{"kind":"channel_down","channel":"irc"}`, "channel: want one of the simulated channels discord, telegram", nil},
+		{`{"kind":"channel_down","sticky":"yes"}`, "sticky: want true or false, got \"yes\"", nil},
+		{`{"kind":"safe_mode"}`, "", func(f Fault) bool { return f.Kind == FaultSafeMode }},
 		{`{"kind":"model_runtime_degraded","pending_agents":[]}`, "pending_agents: want a non-empty list", nil},
 		{`{"kind":"plugin_error","plugin":"Bad Name"}`, "plugin: want an id", nil},
 	}

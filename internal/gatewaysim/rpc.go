@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"net"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -67,8 +68,9 @@ type connectRequest struct {
 		Version string `json:"version"`
 		Mode    string `json:"mode"`
 	} `json:"client"`
-	Role string `json:"role"`
-	Auth *struct {
+	Role   string   `json:"role"`
+	Scopes []string `json:"scopes"`
+	Auth   *struct {
 		Token string `json:"token"`
 	} `json:"auth"`
 }
@@ -111,11 +113,12 @@ func (s *Sim) serveRPC(w http.ResponseWriter, r *http.Request) {
 	if !s.rpcWait(ctx) {
 		return
 	}
-	if status, werr := s.checkConnect(req.Params); werr != nil {
+	scopes, status, werr := s.checkConnect(req.Params, r)
+	if werr != nil {
 		refuse(ctx, c, req.ID, status, werr)
 		return
 	}
-	answer(ctx, c, req.ID, s.helloOK(r))
+	answer(ctx, c, req.ID, s.helloOK(r, scopes))
 	c.SetReadLimit(rpcReadLimit)
 
 	for {
@@ -135,6 +138,18 @@ func (s *Sim) serveRPC(w http.ResponseWriter, r *http.Request) {
 			answer(ctx, c, req.ID, s.healthPayload(time.Now(), true))
 		case "status", "diagnostics.stability", "system-presence", "last-heartbeat", "channels.status":
 			refuseMethod(ctx, c, req.ID, "operator.read")
+		case "channels.stop", "channels.start":
+			if !slices.Contains(scopes, "operator.admin") {
+				refuseMethod(ctx, c, req.ID, "operator.admin")
+				continue
+			}
+			res, werr := s.channelControl(req.Method, req.Params)
+			if werr != nil {
+				ok := false
+				send(ctx, c, wireFrame{Type: "res", ID: req.ID, OK: &ok, Error: werr})
+				continue
+			}
+			answer(ctx, c, req.ID, res)
 		default:
 			refuseMethod(ctx, c, req.ID, "operator.admin")
 		}
@@ -145,10 +160,33 @@ func (s *Sim) serveRPC(w http.ResponseWriter, r *http.Request) {
 // first, then the client, then the credentials. A device-less client needs
 // the shared token; without a configured token (auth mode none) the gateway
 // wants a device identity, which no monitoring client has.
-func (s *Sim) checkConnect(params json.RawMessage) (websocket.StatusCode, *wireError) {
+//
+// It returns the scopes granted: none, but to the CLI (client id and mode
+// "cli") connecting over loopback with the token, which keeps the scopes
+// it asked for, operator.admin among them (shouldPreserveLocalCliSharedAuthScopes
+// in the gateway).
+func (s *Sim) checkConnect(params json.RawMessage, r *http.Request) ([]string, websocket.StatusCode, *wireError) {
+	status, werr, p := s.checkConnectRequest(params)
+	if werr != nil {
+		return nil, status, werr
+	}
+	scopes := []string{}
+	if p.Client.ID == "cli" && p.Client.Mode == "cli" && loopbackPeer(r) && r.Header.Get("Origin") == "" {
+		scopes = slices.Clone(p.Scopes)
+	}
+	return scopes, 0, nil
+}
+
+func loopbackPeer(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	ip := net.ParseIP(host)
+	return err == nil && ip != nil && ip.IsLoopback()
+}
+
+func (s *Sim) checkConnectRequest(params json.RawMessage) (websocket.StatusCode, *wireError, connectRequest) {
 	var p connectRequest
 	if err := json.Unmarshal(params, &p); err != nil {
-		return websocket.StatusPolicyViolation, &wireError{Code: "INVALID_REQUEST", Message: "invalid connect params: " + err.Error()}
+		return websocket.StatusPolicyViolation, &wireError{Code: "INVALID_REQUEST", Message: "invalid connect params: " + err.Error()}, p
 	}
 	current := p.MinProtocol <= rpcProtocol && p.MaxProtocol >= rpcProtocol
 	probe := p.Client.Mode == "probe" && p.MinProtocol <= rpcProtocol && p.MaxProtocol >= rpcMinProbeVersion
@@ -156,13 +194,13 @@ func (s *Sim) checkConnect(params json.RawMessage) (websocket.StatusCode, *wireE
 		return websocket.StatusProtocolError, &wireError{Code: "INVALID_REQUEST", Message: "protocol mismatch", Details: map[string]any{
 			"code": "PROTOCOL_MISMATCH", "clientMinProtocol": p.MinProtocol, "clientMaxProtocol": p.MaxProtocol,
 			"expectedProtocol": rpcProtocol, "minimumProbeProtocol": rpcMinProbeVersion,
-		}}
+		}}, p
 	}
 	if !slices.Contains(rpcClientIDs, p.Client.ID) {
-		return websocket.StatusPolicyViolation, &wireError{Code: "INVALID_REQUEST", Message: "invalid connect params: at /client/id: must be equal to one of the allowed values"}
+		return websocket.StatusPolicyViolation, &wireError{Code: "INVALID_REQUEST", Message: "invalid connect params: at /client/id: must be equal to one of the allowed values"}, p
 	}
 	if p.Role != "" && p.Role != "operator" {
-		return websocket.StatusPolicyViolation, &wireError{Code: "INVALID_REQUEST", Message: "unauthorized role: " + p.Role}
+		return websocket.StatusPolicyViolation, &wireError{Code: "INVALID_REQUEST", Message: "unauthorized role: " + p.Role}, p
 	}
 	token := ""
 	if p.Auth != nil {
@@ -170,18 +208,19 @@ func (s *Sim) checkConnect(params json.RawMessage) (websocket.StatusCode, *wireE
 	}
 	switch {
 	case s.cfg.Token == "" || token == "":
-		return websocket.StatusPolicyViolation, &wireError{Code: "NOT_PAIRED", Message: "device identity required", Details: map[string]any{"code": "DEVICE_IDENTITY_REQUIRED"}}
+		return websocket.StatusPolicyViolation, &wireError{Code: "NOT_PAIRED", Message: "device identity required", Details: map[string]any{"code": "DEVICE_IDENTITY_REQUIRED"}}, p
 	case token != s.cfg.Token:
 		return websocket.StatusPolicyViolation, &wireError{Code: "INVALID_REQUEST", Message: "unauthorized: gateway token mismatch (provide gateway auth token)", Details: map[string]any{
 			"code": "AUTH_TOKEN_MISMATCH", "authReason": "token_mismatch", "canRetryWithDeviceToken": false, "recommendedNextStep": "update_auth_credentials",
-		}}
+		}}, p
 	}
-	return 0, nil
+	return 0, nil, p
 }
 
 // helloOK has the keys and value types of the real gateway's hello-ok.
-// The token holder gets no scope: it connected without a device identity.
-func (s *Sim) helloOK(r *http.Request) map[string]any {
+// A token holder gets no scope (it connected without a device identity) but
+// the local CLI, which gets what it asked for.
+func (s *Sim) helloOK(r *http.Request, scopes []string) map[string]any {
 	now := time.Now()
 	health := s.healthPayload(now, false)
 	delete(health, "modelRuntime") // the hello snapshot's health has none
@@ -193,7 +232,7 @@ func (s *Sim) helloOK(r *http.Request) map[string]any {
 			"controlUiBuildSource": "bundled", "connId": newUUID(),
 		},
 		"features": map[string]any{
-			"methods":      []string{"health", "diagnostics.stability", "status", "system-presence", "last-heartbeat", "channels.status"},
+			"methods":      []string{"health", "diagnostics.stability", "status", "system-presence", "last-heartbeat", "channels.status", "channels.start", "channels.stop"},
 			"events":       []string{"connect.challenge", "presence", "tick", "shutdown", "health", "heartbeat"},
 			"capabilities": []string{"model-catalog-snapshot"},
 		},
@@ -210,7 +249,7 @@ func (s *Sim) helloOK(r *http.Request) map[string]any {
 			},
 		},
 		"pluginSurfaceUrls": map[string]any{"canvas": "http://" + r.Host + "/__openclaw__/cap/" + randomToken(18)},
-		"auth":              map[string]any{"method": "token", "role": "operator", "scopes": []string{}, "recoveryScope": randomToken(32)},
+		"auth":              map[string]any{"method": "token", "role": "operator", "scopes": scopes, "recoveryScope": randomToken(32)},
 		"policy": map[string]any{
 			"maxPayload": 26214400, "maxBufferedBytes": 52428800, "tickIntervalMs": 30000,
 			"attachments":                         map[string]any{"maxBytes": 19464192, "maxImageBytes": 6291456},
@@ -294,6 +333,20 @@ func (s *Sim) channelAccount(channel string, now time.Time) map[string]any {
 		"restartPending": false, "reconnectAttempts": 0, "lastConnectedAt": s.started.UnixMilli(),
 		"lastInboundAt": lastInbound.UnixMilli(), "lastError": nil, "healthState": "healthy",
 	}
+	s.mu.Lock()
+	stopped := s.stopped[channel]
+	_, safeMode := s.faults[FaultSafeMode]
+	held := safeMode && !s.manual[channel]
+	s.mu.Unlock()
+	switch {
+	case held:
+		acc["running"], acc["connected"], acc["healthState"] = false, false, "not-running"
+		acc["lastError"] = safeModeError
+		return acc
+	case stopped:
+		acc["running"], acc["connected"], acc["healthState"] = false, false, "not-running"
+		return acc
+	}
 	if since, ok := s.channelDownSince(channel); ok {
 		acc["connected"] = false
 		acc["healthState"] = "disconnected"
@@ -304,6 +357,65 @@ func (s *Sim) channelAccount(channel string, now time.Time) map[string]any {
 		}
 	}
 	return acc
+}
+
+// safeModeError is the lastError the real gateway's crash-loop breaker
+// gives every account it holds (run-*.mjs, 2026.9.6).
+const safeModeError = "gateway restart-loop breaker tripped: 3 unclean boot(s) within 300000ms; suppressing channel/provider account auto-start. " +
+	"Inspect the stability bundle and fix the startup crash before restarting the service. " +
+	`Start a channel manually with: openclaw gateway call channels.start --params '{"channel":"<id>"}'`
+
+// channelControl answers channels.stop and channels.start as the real
+// gateway does: an unknown channel is refused; an account it does not run
+// is answered as if stopped or handed off (the gateway does the same, which
+// is why clawwatch checks the health snapshot first). A stop and start of a
+// channel that is down reconnects it unless the fault is sticky; a manual
+// start overrides safe mode for its channel.
+func (s *Sim) channelControl(method string, raw json.RawMessage) (map[string]any, *wireError) {
+	var p struct {
+		Channel   string `json:"channel"`
+		AccountID string `json:"accountId"`
+	}
+	if json.Unmarshal(raw, &p) != nil || !slices.Contains(simChannels, p.Channel) {
+		return nil, &wireError{Code: "INVALID_REQUEST", Message: "invalid " + method + " channel"}
+	}
+	if p.AccountID == "" {
+		p.AccountID = "default"
+	}
+	res := map[string]any{"channel": p.Channel, "accountId": p.AccountID}
+	known := p.AccountID == "default"
+	if method == "channels.stop" {
+		if known {
+			s.mu.Lock()
+			s.stopped[p.Channel] = true
+			s.mu.Unlock()
+		}
+		res["stopped"] = true
+		return res, nil
+	}
+	res["started"] = true
+	res["outcome"] = map[string]any{"status": "handed-off"}
+	if !known {
+		return res, nil
+	}
+	s.mu.Lock()
+	_, safeMode := s.faults[FaultSafeMode]
+	held := safeMode && !s.manual[p.Channel]
+	wasStopped := s.stopped[p.Channel]
+	delete(s.stopped, p.Channel)
+	if safeMode {
+		s.manual[p.Channel] = true
+	}
+	af, down := s.faults[FaultChannelDown]
+	reconnect := wasStopped && down && af.Channel == p.Channel && !af.Sticky
+	s.mu.Unlock()
+	if !wasStopped && !held {
+		res["outcome"] = map[string]any{"status": "retry", "reason": "task-owned"}
+	}
+	if reconnect {
+		s.clearFault(FaultChannelDown)
+	}
+	return res, nil
 }
 
 func (s *Sim) channelDownSince(channel string) (time.Time, bool) {

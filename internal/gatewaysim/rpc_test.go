@@ -275,3 +275,75 @@ func TestTokenFile(t *testing.T) {
 		t.Errorf("empty token file: exit %d: %s", code, bad.Output())
 	}
 }
+
+// channels.stop and channels.start: operator.admin for the local CLI only,
+// an unknown channel refused, a down channel reconnected by its restart
+// (not when the fault is sticky), safe mode lifted for the channel an
+// operator starts by hand.
+func TestRPCChannelControl(t *testing.T) {
+	s := simtest.Start(t, simtest.Options{Token: simToken})
+	addr := "127.0.0.1:" + strconv.Itoa(s.Port)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	channel := func(name string) openclaw.ChannelHealth {
+		t.Helper()
+		snap, _, err := probe(t, s, simToken, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch, ok := snap.Channel(name, "default")
+		if !ok {
+			t.Fatalf("no %s/default in %+v", name, snap.Channels)
+		}
+		return ch
+	}
+	connected := func(ch openclaw.ChannelHealth) bool { return ch.Connected != nil && *ch.Connected }
+
+	if _, err := openclaw.StopChannel(ctx, addr, "wrong", "telegram", ""); reason(err) != openclaw.RPCReasonAuth {
+		t.Errorf("wrong token: %v", err)
+	}
+	if _, err := openclaw.StopChannel(ctx, addr, simToken, "irc", ""); err == nil || !strings.Contains(err.Error(), "invalid channels.stop channel") {
+		t.Errorf("unknown channel: %v", err)
+	}
+
+	s.Fault(t, `{"kind":"channel_down","channel":"telegram"}`)
+	if stop, err := openclaw.StopChannel(ctx, addr, simToken, "telegram", "default"); err != nil || !stop.Stopped {
+		t.Fatalf("stop: %+v %v", stop, err)
+	}
+	if ch := channel("telegram"); ch.Running == nil || *ch.Running || connected(ch) {
+		t.Errorf("after stop: %+v", ch)
+	}
+	start, err := openclaw.StartChannel(ctx, addr, simToken, "telegram", "default")
+	if err != nil || !start.Started || start.Outcome.Status != "handed-off" {
+		t.Fatalf("start: %+v %v", start, err)
+	}
+	if ch := channel("telegram"); !connected(ch) {
+		t.Errorf("after a restart of the down channel: %+v", ch)
+	}
+	if start, err := openclaw.StartChannel(ctx, addr, simToken, "telegram", ""); err != nil || start.Outcome.Reason != "task-owned" {
+		t.Errorf("start of a running channel: %+v %v", start, err)
+	}
+
+	s.Fault(t, `{"kind":"channel_down","channel":"discord","sticky":true}`)
+	_, _ = openclaw.StopChannel(ctx, addr, simToken, "discord", "")
+	_, _ = openclaw.StartChannel(ctx, addr, simToken, "discord", "")
+	if ch := channel("discord"); connected(ch) {
+		t.Errorf("a sticky fault healed by a channel restart: %+v", ch)
+	}
+	s.Control(t, http.MethodDelete, "/faults", "")
+
+	s.Fault(t, `{"kind":"safe_mode"}`)
+	snap, _, err := probe(t, s, simToken, 10*time.Second)
+	if err != nil || snap.SafeModeAccounts() != 2 {
+		t.Fatalf("safe mode: %d accounts held (%v), want 2", snap.SafeModeAccounts(), err)
+	}
+	if start, err := openclaw.StartChannel(ctx, addr, simToken, "discord", ""); err != nil || start.Outcome.Status != "handed-off" {
+		t.Errorf("manual start in safe mode: %+v %v", start, err)
+	}
+	if ch := channel("discord"); ch.SafeMode || !connected(ch) {
+		t.Errorf("discord after its manual start: %+v", ch)
+	}
+	if ch := channel("telegram"); !ch.SafeMode {
+		t.Errorf("telegram is no longer held: %+v", ch)
+	}
+}

@@ -95,8 +95,12 @@ type Sim struct {
 	changeMu sync.Mutex // serialises fault changes
 	mu       sync.Mutex // guards the fields below
 	faults   map[string]*activeFault
-	leaked   []*os.File
-	memory   [][]byte
+	// stopped holds the channels stopped by channels.stop; manual, those
+	// an operator started by hand (channels.start), which safe mode then
+	// leaves alone.
+	stopped, manual map[string]bool
+	leaked          []*os.File
+	memory          [][]byte
 }
 
 // New validates the configuration, claims the port and the lock, and opens
@@ -149,6 +153,8 @@ func New(cfg Config) (*Sim, error) {
 		loop:      newEventLoop(),
 		cpu:       newCPUSampler(),
 		faults:    map[string]*activeFault{},
+		stopped:   map[string]bool{},
+		manual:    map[string]bool{},
 		buildID:   cfg.Version + "-sim-" + strconv.FormatUint(self.StartTime, 16),
 		bootID:    newUUID(),
 		rpcCtx:    context.Background(),

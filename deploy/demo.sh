@@ -120,7 +120,7 @@ route:
   repeat_interval: 1h
   routes:
     - receiver: remediator
-      matchers: ['remediation=~"restart|cleanup_locks|cleanup_logs|rollback"']
+      matchers: ['remediation=~"restart|restart_channel|cleanup_locks|cleanup_logs|rollback"']
       continue: true
     - receiver: people
       matchers: ['alertname=~"OpenClawRemediator(CircuitOpen|ActionsFailing|JournalErrors|UpgradeFailed)"']

@@ -518,6 +518,7 @@ var (
 		"OpenClawGatewayNotReady", "OpenClawGatewayProbeLatencyHigh", "OpenClawGatewayProbeFailuresHigh",
 		"OpenClawGatewayEventLoopLagHigh", "OpenClawGatewayEventLoopDegraded",
 		"OpenClawGatewayRPCHung", "OpenClawGatewayRPCProbeFailing", "OpenClawGatewayChannelDisconnected",
+		"OpenClawGatewayChannelDisconnectedPersistent", "OpenClawGatewaySafeMode",
 		"OpenClawGatewayModelRuntimeDegraded", "OpenClawGatewayPluginsFailing",
 		"OpenClawReasoningDegraded", "OpenClawReasoningDegradedAfterUpgrade",
 	}
@@ -568,7 +569,10 @@ func TestAlertmanagerInhibitions(t *testing.T) {
 			if want {
 				pairs++
 				r := tg.labels["remediation"]
-				waits := r == "rollback" && s.labels["remediation"] == "restart"
+				// A rollback, and a channel's restart, wait for the restart
+				// of a gateway that is down or hung: it may cure them, and
+				// neither can work on a gateway that does not answer.
+				waits := (r == "rollback" || r == "restart_channel") && s.labels["remediation"] == "restart"
 				if r != "none" && r != s.labels["remediation"] && !waits {
 					t.Errorf("%s silences %s, whose action %s it does not take", s.name, tg.name, r)
 				}

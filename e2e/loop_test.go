@@ -239,7 +239,7 @@ route:
   repeat_interval: %s
   routes:
     - receiver: remediator
-      matchers: ['remediation=~"restart|cleanup_locks|cleanup_logs|rollback"']
+      matchers: ['remediation=~"restart|restart_channel|cleanup_locks|cleanup_logs|rollback"']
 receivers:
   - name: "null"
   - name: remediator

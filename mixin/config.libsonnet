@@ -60,6 +60,10 @@
     rpcHungFor: '30s',
     rpcProbeFailingFor: '5m',
     channelDisconnectedFor: '5m',
+    // A channel restart reconnects within seconds when it can; what is
+    // still down this long after it gets the gateway restarted.
+    channelDisconnectedEscalateFor: '30m',
+    safeModeFor: '1m',
     modelRuntimeDegradedFor: '5m',
     pluginsFailingFor: '10m',
 

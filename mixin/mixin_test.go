@@ -155,7 +155,7 @@ func TestJsonnetIsFormatted(t *testing.T) {
 var (
 	alertNameRe  = regexp.MustCompile(`^OpenClaw[A-Z][A-Za-z0-9]*$`)
 	recordNameRe = regexp.MustCompile(`^[a-z][a-z0-9_]*:[a-z][a-z0-9_]*:[a-z][a-z0-9_]*$`)
-	remediations = []string{"restart", "cleanup_locks", "cleanup_logs", "rollback", "none"}
+	remediations = []string{"restart", "restart_channel", "cleanup_locks", "cleanup_logs", "rollback", "none"}
 )
 
 // TestRulesFollowConventions holds every rule to the mixin style guide and
@@ -366,6 +366,8 @@ func TestConfigOverrideReachesEveryRule(t *testing.T) {
 		{"availabilityWindow", "'17m'", "17m", []string{"OpenClawGatewayDown/critical", "OpenClawGatewayHung/critical", "OpenClawGatewayRPCHung/critical"}},
 		{"rpcHungFor", "'17m'", "17m", []string{"OpenClawGatewayRPCHung/critical"}},
 		{"channelDisconnectedFor", "'17m'", "17m", []string{"OpenClawGatewayChannelDisconnected/warning"}},
+		{"channelDisconnectedEscalateFor", "'17m'", "17m", []string{"OpenClawGatewayChannelDisconnectedPersistent/critical"}},
+		{"safeModeFor", "'17m'", "17m", []string{"OpenClawGatewaySafeMode/critical"}},
 		{"restartLoopWindow", "'17m'", "17m", []string{"OpenClawGatewayRestartLoop/critical"}},
 		{"probeLatencyWindow", "'17m'", "17m", []string{"OpenClawGatewayProbeLatencyHigh/warning", "gateway_endpoint:openclaw_gateway_probe_duration_seconds:p99_rate17m"}},
 		{"probeLatencyFor", "'17m'", "17m", []string{"OpenClawGatewayProbeLatencyHigh/warning"}},

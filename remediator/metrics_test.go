@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/clawwatch/clawwatch/internal/metricsdoc"
+	"github.com/clawwatch/clawwatch/remediator/actions"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
 
@@ -60,8 +61,8 @@ func TestMetricsPreinitialised(t *testing.T) {
 	if n := testutil.CollectAndCount(h.rem.m.incidents); n != len(journal.Decisions) {
 		t.Errorf("%d incident series, want %d", n, len(journal.Decisions))
 	}
-	if n := testutil.CollectAndCount(h.rem.m.actions); n != 2*5*len(journal.Results) {
-		t.Errorf("%d action series, want %d", n, 2*5*len(journal.Results))
+	if n := testutil.CollectAndCount(h.rem.m.actions); n != 2*len(actions.Names())*len(journal.Results) {
+		t.Errorf("%d action series, want %d", n, 2*len(actions.Names())*len(journal.Results))
 	}
 	if n := testutil.CollectAndCount(h.rem.m.circuit); n != 2 {
 		t.Errorf("%d circuit series, want 2", n)

@@ -53,6 +53,8 @@ var (
 		"Sessions over all agents, from the health RPC.", []string{"gateway"}, nil)
 	hotReloadDesc = prometheus.NewDesc("openclaw_gateway_health_config_hot_reload_active",
 		"1 if configuration hot reload is active (health RPC).", []string{"gateway"}, nil)
+	safeModeDesc = prometheus.NewDesc("openclaw_gateway_health_safe_mode_accounts",
+		"Channel accounts held by the crash-loop breaker (safe mode; health RPC).", []string{"gateway"}, nil)
 )
 
 // loopReasons is the fixed label set of the degraded reasons; a reason the
@@ -192,6 +194,9 @@ func (r *rpcProber) update(ch chan<- prometheus.Metric, name string) {
 	gauge(pluginsErrorsDesc, float64(s.PluginsErrors))
 	gauge(pluginsUnavailableDesc, float64(s.PluginsUnavailable))
 	gauge(sessionsDesc, float64(s.Sessions))
+	// Over every account, not only the first maxChannelAccounts: safe
+	// mode is the gateway's state, which a long channel list must not hide.
+	gauge(safeModeDesc, float64(s.SafeModeAccounts()))
 	if s.ModelRuntimeReported {
 		gauge(modelDegradedDesc, b2f(s.ModelRuntimeDegraded))
 		gauge(modelPendingDesc, float64(s.ModelRuntimePendingAgents))

@@ -125,6 +125,7 @@ func TestRPCProbeSnapshot(t *testing.T) {
 		"openclaw_gateway_health_event_loop_degraded_reason{reason=cpu}":                                   1,
 		"openclaw_gateway_health_event_loop_degraded_reason{reason=other}":                                 0,
 		"openclaw_gateway_health_config_hot_reload_active":                                                 0,
+		"openclaw_gateway_health_safe_mode_accounts":                                                       0,
 	}
 	for _, r := range openclaw.RPCReasons {
 		want["openclaw_gateway_rpcprobe_failures_total{reason="+r+"}"] = 0
@@ -165,6 +166,24 @@ func TestRPCProbeAbsentBlocks(t *testing.T) {
 				t.Errorf("%s present, the snapshot has no such block", k)
 			}
 		}
+	}
+}
+
+// TestRPCProbeSafeMode: the accounts the gateway's crash-loop breaker holds
+// (its lastError says so, and they do not run) are counted.
+func TestRPCProbeSafeMode(t *testing.T) {
+	snap, err := openclaw.ParseHealth([]byte(`{"channels":{"telegram":{"accounts":{
+		"default":{"configured":true,"running":false,"connected":false,"lastError":"gateway restart-loop breaker tripped: 3 unclean boot(s) within 300000ms; suppressing channel/provider account auto-start."},
+		"work":{"configured":true,"running":false,"connected":false,"lastError":"ETIMEDOUT"}}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := rpcProberFor(t, "s3cret", func(context.Context, string, string) (*openclaw.HealthSnapshot, openclaw.RPCTimings, error) {
+		return snap, openclaw.RPCTimings{}, nil
+	})
+	p.rpc.probeOnce(context.Background())
+	if got := rpcSeries(collectRPC(t, p)); got["openclaw_gateway_health_safe_mode_accounts"] != 1 {
+		t.Errorf("openclaw_gateway_health_safe_mode_accounts = %v, want 1", got["openclaw_gateway_health_safe_mode_accounts"])
 	}
 }
 

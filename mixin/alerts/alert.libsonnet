@@ -10,7 +10,7 @@
 
   new(config, name, severity, remediation, expr, summary, description, forDuration=null, keepFiringFor=null):: {
     assert std.member(['critical', 'warning', 'info'], severity) : '%s: severity %s' % [name, severity],
-    assert std.member(['restart', 'cleanup_locks', 'cleanup_logs', 'rollback', 'none'], remediation) : '%s: remediation %s' % [name, remediation],
+    assert std.member(['restart', 'restart_channel', 'cleanup_locks', 'cleanup_logs', 'rollback', 'none'], remediation) : '%s: remediation %s' % [name, remediation],
     assert std.endsWith(summary, '.') : '%s: the summary ends with a period' % name,
     alert: name,
     expr: expr,

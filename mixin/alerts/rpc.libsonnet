@@ -8,6 +8,11 @@ local alert = import 'alert.libsonnet';
 {
   prometheusAlerts+:: {
     local c = format.config($._config),
+    local channelDisconnected = |||
+      max_over_time(openclaw_gateway_health_channel_connected{%(exporterSelector)s}[%(gaugeWindow)s]) == 0
+      and on (%(gatewayLabels)s, channel, account)
+      min_over_time(openclaw_gateway_health_channel_configured{%(exporterSelector)s}[%(gaugeWindow)s]) == 1
+    ||| % c,
     groups+: [
       {
         name: 'openclaw-gateway-rpc',
@@ -44,19 +49,50 @@ local alert = import 'alert.libsonnet';
             'Gateway {{ $labels.gateway }} on {{ $labels.instance }} answers /healthz, but no RPC probe succeeded for %(gaugeWindow)s and none timed out: the gateway refuses the probe (a wrong token_file is reason="auth") or does not speak the protocol; openclaw_gateway_rpcprobe_failures_total says why.' % c,
             c.rpcProbeFailingFor,
           ),
+          // A dead channel is healed by restarting that channel alone
+          // (channels.stop/start over the gateway's RPC); the gateway and
+          // its other channels keep running.
           alert.new(
             c,
             'OpenClawGatewayChannelDisconnected',
             'warning',
+            'restart_channel',
+            channelDisconnected,
+            'A channel of an OpenClaw gateway is disconnected.',
+            'Channel {{ $labels.channel }} (account {{ $labels.account }}) of gateway {{ $labels.gateway }} on {{ $labels.instance }} is configured but has not been connected for %(channelDisconnectedFor)s: messages on it go unanswered while the gateway looks healthy. The remediator restarts that channel alone.' % c,
+            c.channelDisconnectedFor,
+          ),
+          // The escalation: the same condition, much longer. A channel a
+          // channel restart did not bring back gets the gateway restarted,
+          // under the remediator's restart budget and circuit for the
+          // gateway, so that a flapping channel cannot restart it in a loop.
+          alert.new(
+            c,
+            'OpenClawGatewayChannelDisconnectedPersistent',
+            'critical',
+            'restart',
+            channelDisconnected,
+            'A channel of an OpenClaw gateway stays disconnected after its restart.',
+            'Channel {{ $labels.channel }} (account {{ $labels.account }}) of gateway {{ $labels.gateway }} on {{ $labels.instance }} has not been connected for %(channelDisconnectedEscalateFor)s, through the restart of the channel: the remediator restarts the gateway (not in safe mode, and within its restart budget).' % c,
+            c.channelDisconnectedEscalateFor,
+          ),
+          // Safe mode: the gateway's crash-loop breaker (3 unclean boots in
+          // 5 minutes) holds its channels stopped. Restarting the gateway
+          // does not lift it, so the restart action refuses; the channel
+          // alert starts each channel by hand (channels.start overrides the
+          // breaker), and the gateway lifts it itself once its window
+          // drains without another unclean boot.
+          alert.new(
+            c,
+            'OpenClawGatewaySafeMode',
+            'critical',
             'none',
             |||
-              max_over_time(openclaw_gateway_health_channel_connected{%(exporterSelector)s}[%(gaugeWindow)s]) == 0
-              and on (%(gatewayLabels)s, channel, account)
-              min_over_time(openclaw_gateway_health_channel_configured{%(exporterSelector)s}[%(gaugeWindow)s]) == 1
+              min_over_time(openclaw_gateway_health_safe_mode_accounts{%(exporterSelector)s}[%(gaugeWindow)s]) > 0
             ||| % c,
-            'A channel of an OpenClaw gateway is disconnected.',
-            'Channel {{ $labels.channel }} (account {{ $labels.account }}) of gateway {{ $labels.gateway }} on {{ $labels.instance }} is configured but has not been connected for %(channelDisconnectedFor)s: messages on it go unanswered while the gateway looks healthy.' % c,
-            c.channelDisconnectedFor,
+            'An OpenClaw gateway is in safe mode after repeated unclean boots.',
+            'Gateway {{ $labels.gateway }} on {{ $labels.instance }} has held {{ $value }} channel account(s) stopped for %(safeModeFor)s: its crash-loop breaker tripped after repeated unclean boots (crashes, kills, a restart loop). Find why it crashed before anything restarts it again; its channels come back through restart_channel or when the breaker window drains.' % c,
+            c.safeModeFor,
           ),
           alert.new(
             c,

@@ -21,6 +21,7 @@ var registry = []Action{
 	cleanupLogsAction{},
 	rollbackAction{},
 	execAction{},
+	restartChannelAction{},
 }
 
 // None is the action label's value that names no action on purpose.

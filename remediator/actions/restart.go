@@ -20,6 +20,9 @@ func (restartAction) Spec() Spec {
 
 func (restartAction) Run(ctx context.Context, env *Env) (Result, error) {
 	t := env.Target
+	if err := refuseSafeMode(ctx, t); err != nil {
+		return Result{}, err
+	}
 	dir, err := env.Evidence().Snapshot(ctx, env.Now)
 	output := "evidence: " + dir
 	if err != nil {
@@ -78,4 +81,33 @@ func (r Restart) Run(ctx context.Context) (string, error) {
 		return strings.Join(log, "\n"), fmt.Errorf("start: %w", err)
 	}
 	return strings.Join(log, "\n"), nil
+}
+
+// refuseSafeMode refuses to restart a gateway whose health RPC says it is in
+// its restart-recovery safe mode. The gateway's own docs
+// (docs/gateway/restart-recovery.md): the breaker counts unclean boots over
+// 5 minutes and is kept across restarts, so a restart does not lift it
+// (and a forced stop adds an unclean boot); the way out is to fix the cause,
+// start channels by hand (restart_channel) or leave the gateway running
+// until the window drains, when it starts its channels itself. A gateway
+// whose RPC does not answer is not known to be in safe mode: a hang is
+// restarted as before.
+const safeModeCheckTimeout = 5 * time.Second
+
+func refuseSafeMode(ctx context.Context, t *config.Target) error {
+	if t.Token() == "" {
+		return nil
+	}
+	// Briefly: a gateway whose RPC hangs is what a restart is for, and
+	// must not wait long here (a well one answers in milliseconds).
+	cctx, cancel := context.WithTimeout(ctx, safeModeCheckTimeout)
+	defer cancel()
+	snap, err := health(cctx, t.RPCAddr(), t.Token())
+	if err != nil {
+		return nil
+	}
+	if n := snap.SafeModeAccounts(); n > 0 {
+		return fmt.Errorf("%w: %w (its crash-loop breaker holds %d channel account(s) stopped); a restart would not lift it and a forced stop would extend it: fix the cause of the unclean boots, start the channels with restart_channel, or let the gateway run until the breaker's window drains", ErrRefused, errSafeMode, n)
+	}
+	return nil
 }

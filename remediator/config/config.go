@@ -511,7 +511,7 @@ func (c *Config) TargetNames() []string {
 func DefaultPolicies(actionLabel string) []*Policy {
 	return []*Policy{
 		{Name: "rollback_needs_approval", Matchers: []string{actionLabel + `="rollback"`}, Approval: true},
-		{Name: "by_label", Matchers: []string{actionLabel + `=~"restart|cleanup_locks|cleanup_logs"`}},
+		{Name: "by_label", Matchers: []string{actionLabel + `=~"restart|restart_channel|cleanup_locks|cleanup_logs"`}},
 	}
 }
 

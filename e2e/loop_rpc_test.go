@@ -97,3 +97,50 @@ func TestLoopRPCHang(t *testing.T) {
 	}
 	l.logScenario("rpc_hang", tl)
 }
+
+// TestLoopChannelRestart: a channel of the simulator disconnects while the
+// gateway stays healthy; OpenClawGatewayChannelDisconnected fires, the
+// remediator restarts that channel alone through the gateway's RPC
+// (channels.stop, channels.start), the channel reconnects and the alert
+// resolves, and the gateway's process is the same one throughout.
+func TestLoopChannelRestart(t *testing.T) {
+	t.Parallel()
+	const token = "loop-channel-token"
+	tokenFile := filepath.Join(t.TempDir(), "gateway.token")
+	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l := startLoop(t, loopOptions{
+		sim:     simtest.Options{Args: []string{"--token-file", tokenFile}},
+		gateway: fmt.Sprintf("    token_file: %s\n    rpc_interval: 1s", tokenFile),
+		target:  fmt.Sprintf("    token_file: %s", tokenFile),
+	})
+	l.waitFor(`openclaw_gateway_health_channel_connected{channel="discord"} == 1`)
+	pid := l.sim.PID
+	fault := time.Now()
+	l.sim.Fault(t, `{"kind":"channel_down","channel":"discord"}`)
+	tl := l.recover(fault, "OpenClawGatewayChannelDisconnected", "restart_channel", func() error {
+		if v, err := l.query(`openclaw_gateway_health_channel_connected{channel="discord",account="default"} == 1`); err != nil || len(v) == 0 {
+			return fmt.Errorf("discord not connected again in Prometheus (%v)", err)
+		}
+		return nil
+	})
+	if now, err := openclaw.DefaultProcFS.ListenerPID(l.sim.Port); err != nil || now != pid {
+		t.Errorf("gateway pid %d (%v) after restart_channel, want %d untouched", now, err, pid)
+	}
+	var out string
+	for _, inc := range l.mustIncidents() {
+		if inc.Action == "restart" {
+			t.Errorf("the gateway was restarted (incident %s for %s)", inc.ID, inc.AlertName)
+		}
+		if inc.Action == "restart_channel" && len(inc.Actions) > 0 {
+			out = inc.Actions[len(inc.Actions)-1].Output
+		}
+	}
+	for _, want := range []string{"channels.stop discord/default: stopped=true", "channels.start discord/default: started=true", "connected again"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("journaled output lacks %q:\n%s", want, out)
+		}
+	}
+	l.logScenario("channel_down", tl)
+}

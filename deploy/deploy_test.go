@@ -518,7 +518,7 @@ var (
 		"OpenClawGatewayNotReady", "OpenClawGatewayProbeLatencyHigh", "OpenClawGatewayProbeFailuresHigh",
 		"OpenClawGatewayEventLoopLagHigh", "OpenClawGatewayEventLoopDegraded",
 		"OpenClawGatewayRPCHung", "OpenClawGatewayRPCProbeFailing", "OpenClawGatewayChannelDisconnected",
-		"OpenClawGatewayChannelDisconnectedPersistent", "OpenClawGatewaySafeMode",
+		"OpenClawGatewayChannelDisconnectedPersistent", "OpenClawGatewaySafeMode", "OpenClawGatewayChannelHeldBySafeMode",
 		"OpenClawGatewayModelRuntimeDegraded", "OpenClawGatewayPluginsFailing",
 		"OpenClawReasoningDegraded", "OpenClawReasoningDegradedAfterUpgrade",
 	}

@@ -64,6 +64,9 @@
     // still down this long after it gets the gateway restarted.
     channelDisconnectedEscalateFor: '30m',
     safeModeFor: '1m',
+    // Longer than the breaker's 5-minute window plus the gateway's health
+    // monitor interval: the gateway's own recovery comes first.
+    channelSafeModeFor: '10m',
     modelRuntimeDegradedFor: '5m',
     pluginsFailingFor: '10m',
 

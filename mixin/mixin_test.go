@@ -368,6 +368,7 @@ func TestConfigOverrideReachesEveryRule(t *testing.T) {
 		{"channelDisconnectedFor", "'17m'", "17m", []string{"OpenClawGatewayChannelDisconnected/warning"}},
 		{"channelDisconnectedEscalateFor", "'17m'", "17m", []string{"OpenClawGatewayChannelDisconnectedPersistent/critical"}},
 		{"safeModeFor", "'17m'", "17m", []string{"OpenClawGatewaySafeMode/critical"}},
+		{"channelSafeModeFor", "'17m'", "17m", []string{"OpenClawGatewayChannelHeldBySafeMode/warning"}},
 		{"restartLoopWindow", "'17m'", "17m", []string{"OpenClawGatewayRestartLoop/critical"}},
 		{"probeLatencyWindow", "'17m'", "17m", []string{"OpenClawGatewayProbeLatencyHigh/warning", "gateway_endpoint:openclaw_gateway_probe_duration_seconds:p99_rate17m"}},
 		{"probeLatencyFor", "'17m'", "17m", []string{"OpenClawGatewayProbeLatencyHigh/warning"}},

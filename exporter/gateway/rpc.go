@@ -33,6 +33,8 @@ var (
 		"1 if the channel account is connected (health RPC).", []string{"gateway", "channel", "account"}, nil)
 	channelInboundDesc = prometheus.NewDesc("openclaw_gateway_health_channel_last_inbound_timestamp_seconds",
 		"When the channel account last received something (health RPC).", []string{"gateway", "channel", "account"}, nil)
+	channelSafeModeDesc = prometheus.NewDesc("openclaw_gateway_health_channel_safe_mode",
+		"1 if the crash-loop breaker holds the channel account (health RPC).", []string{"gateway", "channel", "account"}, nil)
 	channelReconnectsDesc = prometheus.NewDesc("openclaw_gateway_health_channel_reconnect_attempts",
 		"Current reconnect attempts of the channel account (health RPC).", []string{"gateway", "channel", "account"}, nil)
 	pluginsLoadedDesc = prometheus.NewDesc("openclaw_gateway_health_plugins_loaded",
@@ -189,6 +191,7 @@ func (r *rpcProber) update(ch chan<- prometheus.Metric, name string) {
 		if c.Restarts != nil {
 			gauge(channelReconnectsDesc, float64(*c.Restarts), c.Channel, c.Account)
 		}
+		gauge(channelSafeModeDesc, b2f(c.SafeMode), c.Channel, c.Account)
 	}
 	gauge(pluginsLoadedDesc, float64(s.PluginsLoaded))
 	gauge(pluginsErrorsDesc, float64(s.PluginsErrors))

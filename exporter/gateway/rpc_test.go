@@ -106,6 +106,9 @@ func TestRPCProbeSnapshot(t *testing.T) {
 		"openclaw_gateway_health_channel_running{account=default,channel=telegram}":                        1,
 		"openclaw_gateway_health_channel_connected{account=default,channel=telegram}":                      1,
 		"openclaw_gateway_health_channel_reconnect_attempts{account=default,channel=telegram}":             0,
+		"openclaw_gateway_health_channel_safe_mode{account=default,channel=telegram}":                      0,
+		"openclaw_gateway_health_channel_safe_mode{account=work,channel=telegram}":                         0,
+		"openclaw_gateway_health_channel_safe_mode{account=bot,channel=discord}":                           0,
 		"openclaw_gateway_health_channel_last_inbound_timestamp_seconds{account=default,channel=telegram}": 1796089940,
 		"openclaw_gateway_health_channel_configured{account=work,channel=telegram}":                        1,
 		"openclaw_gateway_health_channel_running{account=work,channel=telegram}":                           1,
@@ -182,8 +185,12 @@ func TestRPCProbeSafeMode(t *testing.T) {
 		return snap, openclaw.RPCTimings{}, nil
 	})
 	p.rpc.probeOnce(context.Background())
-	if got := rpcSeries(collectRPC(t, p)); got["openclaw_gateway_health_safe_mode_accounts"] != 1 {
+	got := rpcSeries(collectRPC(t, p))
+	if got["openclaw_gateway_health_safe_mode_accounts"] != 1 {
 		t.Errorf("openclaw_gateway_health_safe_mode_accounts = %v, want 1", got["openclaw_gateway_health_safe_mode_accounts"])
+	}
+	if got["openclaw_gateway_health_channel_safe_mode{account=default,channel=telegram}"] != 1 || got["openclaw_gateway_health_channel_safe_mode{account=work,channel=telegram}"] != 0 {
+		t.Errorf("per account: %v", got)
 	}
 }
 

@@ -340,8 +340,14 @@ func (s *Sim) channelAccount(channel string, now time.Time) map[string]any {
 	s.mu.Unlock()
 	switch {
 	case held:
-		acc["running"], acc["connected"], acc["healthState"] = false, false, "not-running"
+		// As 2026.9.6 shows a held account: stopped, never connected
+		// (no connected or reconnectAttempts key at all), the breaker's
+		// error.
+		acc["running"], acc["healthState"], acc["lifecycle"] = false, "not-running", "stopped"
 		acc["lastError"] = safeModeError
+		delete(acc, "connected")
+		delete(acc, "reconnectAttempts")
+		delete(acc, "lastConnectedAt")
 		return acc
 	case stopped:
 		acc["running"], acc["connected"], acc["healthState"] = false, false, "not-running"

@@ -94,6 +94,24 @@ local alert = import 'alert.libsonnet';
             'Gateway {{ $labels.gateway }} on {{ $labels.instance }} has held {{ $value }} channel account(s) stopped for %(safeModeFor)s: its crash-loop breaker tripped after repeated unclean boots (crashes, kills, a restart loop). Find why it crashed before anything restarts it again; its channels come back through restart_channel or when the breaker window drains.' % c,
             c.safeModeFor,
           ),
+          // A channel account the breaker still holds long after the
+          // breaker's own 5-minute window (the gateway lifts it itself once
+          // the window drains without another unclean boot): the cause is
+          // gone, and a manual channels.start is the gateway's documented
+          // override. A held account reports no connected at all, so
+          // OpenClawGatewayChannelDisconnected does not see it.
+          alert.new(
+            c,
+            'OpenClawGatewayChannelHeldBySafeMode',
+            'warning',
+            'restart_channel',
+            |||
+              min_over_time(openclaw_gateway_health_channel_safe_mode{%(exporterSelector)s}[%(gaugeWindow)s]) == 1
+            ||| % c,
+            "A channel stays held by an OpenClaw gateway's safe mode.",
+            'Channel {{ $labels.channel }} (account {{ $labels.account }}) of gateway {{ $labels.gateway }} on {{ $labels.instance }} has been held stopped by the crash-loop breaker for %(channelSafeModeFor)s, while the gateway stayed up: the remediator starts it by hand (channels.start).' % c,
+            c.channelSafeModeFor,
+          ),
           alert.new(
             c,
             'OpenClawGatewayModelRuntimeDegraded',

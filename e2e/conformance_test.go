@@ -33,6 +33,10 @@ func TestConformance(t *testing.T) {
 	t.Parallel()
 	openclawDir(t) // fail (CI) or skip before starting anything
 	home := t.TempDir()
+	// The real gateway runs a telegram channel against a Bot API on
+	// loopback, for channels.stop/start and safe mode; the simulator runs
+	// its own telegram channel.
+	writeConfig(t, home, telegramConfig(fakeTelegram(t)))
 	starts := map[string]func(t *testing.T) *gateway{
 		"real": func(t *testing.T) *gateway { return startReal(t, home) },
 		"sim":  func(t *testing.T) *gateway { return startSim(t, filepath.Join(home, "sim", ".openclaw")) },
@@ -66,6 +70,35 @@ func TestConformance(t *testing.T) {
 				t.Parallel()
 				checkSIGKILL(t, starts[name](t))
 			})
+		}
+	})
+	// Safe mode: three unclean boots within five minutes trip the real
+	// gateway's crash-loop breaker on its next start; the simulator is
+	// told.
+	safe := map[string]map[string]string{"real": {}, "sim": {}}
+	t.Run("safe mode", func(t *testing.T) {
+		for _, name := range []string{"real", "sim"} {
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				if name == "real" {
+					uncleanBoots(t, home, 3)
+				}
+				g := starts[name](t)
+				if g.fault != nil {
+					g.fault(t, `{"kind":"safe_mode"}`)
+				}
+				checkSafeMode(t, g, safe[name])
+			})
+		}
+	})
+	t.Run("same safe mode", func(t *testing.T) {
+		for what, real := range safe["real"] {
+			if sim := safe["sim"][what]; sim != real {
+				t.Errorf("%s differs:\n real %s\n sim  %s", what, real, sim)
+			}
+		}
+		if len(safe["real"]) == 0 || len(safe["real"]) != len(safe["sim"]) {
+			t.Errorf("compared %d real and %d simulated safe-mode shapes", len(safe["real"]), len(safe["sim"]))
 		}
 	})
 }
@@ -153,6 +186,7 @@ func checkRunning(t *testing.T, g *gateway, shapes map[string]string) {
 
 	// The WebSocket RPC: frames, refusals, and the client's probe.
 	checkRPC(t, g, shapes)
+	checkChannelControl(t, g, shapes)
 
 	// Logs: the newest file's name, and every line decodes.
 	lf, err := openclaw.NewestLog("", g.logDirs...)

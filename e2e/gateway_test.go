@@ -39,6 +39,9 @@ type gateway struct {
 	logDirs  []string
 	signal   func(syscall.Signal) error
 	wait     func(time.Duration) (int, error) // exit code
+	// fault posts a fault to the simulator's control API; nil for the
+	// real gateway.
+	fault func(t *testing.T, spec string)
 }
 
 // startReal starts `openclaw gateway run` with an isolated HOME on a free
@@ -148,6 +151,7 @@ func startSim(t *testing.T, stateDir string) *gateway {
 		wait: func(d time.Duration) (int, error) {
 			return s.Wait(t, d), nil
 		},
+		fault: func(t *testing.T, spec string) { s.Fault(t, spec) },
 	}
 	waitReady(t, g, 30*time.Second, s.Output)
 	return g

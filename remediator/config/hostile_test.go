@@ -31,7 +31,7 @@ func TestHostileValues(t *testing.T) {
 		{"kubernetes claim_ttl 1ms", kube(", deployment: gw, claim_ttl: 1ms"), `targets[0] (k): driver.claim_ttl: 1ms is out of range [1s, 1h]`},
 		{"kubernetes namespace", "targets:\n  - name: k\n    driver: {kind: kubernetes, namespace: ../x, deployment: gw}\n", `targets[0] (k): driver: namespace: "../x": a lowercase RFC 1123 label`},
 		{"another kind's key", docker(", unit: gw.service"), `line 3: unknown key unit`},
-		{"unknown kind", "targets:\n  - name: k\n    driver: {kind: nomad, job: gw}\n", `targets[0] (k): driver: kind: unknown driver "nomad" (command, docker, kubernetes, process, systemd)`},
+		{"unknown kind", "targets:\n  - name: k\n    driver: {kind: nomad, job: gw}\n", `targets[0] (k): driver: kind: unknown driver "nomad" (command, docker, kubernetes, openclaw, process, systemd)`},
 		{"kubernetes two workloads", kube(", deployment: gw, statefulset: gw"), `targets[0] (k): driver: deployment, statefulset: exactly one is required for kind kubernetes`},
 		{"kubernetes workload name", kube(", deployment: Gw/x"), `targets[0] (k): driver: deployment: "Gw/x"`},
 		{"workers 1e9", minimal + "workers: 1e9\n", "workers: 1000000000 is out of range [1, 256]"},

@@ -18,6 +18,7 @@ var kinds = map[string]func() Spec{
 	"docker":     func() Spec { return &DockerSpec{Socket: DefaultDockerSocket} },
 	"command":    func() Spec { return &CommandSpec{} },
 	"kubernetes": func() Spec { return &KubernetesSpec{} },
+	"openclaw":   func() Spec { return &OpenClawSpec{} },
 }
 
 // Kinds lists the driver kinds' names, sorted.

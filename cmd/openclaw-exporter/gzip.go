@@ -1,18 +1,22 @@
 package main
 
 import (
-	"compress/gzip"
 	"net/http"
 	"strings"
 	"sync"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // fastGzip compresses the responses of next with gzip at BestSpeed for
 // clients that accept gzip (Prometheus always does). promhttp compresses at
 // gzip's default level, which was 0.72 ms of a 2.4 ms scrape of a 34 KB
 // answer (docs/benchmarks.md); BestSpeed does it in a fraction of that for
-// a somewhat larger body, which costs nothing that matters on a scrape. next
-// must not compress itself (promhttp's DisableCompression).
+// a somewhat larger body, which costs nothing that matters on a scrape.
+// klauspost/compress (already linked by promhttp, for zstd) compresses a
+// 32 KB exposition in about half the CPU of compress/gzip's BestSpeed, and
+// a little smaller. next must not compress itself (promhttp's
+// DisableCompression).
 func fastGzip(next http.Handler) http.Handler {
 	pool := sync.Pool{New: func() any {
 		w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed) // a valid level: no error

@@ -102,6 +102,64 @@ func TestTailerFollowsRotationWithoutLossOrDoubleCount(t *testing.T) {
 	}
 }
 
+// TestTailerListsOnlyWhenADirectoryChanges: while the log directories are
+// unchanged, polls read the open file without listing them; a rotation, or
+// a directory that appears, is seen at the next poll, and a directory
+// changed moments ago is listed again (a change within its timestamp's
+// tick would not show).
+func TestTailerListsOnlyWhenADirectoryChanges(t *testing.T) {
+	root := t.TempDir()
+	dir, later := filepath.Join(root, "logs"), filepath.Join(root, "later")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	live := filepath.Join(dir, openclaw.LogFileName("", time.Now()))
+	appendFile(t, live, nil)
+	longAgo := time.Now().Add(-time.Hour)
+	settle := func(d string) {
+		t.Helper()
+		if err := os.Chtimes(d, longAgo, longAgo); err != nil {
+			t.Fatal(err)
+		}
+	}
+	settle(dir)
+	tl, ta := newTailer("", []string{later, dir}), newTally()
+	poll := func(wantListings int) {
+		t.Helper()
+		if _, err := tl.poll(1<<30, ta.add); err != nil {
+			t.Fatal(err)
+		}
+		if tl.listings != wantListings {
+			t.Fatalf("%d listings, want %d", tl.listings, wantListings)
+		}
+	}
+	poll(1)
+	appendFile(t, live, line(openclaw.LevelWarn, "unlisted"))
+	poll(1)
+	poll(1)
+	if ta.lines["warn"] != 1 {
+		t.Fatalf("without listing: %v, want the line read", ta.lines)
+	}
+
+	if err := os.Rename(live, openclaw.RotatedLogName(live, 1)); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, live, line(openclaw.LevelError, "after rotation"))
+	poll(2)
+	if ta.lines["error"] != 1 {
+		t.Fatalf("after rotation: %v, want the new file's line", ta.lines)
+	}
+	poll(3) // changed just now: not trusted yet
+	settle(dir)
+	poll(4)
+	poll(4)
+
+	if err := os.Mkdir(later, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	poll(5)
+}
+
 func TestTailerTruncation(t *testing.T) {
 	dir := t.TempDir()
 	live := filepath.Join(dir, openclaw.LogFileName("", time.Now()))

@@ -7,9 +7,20 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"time"
 
 	"github.com/clawwatch/clawwatch/internal/openclaw"
 )
+
+// relistEvery bounds how long the listing of unchanged log directories is
+// trusted: a log that becomes the newest by being written to, with no file
+// created, renamed or removed, is noticed within it.
+const relistEvery = time.Minute
+
+// racyWindow: a directory changed within it of its listing is listed again
+// at the next poll, since a later change within the same timestamp tick
+// would leave its modification time as it was (git's "racy" index entries).
+const racyWindow = 2 * time.Second
 
 // maxPartial bounds a line kept across reads while its end has not been
 // written yet; a longer one is counted when its end arrives, its head dropped.
@@ -31,6 +42,13 @@ type tailer struct {
 	partial []byte
 	started bool
 	buf     []byte
+
+	// listed are the directories as they were before the listing that
+	// found the file open as the newest (nil: list at the next poll; a nil
+	// entry, a directory that did not exist); listedAt is when.
+	listed   []os.FileInfo
+	listedAt time.Time
+	listings int // for tests
 }
 
 func newTailer(profile string, dirs []string) *tailer {
@@ -50,6 +68,14 @@ func (t *tailer) poll(budget int64, fn func(lines []byte)) (int64, error) {
 			return read, err
 		}
 	}
+	// While no log was created, renamed or removed, the file open is still
+	// the newest: a stat of each directory instead of listing them and
+	// opening the newest log every poll.
+	if t.f != nil && t.dirsUnchanged() {
+		return read, nil
+	}
+	before, at := t.stampDirs(), time.Now()
+	t.listed, t.listings = nil, t.listings+1
 	// Opened, not stat'ed by name, to be compared with the file being
 	// read: a symlink (say to /dev/zero) or FIFO swapped in for the newest
 	// log is refused on the descriptor, whenever the swap happens.
@@ -77,6 +103,7 @@ func (t *tailer) poll(budget int64, fn func(lines []byte)) (int64, error) {
 	}
 	if t.f != nil && dev == t.dev && ino == t.ino {
 		f.Close() // still the same file
+		t.listed, t.listedAt = before, at
 		return read, nil
 	}
 	if t.f != nil && read >= budget {
@@ -88,6 +115,7 @@ func (t *tailer) poll(budget int64, fn func(lines []byte)) (int64, error) {
 		t.f.Close()
 	}
 	t.f, t.path, t.dev, t.ino, t.offset, t.partial = f, newest.Path, dev, ino, 0, t.partial[:0]
+	t.listed, t.listedAt = before, at
 	if !t.started {
 		t.offset = fi.Size()
 		t.started = true
@@ -95,6 +123,46 @@ func (t *tailer) poll(budget int64, fn func(lines []byte)) (int64, error) {
 	}
 	n, err := t.drain(budget-read, fn)
 	return read + n, err
+}
+
+// stampDirs returns the log directories as they are now, to tell a later
+// change; nil when one of them changed within racyWindow (or cannot be
+// read).
+func (t *tailer) stampDirs() []os.FileInfo {
+	now := time.Now()
+	out := make([]os.FileInfo, len(t.dirs))
+	for i, dir := range t.dirs {
+		fi, err := os.Stat(dir)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue
+		case err != nil, now.Sub(fi.ModTime()) < racyWindow:
+			return nil
+		}
+		out[i] = fi
+	}
+	return out
+}
+
+// dirsUnchanged says whether the log directories are as the last listing
+// found them, and that listing recent enough to be trusted.
+func (t *tailer) dirsUnchanged() bool {
+	if t.listed == nil || time.Since(t.listedAt) >= relistEvery {
+		return false
+	}
+	for i, dir := range t.dirs {
+		fi, err := os.Stat(dir)
+		was := t.listed[i]
+		switch {
+		case err != nil:
+			if was != nil || !errors.Is(err, fs.ErrNotExist) {
+				return false
+			}
+		case was == nil || !os.SameFile(was, fi) || !fi.ModTime().Equal(was.ModTime()):
+			return false
+		}
+	}
+	return true
 }
 
 // drain reads the open file from the offset to its end.

@@ -40,7 +40,9 @@ const (
 	benchConns    = 1000
 	benchLineRate = 1000 // log lines per second
 	// scrapesPerBlock scrapes of one exporter, then as many of the other,
-	// make a round; each round yields one ratio.
+	// make a round; each round yields one ratio ($CLAWWATCH_BENCH_BLOCK
+	// overrides: shorter blocks and more rounds pair the exporters' samples
+	// more closely on a machine whose load changes).
 	scrapesPerBlock = 100
 	// foreignPerProcess foreign connections per helper process: twice as
 	// many descriptors, under a common hard limit of 20,000.
@@ -92,20 +94,43 @@ func BenchmarkScrapeVsProcessCollector(b *testing.B) {
 	startHelper(b, "ref", []string{"CLAWWATCH_BENCH_PID=" + strconv.Itoa(gw.PID)}, &ref)
 	ours := startExporter(b, exporterBin, gw)
 	oursURL, refURL := "http://"+ours.addr+"/metrics", "http://"+ref.Addr+"/metrics"
+	// $CLAWWATCH_BENCH_BASELINE, another build of the exporter (the one
+	// before a change), is scraped in the same rounds: a before/after ratio
+	// measured side by side, where separate runs on a shared machine differ
+	// by more than a change.
+	block := scrapesPerBlock
+	if s := os.Getenv("CLAWWATCH_BENCH_BLOCK"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			b.Fatalf("CLAWWATCH_BENCH_BLOCK: %q is not a positive number", s)
+		}
+		block = n
+	}
+	var base *exporterProc
+	if bin := os.Getenv("CLAWWATCH_BENCH_BASELINE"); bin != "" {
+		p := startExporter(b, bin, gw)
+		base = &p
+	}
 
 	// Ready: every collector has reported, the probes have answered and
 	// every connection is counted.
+	exporters := []exporterProc{ours}
+	if base != nil {
+		exporters = append(exporters, *base)
+	}
 	deadline := time.Now().Add(60 * time.Second)
-	for {
-		body, err := benchScrape(oursURL)
-		if err == nil && value(body, `openclaw_gateway_process_tcp_connections{gateway="bench",state="established"}`) >= benchConns &&
-			value(body, `openclaw_gateway_up{gateway="bench"}`) == 1 && value(body, `openclaw_log_read_bytes_total{gateway="bench"}`) > 0 {
-			break
+	for _, e := range exporters {
+		for {
+			body, err := benchScrape("http://" + e.addr + "/metrics")
+			if err == nil && value(body, `openclaw_gateway_process_tcp_connections{gateway="bench",state="established"}`) >= benchConns &&
+				value(body, `openclaw_gateway_up{gateway="bench"}`) == 1 && value(body, `openclaw_log_read_bytes_total{gateway="bench"}`) > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("exporter not ready within 60s (want %d established connections, probes up, log lines): %v\n%s", benchConns, err, body)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			b.Fatalf("exporter not ready within 60s (want %d established connections, probes up, log lines): %v\n%s", benchConns, err, body)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 
 	for _, n := range foreign {
@@ -116,38 +141,65 @@ func BenchmarkScrapeVsProcessCollector(b *testing.B) {
 				var f listenInfo
 				startHelper(b, "foreign", []string{"CLAWWATCH_BENCH_FOREIGN_N=" + strconv.Itoa(min(left, foreignPerProcess))}, &f)
 			}
-			for range 20 { // warm both: connections, buffers
-				mustScrape(b, oursURL)
-				mustScrape(b, refURL)
+			// Every process is scraped in each round, in an order that
+			// rotates, so that none is always first or last.
+			procs := []struct {
+				pid int
+				url string
+			}{{ours.pid, oursURL}, {ref.PID, refURL}}
+			if base != nil {
+				procs = append(procs, struct {
+					pid int
+					url string
+				}{base.pid, "http://" + base.addr + "/metrics"})
+			}
+			for range 20 { // warm them: connections, buffers
+				for _, p := range procs {
+					mustScrape(b, p.url)
+				}
 			}
 			idle := idleCPU(b, ours.pid, idleWindow)
 			walk := kernelWalk(b)
 
-			var oursCPU, refCPU, ratios []float64
+			cpu := make([][]float64, len(procs))    // per process, per round: CPU per scrape
+			ratios := make([][]float64, len(procs)) // per process, per round: its CPU / the reference's
 			round := 0
 			for b.Loop() {
-				o0, r0 := procCPU(b, ours.pid), procCPU(b, ref.PID)
-				order := []string{oursURL, refURL}
-				if round%2 == 1 {
-					slices.Reverse(order)
+				start := make([]time.Duration, len(procs))
+				for i, p := range procs {
+					start[i] = procCPU(b, p.pid)
 				}
-				for _, u := range order {
-					for range scrapesPerBlock {
-						mustScrape(b, u)
+				for k := range procs {
+					p := procs[(round+k)%len(procs)]
+					for range block {
+						mustScrape(b, p.url)
 					}
 				}
 				// Over the whole round: an exporter's background work while
-				// the other one is scraped is its cost too.
-				o := float64(procCPU(b, ours.pid)-o0) / scrapesPerBlock
-				r := float64(procCPU(b, ref.PID)-r0) / scrapesPerBlock
-				oursCPU, refCPU, ratios = append(oursCPU, o), append(refCPU, r), append(ratios, o/r)
+				// another one is scraped is its cost too.
+				for i, p := range procs {
+					cpu[i] = append(cpu[i], float64(procCPU(b, p.pid)-start[i])/float64(block))
+				}
+				for i := range procs {
+					ratios[i] = append(ratios[i], cpu[i][round]/cpu[1][round])
+				}
 				round++
 			}
-			b.ReportMetric(median(oursCPU)/1e3, "cpu-µs/scrape")
-			b.ReportMetric(median(refCPU)/1e3, "ref-cpu-µs/scrape")
-			b.ReportMetric(median(ratios), "x-ref")
-			b.ReportMetric(slices.Min(ratios), "x-ref-min")
-			b.ReportMetric(slices.Max(ratios), "x-ref-max")
+			b.ReportMetric(median(cpu[0])/1e3, "cpu-µs/scrape")
+			b.ReportMetric(median(cpu[1])/1e3, "ref-cpu-µs/scrape")
+			b.ReportMetric(median(ratios[0]), "x-ref")
+			b.ReportMetric(slices.Min(ratios[0]), "x-ref-min")
+			b.ReportMetric(slices.Max(ratios[0]), "x-ref-max")
+			if base != nil {
+				var vsBase []float64
+				for r := range cpu[0] {
+					vsBase = append(vsBase, cpu[0][r]/cpu[2][r])
+				}
+				b.ReportMetric(median(ratios[2]), "base-x-ref")
+				b.ReportMetric(median(vsBase), "x-base")
+				b.ReportMetric(slices.Min(vsBase), "x-base-min")
+				b.ReportMetric(slices.Max(vsBase), "x-base-max")
+			}
 			b.ReportMetric(float64(idle.Microseconds())/idleWindow.Seconds(), "idle-cpu-µs/s")
 			b.ReportMetric(float64(walk.Nanoseconds())/1e3, "kernel-walk-µs")
 		})

@@ -5,6 +5,7 @@ package process
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"sync"
@@ -55,6 +56,12 @@ type selfCollector struct {
 	netAt     time.Time
 	in, out   float64
 	netstatOK bool
+
+	// statm stays open: a read at offset 0 is one system call where
+	// opening, reading and closing the file every scrape were five.
+	statmMu  sync.Mutex
+	statmF   *os.File
+	statmBuf [128]byte
 }
 
 // NewSelf returns the collector of the exporter's own process_* series.
@@ -109,23 +116,28 @@ func (c *selfCollector) Collect(ch chan<- prometheus.Metric) {
 // statm returns the virtual and resident size in pages: the same values
 // as /proc/PID/stat's vsize and rss, from a shorter file.
 func (c *selfCollector) statm() (vsize, rss float64, err error) {
-	data, err := os.ReadFile(c.procs.Root + "/self/statm")
-	if err != nil {
+	c.statmMu.Lock()
+	defer c.statmMu.Unlock()
+	if c.statmF == nil {
+		if c.statmF, err = os.Open(c.procs.Root + "/self/statm"); err != nil {
+			return 0, 0, fmt.Errorf("open statm: %w", err)
+		}
+	}
+	n, err := c.statmF.ReadAt(c.statmBuf[:], 0)
+	if err != nil && err != io.EOF {
 		return 0, 0, fmt.Errorf("read statm: %w", err)
 	}
-	fields := bytes.Fields(data)
-	if len(fields) < 2 {
-		return 0, 0, fmt.Errorf("parse statm: %d fields", len(fields))
+	// "size resident shared text lib data dt": the first two numbers.
+	var v [2]uint64
+	rest := c.statmBuf[:n]
+	for i := range v {
+		field, after, _ := bytes.Cut(bytes.TrimLeft(rest, " "), []byte{' '})
+		if v[i], err = strconv.ParseUint(string(field), 10, 64); err != nil {
+			return 0, 0, fmt.Errorf("parse statm field %d: %w", i+1, err)
+		}
+		rest = after
 	}
-	v, err := strconv.ParseUint(string(fields[0]), 10, 64)
-	if err != nil {
-		return 0, 0, fmt.Errorf("parse statm size: %w", err)
-	}
-	r, err := strconv.ParseUint(string(fields[1]), 10, 64)
-	if err != nil {
-		return 0, 0, fmt.Errorf("parse statm resident: %w", err)
-	}
-	return float64(v), float64(r), nil
+	return float64(v[0]), float64(v[1]), nil
 }
 
 // startTime is the process's start in seconds since the epoch, read once.

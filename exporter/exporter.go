@@ -22,6 +22,7 @@ import (
 	"github.com/clawwatch/clawwatch/exporter/logs"
 	"github.com/clawwatch/clawwatch/exporter/process"
 	"github.com/clawwatch/clawwatch/exporter/reasoning"
+	"github.com/clawwatch/clawwatch/exporter/series"
 	"github.com/clawwatch/clawwatch/exporter/target"
 )
 
@@ -107,6 +108,7 @@ func WithoutCollectors(names ...string) Option {
 type Exporter struct {
 	logger   *slog.Logger
 	disabled map[string]bool // collector names left out
+	metrics  series.Cache    // the collectors' success and duration
 	state    atomic.Pointer[state]
 	// mu serialises the writers (Apply, AddHostCollector, Close); readers
 	// only load state.
@@ -314,13 +316,13 @@ func (e *Exporter) run(name, gw string, g *guarded, timeout time.Duration, ch ch
 	for _, m := range metrics {
 		ch <- m
 	}
-	ch <- prometheus.MustNewConstMetric(durationDesc, prometheus.GaugeValue, time.Since(start).Seconds(), name, gw)
+	ch <- e.metrics.Gauge(durationDesc, time.Since(start).Seconds(), name, gw)
 	success := 1.0
 	if err != nil {
 		success = 0
 		e.logger.Warn("collector failed", "collector", name, "gateway", gw, "err", err)
 	}
-	ch <- prometheus.MustNewConstMetric(successDesc, prometheus.GaugeValue, success, name, gw)
+	ch <- e.metrics.Gauge(successDesc, success, name, gw)
 }
 
 // errStillRunning fails a collector whose run of an earlier scrape has not

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/clawwatch/clawwatch/exporter/series"
 	"github.com/clawwatch/clawwatch/exporter/target"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
 )
@@ -50,6 +51,7 @@ type Prober struct {
 	duration *prometheus.HistogramVec
 	failures *prometheus.CounterVec
 	rpc      *rpcProber // nil without a token
+	metrics  series.Cache
 
 	mu      sync.Mutex
 	state   state
@@ -258,42 +260,42 @@ func (p *Prober) Update(ch chan<- prometheus.Metric) error {
 	st, v := p.state, p.version.v
 	p.mu.Unlock()
 
-	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, b2f(st.up), name)
-	ch <- prometheus.MustNewConstMetric(readyDesc, prometheus.GaugeValue, b2f(st.ready), name)
+	ch <- p.metrics.Gauge(upDesc, b2f(st.up), name)
+	ch <- p.metrics.Gauge(readyDesc, b2f(st.ready), name)
 	if !st.probed.IsZero() {
-		ch <- prometheus.MustNewConstMetric(lastProbeDesc, prometheus.GaugeValue, float64(st.probed.UnixNano())/1e9, name)
+		ch <- p.metrics.Gauge(lastProbeDesc, float64(st.probed.UnixNano())/1e9, name)
 	}
 	var unresponsive float64
 	if !st.unresponsiveSince.IsZero() {
 		unresponsive = time.Since(st.unresponsiveSince).Seconds()
 	}
-	ch <- prometheus.MustNewConstMetric(unresponsiveDesc, prometheus.GaugeValue, unresponsive, name)
+	ch <- p.metrics.Gauge(unresponsiveDesc, unresponsive, name)
 	failing := append([]string(nil), st.failing...)
 	sort.Strings(failing)
 	for i, c := range failing {
 		if i > 0 && failing[i-1] == c {
 			continue
 		}
-		ch <- prometheus.MustNewConstMetric(failingDesc, prometheus.GaugeValue, 1, name, c)
+		ch <- p.metrics.Gauge(failingDesc, 1, name, c)
 	}
 	if rz := st.readyz; rz != nil {
 		if rz.UptimeMs != nil {
-			ch <- prometheus.MustNewConstMetric(uptimeDesc, prometheus.GaugeValue, *rz.UptimeMs/1000, name)
+			ch <- p.metrics.Gauge(uptimeDesc, *rz.UptimeMs/1000, name)
 		}
 		if el := rz.EventLoop; el != nil {
-			ch <- prometheus.MustNewConstMetric(delayP99Desc, prometheus.GaugeValue, el.DelayP99Ms/1000, name)
-			ch <- prometheus.MustNewConstMetric(delayMaxDesc, prometheus.GaugeValue, el.DelayMaxMs/1000, name)
-			ch <- prometheus.MustNewConstMetric(utilDesc, prometheus.GaugeValue, el.Utilization, name)
-			ch <- prometheus.MustNewConstMetric(cpuDesc, prometheus.GaugeValue, el.CPUCoreRatio, name)
-			ch <- prometheus.MustNewConstMetric(degradedDesc, prometheus.GaugeValue, b2f(el.Degraded), name)
+			ch <- p.metrics.Gauge(delayP99Desc, el.DelayP99Ms/1000, name)
+			ch <- p.metrics.Gauge(delayMaxDesc, el.DelayMaxMs/1000, name)
+			ch <- p.metrics.Gauge(utilDesc, el.Utilization, name)
+			ch <- p.metrics.Gauge(cpuDesc, el.CPUCoreRatio, name)
+			ch <- p.metrics.Gauge(degradedDesc, b2f(el.Degraded), name)
 		}
 	}
 	if v.Version != "" {
-		ch <- prometheus.MustNewConstMetric(infoDesc, prometheus.GaugeValue, 1, name, v.Version, v.Build)
+		ch <- p.metrics.Gauge(infoDesc, 1, name, v.Version, v.Build)
 	}
 	p.duration.Collect(ch)
 	p.failures.Collect(ch)
-	p.rpc.update(ch, name)
+	p.rpc.update(ch, &p.metrics, name)
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/clawwatch/clawwatch/exporter/series"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
 )
 
@@ -154,9 +155,9 @@ func (r *rpcProber) probeOnce(ctx context.Context) {
 // update sends the RPC probe's series. A failed probe leaves only the
 // probe's own series: a snapshot from before the failure would pretend to
 // know the gateway's state now.
-func (r *rpcProber) update(ch chan<- prometheus.Metric, name string) {
+func (r *rpcProber) update(ch chan<- prometheus.Metric, metrics *series.Cache, name string) {
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, append([]string{name}, labels...)...)
+		ch <- metrics.Gauge(d, v, append(append(make([]string, 0, 3), name), labels...)...)
 	}
 	if r == nil {
 		gauge(rpcConfiguredDesc, 0)
@@ -180,9 +181,12 @@ func (r *rpcProber) update(ch chan<- prometheus.Metric, name string) {
 			r.logDebug("channel accounts over the limit left out", "limit", maxChannelAccounts, "accounts", len(s.Channels))
 			break
 		}
-		for d, v := range map[*prometheus.Desc]*bool{channelConfiguredDesc: c.Configured, channelRunningDesc: c.Running, channelConnectedDesc: c.Connected} {
-			if v != nil {
-				gauge(d, b2f(*v), c.Channel, c.Account)
+		for _, f := range [...]struct {
+			d *prometheus.Desc
+			v *bool
+		}{{channelConfiguredDesc, c.Configured}, {channelRunningDesc, c.Running}, {channelConnectedDesc, c.Connected}} {
+			if f.v != nil {
+				gauge(f.d, b2f(*f.v), c.Channel, c.Account)
 			}
 		}
 		if c.LastInboundAt != nil {

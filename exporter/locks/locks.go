@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/clawwatch/clawwatch/exporter/series"
 	"github.com/clawwatch/clawwatch/exporter/target"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
 )
@@ -51,9 +52,10 @@ type counts struct {
 // going away) is taken at once, so a restart is never reported with its
 // predecessor's locks.
 type Collector struct {
-	t     *target.Target
-	now   func() time.Time
-	every time.Duration
+	t       *target.Target
+	now     func() time.Time
+	every   time.Duration
+	metrics series.Cache
 
 	mu      sync.Mutex
 	key     openclaw.Process // the gateway process the counts were taken for
@@ -102,14 +104,14 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 		return err
 	}
 	name := c.t.Config.Name
-	ch <- prometheus.MustNewConstMetric(filesDesc, prometheus.GaugeValue, float64(v.files), name)
-	ch <- prometheus.MustNewConstMetric(staleDesc, prometheus.GaugeValue, float64(v.stale), name)
-	ch <- prometheus.MustNewConstMetric(unreadableDesc, prometheus.GaugeValue, float64(v.unreadable), name)
-	ch <- prometheus.MustNewConstMetric(untrustedDesc, prometheus.GaugeValue, float64(v.untrusted), name)
+	ch <- c.metrics.Gauge(filesDesc, float64(v.files), name)
+	ch <- c.metrics.Gauge(staleDesc, float64(v.stale), name)
+	ch <- c.metrics.Gauge(unreadableDesc, float64(v.unreadable), name)
+	ch <- c.metrics.Gauge(untrustedDesc, float64(v.untrusted), name)
 	if !v.oldest.IsZero() {
-		ch <- prometheus.MustNewConstMetric(oldestDesc, prometheus.GaugeValue, c.now().Sub(v.oldest).Seconds(), name)
+		ch <- c.metrics.Gauge(oldestDesc, c.now().Sub(v.oldest).Seconds(), name)
 	}
-	ch <- prometheus.MustNewConstMetric(ageDesc, prometheus.GaugeValue, time.Since(at).Seconds(), name)
+	ch <- c.metrics.Gauge(ageDesc, time.Since(at).Seconds(), name)
 	return nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/shirou/gopsutil/v3/disk"
 
 	"github.com/clawwatch/clawwatch/exporter/config"
+	"github.com/clawwatch/clawwatch/exporter/series"
 	"github.com/clawwatch/clawwatch/exporter/target"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
 )
@@ -49,6 +50,7 @@ var levels = []string{"trace", "debug", "info", "warn", "error", "fatal", "unkno
 type Collector struct {
 	t       *target.Target
 	counter *counter
+	metrics series.Cache
 
 	mu     sync.Mutex
 	tail   *tailer
@@ -89,15 +91,15 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 		}
 	}
 	for _, l := range levels {
-		ch <- prometheus.MustNewConstMetric(linesDesc, prometheus.CounterValue, c.lines[l], name, l)
+		ch <- c.metrics.Counter(linesDesc, c.lines[l], name, l)
 	}
 	for _, p := range c.counter.patterns {
-		ch <- prometheus.MustNewConstMetric(matchesDesc, prometheus.CounterValue, c.match[p.name], name, p.name)
+		ch <- c.metrics.Counter(matchesDesc, c.match[p.name], name, p.name)
 	}
-	ch <- prometheus.MustNewConstMetric(readDesc, prometheus.CounterValue, c.bytes, name)
+	ch <- c.metrics.Counter(readDesc, c.bytes, name)
 	c.mu.Unlock()
 	if fileSize >= 0 {
-		ch <- prometheus.MustNewConstMetric(fileSizeDesc, prometheus.GaugeValue, float64(fileSize), name)
+		ch <- c.metrics.Gauge(fileSizeDesc, float64(fileSize), name)
 	}
 
 	sizes, sizesErr := c.sizes.get(c.usage)
@@ -159,7 +161,7 @@ func (c *Collector) usage() ([]prometheus.Metric, error) {
 			errs = append(errs, err)
 			continue
 		}
-		out = append(out, prometheus.MustNewConstMetric(dirSizeDesc, prometheus.GaugeValue, float64(size), name, dir))
+		out = append(out, c.metrics.Gauge(dirSizeDesc, float64(size), name, dir))
 	}
 	dirs := map[string]string{"logs": c.t.Config.LogDir}
 	if state, err := c.t.StateDir(); err == nil { // else the locks collector says why
@@ -171,8 +173,8 @@ func (c *Collector) usage() ([]prometheus.Metric, error) {
 			continue // not created yet: nothing to fill
 		}
 		dev := device(dir)
-		out = append(out, prometheus.MustNewConstMetric(fsAvailDesc, prometheus.GaugeValue, float64(u.Free), name, role, dir, dev),
-			prometheus.MustNewConstMetric(fsSizeDesc, prometheus.GaugeValue, float64(u.Total), name, role, dir, dev))
+		out = append(out, c.metrics.Gauge(fsAvailDesc, float64(u.Free), name, role, dir, dev),
+			c.metrics.Gauge(fsSizeDesc, float64(u.Total), name, role, dir, dev))
 	}
 	return out, errors.Join(errs...)
 }

@@ -26,7 +26,7 @@ func (c *Collector) updateHost(ch chan<- prometheus.Metric) error {
 	}
 	u, err := openclaw.HostUsage(id.PID)
 	if errors.Is(err, openclaw.ErrNoProcess) {
-		ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, 0, name)
+		ch <- c.metrics.Gauge(upDesc, 0, name)
 		return nil // exited since discovery
 	}
 	if err != nil {
@@ -34,27 +34,27 @@ func (c *Collector) updateHost(ch chan<- prometheus.Metric) error {
 	}
 	fds, fdsErr := c.t.Procs.OpenFDs(id.PID)
 	if errors.Is(fdsErr, openclaw.ErrNoProcess) {
-		ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, 0, name)
+		ch <- c.metrics.Gauge(upDesc, 0, name)
 		return nil
 	}
-	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, 1, name)
+	ch <- c.metrics.Gauge(upDesc, 1, name)
 	if is, ok := c.isGateway(id); ok {
-		ch <- prometheus.MustNewConstMetric(isGatewayDesc, prometheus.GaugeValue, is, name)
+		ch <- c.metrics.Gauge(isGatewayDesc, is, name)
 	}
 	if fdsErr == nil {
-		ch <- prometheus.MustNewConstMetric(openFDsDesc, prometheus.GaugeValue, float64(fds), name)
+		ch <- c.metrics.Gauge(openFDsDesc, float64(fds), name)
 	} else {
 		fdsUnreported.Do(func() {
 			c.t.Logger.Info("open descriptors of the gateway are not reported on this platform", "pid", id.PID, "err", fdsErr)
 		})
 	}
-	ch <- prometheus.MustNewConstMetric(residentDesc, prometheus.GaugeValue, float64(u.ResidentBytes), name)
-	ch <- prometheus.MustNewConstMetric(virtualDesc, prometheus.GaugeValue, float64(u.VirtualBytes), name)
-	ch <- prometheus.MustNewConstMetric(cpuDesc, prometheus.CounterValue, u.CPUSeconds, name)
-	ch <- prometheus.MustNewConstMetric(threadsDesc, prometheus.GaugeValue, float64(u.Threads), name)
-	ch <- prometheus.MustNewConstMetric(startDesc, prometheus.GaugeValue, u.StartSeconds, name)
+	ch <- c.metrics.Gauge(residentDesc, float64(u.ResidentBytes), name)
+	ch <- c.metrics.Gauge(virtualDesc, float64(u.VirtualBytes), name)
+	ch <- c.metrics.Counter(cpuDesc, u.CPUSeconds, name)
+	ch <- c.metrics.Gauge(threadsDesc, float64(u.Threads), name)
+	ch <- c.metrics.Gauge(startDesc, u.StartSeconds, name)
 	if limit := c.t.Config.MemoryLimitBytes; limit > 0 {
-		ch <- prometheus.MustNewConstMetric(memLimitDesc, prometheus.GaugeValue, float64(limit), name)
+		ch <- c.metrics.Gauge(memLimitDesc, float64(limit), name)
 	}
 	return c.tcpConnections(ch, id)
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/clawwatch/clawwatch/exporter/series"
 	"github.com/clawwatch/clawwatch/exporter/target"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
 )
@@ -48,7 +49,8 @@ var (
 
 // Collector reports one gateway's process.
 type Collector struct {
-	t *target.Target
+	t       *target.Target
+	metrics series.Cache
 
 	// The counts that walk host-wide tables, refreshed in the background.
 	tcp       refreshed[map[string]int]
@@ -99,7 +101,7 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 	}
 	fds, err := c.t.Procs.OpenFDs(id.PID)
 	if errors.Is(err, openclaw.ErrNoProcess) {
-		ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, 0, name)
+		ch <- c.metrics.Gauge(upDesc, 0, name)
 		return nil // exited since it was confirmed
 	}
 	if err != nil {
@@ -109,26 +111,26 @@ func (c *Collector) Update(ch chan<- prometheus.Metric) error {
 	if err != nil {
 		return err
 	}
-	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, 1, name)
+	ch <- c.metrics.Gauge(upDesc, 1, name)
 	if is, ok := c.isGateway(id); ok {
-		ch <- prometheus.MustNewConstMetric(isGatewayDesc, prometheus.GaugeValue, is, name)
+		ch <- c.metrics.Gauge(isGatewayDesc, is, name)
 	}
-	ch <- prometheus.MustNewConstMetric(openFDsDesc, prometheus.GaugeValue, float64(fds), name)
+	ch <- c.metrics.Gauge(openFDsDesc, float64(fds), name)
 	if limit, _, err := c.maxFDs.get(id, func() (float64, error) { return maxFDs(c.t.Procs, id.PID) }); err == nil {
-		ch <- prometheus.MustNewConstMetric(maxFDsDesc, prometheus.GaugeValue, limit, name)
+		ch <- c.metrics.Gauge(maxFDsDesc, limit, name)
 	}
-	ch <- prometheus.MustNewConstMetric(residentDesc, prometheus.GaugeValue, float64(st.RSSPages*uint64(os.Getpagesize())), name)
-	ch <- prometheus.MustNewConstMetric(virtualDesc, prometheus.GaugeValue, float64(st.VSize), name)
-	ch <- prometheus.MustNewConstMetric(cpuDesc, prometheus.CounterValue, float64(st.CPUTicks)/userHZ, name)
-	ch <- prometheus.MustNewConstMetric(threadsDesc, prometheus.GaugeValue, float64(st.Threads), name)
-	ch <- prometheus.MustNewConstMetric(startDesc, prometheus.GaugeValue, float64(boot)+float64(id.StartTime)/userHZ, name)
+	ch <- c.metrics.Gauge(residentDesc, float64(st.RSSPages*uint64(os.Getpagesize())), name)
+	ch <- c.metrics.Gauge(virtualDesc, float64(st.VSize), name)
+	ch <- c.metrics.Counter(cpuDesc, float64(st.CPUTicks)/userHZ, name)
+	ch <- c.metrics.Gauge(threadsDesc, float64(st.Threads), name)
+	ch <- c.metrics.Gauge(startDesc, float64(boot)+float64(id.StartTime)/userHZ, name)
 
 	limit := c.t.Config.MemoryLimitBytes
 	if limit == 0 {
 		limit, _, _ = c.memLimit.get(id, func() (int64, error) { return cgroupMemoryLimit(c.t.Procs, id.PID) })
 	}
 	if limit > 0 {
-		ch <- prometheus.MustNewConstMetric(memLimitDesc, prometheus.GaugeValue, float64(limit), name)
+		ch <- c.metrics.Gauge(memLimitDesc, float64(limit), name)
 	}
 
 	return c.tcpConnections(ch, id)
@@ -187,9 +189,9 @@ func (c *Collector) tcpConnections(ch chan<- prometheus.Metric, id openclaw.Proc
 		return fmt.Errorf("tcp connections of pid %d: %w", id.PID, err)
 	}
 	for _, s := range openclaw.TCPStateNames() {
-		ch <- prometheus.MustNewConstMetric(tcpDesc, prometheus.GaugeValue, float64(states[s]), name, s)
+		ch <- c.metrics.Gauge(tcpDesc, float64(states[s]), name, s)
 	}
-	ch <- prometheus.MustNewConstMetric(tcpAgeDesc, prometheus.GaugeValue, time.Since(at).Seconds(), name)
+	ch <- c.metrics.Gauge(tcpAgeDesc, time.Since(at).Seconds(), name)
 	return nil
 }
 
@@ -201,14 +203,14 @@ func (c *Collector) found(ch chan<- prometheus.Metric, id openclaw.Process, err 
 	if n, at, err := c.processes.get(id, func() (int, error) { return c.countProcesses(id) }); err != nil {
 		c.t.Logger.Warn("count gateway processes", "err", err)
 	} else {
-		ch <- prometheus.MustNewConstMetric(processesDesc, prometheus.GaugeValue, float64(n), name)
-		ch <- prometheus.MustNewConstMetric(processesAgeDesc, prometheus.GaugeValue, time.Since(at).Seconds(), name)
+		ch <- c.metrics.Gauge(processesDesc, float64(n), name)
+		ch <- c.metrics.Gauge(processesAgeDesc, time.Since(at).Seconds(), name)
 	}
 	if err == nil {
 		return true, nil
 	}
 	if target.ErrNoProcess(err) {
-		ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, 0, name)
+		ch <- c.metrics.Gauge(upDesc, 0, name)
 		return false, nil
 	}
 	return false, err

@@ -60,6 +60,9 @@ type Target struct {
 	stat        openclaw.Stat
 	confirmedIn uint64
 	confirmedAt time.Time
+	// statFile reads the stat of the process last confirmed, kept open
+	// between scrapes (an old target's is closed with it by the GC).
+	statFile *openclaw.StatFile
 }
 
 // confirmFresh bounds how long a confirmation serves the scrape that took
@@ -155,7 +158,13 @@ func (t *Target) lookup() (openclaw.Process, openclaw.Method, openclaw.Stat, err
 
 // confirm reads p's stat and keeps it when p is still that live process.
 func (t *Target) confirm(p openclaw.Process) error {
-	st, err := t.Procs.Stat(p.PID)
+	if t.statFile == nil || t.statFile.PID() != p.PID {
+		if t.statFile != nil {
+			t.statFile.Close()
+		}
+		t.statFile = t.Procs.OpenStat(p.PID)
+	}
+	st, err := t.statFile.Read()
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -75,44 +76,119 @@ func (p ProcFS) Stat(pid int) (Stat, error) {
 	}
 	data, err := os.ReadFile(p.path(strconv.Itoa(pid), "stat"))
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
-			return Stat{}, fmt.Errorf("pid %d: %w", pid, ErrNoProcess)
-		}
-		return Stat{}, fmt.Errorf("read stat of pid %d: %w", pid, err)
+		return Stat{}, statError(pid, err)
 	}
+	return parseStat(pid, data)
+}
+
+func statError(pid int, err error) error {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("pid %d: %w", pid, ErrNoProcess)
+	}
+	return fmt.Errorf("read stat of pid %d: %w", pid, err)
+}
+
+// statFields is how many fields after comm parseStat reads (to rss).
+const statFields = 22
+
+func parseStat(pid int, data []byte) (Stat, error) {
 	open := bytes.IndexByte(data, '(')
 	closing := bytes.LastIndexByte(data, ')')
 	if open < 0 || closing < open {
 		return Stat{}, fmt.Errorf("parse stat of pid %d: no comm field", pid)
 	}
-	fields := strings.Fields(string(data[closing+1:]))
 	// fields[0] is field 3 (state); field N is fields[N-3].
-	if len(fields) < 22 {
-		return Stat{}, fmt.Errorf("parse stat of pid %d: %d fields after comm, want at least 22", pid, len(fields))
+	var fields [statFields][]byte
+	n := 0
+	for rest := data[closing+1:]; n < statFields; n++ {
+		rest = bytes.TrimLeft(rest, " \n")
+		if len(rest) == 0 {
+			break
+		}
+		end := bytes.IndexAny(rest, " \n")
+		if end < 0 {
+			end = len(rest)
+		}
+		fields[n], rest = rest[:end], rest[end:]
 	}
-	ppid, err := strconv.Atoi(fields[1])
+	if n < statFields {
+		return Stat{}, fmt.Errorf("parse stat of pid %d: %d fields after comm, want at least %d", pid, n, statFields)
+	}
+	ppid, err := strconv.Atoi(string(fields[1]))
 	if err != nil {
 		return Stat{}, fmt.Errorf("parse stat of pid %d: ppid: %w", pid, err)
 	}
-	start, err := strconv.ParseUint(fields[19], 10, 64)
+	start, err := strconv.ParseUint(string(fields[19]), 10, 64)
 	if err != nil {
 		return Stat{}, fmt.Errorf("parse stat of pid %d: starttime: %w", pid, err)
 	}
-	st := Stat{Comm: string(data[open+1 : closing]), PPID: ppid, StartTime: start}
+	st := Stat{Comm: string(data[open+1 : closing]), PPID: ppid, StartTime: start, State: fields[0][0]}
 	var v [4]uint64
-	for i, n := range []int{14, 15, 23, 24} { // utime, stime, vsize, rss
-		if v[i], err = strconv.ParseUint(fields[n-3], 10, 64); err != nil {
+	for i, n := range [...]int{14, 15, 23, 24} { // utime, stime, vsize, rss
+		if v[i], err = strconv.ParseUint(string(fields[n-3]), 10, 64); err != nil {
 			return Stat{}, fmt.Errorf("parse stat of pid %d: field %d: %w", pid, n, err)
 		}
 	}
-	if st.Threads, err = strconv.Atoi(fields[20-3]); err != nil {
+	if st.Threads, err = strconv.Atoi(string(fields[20-3])); err != nil {
 		return Stat{}, fmt.Errorf("parse stat of pid %d: num_threads: %w", pid, err)
 	}
 	st.CPUTicks, st.VSize, st.RSSPages = v[0]+v[1], v[2], v[3]
-	if len(fields[0]) > 0 {
-		st.State = fields[0][0]
-	}
 	return st, nil
+}
+
+// StatFile reads a pid's stat again and again, as Stat does. On the real
+// /proc it keeps the file open: one read at offset 0 where Stat opens,
+// reads and closes it. Elsewhere (no /proc, a test's directory) each Read
+// is a Stat.
+type StatFile struct {
+	procs ProcFS
+	pid   int
+	f     *os.File
+	buf   [1024]byte // /proc/PID/stat is a few hundred bytes
+}
+
+// OpenStat returns pid's StatFile; it opens nothing until the first Read.
+func (p ProcFS) OpenStat(pid int) *StatFile { return &StatFile{procs: p, pid: pid} }
+
+// PID is the process the file reads.
+func (s *StatFile) PID() int { return s.pid }
+
+// Read reads and parses the stat file. It is not safe for concurrent use.
+func (s *StatFile) Read() (Stat, error) {
+	if s.procs.Root != defaultProcRoot || s.procs.host() {
+		return s.procs.Stat(s.pid)
+	}
+	for reopened := false; ; reopened = true {
+		if s.f == nil {
+			f, err := os.Open(s.procs.path(strconv.Itoa(s.pid), "stat"))
+			if err != nil {
+				return Stat{}, statError(s.pid, err)
+			}
+			s.f, reopened = f, true
+		}
+		n, err := s.f.ReadAt(s.buf[:], 0)
+		switch {
+		case err != nil && err != io.EOF:
+			// The file stays with the process it was opened for: once
+			// that has gone, the pid may name another.
+			s.Close()
+			if !reopened {
+				continue
+			}
+			return Stat{}, statError(s.pid, err)
+		case n == len(s.buf): // longer than any stat seen: read it whole
+			return s.procs.Stat(s.pid)
+		}
+		return parseStat(s.pid, s.buf[:n])
+	}
+}
+
+// Close closes the file; a later Read opens it again.
+func (s *StatFile) Close() {
+	if s.f != nil {
+		s.f.Close()
+		s.f = nil
+	}
 }
 
 // StartTime returns the start time of pid, or ErrNoProcess. A zombie has

@@ -57,8 +57,8 @@ type selfCollector struct {
 	in, out   float64
 	netstatOK bool
 
-	// statm stays open: a read at offset 0 is one system call where
-	// opening, reading and closing the file every scrape were five.
+	// statm stays open: one read at offset 0 per scrape, where reading it
+	// by name is open, stat, two reads and close.
 	statmMu  sync.Mutex
 	statmF   *os.File
 	statmBuf [128]byte

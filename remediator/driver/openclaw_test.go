@@ -2,9 +2,14 @@ package driver
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -78,5 +83,75 @@ func TestOpenClawSpecValidation(t *testing.T) {
 	s = &OpenClawSpec{Shared: Shared{Kind: "openclaw"}, Command: []string{""}}
 	if err := s.Validate("", ""); err == nil {
 		t.Error("an empty program was accepted")
+	}
+}
+
+// fakeGatewayCLI is an openclaw CLI whose restart prints restartReport
+// and whose other verbs succeed.
+func fakeGatewayCLI(t *testing.T, restartReport string) (argv []string, log string) {
+	t.Helper()
+	dir := t.TempDir()
+	log = filepath.Join(dir, "argv")
+	script := "#!/bin/sh\necho \"$@\" >> " + log + "\ncase \"$2\" in\nrestart) cat <<'EOF'\n" + restartReport + "\nEOF\n;;\n*) echo '{\"ok\": true}' ;;\nesac\n"
+	prog := filepath.Join(dir, "openclaw")
+	if err := os.WriteFile(prog, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return []string{prog}, log
+}
+
+// readyzServer answers /readyz with the uptime of a gateway that restarts
+// (its uptime starting over) once restarted() says so.
+func readyzServer(t *testing.T, restarted func() bool) int {
+	t.Helper()
+	boot := time.Now().Add(-time.Hour)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if restarted() && time.Since(boot) > time.Minute {
+			boot = time.Now()
+		}
+		fmt.Fprintf(w, `{"ready":true,"failing":[],"uptimeMs":%d}`, time.Since(boot).Milliseconds())
+	}))
+	t.Cleanup(srv.Close)
+	port, _ := strconv.Atoi(srv.URL[strings.LastIndexByte(srv.URL, ':')+1:])
+	return port
+}
+
+// A deferred safe restart (agent turns in flight) is waited for until the
+// gateway has restarted, and the output says the path and how long.
+func TestOpenClawRestartWaitsForTheDrain(t *testing.T) {
+	var polls atomic.Int32
+	port := readyzServer(t, func() bool { return polls.Add(1) > 3 })
+	cmd, log := fakeGatewayCLI(t, `{"ok": true, "result": "deferred", "preflight": {"safe": false, "counts": {"totalActive": 3}}}`)
+	o := &OpenClaw{Command: cmd, Safe: true, Port: port, Every: 10 * time.Millisecond}
+	out, err := o.Restart(context.Background())
+	if err != nil || !strings.Contains(out, `"result": "deferred"`) || !strings.Contains(out, "path: openclaw gateway restart --safe: drained and restarted, ready ") {
+		t.Fatalf("restart: %v\n%s", err, out)
+	}
+	if polls.Load() < 4 {
+		t.Errorf("restart returned after %d polls, before the gateway restarted", polls.Load())
+	}
+	if b, _ := os.ReadFile(log); string(b) != "gateway restart --safe --json\n" {
+		t.Errorf("argv: %s", b)
+	}
+}
+
+// A safe restart the CLI could not ask for, or one that does not happen in
+// time, falls back to the service's stop and start.
+func TestOpenClawRestartFallsBack(t *testing.T) {
+	cmd, log := fakeGatewayCLI(t, `{"ok": false, "error": "gateway unreachable"}`)
+	out, err := (&OpenClaw{Command: cmd, Safe: true, Port: readyzServer(t, func() bool { return false })}).Restart(context.Background())
+	if err != nil || !strings.Contains(out, "path: stop and start (the restart failed: openclaw gateway restart: gateway unreachable)") {
+		t.Fatalf("fallback: %v\n%s", err, out)
+	}
+	if b, _ := os.ReadFile(log); string(b) != "gateway restart --safe --json\ngateway stop --force --json\ngateway start --json\n" {
+		t.Errorf("argv: %s", b)
+	}
+
+	cmd, _ = fakeGatewayCLI(t, `{"ok": true, "result": "scheduled"}`)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	out, err = (&OpenClaw{Command: cmd, Safe: true, Port: readyzServer(t, func() bool { return false }), Every: 10 * time.Millisecond}).Restart(ctx)
+	if err != nil || !strings.Contains(out, "path: stop and start (the restart failed: the gateway did not restart in time: not restarted yet") {
+		t.Fatalf("deadline: %v\n%s", err, out)
 	}
 }

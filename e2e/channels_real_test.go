@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -282,16 +283,32 @@ func uncleanBoots(t *testing.T, home string, n int) {
 
 // slowModel is an OpenAI-compatible model server on loopback that holds
 // every chat completion until the test releases it: an agent turn in
-// flight for as long as the test needs.
+// flight for as long as the test needs. Each hold is one round.
 type slowModel struct {
-	url     string
-	arrived chan struct{} // closed when the first completion request came
-	release chan struct{} // closed by the test: answer
+	url   string
+	mu    sync.Mutex
+	round *modelRound
+}
+
+// modelRound: arrived is closed when a completion request came, release
+// by the test to answer it.
+type modelRound struct {
+	arrived, release chan struct{}
+	once             sync.Once
+}
+
+// hold starts a round: the next completions wait for its release.
+func (m *slowModel) hold() *modelRound {
+	r := &modelRound{arrived: make(chan struct{}), release: make(chan struct{})}
+	m.mu.Lock()
+	m.round = r
+	m.mu.Unlock()
+	return r
 }
 
 func newSlowModel(t *testing.T) *slowModel {
-	m := &slowModel{arrived: make(chan struct{}), release: make(chan struct{})}
-	var once sync.Once
+	m := &slowModel{}
+	m.hold()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet {
 			_ = json.NewEncoder(w).Encode(map[string]any{"object": "list", "data": []any{map[string]any{"id": "m", "object": "model"}}})
@@ -301,9 +318,12 @@ func newSlowModel(t *testing.T) *slowModel {
 			Stream bool `json:"stream"`
 		}
 		_ = json.NewDecoder(r.Body).Decode(&req)
-		once.Do(func() { close(m.arrived) })
+		m.mu.Lock()
+		round := m.round
+		m.mu.Unlock()
+		round.once.Do(func() { close(round.arrived) })
 		select {
-		case <-m.release:
+		case <-round.release:
 		case <-r.Context().Done():
 			return
 		}
@@ -322,15 +342,54 @@ func newSlowModel(t *testing.T) *slowModel {
 		}
 	}))
 	t.Cleanup(func() {
+		m.mu.Lock()
+		r := m.round
+		m.mu.Unlock()
 		select {
-		case <-m.release:
+		case <-r.release:
 		default:
-			close(m.release)
+			close(r.release)
 		}
 		srv.Close()
 	})
 	m.url = srv.URL
 	return m
+}
+
+// turnAnswer is how an agent turn through the gateway ended.
+type turnAnswer struct {
+	body string
+	err  error
+	at   time.Time
+}
+
+// startTurn runs one agent turn (a chat completion through the gateway's
+// OpenAI-compatible endpoint) and waits until it has reached the model.
+func startTurn(ctx context.Context, t *testing.T, g *gateway, round *modelRound) <-chan turnAnswer {
+	t.Helper()
+	turn := make(chan turnAnswer, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, g.url+"/v1/chat/completions",
+			strings.NewReader(`{"model":"openclaw","messages":[{"role":"user","content":"ping"}]}`))
+		req.Header.Set("Authorization", "Bearer "+conformanceToken)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			turn <- turnAnswer{err: err, at: time.Now()}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		turn <- turnAnswer{body: fmt.Sprintf("%d %s", resp.StatusCode, b), err: err, at: time.Now()}
+	}()
+	select {
+	case <-round.arrived:
+	case a := <-turn:
+		t.Fatalf("the agent turn ended before it reached the model: %+v", a)
+	case <-ctx.Done():
+		t.Fatal("the agent turn never reached the model")
+	}
+	return turn
 }
 
 // modelConfig is offlineConfig with the slow model as the default agent's

@@ -146,35 +146,9 @@ func checkOpenClawDriver(t *testing.T, g *gateway, pid int, model *slowModel, en
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
-	// The turn: a chat completion through the gateway, held by the model.
-	type answer struct {
-		body string
-		err  error
-		at   time.Time
-	}
-	turn := make(chan answer, 1)
-	go func() {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, g.url+"/v1/chat/completions",
-			strings.NewReader(`{"model":"openclaw","messages":[{"role":"user","content":"ping"}]}`))
-		req.Header.Set("Authorization", "Bearer "+conformanceToken)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			turn <- answer{err: err, at: time.Now()}
-			return
-		}
-		defer resp.Body.Close()
-		var b bytes.Buffer
-		_, err = b.ReadFrom(resp.Body)
-		turn <- answer{body: fmt.Sprintf("%d %s", resp.StatusCode, b.String()), err: err, at: time.Now()}
-	}()
-	select {
-	case <-model.arrived:
-	case a := <-turn:
-		t.Fatalf("the agent turn ended before it reached the model: %+v", a)
-	case <-ctx.Done():
-		t.Fatal("the agent turn never reached the model")
-	}
+	// The turn, held by the model.
+	round := model.hold()
+	turn := startTurn(ctx, t, g, round)
 
 	type restart struct {
 		out string
@@ -204,7 +178,7 @@ func checkOpenClawDriver(t *testing.T, g *gateway, pid int, model *slowModel, en
 		t.Fatalf("the driver's restart returned while the turn was in flight: %v\n%s", r.err, r.out)
 	default:
 	}
-	close(model.release)
+	close(round.release)
 	a := <-turn
 	if a.err != nil || !strings.Contains(a.body, "pong") || !strings.HasPrefix(a.body, "200 ") {
 		t.Errorf("the agent turn across the safe restart: %+v", a)
@@ -227,6 +201,38 @@ func checkOpenClawDriver(t *testing.T, g *gateway, pid int, model *slowModel, en
 	if now, err := openclaw.DefaultProcFS.ListenerPID(g.port); err != nil || now != pid {
 		t.Errorf("listener %d (%v) after the in-process restart, want %d", now, err, pid)
 	}
+	// The process driver's SIGTERM with a turn in flight and a grace far
+	// shorter than the turn: the gateway announces its drain
+	// (gateway-draining), the driver waits for it instead of killing, the
+	// turn is answered and the gateway exits cleanly.
+	round = model.hold()
+	turn = startTurn(ctx, t, g, round)
+	proc, err := (&driver.ProcessSpec{Shared: driver.Shared{Kind: "process"}, Start: []string{"/bin/false"}}).New(driver.Target{Port: g.port, Procs: openclaw.DefaultProcFS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := make(chan restart, 1)
+	go func() {
+		out, err := proc.Stop(ctx, 100*time.Millisecond)
+		stopped <- restart{out, err}
+	}()
+	simtest.Eventually(t, time.Minute, func() error {
+		code, body, err := httpGet(g.url+"/readyz", 2*time.Second)
+		if err != nil || code != http.StatusServiceUnavailable || !strings.Contains(string(body), openclaw.FailingDraining) {
+			return fmt.Errorf("/readyz while stopping: %d %v %.100s", code, err, body)
+		}
+		return nil
+	})
+	close(round.release)
+	if a := <-turn; a.err != nil || !strings.HasPrefix(a.body, "200 ") || !strings.Contains(a.body, "pong") {
+		t.Errorf("the agent turn across SIGTERM: %+v", a)
+	}
+	st := <-stopped
+	if st.err != nil || !strings.Contains(st.out, "stopped by SIGTERM in ") || strings.Contains(st.out, "killed") {
+		t.Errorf("process driver stop with a turn in flight: %v %s", st.err, st.out)
+	}
+	t.Logf("process driver stop with a turn in flight: %s", st.out)
+
 	for verb, run := range map[string]func() (string, error){
 		"start": func() (string, error) { return d.Start(ctx) },
 		"stop":  func() (string, error) { return d.Stop(ctx, 10*time.Second) },

@@ -155,3 +155,32 @@ func TestOpenClawRestartFallsBack(t *testing.T) {
 		t.Fatalf("deadline: %v\n%s", err, out)
 	}
 }
+
+// The process driver's SIGTERM path asks the gateway whether it drains:
+// /startupz draining, or /readyz failing gateway-draining; anything else
+// (ready, an error, no answer) is not draining.
+func TestGatewayDraining(t *testing.T) {
+	for _, c := range []struct {
+		startupz, readyz string
+		want             bool
+	}{
+		{`{"ok":false,"status":"draining"}`, `{"ready":true,"failing":[]}`, true},
+		{`{"ok":true,"status":"started"}`, `{"ready":false,"failing":["gateway-draining"]}`, true},
+		{`not json`, `{"ready":false,"failing":["telegram"]}`, false},
+		{`{"ok":true,"status":"started"}`, `{"ready":true,"failing":[]}`, false},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/startupz" {
+				fmt.Fprint(w, c.startupz)
+				return
+			}
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprint(w, c.readyz)
+		}))
+		port, _ := strconv.Atoi(srv.URL[strings.LastIndexByte(srv.URL, ':')+1:])
+		if got := gatewayDraining(context.Background(), port); got != c.want {
+			t.Errorf("%s %s: draining %t, want %t", c.startupz, c.readyz, got, c.want)
+		}
+		srv.Close()
+	}
+}

@@ -2,12 +2,16 @@ package driver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/clawwatch/clawwatch/internal/configpath"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -111,8 +115,18 @@ func (p *Process) Stop(ctx context.Context, grace time.Duration) (string, error)
 	if err != nil {
 		return "", err
 	}
+	sent := time.Now()
 	if p.waitGone(ctx, proc, grace) {
-		return fmt.Sprintf("pid %d (gateway by %s) stopped by SIGTERM", proc.PID, how), nil
+		return fmt.Sprintf("pid %d (gateway by %s) stopped by SIGTERM in %s", proc.PID, how, time.Since(sent).Round(time.Millisecond)), nil
+	}
+	if ctx.Err() != nil {
+		return "", ctx.Err()
+	}
+	// Past the grace, a gateway that says it is draining (finishing agent
+	// turns before it stops, as its SIGTERM handler does) is given the time
+	// it announced, not killed mid-turn.
+	if p.waitDrain(ctx, proc, sent) {
+		return fmt.Sprintf("pid %d (gateway by %s) stopped by SIGTERM in %s, draining its active work past the %s grace", proc.PID, how, time.Since(sent).Round(time.Millisecond), grace), nil
 	}
 	if ctx.Err() != nil {
 		return "", ctx.Err()
@@ -185,6 +199,67 @@ func (p *Process) ignoredLocks() string {
 
 // waitGone polls until the process has exited (a zombie counts as gone) or
 // another process holds its pid.
+// MaxDrain is the longest a draining gateway is waited for after SIGTERM:
+// the gateway's own stop policy (2026.9.6 logs "shutdown budget …:
+// drain=315000ms shutdown=325000ms"; 330 s in all), after which it cancels
+// what is left itself.
+const MaxDrain = 330 * time.Second
+
+// drainSettle is how long after SIGTERM a gateway that does not say it
+// drains is still asked again: its /readyz answer is cached for 1 s.
+const drainSettle = 3 * time.Second
+
+// waitDrain waits, up to MaxDrain after sent, for proc to exit while the
+// gateway on its port reports that it drains (/readyz failing
+// gateway-draining, or /startupz draining); false when it stops saying so
+// (or never did) and is still alive.
+func (p *Process) waitDrain(ctx context.Context, proc openclaw.Process, sent time.Time) bool {
+	if p.Port <= 0 {
+		return false
+	}
+	for time.Since(sent) < MaxDrain {
+		// The gateway caches its readiness for a second: right after the
+		// signal a "ready" answer is no answer yet.
+		if !gatewayDraining(ctx, p.Port) && time.Since(sent) > drainSettle {
+			return false
+		}
+		if p.waitGone(ctx, proc, time.Second) {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+	}
+	return false
+}
+
+// gatewayDraining asks the gateway on this host's port whether it is
+// draining: /startupz status draining (2026.9.6 and newer), or /readyz
+// 503 with gateway-draining among its failing checks.
+func gatewayDraining(ctx context.Context, port int) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	client := &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
+	get := func(path string, v any) bool {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		return json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(v) == nil
+	}
+	var st struct {
+		Status string `json:"status"`
+	}
+	if get("/startupz", &st) && st.Status == "draining" {
+		return true
+	}
+	var rz openclaw.Readyz
+	return get("/readyz", &rz) && slices.Contains(rz.Failing, openclaw.FailingDraining)
+}
+
 func (p *Process) waitGone(ctx context.Context, proc openclaw.Process, d time.Duration) bool {
 	deadline := time.NewTimer(d)
 	defer deadline.Stop()

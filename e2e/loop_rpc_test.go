@@ -144,3 +144,55 @@ func TestLoopChannelRestart(t *testing.T) {
 	}
 	l.logScenario("channel_down", tl)
 }
+
+// TestLoopChannelEscalation: a channel that a channel restart cannot bring
+// back (an upstream outage: the fault is sticky). restart_channel fails
+// after waiting for it, is not retried, and the escalation,
+// OpenClawGatewayChannelDisconnectedPersistent (a minute at demo timings),
+// restarts the gateway, which cures it here (a new process has no fault).
+func TestLoopChannelEscalation(t *testing.T) {
+	t.Parallel()
+	const token = "loop-channel-token"
+	tokenFile := filepath.Join(t.TempDir(), "gateway.token")
+	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l := startLoop(t, loopOptions{
+		sim:     simtest.Options{Args: []string{"--token-file", tokenFile}},
+		gateway: fmt.Sprintf("    token_file: %s\n    rpc_interval: 1s", tokenFile),
+		target:  fmt.Sprintf("    token_file: %s", tokenFile),
+		// The channel's restart waits 5 s for the channel, not the
+		// gateway's 30 s verification.
+		verifyTimeout: "5s",
+	})
+	l.waitFor(`openclaw_gateway_health_channel_connected{channel="telegram"} == 1`)
+	pid := l.sim.PID
+	fault := time.Now()
+	l.sim.Fault(t, `{"kind":"channel_down","channel":"telegram","sticky":true}`)
+	// First the channel's restart, which fails: the channel stays down.
+	simtest.Eventually(t, l.patience, func() error {
+		for _, inc := range l.mustIncidents() {
+			if inc.Action == "restart_channel" && len(inc.Actions) > 0 && inc.Actions[len(inc.Actions)-1].EndedAt != nil {
+				if last := inc.Actions[len(inc.Actions)-1]; last.Result != "failure" || !strings.Contains(last.Error, "did not reconnect within 5s") {
+					return fmt.Errorf("restart_channel ended %s: %s", last.Result, last.Error)
+				}
+				if len(inc.Actions) != 1 {
+					t.Errorf("restart_channel was attempted %d times, want once", len(inc.Actions))
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("no finished restart_channel yet")
+	})
+	if now, err := openclaw.DefaultProcFS.ListenerPID(l.sim.Port); err != nil || now != pid {
+		t.Errorf("gateway pid %d (%v) after the failed restart_channel, want %d untouched", now, err, pid)
+	}
+	// Then the escalation restarts the gateway.
+	tl := l.recover(fault, "OpenClawGatewayChannelDisconnectedPersistent", "restart", l.restartedFrom(pid, func(openclawState) error {
+		if v, err := l.query(`openclaw_gateway_health_channel_connected{channel="telegram",account="default"} == 1`); err != nil || len(v) == 0 {
+			return fmt.Errorf("telegram not connected after the restart (%v)", err)
+		}
+		return nil
+	}))
+	l.logScenario("channel_down_sticky", tl)
+}

@@ -19,7 +19,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/types"
 
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
 

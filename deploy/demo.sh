@@ -120,7 +120,7 @@ route:
   repeat_interval: 1h
   routes:
     - receiver: remediator
-      matchers: ['remediation=~"restart|restart_channel|cleanup_locks|cleanup_logs|rollback"']
+      matchers: ['remediation=~".+"', 'remediation!="none"']
       continue: true
     - receiver: people
       matchers: ['alertname=~"OpenClawRemediator(CircuitOpen|ActionsFailing|JournalErrors|UpgradeFailed)"']

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
-	"github.com/clawwatch/clawwatch/internal/testbin"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
+	"github.com/clawwatch/clawwatch/internal/testing/testbin"
 )
 
 // TestDemoCtrlC: the demo's banner names the console's URL, and Ctrl-C (a

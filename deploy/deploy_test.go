@@ -28,8 +28,8 @@ import (
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"go.yaml.in/yaml/v2"
 
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
-	"github.com/clawwatch/clawwatch/internal/testbin"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
+	"github.com/clawwatch/clawwatch/internal/testing/testbin"
 )
 
 // ownImage is the image docker-compose.yml builds from the Dockerfile.

@@ -16,7 +16,8 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 
-	"github.com/clawwatch/clawwatch/internal/testbin"
+	"github.com/clawwatch/clawwatch/internal/testing/testbin"
+	"github.com/clawwatch/clawwatch/remediator/actions"
 	remconfig "github.com/clawwatch/clawwatch/remediator/config"
 	"github.com/clawwatch/clawwatch/remediator/driver"
 )
@@ -140,7 +141,7 @@ func TestKubernetesRemediatorOverlay(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfgYAML = strings.ReplaceAll(cfgYAML, "/etc/clawwatch/gateway/OPENCLAW_GATEWAY_TOKEN", token)
-	cfg, err := remconfig.Parse([]byte(cfgYAML), dir)
+	cfg, err := remconfig.Parse([]byte(cfgYAML), dir, actions.ConfigSpecs())
 	if err != nil {
 		t.Fatalf("remediator.yml: %v", err)
 	}

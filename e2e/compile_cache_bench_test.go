@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clawwatch/clawwatch/internal/testbin"
+	"github.com/clawwatch/clawwatch/internal/testing/testbin"
 )
 
 // BenchmarkOpenClawCLICompileCache runs the real CLI commands a guarded

@@ -18,15 +18,19 @@ import (
 	"testing"
 	"time"
 
+	expconfig "github.com/clawwatch/clawwatch/exporter/config"
+	remconfig "github.com/clawwatch/clawwatch/remediator/config"
+
 	"github.com/prometheus/client_golang/prometheus"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/model"
 
 	"github.com/clawwatch/clawwatch/exporter"
 	"github.com/clawwatch/clawwatch/exporter/config"
 	"github.com/clawwatch/clawwatch/exporter/gpu"
 	"github.com/clawwatch/clawwatch/exporter/gpu/gputest"
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
 )
 
 // emptyPanelsAllowed are panel queries that may rightly return nothing
@@ -53,25 +57,20 @@ func TestDashboardsShowData(t *testing.T) {
 	}
 	l := startLoop(t, loopOptions{
 		sim: simtest.Options{Port: simPort, Args: []string{"--token-file", tokenFile}},
-		gateway: fmt.Sprintf(`    models:
-      - name: sim
-        url: http://127.0.0.1:%d
-        api_key_file: %s
-        health_interval: 1s
-        suites: [{name: default, interval: 5s, timeout: 10s}]
-    token_file: %s
-    rpc_interval: 1s
-    # This host sets no cgroup memory limit; a service or container would.
-    memory_limit_bytes: 4294967296`, simPort, tokenFile, tokenFile),
-		target: fmt.Sprintf("    token_file: %s", tokenFile),
+		gateway: func(g *expconfig.Gateway) {
+			m := reasoningModel("sim", fmt.Sprintf("http://127.0.0.1:%d", simPort))
+			m.APIKeyFile, m.Suites[0].Interval = tokenFile, model.Duration(5*time.Second)
+			g.Models, g.TokenFile, g.RPCInterval = []*expconfig.Model{m}, tokenFile, model.Duration(time.Second)
+			// This host sets no cgroup memory limit; a service or container would.
+			g.MemoryLimitBytes = 4 << 30
+		},
+		target: func(t *remconfig.Target) { t.TokenFile = tokenFile },
 		// No GPU here: the GPU collector runs in this test as an exporter
 		// with only that collector. Its samples get the exporter's job, as
 		// with --collector.gpu; its own up keeps this job's name, so the
 		// loop still counts one exporter.
-		scrape: fmt.Sprintf(`  - job_name: openclaw-gpu
-    static_configs: [{targets: [%q]}]
-    metric_relabel_configs:
-      - {target_label: job, replacement: openclaw}`, gpuAddr),
+		scrape: []scrapeConfig{{JobName: "openclaw-gpu", StaticConfigs: []staticConfig{{Targets: []string{gpuAddr}}},
+			MetricRelabelConfigs: []relabelConfig{{TargetLabel: "job", Replacement: "openclaw"}}}},
 	})
 	start := time.Now()
 

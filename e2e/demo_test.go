@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
-	"github.com/clawwatch/clawwatch/internal/testbin"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
+	"github.com/clawwatch/clawwatch/internal/testing/testbin"
 )
 
 // TestDemoScript runs deploy/demo.sh (what `make demo` runs) as a user would:

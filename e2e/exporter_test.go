@@ -22,8 +22,8 @@ import (
 
 	"github.com/clawwatch/clawwatch/exporter"
 	"github.com/clawwatch/clawwatch/exporter/config"
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
-	"github.com/clawwatch/clawwatch/internal/testbin"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
+	"github.com/clawwatch/clawwatch/internal/testing/testbin"
 )
 
 // TestExporterWatchesRealGateway scrapes the exporter watching the real

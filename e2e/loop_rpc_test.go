@@ -12,8 +12,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
+	expconfig "github.com/clawwatch/clawwatch/exporter/config"
+	remconfig "github.com/clawwatch/clawwatch/remediator/config"
+
+	"github.com/prometheus/common/model"
+
 	"github.com/clawwatch/clawwatch/internal/openclaw"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
 )
 
 // TestLoopRPCHang is the hidden hang of seed 001 through the whole loop at
@@ -33,8 +38,8 @@ func TestLoopRPCHang(t *testing.T) {
 	l := startLoop(t, loopOptions{
 		// The token in the simulator's flags, so that its restarts have it.
 		sim:     simtest.Options{Args: []string{"--token-file", tokenFile}},
-		gateway: fmt.Sprintf("    token_file: %s\n    rpc_interval: 1s", tokenFile),
-		target:  fmt.Sprintf("    token_file: %s", tokenFile),
+		gateway: func(g *expconfig.Gateway) { g.TokenFile, g.RPCInterval = tokenFile, model.Duration(time.Second) },
+		target:  func(t *remconfig.Target) { t.TokenFile = tokenFile },
 	})
 	l.waitFor(`openclaw_gateway_rpcprobe_success == 1 and on (gateway) openclaw_gateway_health_channel_connected{channel="telegram"} == 1`)
 	pid := l.sim.PID
@@ -112,8 +117,8 @@ func TestLoopChannelRestart(t *testing.T) {
 	}
 	l := startLoop(t, loopOptions{
 		sim:     simtest.Options{Args: []string{"--token-file", tokenFile}},
-		gateway: fmt.Sprintf("    token_file: %s\n    rpc_interval: 1s", tokenFile),
-		target:  fmt.Sprintf("    token_file: %s", tokenFile),
+		gateway: func(g *expconfig.Gateway) { g.TokenFile, g.RPCInterval = tokenFile, model.Duration(time.Second) },
+		target:  func(t *remconfig.Target) { t.TokenFile = tokenFile },
 	})
 	l.waitFor(`openclaw_gateway_health_channel_connected{channel="discord"} == 1`)
 	pid := l.sim.PID

@@ -14,9 +14,12 @@ import (
 	"testing"
 	"time"
 
+	expconfig "github.com/clawwatch/clawwatch/exporter/config"
+	remconfig "github.com/clawwatch/clawwatch/remediator/config"
+
 	"github.com/clawwatch/clawwatch/internal/gatewaysim"
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
 )
 
 // The scenarios of issue 8 on the simulator, each through the whole loop at
@@ -55,7 +58,7 @@ func TestLoopFDLeak(t *testing.T) {
 func TestLoopMemoryLeak(t *testing.T) {
 	t.Parallel()
 	const limit = 128 << 20
-	l := startLoop(t, loopOptions{gateway: fmt.Sprintf("    memory_limit_bytes: %d", limit)})
+	l := startLoop(t, loopOptions{gateway: func(g *expconfig.Gateway) { g.MemoryLimitBytes = limit }})
 	pid := l.sim.PID
 	fault := time.Now()
 	l.sim.Fault(t, `{"kind":"memory_leak","bytes_per_second":"8MiB"}`)
@@ -100,9 +103,10 @@ func TestLoopLogFlood(t *testing.T) {
 	l := startLoop(t, loopOptions{
 		sim:      simtest.Options{Args: []string{"--log-max-size", "1MiB"}},
 		override: fmt.Sprintf("{ _config+:: { logDirectoryBudgetBytes: %d } }", budget),
-		target: `    log_retention:
-      max_total_bytes: 2MiB
-      compress: true`,
+		target: func(t *remconfig.Target) {
+			compress := true
+			t.Logs = remconfig.LogRetention{MaxTotalBytes: 2 << 20, Compress: &compress}
+		},
 	})
 	pid := l.sim.PID
 	fault := time.Now()
@@ -136,11 +140,18 @@ func TestLoopLogFlood(t *testing.T) {
 
 // rollbackWithoutApproval is the remediator's policies for the rollback
 // loops: rollbacks run without the approval the default policies ask for.
-const rollbackWithoutApproval = `policies:
-  - name: rollback
-    matchers: ['remediation="rollback"']
-  - name: by_label
-    matchers: ['remediation=~"restart|cleanup_locks|cleanup_logs"']`
+// rollbackWithoutApproval lets every action a label names run at once, a
+// rollback too (the default policies hold it for approval).
+func rollbackWithoutApproval(c *remconfig.Config) {
+	c.Policies = []*remconfig.Policy{{Name: "by_label", Matchers: []string{`remediation=~".+"`}}}
+}
+
+// approvalFor holds the action for a person's approval.
+func approvalFor(action string) func(*remconfig.Config) {
+	return func(c *remconfig.Config) {
+		c.Policies = []*remconfig.Policy{{Name: action + "_needs_approval", Matchers: []string{`remediation="` + action + `"`}, Approval: true}}
+	}
+}
 
 // TestLoopRollbackAfterUpgrade: the gateway runs version A and is verified
 // healthy by a restart, so the remediator records A; it is then replaced by
@@ -152,23 +163,20 @@ func TestLoopRollbackAfterUpgrade(t *testing.T) {
 	port, ctlPort := simtest.FreePort(t), simtest.FreePort(t)
 	stateDir, logDir := t.TempDir(), t.TempDir()
 	ctl := "127.0.0.1:" + strconv.Itoa(ctlPort)
-	rollback, _ := json.Marshal([]string{simtest.Binary(t), "--replace", "--detach", "--port", strconv.Itoa(port),
-		"--control.listen-address", ctl, "--state-dir", stateDir, "--log-dir", logDir, "--gateway-version", "{version}"})
+	rollback := []string{simtest.Binary(t), "--replace", "--detach", "--port", strconv.Itoa(port),
+		"--control.listen-address", ctl, "--state-dir", stateDir, "--log-dir", logDir, "--gateway-version", "{version}"}
 	l := startLoop(t, loopOptions{
 		sim: simtest.Options{Port: port, ControlPort: ctlPort, StateDir: stateDir, LogDir: logDir, Version: versionA},
-		gateway: fmt.Sprintf(`    models:
-      - name: sim
-        url: http://127.0.0.1:%d
-        health_interval: 1s
-        suites: [{name: default, interval: 2s, timeout: 10s}]`, port),
+		gateway: func(g *expconfig.Gateway) {
+			g.Models = []*expconfig.Model{reasoningModel("sim", fmt.Sprintf("http://127.0.0.1:%d", port))}
+		},
 		// Judge reasoning over 10 s (five runs), and remember a version
 		// change for 10 minutes: the demo's 20 s would forget version A
 		// before the degradation had lasted long enough to count.
 		override: "{ _config+:: { reasoningWindow: '10s', rollbackWindow: '10m' } }",
 		// Rollbacks run without approval here (the default asks for one).
 		remediator: rollbackWithoutApproval,
-		target: fmt.Sprintf(`    rollback:
-      command: %s`, rollback),
+		target:     func(t *remconfig.Target) { t.Rollback.Command = rollback },
 	})
 	l.waitFor(`openclaw_reasoning_pass_ratio == 1`)
 
@@ -297,10 +305,7 @@ func TestLoopRestartLoopOpensCircuit(t *testing.T) {
 // test approves it through the API, then the restart runs and is verified.
 func TestLoopApprovalRequired(t *testing.T) {
 	t.Parallel()
-	l := startLoop(t, loopOptions{remediator: `policies:
-  - name: restart_needs_approval
-    matchers: ['remediation="restart"']
-    approval: true`})
+	l := startLoop(t, loopOptions{remediator: approvalFor("restart")})
 	pid := l.sim.PID
 	fault := time.Now()
 	l.sim.Fault(t, `{"kind":"hang"}`)

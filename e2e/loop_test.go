@@ -17,9 +17,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
-	"github.com/clawwatch/clawwatch/internal/testbin"
+	"go.yaml.in/yaml/v2"
+
+	expconfig "github.com/clawwatch/clawwatch/exporter/config"
+	remconfig "github.com/clawwatch/clawwatch/remediator/config"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/clawwatch/clawwatch/internal/gatewayconfig"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
+	"github.com/clawwatch/clawwatch/internal/testing/testbin"
 	"github.com/clawwatch/clawwatch/mixin"
+	"github.com/clawwatch/clawwatch/remediator/driver"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
 
@@ -88,13 +97,16 @@ func profileFromEnv(t *testing.T) profile {
 }
 
 type loopOptions struct {
-	profile    profile
-	override   string          // jsonnet mixed over the mixin after the profile's windows
-	sim        simtest.Options // the simulator's options
-	gateway    string          // extra YAML keys appended to the exporter's gateway entry (4-space indent)
-	remediator string          // extra YAML appended to the remediator's config
-	target     string          // extra YAML appended to the target
-	scrape     string          // extra Prometheus scrape_configs entries (2-space indent)
+	profile  profile
+	override string          // jsonnet mixed over the mixin after the profile's windows
+	sim      simtest.Options // the simulator's options
+	// gateway edits each gateway's entry in the exporter's configuration,
+	// target each of the remediator's targets, remediator the remediator's
+	// configuration.
+	gateway    func(g *expconfig.Gateway)
+	target     func(t *remconfig.Target)
+	remediator func(c *remconfig.Config)
+	scrape     []scrapeConfig // Prometheus scrapes these too
 	// start starts the gateway under test instead of the simulator (the
 	// real gateway from npm); sim is then unused and loop.sim nil.
 	start func(t *testing.T) *gatewayUnderTest
@@ -119,9 +131,10 @@ type gatewayUnderTest struct {
 	port                  int
 	argv, env             []string // how the remediator starts it again
 	verifyTimeout         string   // for the remediator to see a restart healthy (30s)
-	// Extra YAML for this gateway alone: its exporter entry (4-space
-	// indent) and its remediator target, after the loop's own.
-	exporterYAML, targetYAML string
+	// For this gateway alone, after the loop's own: edits of its exporter
+	// entry and of its remediator target.
+	exporter func(g *expconfig.Gateway)
+	target   func(t *remconfig.Target)
 }
 
 func startLoop(t *testing.T, o loopOptions) *loop {
@@ -151,7 +164,12 @@ func startLoop(t *testing.T, o loopOptions) *loop {
 		l.fleet = []*gatewayUnderTest{l.gw}
 	}
 	l.gw = l.fleet[0]
-	var gateways, targets strings.Builder
+	exp := expconfig.Config{}
+	rem := remconfig.Config{
+		Journal:     remconfig.Journal{Path: l.path("journal.db")},
+		Diagnostics: remconfig.Diagnostics{Dir: l.path("diagnostics")},
+		Limits:      remconfig.Limits{Cooldown: model.Duration(time.Second), RetryDelay: model.Duration(time.Second)},
+	}
 	for _, g := range l.fleet {
 		if g.name == "" {
 			g.name = "default"
@@ -160,33 +178,29 @@ func startLoop(t *testing.T, o loopOptions) *loop {
 			g.verifyTimeout = o.verifyTimeout
 		}
 		t.Cleanup(func() { simtest.KillListener(g.port) })
-		fmt.Fprintf(&gateways, `  - name: %s
-    url: %s
-    state_dir: %s
-    log_dir: %s
-    probe_interval: %s
-    probe_timeout: %s
-%s
-%s
-`, g.name, g.url, g.stateDir, g.logDir, p.probe, p.probeTimeout, o.gateway, g.exporterYAML)
+		eg := &expconfig.Gateway{Name: g.name, Connection: gatewayconfig.Connection{URL: g.url, StateDir: g.stateDir},
+			LogDir: g.logDir, ProbeInterval: duration(t, p.probe), ProbeTimeout: duration(t, p.probeTimeout)}
 		// The remediator starts the gateway again with the same argv and
 		// environment.
-		argv, _ := json.Marshal(g.argv)
-		env, _ := json.Marshal(append([]string{}, g.env...))
-		fmt.Fprintf(&targets, `  - name: %s
-    url: %s
-    state_dir: %s
-    log_dirs: [%s]
-    stop_timeout: 3s
-    verify: {timeout: %s, interval: 200ms}
-    driver:
-      kind: process
-      start: %s
-      env: %s
-      output: %s
-%s
-%s
-`, g.name, g.url, g.stateDir, g.logDir, g.verifyTimeout, argv, env, l.path(g.name+".out"), o.target, g.targetYAML)
+		rt := &remconfig.Target{Name: g.name, Connection: gatewayconfig.Connection{URL: g.url, StateDir: g.stateDir},
+			LogDirs: []string{g.logDir}, StopTimeout: model.Duration(3 * time.Second),
+			Verify: remconfig.Verify{Timeout: duration(t, g.verifyTimeout), Interval: model.Duration(200 * time.Millisecond)},
+			Driver: driver.Config{Spec: &driver.ProcessSpec{Shared: driver.Shared{Kind: "process", Env: g.env}, Start: g.argv, Output: l.path(g.name + ".out")}}}
+		for _, edit := range []func(*expconfig.Gateway){o.gateway, g.exporter} {
+			if edit != nil {
+				edit(eg)
+			}
+		}
+		for _, edit := range []func(*remconfig.Target){o.target, g.target} {
+			if edit != nil {
+				edit(rt)
+			}
+		}
+		exp.Gateways = append(exp.Gateways, eg)
+		rem.Targets = append(rem.Targets, rt)
+	}
+	if o.remediator != nil {
+		o.remediator(&rem)
 	}
 
 	// Rules rendered from the mixin with short windows.
@@ -204,7 +218,7 @@ func startLoop(t *testing.T, o loopOptions) *loop {
 	// The exporter.
 	exporterPort := simtest.FreePort(t)
 	l.exporter = fmt.Sprintf("http://127.0.0.1:%d", exporterPort)
-	l.write("exporter.yml", "gateways:\n"+gateways.String())
+	l.writeYAML("exporter.yml", exp)
 	l.start("exporter", testbin.Command(t, "openclaw-exporter"), "--config.file", l.path("exporter.yml"),
 		"--web.listen-address", fmt.Sprintf("127.0.0.1:%d", exporterPort), "--no-collector.gpu")
 
@@ -212,17 +226,7 @@ func startLoop(t *testing.T, o loopOptions) *loop {
 	// observing guarded upgrades through the Prometheus started below.
 	remPort, promPort := simtest.FreePort(t), simtest.FreePort(t)
 	l.remediator = fmt.Sprintf("http://127.0.0.1:%d", remPort)
-	l.write("remediator.yml", fmt.Sprintf(`
-journal:
-  path: %s
-diagnostics:
-  dir: %s
-limits:
-  cooldown: 1s
-  retry_delay: 1s
-targets:
-%s%s
-`, l.path("journal.db"), l.path("diagnostics"), targets.String(), o.remediator))
+	l.writeYAML("remediator.yml", rem)
 	l.start("remediator", testbin.Command(t, "openclaw-remediator"), "serve", "--config.file", l.path("remediator.yml"),
 		"--web.bearer-token-file", l.path("token"), "--web.listen-address", fmt.Sprintf("127.0.0.1:%d", remPort),
 		"--prometheus.url", fmt.Sprintf("http://127.0.0.1:%d", promPort))
@@ -230,26 +234,14 @@ targets:
 	// Alertmanager, routing by the remediation label with bearer auth.
 	amPort := simtest.FreePort(t)
 	l.am = fmt.Sprintf("http://127.0.0.1:%d", amPort)
-	l.write("alertmanager.yml", fmt.Sprintf(`
-route:
-  receiver: "null"
-  group_by: [alertname, gateway]
-  group_wait: %s
-  group_interval: %s
-  repeat_interval: %s
-  routes:
-    - receiver: remediator
-      matchers: ['remediation=~"restart|restart_channel|cleanup_locks|cleanup_logs|rollback"']
-receivers:
-  - name: "null"
-  - name: remediator
-    webhook_configs:
-      - url: %s/api/v1/alerts
-        send_resolved: true
-        http_config:
-          authorization:
-            credentials_file: %s
-`, p.groupWait, p.groupInterval, orDefault(o.repeatInterval, "1h"), l.remediator, l.path("token")))
+	l.writeYAML("alertmanager.yml", amConfig{
+		Route: amRoute{Receiver: "null", GroupBy: []string{"alertname", "gateway"}, GroupWait: p.groupWait, GroupInterval: p.groupInterval,
+			RepeatInterval: orDefault(o.repeatInterval, "1h"),
+			Routes:         []amRoute{{Receiver: "remediator", Matchers: []string{`remediation=~".+"`, `remediation!="none"`}}}},
+		Receivers: []amReceiver{{Name: "null"}, {Name: "remediator", WebhookConfigs: []amWebhook{{
+			URL: l.remediator + "/api/v1/alerts", SendResolved: true,
+			HTTPConfig: amHTTPConfig{Authorization: authorization{CredentialsFile: l.path("token")}}}}}},
+	})
 	if o.alertmanager != nil {
 		l.write("alertmanager.yml", o.alertmanager(l))
 	}
@@ -259,22 +251,16 @@ receivers:
 
 	// Prometheus, scraping both every second and evaluating every second.
 	l.prometheus = fmt.Sprintf("http://127.0.0.1:%d", promPort)
-	l.write("prometheus.yml", fmt.Sprintf(`
-global:
-  scrape_interval: %s
-  evaluation_interval: %s
-rule_files: [%s, %s]
-alerting:
-  alertmanagers:
-    - static_configs: [{targets: ["127.0.0.1:%d"]}]
-scrape_configs:
-  - job_name: openclaw
-    static_configs: [{targets: ["127.0.0.1:%d"]}]
-  - job_name: openclaw-remediator
-    authorization: {credentials_file: %s}
-    static_configs: [{targets: ["127.0.0.1:%d"]}]
-%s
-`, p.scrape, p.scrape, l.path("alerts.yaml"), l.path("rules.yaml"), amPort, exporterPort, l.path("token"), remPort, o.scrape))
+	l.writeYAML("prometheus.yml", promConfig{
+		Global:    promGlobal{ScrapeInterval: p.scrape, EvaluationInterval: p.scrape},
+		RuleFiles: []string{l.path("alerts.yaml"), l.path("rules.yaml")},
+		Alerting:  promAlerting{Alertmanagers: []scrapeConfig{{StaticConfigs: []staticConfig{{Targets: []string{fmt.Sprintf("127.0.0.1:%d", amPort)}}}}}},
+		ScrapeConfigs: append([]scrapeConfig{
+			{JobName: "openclaw", StaticConfigs: []staticConfig{{Targets: []string{fmt.Sprintf("127.0.0.1:%d", exporterPort)}}}},
+			{JobName: "openclaw-remediator", Authorization: &authorization{CredentialsFile: l.path("token")},
+				StaticConfigs: []staticConfig{{Targets: []string{fmt.Sprintf("127.0.0.1:%d", remPort)}}}},
+		}, o.scrape...),
+	})
 	l.start("prometheus", testbin.Tool(t, "prometheus"), "--config.file", l.path("prometheus.yml"),
 		"--storage.tsdb.path", l.path("prom-data"), "--web.listen-address", fmt.Sprintf("127.0.0.1:%d", promPort))
 
@@ -309,6 +295,92 @@ func orDefault(s, def string) string {
 }
 
 func (l *loop) path(name string) string { return filepath.Join(l.dir, name) }
+
+// writeYAML writes v, marshalled, as the file name.
+func (l *loop) writeYAML(name string, v any) {
+	l.t.Helper()
+	data, err := yaml.Marshal(v)
+	if err != nil {
+		l.t.Fatalf("%s: %v", name, err)
+	}
+	l.write(name, string(data))
+}
+
+// reasoningModel is a model whose reasoning the exporter judges every 2 s.
+func reasoningModel(name, url string) *expconfig.Model {
+	return &expconfig.Model{Name: name, URL: url, HealthInterval: model.Duration(time.Second),
+		Suites: []*expconfig.ModelSuite{{Name: "default", Interval: model.Duration(2 * time.Second), Timeout: model.Duration(10 * time.Second)}}}
+}
+
+// duration parses a duration of the loop's profile or options.
+func duration(t *testing.T, s string) model.Duration {
+	t.Helper()
+	d, err := model.ParseDuration(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// The parts of Prometheus' and Alertmanager's configuration files that the
+// loop writes. Their own types hide secrets and carry defaults that would
+// be written out; these hold only what the loop sets.
+type (
+	promConfig struct {
+		Global        promGlobal     `yaml:"global"`
+		RuleFiles     []string       `yaml:"rule_files"`
+		Alerting      promAlerting   `yaml:"alerting"`
+		ScrapeConfigs []scrapeConfig `yaml:"scrape_configs"`
+	}
+	promGlobal struct {
+		ScrapeInterval     string `yaml:"scrape_interval"`
+		EvaluationInterval string `yaml:"evaluation_interval"`
+	}
+	promAlerting struct {
+		Alertmanagers []scrapeConfig `yaml:"alertmanagers"`
+	}
+	scrapeConfig struct {
+		JobName              string          `yaml:"job_name,omitempty"`
+		Authorization        *authorization  `yaml:"authorization,omitempty"`
+		StaticConfigs        []staticConfig  `yaml:"static_configs"`
+		MetricRelabelConfigs []relabelConfig `yaml:"metric_relabel_configs,omitempty"`
+	}
+	staticConfig struct {
+		Targets []string `yaml:"targets"`
+	}
+	relabelConfig struct {
+		TargetLabel string `yaml:"target_label"`
+		Replacement string `yaml:"replacement"`
+	}
+	authorization struct {
+		CredentialsFile string `yaml:"credentials_file"`
+	}
+	amConfig struct {
+		Route     amRoute      `yaml:"route"`
+		Receivers []amReceiver `yaml:"receivers"`
+	}
+	amRoute struct {
+		Receiver       string    `yaml:"receiver"`
+		Matchers       []string  `yaml:"matchers,omitempty"`
+		GroupBy        []string  `yaml:"group_by,omitempty"`
+		GroupWait      string    `yaml:"group_wait,omitempty"`
+		GroupInterval  string    `yaml:"group_interval,omitempty"`
+		RepeatInterval string    `yaml:"repeat_interval,omitempty"`
+		Routes         []amRoute `yaml:"routes,omitempty"`
+	}
+	amReceiver struct {
+		Name           string      `yaml:"name"`
+		WebhookConfigs []amWebhook `yaml:"webhook_configs,omitempty"`
+	}
+	amWebhook struct {
+		URL          string       `yaml:"url"`
+		SendResolved bool         `yaml:"send_resolved"`
+		HTTPConfig   amHTTPConfig `yaml:"http_config"`
+	}
+	amHTTPConfig struct {
+		Authorization authorization `yaml:"authorization"`
+	}
+)
 
 func (l *loop) write(name, data string) {
 	l.t.Helper()

@@ -17,9 +17,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
+	expconfig "github.com/clawwatch/clawwatch/exporter/config"
+	remconfig "github.com/clawwatch/clawwatch/remediator/config"
+
+	"github.com/prometheus/common/model"
+
 	"github.com/clawwatch/clawwatch/internal/openclaw"
-	"github.com/clawwatch/clawwatch/internal/testbin"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
+	"github.com/clawwatch/clawwatch/internal/testing/testbin"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
 
@@ -188,8 +193,7 @@ func TestLoopRealFleetUpgrade(t *testing.T) {
 		t.Fatalf("copy the install: %v\n%s", err, out)
 	}
 
-	js := func(argv ...string) string { b, _ := json.Marshal(argv); return string(b) }
-	npmInstall := js(npm, "install", "--global", "--loglevel=error", "openclaw@{version}")
+	npmInstall := []string{npm, "install", "--global", "--loglevel=error", "openclaw@{version}"}
 	l := startLoop(t, loopOptions{
 		fleet: func(t *testing.T) []*gatewayUnderTest {
 			var gws []*gatewayUnderTest
@@ -202,33 +206,24 @@ func TestLoopRealFleetUpgrade(t *testing.T) {
 				// none and rolls back with the real updater (its own
 				// make target: 15 minutes here); gw1, whose rollback is
 				// the failed batch's, reinstalls with npm if ever.
-				rollback, pkg := npmInstall, fmt.Sprintf(`
-    package:
-      dir: %s`, g.pkg())
+				rollback, pkg := npmInstall, g.pkg()
 				if g == gw2 {
-					rollback = js(g.bin(), "update", "--tag", "{version}", "--yes", "--no-restart")
+					rollback = []string{g.bin(), "update", "--tag", "{version}", "--yes", "--no-restart"}
 					if realUpdater {
 						pkg = ""
 					}
 				}
 				gws = append(gws, &gatewayUnderTest{name: g.name, url: rg.url, stateDir: rg.stateDir,
 					logDir: rg.logDirs[0], port: g.port, argv: argv, env: g.env, verifyTimeout: "5m",
-					exporterYAML: fmt.Sprintf(`    models:
-      - name: model
-        url: %s
-        health_interval: 1s
-        suites: [{name: default, interval: 2s, timeout: 10s}]`, g.model.URL),
-					targetYAML: fmt.Sprintf(`    update:
-      command: %s
-      stop: true
-    rollback:
-      command: %s
-    backup:
-      dir: %s
-      command: %s
-      restore: %s%s`, npmInstall, rollback, g.backups,
-						js(g.bin(), "backup", "create", "--output", "{dir}", "--verify", "--json"),
-						js(g.bin(), "backup", "restore", "{archive}", "--target", "{target}", "--json"), pkg)})
+					exporter: func(eg *expconfig.Gateway) { eg.Models = []*expconfig.Model{reasoningModel("model", g.model.URL)} },
+					target: func(t *remconfig.Target) {
+						t.Update = remconfig.Update{Command: npmInstall, Stop: true}
+						t.Rollback.Command = rollback
+						t.Backup = remconfig.Backup{Dir: g.backups,
+							Command: []string{g.bin(), "backup", "create", "--output", "{dir}", "--verify", "--json"},
+							Restore: []string{g.bin(), "backup", "restore", "{archive}", "--target", "{target}", "--json"}}
+						t.Package.Dir = pkg
+					}})
 			}
 			return gws
 		},
@@ -237,8 +232,10 @@ func TestLoopRealFleetUpgrade(t *testing.T) {
 		override: "{ _config+:: { reasoningWindow: '10s', rollbackWindow: '1h' } }",
 		// settle: past the demo's rateWindow (20 s) after the update's own
 		// downtime, and past the exporter's recount of a new process (10 s).
-		remediator: rollbackWithoutApproval + `
-upgrade: {observe: 20s, observe_interval: 5s, settle: 45s}`,
+		remediator: func(c *remconfig.Config) {
+			rollbackWithoutApproval(c)
+			c.Upgrade.Observe, c.Upgrade.Interval, c.Upgrade.Settle = model.Duration(20*time.Second), model.Duration(5*time.Second), model.Duration(45*time.Second)
+		},
 	})
 	if realUpdater {
 		// The real updater's rollback took 870-900 s in two runs beside

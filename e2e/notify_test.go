@@ -16,7 +16,7 @@ import (
 
 	"github.com/prometheus/alertmanager/notify/webhook"
 
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
 )
 
 // peopleSink is a webhook receiver standing in for people: it records every
@@ -90,10 +90,7 @@ func TestNotifyPeople(t *testing.T) {
 	t.Parallel()
 	people := newPeopleSink(t)
 	l := startLoop(t, loopOptions{
-		remediator: `policies:
-  - name: restart_needs_approval
-    matchers: ['remediation="restart"']
-    approval: true`,
+		remediator:   approvalFor("restart"),
 		alertmanager: func(l *loop) string { return shippedAlertmanager(t, l, people.srv.URL) },
 	})
 	pid := l.sim.PID

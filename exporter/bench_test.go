@@ -30,7 +30,7 @@ import (
 	"github.com/clawwatch/clawwatch/exporter/process"
 	"github.com/clawwatch/clawwatch/internal/gatewaysim"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
-	"github.com/clawwatch/clawwatch/internal/testbin"
+	"github.com/clawwatch/clawwatch/internal/testing/testbin"
 )
 
 // The scrape benchmark's shape: a gateway with 10,000 open descriptors and

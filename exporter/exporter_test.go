@@ -17,8 +17,8 @@ import (
 
 	"github.com/clawwatch/clawwatch/exporter"
 	"github.com/clawwatch/clawwatch/exporter/config"
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
 	"github.com/clawwatch/clawwatch/internal/metricsdoc"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
 )
 
 // watch starts an exporter for the simulator and returns its registry.

@@ -19,8 +19,8 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
-	"github.com/clawwatch/clawwatch/internal/testbin"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
+	"github.com/clawwatch/clawwatch/internal/testing/testbin"
 )
 
 // errUnverified marks a part whose binary or package does not exist yet;

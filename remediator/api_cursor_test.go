@@ -1,4 +1,4 @@
-package remediator
+package remediator_test
 
 import (
 	"encoding/json"
@@ -8,15 +8,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clawwatch/clawwatch/internal/testing/remtest"
+	"github.com/clawwatch/clawwatch/internal/testing/remtest/harness"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
 
 // The incidents API pages past its 1,000 per request with a cursor.
 func TestIncidentsAPIPages(t *testing.T) {
-	h := newHarness(t, limitsForTests+"targets:\n  - {name: default, state_dir: "+t.TempDir()+", driver: {kind: process, start: [/bin/true]}}\n")
+	h := harness.New(t, remtest.LimitsForTests+"targets:\n  - {name: default, state_dir: "+t.TempDir()+", driver: {kind: process, start: [/bin/true]}}\n")
 	// Recent: older incidents are the journal retention's to prune, which runs beside the test.
 	start := time.Now().Add(-time.Hour).UTC()
-	err := h.j.Update(func(tx journal.Tx) error {
+	err := h.J.Update(func(tx journal.Tx) error {
 		for i := range 1500 {
 			fp := fmt.Sprintf("%016x", i)
 			inc := &journal.Incident{ID: journal.ID(fp, start), Fingerprint: fp, StartsAt: start, Status: "firing",
@@ -32,7 +34,7 @@ func TestIncidentsAPIPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	get := func(q url.Values) (int, []*journal.Incident, string) {
-		resp, err := http.Get(h.srv.URL + "/api/v1/incidents?" + q.Encode())
+		resp, err := http.Get(h.Srv.URL + "/api/v1/incidents?" + q.Encode())
 		if err != nil {
 			t.Fatal(err)
 		}

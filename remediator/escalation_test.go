@@ -1,4 +1,4 @@
-package remediator
+package remediator_test
 
 import (
 	"encoding/json"
@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
+	"github.com/clawwatch/clawwatch/internal/testing/remtest"
+	"github.com/clawwatch/clawwatch/internal/testing/remtest/harness"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
 
@@ -55,31 +55,31 @@ func escalationConfig(t *testing.T, notifyURL, quiet string) string {
 	return fmt.Sprintf(`
 limits: {cooldown: 1ms, max_attempts: 3, window: 1h, retry_delay: 10ms, circuit_quiet_period: %s}
 notify: {url: %q, timeout: 2s}
-targets:`, quiet, notifyURL) + commandTarget(t, "default")
+targets:`, quiet, notifyURL) + remtest.CommandTarget(t, "default")
 }
 
 // openCircuit posts the hung-gateway alert and waits until its three
 // attempts failed verification and the circuit opened.
-func (h *harness) openCircuit() *journal.Incident {
-	h.t.Helper()
-	if code, _ := h.post(fixture(h.t, "firing_gateway_hung.json")); code != http.StatusOK {
-		h.t.Fatalf("webhook: %d", code)
+func openCircuit(h *harness.Harness) *journal.Incident {
+	h.T.Helper()
+	if code, _ := h.Post(remtest.Fixture(h.T, "firing_gateway_hung.json")); code != http.StatusOK {
+		h.T.Fatalf("webhook: %d", code)
 	}
-	inc := h.waitIncident(hungID, 30*time.Second, done)
+	inc := h.WaitIncident(hungID, 30*time.Second, remtest.Done)
 	if len(inc.Actions) != 3 || inc.Actions[2].Result != journal.ResultVerifyFailed || !strings.HasPrefix(inc.Reason, "escalated: ") {
-		h.t.Fatalf("incident %+v", inc)
+		h.T.Fatalf("incident %+v", inc)
 	}
-	if got := h.counter("circuit", "default"); got != 1 {
-		h.t.Fatalf("circuit_open = %v", got)
+	if got := h.Value("openclaw_remediator_circuit_open", "target", "default"); got != 1 {
+		h.T.Fatalf("circuit_open = %v", got)
 	}
 	return inc
 }
 
 // another posts a second incident for the target (another fingerprint).
-func (h *harness) another(fp string) *journal.Incident {
-	h.t.Helper()
-	h.post(fixture(h.t, "firing_gateway_hung.json", "6f8b1a2c3d4e5f60", fp))
-	return h.waitIncident(journal.ID(fp, mustTime("2026-11-20T22:41:07.118Z")), 10*time.Second, done)
+func another(h *harness.Harness, fp string) *journal.Incident {
+	h.T.Helper()
+	h.Post(remtest.Fixture(h.T, "firing_gateway_hung.json", "6f8b1a2c3d4e5f60", fp))
+	return h.WaitIncident(journal.ID(fp, mustTime("2026-11-20T22:41:07.118Z")), 10*time.Second, remtest.Done)
 }
 
 // When attempts are used up the circuit opens and the notify webhook is
@@ -89,8 +89,8 @@ func (h *harness) another(fp string) *journal.Incident {
 func TestCircuitOpenNotifiesOnce(t *testing.T) {
 	sink := newNotifySink(t, http.StatusOK)
 	page := func(id string) string { return "https://remediator.example/console/incidents/" + id }
-	h := newHarnessWith(t, escalationConfig(t, sink.srv.URL+"/hooks/openclaw", "0s"), harnessOptions{incidentURL: page})
-	inc := h.openCircuit()
+	h := harness.NewWith(t, escalationConfig(t, sink.srv.URL+"/hooks/openclaw", "0s"), harness.Options{IncidentURL: page})
+	inc := openCircuit(h)
 	simtest.Eventually(t, 10*time.Second, func() error {
 		if n := sink.calls(); n != 1 {
 			return fmt.Errorf("%d notify calls", n)
@@ -118,10 +118,10 @@ func TestCircuitOpenNotifiesOnce(t *testing.T) {
 		t.Errorf("openedAt %v: %v", body["openedAt"], err)
 	}
 
-	if other := h.another("7f8b1a2c3d4e5f61"); other.Decision != journal.DecisionCircuitOpen {
+	if other := another(h, "7f8b1a2c3d4e5f61"); other.Decision != journal.DecisionCircuitOpen {
 		t.Fatalf("second incident: %+v", other)
 	}
-	h.stop() // waits for every notify call the remediator started
+	h.Stop() // waits for every notify call the remediator started
 	if n := sink.calls(); n != 1 {
 		t.Fatalf("%d notify calls, want 1", n)
 	}
@@ -145,29 +145,29 @@ func TestNotifyFailureIsLoggedAndNotRetried(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			url, sink := tc.url(t)
-			h := newHarness(t, escalationConfig(t, url, "0s"))
-			h.openCircuit()
+			h := harness.New(t, escalationConfig(t, url, "0s"))
+			openCircuit(h)
 			simtest.Eventually(t, 10*time.Second, func() error {
-				if l := h.logs.String(); !strings.Contains(l, "escalation notify failed") || !strings.Contains(l, tc.log) {
+				if l := h.Logs.String(); !strings.Contains(l, "escalation notify failed") || !strings.Contains(l, tc.log) {
 					return fmt.Errorf("no failure logged yet:\n%s", l)
 				}
 				return nil
 			})
-			ts, err := h.j.Target("default")
+			ts, err := h.J.Target("default")
 			if err != nil || !ts.CircuitOpen || ts.Reason == "" {
 				t.Fatalf("target state %+v, %v", ts, err)
 			}
-			if inc, err := h.j.Incident(hungID); err != nil || inc.State != journal.StateDone {
+			if inc, err := h.J.Incident(hungID); err != nil || inc.State != journal.StateDone {
 				t.Fatalf("incident %+v, %v", inc, err)
 			}
-			if n := testutil.ToFloat64(h.rem.m.journalErrors); n != 0 {
+			if n := h.Value("openclaw_remediator_journal_errors_total"); n != 0 {
 				t.Errorf("journal_errors_total = %v", n)
 			}
-			h.stop()
+			h.Stop()
 			if sink != nil && sink.calls() != 1 {
 				t.Errorf("%d notify calls, want 1 (no retries)", sink.calls())
 			}
-			if n := strings.Count(h.logs.String(), "escalation notify failed"); n != 1 {
+			if n := strings.Count(h.Logs.String(), "escalation notify failed"); n != 1 {
 				t.Errorf("%d failures logged, want 1", n)
 			}
 		})
@@ -178,36 +178,36 @@ func TestNotifyFailureIsLoggedAndNotRetried(t *testing.T) {
 // closes after its quiet period without incidents, counted from the last
 // incident it refused.
 func TestCircuitSurvivesRestartAndClosesAfterQuietPeriod(t *testing.T) {
-	clock := newFakeClock(t0)
+	clock := remtest.NewFakeClock(t0)
 	sink := newNotifySink(t, http.StatusOK)
-	h := newHarnessWith(t, escalationConfig(t, sink.srv.URL, "1h"), harnessOptions{clock: clock, housekeeping: 10 * time.Millisecond})
-	h.openCircuit()
+	h := harness.NewWith(t, escalationConfig(t, sink.srv.URL, "1h"), harness.Options{Now: clock.Now, Housekeeping: 10 * time.Millisecond})
+	openCircuit(h)
 
 	clock.Add(50 * time.Minute)
-	h.restart()
-	if got := h.counter("circuit", "default"); got != 1 {
+	h.Restart()
+	if got := h.Value("openclaw_remediator_circuit_open", "target", "default"); got != 1 {
 		t.Fatalf("circuit_open after restart = %v", got)
 	}
 	// Refused at 50 min: the quiet period now runs until 1 h 50 min.
-	if other := h.another("7f8b1a2c3d4e5f61"); other.Decision != journal.DecisionCircuitOpen {
+	if other := another(h, "7f8b1a2c3d4e5f61"); other.Decision != journal.DecisionCircuitOpen {
 		t.Fatalf("incident after restart: %+v", other)
 	}
 	clock.Add(30 * time.Minute)
-	h.rem.closeQuietCircuits(clock.Now())
-	if got := h.counter("circuit", "default"); got != 1 {
+	h.Rem.Incidents().Housekeep(clock.Now())
+	if got := h.Value("openclaw_remediator_circuit_open", "target", "default"); got != 1 {
 		t.Fatalf("closed 30 min after the last refused incident")
 	}
 	clock.Add(31 * time.Minute)
 	simtest.Eventually(t, 10*time.Second, func() error {
-		if got := h.counter("circuit", "default"); got != 0 {
+		if got := h.Value("openclaw_remediator_circuit_open", "target", "default"); got != 0 {
 			return fmt.Errorf("circuit_open = %v", got)
 		}
 		return nil
 	})
-	if ts, _ := h.j.Target("default"); ts.CircuitOpen || ts.Failures != 0 {
+	if ts, _ := h.J.Target("default"); ts.CircuitOpen || ts.Failures != 0 {
 		t.Fatalf("target after the quiet period: %+v", ts)
 	}
-	if !strings.Contains(h.logs.String(), "circuit closed after its quiet period") {
+	if !strings.Contains(h.Logs.String(), "circuit closed after its quiet period") {
 		t.Error("closing not logged")
 	}
 }

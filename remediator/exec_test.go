@@ -1,4 +1,4 @@
-package remediator
+package remediator_test
 
 import (
 	"encoding/json"
@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clawwatch/clawwatch/internal/testing/remtest"
+	"github.com/clawwatch/clawwatch/internal/testing/remtest/harness"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
 
@@ -19,22 +21,22 @@ import (
 func TestExecRunsWithAlertEnvironment(t *testing.T) {
 	record := filepath.Join(t.TempDir(), "exec.json")
 	argv, _ := json.Marshal(helperArgv(t, "exec-env", record))
-	h := newHarness(t, limitsForTests+fmt.Sprintf(`
+	h := harness.New(t, remtest.LimitsForTests+fmt.Sprintf(`
 policies:
   - name: heap_snapshot
     matchers: ['alertname="OpenClawGatewayHung"']
     action: exec
     exec: %s
-targets:`, argv)+commandTarget(t, "default"))
+targets:`, argv)+remtest.CommandTarget(t, "default"))
 	hostile := "$(touch /tmp/pwned); `id` ../../etc/passwd"
-	body := withLabels(t, fixture(t, "firing_gateway_hung.json"), map[string]string{
+	body := remtest.WithLabels(t, remtest.Fixture(t, "firing_gateway_hung.json"), map[string]string{
 		"runbook step": hostile,
 		"ゲート":          "東京",
 	})
-	if code, ack := h.post(body); code != 200 || ack.New != 1 {
+	if code, ack := h.Post(body); code != 200 || ack.New != 1 {
 		t.Fatalf("webhook: %d %+v", code, ack)
 	}
-	inc := h.waitIncident(hungID, 30*time.Second, done)
+	inc := h.WaitIncident(hungID, 30*time.Second, remtest.Done)
 	if inc.Decision != journal.DecisionExecuted || inc.Action != "exec" || len(inc.Actions) != 1 {
 		t.Fatalf("incident %+v", inc)
 	}
@@ -85,7 +87,7 @@ targets:`, argv)+commandTarget(t, "default"))
 			t.Errorf("unsanitised variable name %q", name)
 		}
 	}
-	if got := h.counter("actions", "exec", "default", journal.ResultSuccess); got != 1 {
+	if got := h.Value("openclaw_remediator_actions_total", "action", "exec", "target", "default", "result", journal.ResultSuccess); got != 1 {
 		t.Errorf("actions_total{exec,success} = %v", got)
 	}
 }

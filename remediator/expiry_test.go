@@ -1,4 +1,4 @@
-package remediator
+package remediator_test
 
 import (
 	"fmt"
@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
+	"github.com/clawwatch/clawwatch/internal/testing/remtest"
+	"github.com/clawwatch/clawwatch/internal/testing/remtest/harness"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
 
@@ -32,17 +32,17 @@ func pending(inc *journal.Incident) error {
 	return nil
 }
 
-func (h *harness) pendingGauge() float64 {
-	h.t.Helper()
-	return testutil.ToFloat64(h.rem.m.pending)
+func pendingGauge(h *harness.Harness) float64 {
+	h.T.Helper()
+	return h.Value("openclaw_remediator_pending_approvals")
 }
 
 // approve posts an approval and returns status and body.
-func (h *harness) approve(id string) (int, string) {
-	h.t.Helper()
-	resp, err := http.Post(h.srv.URL+"/api/v1/incidents/"+id+"/approve", "", nil)
+func approve(h *harness.Harness, id string) (int, string) {
+	h.T.Helper()
+	resp, err := http.Post(h.Srv.URL+"/api/v1/incidents/"+id+"/approve", "", nil)
 	if err != nil {
-		h.t.Fatal(err)
+		h.T.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
@@ -53,59 +53,59 @@ func (h *harness) approve(id string) (int, string) {
 // runs, then expires: decision expired, counted, no longer pending, and a
 // late approval is refused and runs nothing.
 func TestApprovalExpiresAndSurvivesRestart(t *testing.T) {
-	clock := newFakeClock(t0)
-	h := newHarnessWith(t, limitsForTests+approvalPolicy+commandTarget(t, "default"),
-		harnessOptions{clock: clock, housekeeping: 10 * time.Millisecond})
-	if code, _ := h.post(fixture(t, "firing_gateway_hung.json")); code != http.StatusOK {
+	clock := remtest.NewFakeClock(t0)
+	h := harness.NewWith(t, remtest.LimitsForTests+approvalPolicy+remtest.CommandTarget(t, "default"),
+		harness.Options{Now: clock.Now, Housekeeping: 10 * time.Millisecond})
+	if code, _ := h.Post(remtest.Fixture(t, "firing_gateway_hung.json")); code != http.StatusOK {
 		t.Fatalf("webhook: %d", code)
 	}
-	inc := h.waitIncident(hungID, 10*time.Second, pending)
+	inc := h.WaitIncident(hungID, 10*time.Second, pending)
 	if inc.ExpiresAt == nil || !inc.ExpiresAt.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("expires at %v, want %v", inc.ExpiresAt, t0.Add(time.Hour))
 	}
-	if g := h.pendingGauge(); g != 1 {
+	if g := pendingGauge(h); g != 1 {
 		t.Fatalf("pending_approvals = %v", g)
 	}
 
 	// Half an hour later the remediator restarts: still pending, still
 	// counted, and a housekeeping round leaves it alone.
 	clock.Add(30 * time.Minute)
-	h.restart()
-	if g := h.pendingGauge(); g != 1 {
+	h.Restart()
+	if g := pendingGauge(h); g != 1 {
 		t.Fatalf("pending_approvals after restart = %v", g)
 	}
-	h.rem.expireApprovals(clock.Now())
-	if inc, _ := h.j.Incident(hungID); inc.State != journal.StatePending {
+	h.Rem.Incidents().Housekeep(clock.Now())
+	if inc, _ := h.J.Incident(hungID); inc.State != journal.StatePending {
 		t.Fatalf("expired early: %+v", inc)
 	}
 
 	// Past the deadline housekeeping expires it.
 	clock.Add(30 * time.Minute)
-	inc = h.waitIncident(hungID, 10*time.Second, done)
+	inc = h.WaitIncident(hungID, 10*time.Second, remtest.Done)
 	if inc.Decision != journal.DecisionExpired || len(inc.Actions) != 0 || !strings.Contains(inc.Reason, "2026-11-21T00:00:00Z") {
 		t.Fatalf("after the deadline: %+v", inc)
 	}
-	if got := h.counter("incidents", journal.DecisionExpired); got != 1 {
+	if got := h.Value("openclaw_remediator_incidents_total", "decision", journal.DecisionExpired); got != 1 {
 		t.Errorf(`incidents_total{decision="expired"} = %v`, got)
 	}
 	simtest.Eventually(t, 10*time.Second, func() error {
-		if g := h.pendingGauge(); g != 0 {
+		if g := pendingGauge(h); g != 0 {
 			return fmt.Errorf("pending_approvals = %v", g)
 		}
 		return nil
 	})
-	if age := testutil.ToFloat64(h.rem.m.pendingOldest); age != 0 {
+	if age := h.Value("openclaw_remediator_pending_approval_oldest_age_seconds"); age != 0 {
 		t.Errorf("pending_approval_oldest_age_seconds = %v", age)
 	}
 
-	code, body := h.approve(hungID)
+	code, body := approve(h, hungID)
 	if code != http.StatusConflict || !strings.Contains(body, "decision expired") {
 		t.Fatalf("approve after expiry: %d %s", code, body)
 	}
-	if inc, _ := h.j.Incident(hungID); inc.Decision != journal.DecisionExpired || inc.Approved || len(inc.Actions) != 0 {
+	if inc, _ := h.J.Incident(hungID); inc.Decision != journal.DecisionExpired || inc.Approved || len(inc.Actions) != 0 {
 		t.Fatalf("after the late approval: %+v", inc)
 	}
-	if got := h.counter("incidents", journal.DecisionExpired); got != 1 {
+	if got := h.Value("openclaw_remediator_incidents_total", "decision", journal.DecisionExpired); got != 1 {
 		t.Errorf("expired counted again: %v", got)
 	}
 }
@@ -113,30 +113,30 @@ func TestApprovalExpiresAndSurvivesRestart(t *testing.T) {
 // An approval that arrives after the deadline but before housekeeping has
 // noticed is too late all the same.
 func TestApproveAfterDeadlineIsRefused(t *testing.T) {
-	clock := newFakeClock(t0)
+	clock := remtest.NewFakeClock(t0)
 	// Housekeeping never runs within the test: only the approval can see
 	// that the time is up.
-	h := newHarnessWith(t, limitsForTests+approvalPolicy+commandTarget(t, "default"),
-		harnessOptions{clock: clock, housekeeping: time.Hour})
-	h.post(fixture(t, "firing_gateway_hung.json"))
-	h.waitIncident(hungID, 10*time.Second, pending)
+	h := harness.NewWith(t, remtest.LimitsForTests+approvalPolicy+remtest.CommandTarget(t, "default"),
+		harness.Options{Now: clock.Now, Housekeeping: time.Hour})
+	h.Post(remtest.Fixture(t, "firing_gateway_hung.json"))
+	h.WaitIncident(hungID, 10*time.Second, pending)
 	clock.Add(time.Hour)
-	code, body := h.approve(hungID)
+	code, body := approve(h, hungID)
 	if code != http.StatusConflict || !strings.Contains(body, "approval expired") {
 		t.Fatalf("late approve: %d %s", code, body)
 	}
-	inc, _ := h.j.Incident(hungID)
+	inc, _ := h.J.Incident(hungID)
 	if inc.State != journal.StateDone || inc.Decision != journal.DecisionExpired || inc.Approved || len(inc.Actions) != 0 {
 		t.Fatalf("after the late approval: %+v", inc)
 	}
-	if got := h.counter("incidents", journal.DecisionExpired); got != 1 {
+	if got := h.Value("openclaw_remediator_incidents_total", "decision", journal.DecisionExpired); got != 1 {
 		t.Errorf(`incidents_total{decision="expired"} = %v`, got)
 	}
-	if g := h.pendingGauge(); g != 0 {
+	if g := pendingGauge(h); g != 0 {
 		t.Errorf("pending_approvals = %v", g)
 	}
 	// Rejecting it now is refused as well, and changes nothing.
-	resp, err := http.Post(h.srv.URL+"/api/v1/incidents/"+hungID+"/reject", "", nil)
+	resp, err := http.Post(h.Srv.URL+"/api/v1/incidents/"+hungID+"/reject", "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestApproveAfterDeadlineIsRefused(t *testing.T) {
 	if resp.StatusCode != http.StatusConflict {
 		t.Errorf("reject after expiry: %s", resp.Status)
 	}
-	if got := h.counter("incidents", journal.DecisionRejected); got != 0 {
+	if got := h.Value("openclaw_remediator_incidents_total", "decision", journal.DecisionRejected); got != 0 {
 		t.Errorf("rejected = %v", got)
 	}
 }

@@ -1,4 +1,4 @@
-package remediator
+package remediator_test
 
 import (
 	"fmt"
@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
+	"github.com/clawwatch/clawwatch/internal/testing/remtest"
+	"github.com/clawwatch/clawwatch/internal/testing/remtest/harness"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
 
@@ -56,7 +58,7 @@ func TestRestartRefusesAForeignListener(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	h := newHarness(t, limitsForTests+fmt.Sprintf(`
+	h := harness.New(t, remtest.LimitsForTests+fmt.Sprintf(`
 targets:
   - name: default
     url: %s
@@ -65,11 +67,11 @@ targets:
     verify: {timeout: 2s, interval: 100ms}
     driver: {kind: process, start: [/bin/true]}
 `, url, t.TempDir()))
-	code, ack := h.post(fixture(t, "firing_gateway_hung.json"))
+	code, ack := h.Post(remtest.Fixture(t, "firing_gateway_hung.json"))
 	if code != http.StatusOK || ack.New != 1 {
 		t.Fatalf("webhook: %d %+v", code, ack)
 	}
-	inc := h.waitIncident(hungID, 60*time.Second, done)
+	inc := h.WaitIncident(hungID, 60*time.Second, remtest.Done)
 	if len(inc.Actions) == 0 {
 		t.Fatalf("no action ran: %+v", inc)
 	}

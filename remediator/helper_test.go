@@ -1,4 +1,4 @@
-package remediator
+package remediator_test
 
 import (
 	"context"
@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
 	"github.com/clawwatch/clawwatch/remediator/actions"
 	"github.com/clawwatch/clawwatch/remediator/driver"
@@ -279,38 +278,4 @@ func openclawUpdateHelper(args []string) error {
 	fmt.Println(out)
 	fmt.Printf("openclaw updated to %s\n", version)
 	return nil
-}
-
-// withLabels adds labels to every alert of a webhook body.
-func withLabels(t testing.TB, body []byte, labels map[string]string) []byte {
-	t.Helper()
-	var msg map[string]any
-	if err := json.Unmarshal(body, &msg); err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range msg["alerts"].([]any) {
-		ls := a.(map[string]any)["labels"].(map[string]any)
-		for k, v := range labels {
-			ls[k] = v
-		}
-	}
-	out, err := json.Marshal(msg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// commandTarget is a target whose driver runs /bin/true and whose URL
-// answers nothing, so that every verification fails fast.
-func commandTarget(t testing.TB, name string) string {
-	t.Helper()
-	return fmt.Sprintf(`
-  - name: %s
-    url: http://127.0.0.1:%d
-    state_dir: %s
-    log_dirs: [%s]
-    verify: {timeout: 200ms, interval: 20ms}
-    driver: {kind: command, start: [/bin/true], stop: [/bin/true]}
-`, name, simtest.FreePort(t), t.TempDir(), t.TempDir())
 }

@@ -1,4 +1,4 @@
-package remediator
+package remediator_test
 
 import (
 	"context"
@@ -21,9 +21,11 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
 	"github.com/clawwatch/clawwatch/internal/testing/kube"
+	"github.com/clawwatch/clawwatch/internal/testing/remtest"
+	"github.com/clawwatch/clawwatch/internal/testing/remtest/harness"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
 	"github.com/clawwatch/clawwatch/remediator/driver"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
@@ -335,7 +337,7 @@ func (s *gatewayStandIn) replace(t *testing.T, key, version, state, logs string)
 func healthyWithin(url string, d time.Duration) bool {
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
-		if healthy(url) == nil {
+		if simtest.Healthy(url) == nil {
 			return true
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -351,25 +353,25 @@ func (s *gatewayStandIn) answers(version string) error {
 	if v := got.Version; err != nil || v != version {
 		return fmt.Errorf("stand-in reports %q (%v), want %q", got.Version, err, version)
 	}
-	return healthy(s.url)
+	return simtest.Healthy(s.url)
 }
 
 // The Kubernetes driver end to end on a real control plane: a hung-gateway
 // alert becomes a rollout restart (a new ReplicaSet, its pod Ready, the
-// gateway verified) and the ReplicaSet is recorded with the healthy
+// gateway verified) and the ReplicaSet is recorded with the simtest.Healthy
 // version; after an operator's upgrade, a rollback alert (approved) puts
 // that ReplicaSet's template back; a paused rollout and an RBAC denial end
 // refused in the API server's words, changing nothing; a file cleanup of
 // a gateway whose volume is not mounted here is refused.
 func TestKubernetesDriverRestartsAndRollsBack(t *testing.T) {
 	rig := newKubeRig(t)
-	h := newHarness(t, `
+	h := harness.New(t, `
 limits: {cooldown: 1ms, max_attempts: 3, window: 1h, retry_delay: 10ms, circuit_quiet_period: 0s}
 targets:`+rig.target(t, "default", "openclaw-remediator")+rig.target(t, "weak", "weak"))
 
 	before := rig.replicaSets(t)
-	h.post(fixture(t, "firing_gateway_hung.json"))
-	inc := h.waitIncident(hungID, 2*time.Minute, done)
+	h.Post(remtest.Fixture(t, "firing_gateway_hung.json"))
+	inc := h.WaitIncident(hungID, 2*time.Minute, remtest.Done)
 	a := inc.Actions[0]
 	if a.Result != journal.ResultSuccess || !strings.Contains(a.Output, "rollout restart of Deployment openclaw/openclaw") || !strings.Contains(a.Output, "rolled out in") {
 		t.Fatalf("restart: %s %q\n%s\n%s", a.Result, a.Error, a.Output, a.Verification)
@@ -378,7 +380,7 @@ targets:`+rig.target(t, "default", "openclaw-remediator")+rig.target(t, "weak", 
 	if len(after) != len(before)+1 {
 		t.Fatalf("ReplicaSets %d before the restart, %d after: want one new", len(before), len(after))
 	}
-	ts, _ := h.j.Target("default")
+	ts, _ := h.J.Target("default")
 	if len(ts.Versions) != 1 || ts.Versions[0].Version != goodVersion || ts.Versions[0].Revision == "" {
 		t.Fatalf("versions on record after the restart: %+v", ts.Versions)
 	}
@@ -386,12 +388,12 @@ targets:`+rig.target(t, "default", "openclaw-remediator")+rig.target(t, "weak", 
 	t.Logf("restart:\n%s\nverification: %s\nrecorded: %+v", a.Output, a.Verification, ts.Versions[0])
 
 	rig.setImage(t, badVersion)
-	h.post(fixture(t, "rollback_after_upgrade.json"))
-	h.waitIncident(rollbackID, 10*time.Second, pending)
-	if code, body := h.approve(rollbackID); code != http.StatusOK {
+	h.Post(remtest.Fixture(t, "rollback_after_upgrade.json"))
+	h.WaitIncident(rollbackID, 10*time.Second, pending)
+	if code, body := approve(h, rollbackID); code != http.StatusOK {
 		t.Fatalf("approve: %d %s", code, body)
 	}
-	inc = h.waitIncident(rollbackID, 2*time.Minute, done)
+	inc = h.WaitIncident(rollbackID, 2*time.Minute, remtest.Done)
 	a = inc.Actions[0]
 	if a.Result != journal.ResultSuccess || !strings.Contains(a.Output, "rollout undo of Deployment openclaw/openclaw to ReplicaSet "+healthyRS) ||
 		!strings.Contains(a.Verification, "runs "+goodVersion) {
@@ -407,8 +409,8 @@ targets:`+rig.target(t, "default", "openclaw-remediator")+rig.target(t, "weak", 
 	rig.setPaused(t, true)
 	gen := rig.deployment(t).Generation
 	pausedFP := "0a0b0c0d0e0f1011"
-	h.post(fixture(t, "firing_gateway_hung.json", "6f8b1a2c3d4e5f60", pausedFP))
-	inc = h.waitIncident(journal.ID(pausedFP, mustTime("2026-11-20T22:41:07.118Z")), time.Minute, finished)
+	h.Post(remtest.Fixture(t, "firing_gateway_hung.json", "6f8b1a2c3d4e5f60", pausedFP))
+	inc = h.WaitIncident(journal.ID(pausedFP, mustTime("2026-11-20T22:41:07.118Z")), time.Minute, finished)
 	if a := inc.Actions[0]; a.Result != journal.ResultRefused || !strings.Contains(a.Error, "the rollout is paused") {
 		t.Fatalf("restart of a paused rollout: %s %q", a.Result, a.Error)
 	}
@@ -419,16 +421,16 @@ targets:`+rig.target(t, "default", "openclaw-remediator")+rig.target(t, "weak", 
 
 	// A service account the Role does not cover: the API server's words.
 	weakFP := "1a1b1c1d1e1f2021"
-	h.post(fixture(t, "firing_gateway_hung.json", "6f8b1a2c3d4e5f60", weakFP, `"gateway": "default"`, `"gateway": "weak"`))
-	inc = h.waitIncident(journal.ID(weakFP, mustTime("2026-11-20T22:41:07.118Z")), time.Minute, finished)
+	h.Post(remtest.Fixture(t, "firing_gateway_hung.json", "6f8b1a2c3d4e5f60", weakFP, `"gateway": "default"`, `"gateway": "weak"`))
+	inc = h.WaitIncident(journal.ID(weakFP, mustTime("2026-11-20T22:41:07.118Z")), time.Minute, finished)
 	if a := inc.Actions[0]; a.Result != journal.ResultRefused || !strings.Contains(a.Error, `is forbidden: User "system:serviceaccount:openclaw:weak" cannot get resource`) {
 		t.Fatalf("restart without RBAC: %s %q", a.Result, a.Error)
 	}
 
 	// Its files are not here: refused, not looked for in our own home.
 	locksFP := "2a2b2c2d2e2f3031"
-	h.post(fixture(t, "firing_gateway_hung.json", "6f8b1a2c3d4e5f60", locksFP, `"remediation": "restart"`, `"remediation": "cleanup_locks"`))
-	inc = h.waitIncident(journal.ID(locksFP, mustTime("2026-11-20T22:41:07.118Z")), time.Minute, finished)
+	h.Post(remtest.Fixture(t, "firing_gateway_hung.json", "6f8b1a2c3d4e5f60", locksFP, `"remediation": "restart"`, `"remediation": "cleanup_locks"`))
+	inc = h.WaitIncident(journal.ID(locksFP, mustTime("2026-11-20T22:41:07.118Z")), time.Minute, finished)
 	if a := inc.Actions[0]; a.Result != journal.ResultRefused || !strings.Contains(a.Error, "mount its state volume") {
 		t.Fatalf("cleanup_locks of a Kubernetes target: %s %q", a.Result, a.Error)
 	}
@@ -456,13 +458,13 @@ func TestKubernetesTwoRemediatorsOneAction(t *testing.T) {
 limits: {cooldown: 1ms, max_attempts: 3, window: 1h, retry_delay: 10ms, circuit_quiet_period: 0s}
 targets:` + rig.replicaTarget(t, "default", "openclaw-remediator", identity)
 	}
-	replicas := map[string]*harness{"replica-a": newHarness(t, cfg("replica-a")), "replica-b": newHarness(t, cfg("replica-b"))}
+	replicas := map[string]*harness.Harness{"replica-a": harness.New(t, cfg("replica-a")), "replica-b": harness.New(t, cfg("replica-b"))}
 
 	release := rig.sim.hold()
 	start := len(rig.replicaSets(t))
-	body := fixture(t, "firing_gateway_hung.json")
+	body := remtest.Fixture(t, "firing_gateway_hung.json")
 	for _, h := range replicas {
-		if code, ack := h.post(body); code != http.StatusOK || ack.New != 1 {
+		if code, ack := h.Post(body); code != http.StatusOK || ack.New != 1 {
 			t.Fatalf("webhook: %d %+v", code, ack)
 		}
 	}
@@ -483,10 +485,10 @@ targets:` + rig.replicaTarget(t, "default", "openclaw-remediator", identity)
 		second = "replica-b"
 	}
 	t.Logf("%s claimed the Deployment and restarted it; killing it while the new pod is not up", first)
-	replicas[first].stop()
+	replicas[first].Stop()
 	release()
 
-	inc := replicas[second].waitIncident(hungID, 2*time.Minute, done)
+	inc := replicas[second].WaitIncident(hungID, 2*time.Minute, remtest.Done)
 	if a := inc.Actions[len(inc.Actions)-1]; a.Result != journal.ResultSuccess || !strings.Contains(a.Output, "rollout restart") {
 		t.Fatalf("%s after taking over: %s %q\n%s", second, a.Result, a.Error, a.Output)
 	}
@@ -500,8 +502,8 @@ targets:` + rig.replicaTarget(t, "default", "openclaw-remediator", identity)
 
 	// The killed one comes back on its journal: the attempt it was
 	// stopped in stays interrupted, and it does not act again.
-	replicas[first].start()
-	inc = replicas[first].waitIncident(hungID, time.Minute, done)
+	replicas[first].Start()
+	inc = replicas[first].WaitIncident(hungID, time.Minute, remtest.Done)
 	if a := inc.Actions[len(inc.Actions)-1]; a.Result != journal.ResultInterrupted || len(inc.Actions) != 1 {
 		t.Fatalf("%s back after the takeover: %+v", first, inc.Actions)
 	}
@@ -509,14 +511,14 @@ targets:` + rig.replicaTarget(t, "default", "openclaw-remediator", identity)
 	// Both alive: one acts, the other records it done elsewhere.
 	before := len(rig.replicaSets(t))
 	fp := "3a3b3c3d3e3f4041"
-	body = fixture(t, "firing_gateway_hung.json", "6f8b1a2c3d4e5f60", fp)
+	body = remtest.Fixture(t, "firing_gateway_hung.json", "6f8b1a2c3d4e5f60", fp)
 	for _, h := range replicas {
-		h.post(body)
+		h.Post(body)
 	}
 	id := journal.ID(fp, mustTime("2026-11-20T22:41:07.118Z"))
 	results := map[string]int{}
 	for name, h := range replicas {
-		inc := h.waitIncident(id, 2*time.Minute, done)
+		inc := h.WaitIncident(id, 2*time.Minute, remtest.Done)
 		a := inc.Actions[len(inc.Actions)-1]
 		results[a.Result]++
 		t.Logf("%s: %s %s", name, a.Result, a.Output)

@@ -1,4 +1,4 @@
-package remediator
+package remediator_test
 
 import (
 	"fmt"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/clawwatch/clawwatch/internal/openclaw"
+	"github.com/clawwatch/clawwatch/internal/testing/remtest"
+	"github.com/clawwatch/clawwatch/internal/testing/remtest/harness"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
 
@@ -57,25 +59,25 @@ func TestLimitsSurviveRestart(t *testing.T) {
 		{"cooldown", `{cooldown: 1h, max_attempts: 3, window: 1h, retry_delay: 10ms}`, 1, journal.DecisionCooldown},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			clock := newFakeClock(t0)
-			h := newHarnessWith(t, "limits: "+tc.limits+"\ntargets:"+healthyTarget(t), harnessOptions{clock: clock})
+			clock := remtest.NewFakeClock(t0)
+			h := harness.NewWith(t, "limits: "+tc.limits+"\ntargets:"+healthyTarget(t), harness.Options{Now: clock.Now})
 			fp := func(i int) string { return fmt.Sprintf("6f8b1a2c3d4e5f%02d", i) }
 			id := func(i int) string { return journal.ID(fp(i), mustTime("2026-11-20T22:41:07.118Z")) }
 			for i := range tc.before {
-				h.post(fixture(t, "firing_gateway_hung.json", "6f8b1a2c3d4e5f60", fp(i)))
-				inc := h.waitIncident(id(i), 10*time.Second, done)
+				h.Post(remtest.Fixture(t, "firing_gateway_hung.json", "6f8b1a2c3d4e5f60", fp(i)))
+				inc := h.WaitIncident(id(i), 10*time.Second, remtest.Done)
 				if inc.Decision != journal.DecisionExecuted || inc.Actions[0].Result != journal.ResultSuccess {
 					t.Fatalf("restart %d: %+v", i, inc)
 				}
 				clock.Add(time.Minute)
 			}
-			h.restart()
-			h.post(fixture(t, "firing_gateway_hung.json", "6f8b1a2c3d4e5f60", fp(tc.before)))
-			inc := h.waitIncident(id(tc.before), 10*time.Second, done)
+			h.Restart()
+			h.Post(remtest.Fixture(t, "firing_gateway_hung.json", "6f8b1a2c3d4e5f60", fp(tc.before)))
+			inc := h.WaitIncident(id(tc.before), 10*time.Second, remtest.Done)
 			if inc.Decision != tc.want || len(inc.Actions) != 0 {
 				t.Fatalf("after the restart: decision %q (%s), want %q", inc.Decision, inc.Reason, tc.want)
 			}
-			if got := h.counter("incidents", tc.want); got != 1 {
+			if got := h.Value("openclaw_remediator_incidents_total", "decision", tc.want); got != 1 {
 				t.Errorf("incidents_total{decision=%q} = %v", tc.want, got)
 			}
 		})
@@ -100,12 +102,12 @@ func TestOnlyValidVersionsAreRecorded(t *testing.T) {
 			if tc.pattern != "" {
 				target += "    rollback: {version_pattern: '" + tc.pattern + "'}\n"
 			}
-			h := newHarness(t, limitsForTests+"targets:"+target)
-			h.post(fixture(t, "firing_gateway_hung.json"))
-			if inc := h.waitIncident(hungID, 10*time.Second, done); inc.Actions[0].Result != journal.ResultSuccess {
+			h := harness.New(t, remtest.LimitsForTests+"targets:"+target)
+			h.Post(remtest.Fixture(t, "firing_gateway_hung.json"))
+			if inc := h.WaitIncident(hungID, 10*time.Second, remtest.Done); inc.Actions[0].Result != journal.ResultSuccess {
 				t.Fatalf("restart: %+v", inc.Actions)
 			}
-			ts, _ := h.j.Target("default")
+			ts, _ := h.J.Target("default")
 			var got []string
 			for _, v := range ts.Versions {
 				got = append(got, v.Version)

@@ -1,4 +1,4 @@
-package remediator
+package remediator_test
 
 import (
 	"slices"
@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/clawwatch/clawwatch/internal/metricsdoc"
+	"github.com/clawwatch/clawwatch/internal/testing/remtest/harness"
 	"github.com/clawwatch/clawwatch/remediator/actions"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
@@ -22,12 +23,12 @@ targets:
 
 // The registered series and the table in docs/metrics.md must agree.
 func TestMetricsMatchDocs(t *testing.T) {
-	h := newHarness(t, metricsConfig)
+	h := harness.New(t, metricsConfig)
 	documented, err := metricsdoc.Names("../docs/metrics.md", "## openclaw-remediator")
 	if err != nil {
 		t.Fatal(err)
 	}
-	mfs, err := h.reg.Gather()
+	mfs, err := h.Reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +46,7 @@ func TestMetricsMatchDocs(t *testing.T) {
 			t.Errorf("%s is documented but not exported", name)
 		}
 	}
-	problems, err := testutil.GatherAndLint(h.reg)
+	problems, err := testutil.GatherAndLint(h.Reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,17 +58,17 @@ func TestMetricsMatchDocs(t *testing.T) {
 // Every decision, every action × result per target and every target's
 // circuit exist before anything happened, so alerts on rate() work at once.
 func TestMetricsPreinitialised(t *testing.T) {
-	h := newHarness(t, metricsConfig)
-	if n := testutil.CollectAndCount(h.rem.m.incidents); n != len(journal.Decisions) {
+	h := harness.New(t, metricsConfig)
+	if n := gatherCount(t, h, "openclaw_remediator_incidents_total"); n != len(journal.Decisions) {
 		t.Errorf("%d incident series, want %d", n, len(journal.Decisions))
 	}
-	if n := testutil.CollectAndCount(h.rem.m.actions); n != 2*len(actions.Names())*len(journal.Results) {
+	if n := gatherCount(t, h, "openclaw_remediator_actions_total"); n != 2*len(actions.Names())*len(journal.Results) {
 		t.Errorf("%d action series, want %d", n, 2*len(actions.Names())*len(journal.Results))
 	}
-	if n := testutil.CollectAndCount(h.rem.m.circuit); n != 2 {
+	if n := gatherCount(t, h, "openclaw_remediator_circuit_open"); n != 2 {
 		t.Errorf("%d circuit series, want 2", n)
 	}
-	err := testutil.GatherAndCompare(h.reg, strings.NewReader(`
+	err := testutil.GatherAndCompare(h.Reg, strings.NewReader(`
 # HELP openclaw_remediator_pending_approvals Incidents waiting for approval.
 # TYPE openclaw_remediator_pending_approvals gauge
 openclaw_remediator_pending_approvals 0
@@ -81,4 +82,13 @@ openclaw_remediator_pending_approval_oldest_age_seconds 0
 	if !slices.Contains(journal.Decisions, journal.DecisionExpired) {
 		t.Error("decision list lost expired")
 	}
+}
+
+func gatherCount(t *testing.T, h *harness.Harness, name string) int {
+	t.Helper()
+	n, err := testutil.GatherAndCount(h.Reg, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -1,4 +1,4 @@
-package remediator
+package remediator_test
 
 import (
 	"fmt"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/clawwatch/clawwatch/internal/testing/fulldisk"
+	"github.com/clawwatch/clawwatch/internal/testing/remtest"
+	"github.com/clawwatch/clawwatch/internal/testing/remtest/harness"
 )
 
 // TestNotReadyWhileTheJournalCannotCommit runs the remediator on a journal
@@ -18,10 +20,10 @@ import (
 // probe commit makes it ready again without a webhook.
 func TestNotReadyWhileTheJournalCannotCommit(t *testing.T) {
 	disk := fulldisk.Mount(t, "1m")
-	_, target := simTarget(t, "default")
-	h := newHarnessWith(t, limitsForTests+"journal: {path: "+filepath.Join(disk, "journal.db")+"}\ntargets:"+target,
-		harnessOptions{housekeeping: 10 * time.Millisecond})
-	if err := h.rem.Ready(); err != nil {
+	_, target := remtest.SimTarget(t, "default")
+	h := harness.NewWith(t, remtest.LimitsForTests+"journal: {path: "+filepath.Join(disk, "journal.db")+"}\ntargets:"+target,
+		harness.Options{Housekeeping: 10 * time.Millisecond})
+	if err := h.Rem.Ready(); err != nil {
 		t.Fatal(err)
 	}
 
@@ -29,13 +31,13 @@ func TestNotReadyWhileTheJournalCannotCommit(t *testing.T) {
 	// Distinct alerts, each a new incident that needs room in the journal.
 	code := http.StatusOK
 	for i := 0; i < 1000 && code == http.StatusOK; i++ {
-		code, _ = h.post(fixture(t, "firing_gateway_hung.json", "6f8b1a2c3d4e5f60", fmt.Sprintf("fp-%d", i),
+		code, _ = h.Post(remtest.Fixture(t, "firing_gateway_hung.json", "6f8b1a2c3d4e5f60", fmt.Sprintf("fp-%d", i),
 			"OpenClawGatewayHung", "NoPolicy"+strings.Repeat("x", 2000)))
 	}
 	if code != http.StatusServiceUnavailable {
 		t.Fatalf("webhooks on a full disk: %d, want 503", code)
 	}
-	if err := h.rem.Ready(); err == nil || !strings.Contains(err.Error(), "no space left") {
+	if err := h.Rem.Ready(); err == nil || !strings.Contains(err.Error(), "no space left") {
 		t.Fatalf("Ready after a 503: %v", err)
 	}
 
@@ -43,9 +45,9 @@ func TestNotReadyWhileTheJournalCannotCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
-	for h.rem.Ready() != nil {
+	for h.Rem.Ready() != nil {
 		if time.Now().After(deadline) {
-			t.Fatalf("still not ready 30 s after the disk was freed: %v", h.rem.Ready())
+			t.Fatalf("still not ready 30 s after the disk was freed: %v", h.Rem.Ready())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

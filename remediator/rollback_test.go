@@ -1,4 +1,4 @@
-package remediator
+package remediator_test
 
 import (
 	"context"
@@ -14,8 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
+	"github.com/clawwatch/clawwatch/internal/testing/remtest"
+	"github.com/clawwatch/clawwatch/internal/testing/remtest/harness"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
 
@@ -108,7 +110,7 @@ func (rig *rollbackRig) waitVersion(t *testing.T, want string) {
 		if err != nil || v != want {
 			return fmt.Errorf("gateway reports %q (%v), want %q", v, err, want)
 		}
-		return healthy(rig.sim.URL)
+		return simtest.Healthy(rig.sim.URL)
 	})
 }
 
@@ -124,15 +126,15 @@ func (rig *rollbackRig) updates() []string {
 // gateway; verification passes and the gateway reports v1 again.
 func TestRollbackToTheVersionVerifiedHealthy(t *testing.T) {
 	rig := newRollbackRig(t, goodVersion)
-	h := newHarness(t, `
+	h := harness.New(t, `
 limits: {cooldown: 1ms, max_attempts: 3, window: 1h, retry_delay: 10ms, circuit_quiet_period: 0s}
 targets:`+rig.yaml(t))
 
-	h.post(fixture(t, "firing_gateway_hung.json"))
-	if inc := h.waitIncident(hungID, 60*time.Second, done); inc.Actions[0].Result != journal.ResultSuccess {
+	h.Post(remtest.Fixture(t, "firing_gateway_hung.json"))
+	if inc := h.WaitIncident(hungID, 60*time.Second, remtest.Done); inc.Actions[0].Result != journal.ResultSuccess {
 		t.Fatalf("restart: %+v", inc.Actions)
 	}
-	ts, _ := h.j.Target("default")
+	ts, _ := h.J.Target("default")
 	if len(ts.Versions) != 1 || ts.Versions[0].Version != goodVersion {
 		t.Fatalf("versions on record after the verified restart: %+v", ts.Versions)
 	}
@@ -142,18 +144,18 @@ targets:`+rig.yaml(t))
 
 	// A label that names a version is only data: the version comes from
 	// the journal.
-	body := withLabels(t, fixture(t, "rollback_after_upgrade.json"), map[string]string{"version": "2026.8.1; rm -rf /"})
-	if code, ack := h.post(body); code != http.StatusOK || ack.New != 1 {
+	body := remtest.WithLabels(t, remtest.Fixture(t, "rollback_after_upgrade.json"), map[string]string{"version": "2026.8.1; rm -rf /"})
+	if code, ack := h.Post(body); code != http.StatusOK || ack.New != 1 {
 		t.Fatalf("webhook: %d %+v", code, ack)
 	}
-	h.waitIncident(rollbackID, 10*time.Second, pending)
+	h.WaitIncident(rollbackID, 10*time.Second, pending)
 	if got := rig.updates(); !slices.Equal(got, []string{badVersion}) {
 		t.Fatalf("rollback ran before approval: updates %q", got)
 	}
-	if code, body := h.approve(rollbackID); code != http.StatusOK {
+	if code, body := approve(h, rollbackID); code != http.StatusOK {
 		t.Fatalf("approve: %d %s", code, body)
 	}
-	inc := h.waitIncident(rollbackID, 60*time.Second, done)
+	inc := h.WaitIncident(rollbackID, 60*time.Second, remtest.Done)
 	if inc.Decision != journal.DecisionExecuted || len(inc.Actions) != 1 {
 		t.Fatalf("rollback incident %+v", inc)
 	}
@@ -167,11 +169,11 @@ targets:`+rig.yaml(t))
 	if got := rig.updates(); !slices.Equal(got, []string{badVersion, goodVersion}) {
 		t.Errorf("updates %q, want the upgrade then the rollback to the recorded version", got)
 	}
-	ts, _ = h.j.Target("default")
+	ts, _ = h.J.Target("default")
 	if n := len(ts.Versions); n == 0 || ts.Versions[n-1].Version != goodVersion {
 		t.Errorf("versions on record after the rollback: %+v", ts.Versions)
 	}
-	if got := h.counter("actions", "rollback", "default", journal.ResultSuccess); got != 1 {
+	if got := h.Value("openclaw_remediator_actions_total", "action", "rollback", "target", "default", "result", journal.ResultSuccess); got != 1 {
 		t.Errorf("actions_total{rollback,success} = %v", got)
 	}
 }
@@ -192,7 +194,7 @@ func TestRollbackRefusedWithoutAVerifiedVersion(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rig := newRollbackRig(t, goodVersion)
-			h := newHarness(t, `
+			h := harness.New(t, `
 limits: {cooldown: 1ms, max_attempts: 3, window: 1h, retry_delay: 10ms, circuit_quiet_period: 0s}
 known_bad_releases: [{version: 2026.9.5, reason: bad answers}]
 policies:
@@ -201,8 +203,8 @@ policies:
 targets:`+rig.yaml(t))
 			recordVersions(t, h, tc.recorded...)
 			pid := rig.sim.PID
-			h.post(fixture(t, "rollback_after_upgrade.json"))
-			inc := h.waitIncident(rollbackID, 30*time.Second, done)
+			h.Post(remtest.Fixture(t, "rollback_after_upgrade.json"))
+			inc := h.WaitIncident(rollbackID, 30*time.Second, remtest.Done)
 			if len(inc.Actions) != 1 {
 				t.Fatalf("%d attempts, want 1: %+v", len(inc.Actions), inc.Actions)
 			}
@@ -224,14 +226,14 @@ targets:`+rig.yaml(t))
 			if cur, _ := openclaw.DefaultProcFS.ListenerPID(rig.sim.Port); cur != pid {
 				t.Errorf("the gateway was touched: pid %d, was %d", cur, pid)
 			}
-			ts, _ := h.j.Target("default")
+			ts, _ := h.J.Target("default")
 			if ts.CircuitOpen || len(ts.Attempts) != 0 || ts.Failures != 0 || !ts.LastEnd.IsZero() {
 				t.Errorf("a refusal counted against the limits: %+v", ts)
 			}
-			if got := h.counter("actions", "rollback", "default", journal.ResultRefused); got != 1 {
+			if got := h.Value("openclaw_remediator_actions_total", "action", "rollback", "target", "default", "result", journal.ResultRefused); got != 1 {
 				t.Errorf("actions_total{rollback,refused} = %v", got)
 			}
-			if got := h.counter("actions", "rollback", "default", journal.ResultFailure); got != 0 {
+			if got := h.Value("openclaw_remediator_actions_total", "action", "rollback", "target", "default", "result", journal.ResultFailure); got != 0 {
 				t.Errorf("a refusal counted as a failed action: actions_total{rollback,failure} = %v", got)
 			}
 		})
@@ -243,15 +245,15 @@ targets:`+rig.yaml(t))
 func TestRollbackThatLeavesTheBadVersionFailsVerification(t *testing.T) {
 	rig := newRollbackRig(t, badVersion)
 	rig.target["rollback"] = map[string]any{"command": []string{"/bin/echo", "installed", "{version}"}}
-	h := newHarness(t, `
+	h := harness.New(t, `
 limits: {cooldown: 1ms, max_attempts: 2, window: 1h, retry_delay: 10ms, circuit_quiet_period: 0s}
 policies:
   - name: rollback_now
     matchers: ['remediation="rollback"']
 targets:`+rig.yaml(t))
 	recordVersions(t, h, goodVersion)
-	h.post(fixture(t, "rollback_after_upgrade.json"))
-	inc := h.waitIncident(rollbackID, 30*time.Second, done)
+	h.Post(remtest.Fixture(t, "rollback_after_upgrade.json"))
+	inc := h.WaitIncident(rollbackID, 30*time.Second, remtest.Done)
 	if len(inc.Actions) != 2 || !strings.HasPrefix(inc.Reason, "escalated: ") {
 		t.Fatalf("incident %+v", inc)
 	}
@@ -261,7 +263,7 @@ targets:`+rig.yaml(t))
 			t.Errorf("attempt %d: %s %q\n%s", a.Attempt, a.Result, a.Error, a.Output)
 		}
 	}
-	ts, _ := h.j.Target("default")
+	ts, _ := h.J.Target("default")
 	if !ts.CircuitOpen || slices.ContainsFunc(ts.Versions, func(v journal.Version) bool { return v.Version == badVersion }) {
 		t.Errorf("target after the failed rollback: %+v", ts)
 	}
@@ -269,9 +271,9 @@ targets:`+rig.yaml(t))
 
 // recordVersions writes versions into the journal as verified healthy on
 // target "default", as successful restarts would have.
-func recordVersions(t *testing.T, h *harness, versions ...string) {
+func recordVersions(t *testing.T, h *harness.Harness, versions ...string) {
 	t.Helper()
-	err := h.j.Update(func(tx journal.Tx) error {
+	err := h.J.Update(func(tx journal.Tx) error {
 		ts, err := tx.Target("default")
 		if err != nil {
 			return err

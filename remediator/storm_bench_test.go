@@ -1,4 +1,4 @@
-package remediator
+package remediator_test
 
 import (
 	"bytes"
@@ -17,10 +17,12 @@ import (
 
 	"github.com/prometheus/alertmanager/notify/webhook"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/promslog"
 
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
+	"github.com/clawwatch/clawwatch/internal/testing/remtest"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
+	"github.com/clawwatch/clawwatch/remediator"
+	"github.com/clawwatch/clawwatch/remediator/actions"
 	"github.com/clawwatch/clawwatch/remediator/config"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
@@ -138,7 +140,7 @@ func BenchmarkWebhookStorm(b *testing.B) {
 	for i := range stormTargets {
 		fmt.Fprintf(&targets, "  - {name: gw%d, state_dir: %s/gw%d, driver: {kind: process, start: [/bin/true]}}\n", i, dir, i)
 	}
-	cfg, err := config.Parse([]byte("targets:\n"+targets.String()), dir)
+	cfg, err := config.Parse([]byte("targets:\n"+targets.String()), dir, actions.ConfigSpecs())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -147,7 +149,8 @@ func BenchmarkWebhookStorm(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer j.Close()
-	rem, err := New(cfg, j, prometheus.NewRegistry(), promslog.NewNopLogger(), Options{})
+	reg := prometheus.NewRegistry()
+	rem, err := remediator.New(cfg, j, reg, promslog.NewNopLogger(), remediator.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -185,14 +188,14 @@ func BenchmarkWebhookStorm(b *testing.B) {
 	// Zero duplicate actions: every actionable incident acted on exactly
 	// once, however often it was delivered.
 	simtest.Eventually(b, 5*time.Minute, func() error {
-		if !rem.Idle() {
+		if !rem.Incidents().Idle() {
 			return fmt.Errorf("runners still busy")
 		}
 		return nil
 	})
 	var acted float64
 	for i := range stormTargets {
-		acted += testutil.ToFloat64(rem.m.actions.WithLabelValues("cleanup_locks", fmt.Sprintf("gw%d", i), journal.ResultSuccess))
+		acted += remtest.Value(b, reg, "openclaw_remediator_actions_total", "action", "cleanup_locks", "target", fmt.Sprintf("gw%d", i), "result", journal.ResultSuccess)
 	}
 	incs, err := j.List(journal.Filter{Action: "cleanup_locks", Limit: 1 << 30})
 	if err != nil {
@@ -206,6 +209,6 @@ func BenchmarkWebhookStorm(b *testing.B) {
 	if int(acted) != len(actionable) || len(incs) != len(actionable) {
 		b.Fatalf("%v actions for %d actionable incidents (%d journaled)", acted, len(actionable), len(incs))
 	}
-	dups := testutil.ToFloat64(rem.m.incidents.WithLabelValues(journal.DecisionDuplicate))
+	dups := remtest.Value(b, reg, "openclaw_remediator_incidents_total", "decision", journal.DecisionDuplicate)
 	b.Logf("%d actionable incidents, %v actions (0 duplicate actions); %v duplicate deliveries recognised", len(actionable), acted, dups)
 }

@@ -1,4 +1,4 @@
-package remediator
+package remediator_test
 
 import (
 	"net/http"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/clawwatch/clawwatch/internal/openclaw"
+	"github.com/clawwatch/clawwatch/internal/testing/remtest"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
 
@@ -86,7 +87,7 @@ func TestUpgradeRollbackSwapsTheKeptPackageBack(t *testing.T) {
 	if len(kept) != 1 || packageVersion(t, kept[0]) != toVersion {
 		t.Errorf("keep dir after the rollback: %q, want the replaced %s", kept, toVersion)
 	}
-	ts, err := u.h.j.Target("a")
+	ts, err := u.h.J.Target("a")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,16 +107,16 @@ func TestAlertRollbackAfterUpgradeSwapsTheKeptPackageBack(t *testing.T) {
 	}
 	u.rigs["a"].waitVersion(t, toVersion)
 	kept := up.Batches[0].Steps[0].Package
-	alert := withLabels(t, fixture(t, "rollback_after_upgrade.json"), map[string]string{"gateway": "a"})
-	if code, ack := u.h.post(alert); code != http.StatusOK || ack.New != 1 {
+	alert := remtest.WithLabels(t, remtest.Fixture(t, "rollback_after_upgrade.json"), map[string]string{"gateway": "a"})
+	if code, ack := u.h.Post(alert); code != http.StatusOK || ack.New != 1 {
 		t.Fatalf("webhook: %d %+v", code, ack)
 	}
 	id := journal.ID(rollbackFP, mustTime(rollbackTime))
-	u.h.waitIncident(id, 10*time.Second, pending)
-	if code, body := u.h.approve(id); code != http.StatusOK {
+	u.h.WaitIncident(id, 10*time.Second, pending)
+	if code, body := approve(u.h, id); code != http.StatusOK {
 		t.Fatalf("approve: %d %s", code, body)
 	}
-	inc := u.h.waitIncident(id, 60*time.Second, done)
+	inc := u.h.WaitIncident(id, 60*time.Second, remtest.Done)
 	a := inc.Actions[0]
 	want := "rollback " + toVersion + " -> " + fromVersion + " by swapping back the package kept at " + kept + " with the state archived before the upgrade"
 	if a.Result != journal.ResultSuccess || !strings.Contains(a.Output, want) {
@@ -143,16 +144,16 @@ func TestAlertRollbackReinstallsWhenTheKeptPackageDoesNotCheck(t *testing.T) {
 	if err := writePackage(kept, "2026.1.1"); err != nil {
 		t.Fatal(err)
 	}
-	alert := withLabels(t, fixture(t, "rollback_after_upgrade.json"), map[string]string{"gateway": "a"})
-	if code, ack := u.h.post(alert); code != http.StatusOK || ack.New != 1 {
+	alert := remtest.WithLabels(t, remtest.Fixture(t, "rollback_after_upgrade.json"), map[string]string{"gateway": "a"})
+	if code, ack := u.h.Post(alert); code != http.StatusOK || ack.New != 1 {
 		t.Fatalf("webhook: %d %+v", code, ack)
 	}
 	id := journal.ID(rollbackFP, mustTime(rollbackTime))
-	u.h.waitIncident(id, 10*time.Second, pending)
-	if code, body := u.h.approve(id); code != http.StatusOK {
+	u.h.WaitIncident(id, 10*time.Second, pending)
+	if code, body := approve(u.h, id); code != http.StatusOK {
 		t.Fatalf("approve: %d %s", code, body)
 	}
-	a := u.h.waitIncident(id, 60*time.Second, done).Actions[0]
+	a := u.h.WaitIncident(id, 60*time.Second, remtest.Done).Actions[0]
 	if a.Result != journal.ResultSuccess || !strings.Contains(a.Output, "kept package not used: kept package "+kept+" holds 2026.1.1") ||
 		!strings.Contains(a.Output, "package: the installed package "+toVersion+" is kept at") {
 		t.Fatalf("rollback %s %q\n%s", a.Result, a.Error, a.Output)

@@ -1,17 +1,12 @@
-package remediator
+package remediator_test
 
 import (
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
-	"github.com/clawwatch/clawwatch/internal/testing/fulldisk"
-	"github.com/clawwatch/clawwatch/remediator/config"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
 
@@ -87,7 +82,7 @@ func TestUpgradePreflightRefuses(t *testing.T) {
 			if b := up.Batches[0]; b.State != journal.BatchPending || b.StartedAt != nil {
 				t.Errorf("batch 1 %+v after a refusal", b)
 			}
-			if n := testutil.ToFloat64(u.h.rem.um.upgrades.WithLabelValues(journal.UpgradeRefused)); n != 1 {
+			if n := u.h.Value("openclaw_remediator_upgrades_total", "result", journal.UpgradeRefused); n != 1 {
 				t.Errorf("refused upgrades counted %v", n)
 			}
 		})
@@ -102,40 +97,12 @@ func TestUpgradeKnownBadIsRefused(t *testing.T) {
 	if code != http.StatusOK || up.State != journal.UpgradeRefused || !strings.Contains(up.Reason, "known-bad release: releases before 2026.9.3 are known bad (advisory: ") {
 		t.Fatalf("known-bad release: %d %s", code, body)
 	}
-	got, err := u.h.j.Upgrade(up.ID)
+	got, err := u.h.J.Upgrade(up.ID)
 	if err != nil || got.State != journal.UpgradeRefused {
 		t.Errorf("journaled %+v %v", got, err)
 	}
 	// The next upgrade is not held up by the refused one.
 	if up := u.waitEnded(t, u.started(t, url.Values{"to": {toVersion}}).ID); up.State != journal.UpgradeDone {
 		t.Errorf("upgrade after a refusal: %+v", up)
-	}
-}
-
-// room refuses when the filesystem that receives the new release beside
-// the kept package cannot hold it, on a real full filesystem.
-func TestPreflightRoom(t *testing.T) {
-	disk := fulldisk.Mount(t, "2m")
-	pkg := filepath.Join(disk, "lib", "node_modules", "openclaw")
-	writeFile(t, filepath.Join(pkg, "package.json"), `{"name":"openclaw","version":"2026.9.5"}`)
-	writeFile(t, filepath.Join(pkg, "dist", "big.js"), strings.Repeat("x", 600<<10))
-	tgt := &config.Target{Package: config.Package{Dir: pkg, KeepDir: filepath.Join(disk, "keep")}}
-	if err := room(tgt); err != nil {
-		t.Fatalf("600 KiB on a 2 MiB filesystem: %v", err)
-	}
-	writeFile(t, filepath.Join(pkg, "dist", "bigger.js"), strings.Repeat("x", 700<<10))
-	err := room(tgt)
-	if err == nil || !strings.Contains(err.Error(), "the upgrade keeps 1 MiB there") || !strings.Contains(err.Error(), filepath.Join(disk, "lib", "node_modules")) {
-		t.Errorf("1.3 MiB on a 2 MiB filesystem: %v", err)
-	}
-}
-
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -1,4 +1,4 @@
-package remediator
+package remediator_test
 
 import (
 	"encoding/json"
@@ -15,10 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
+	"github.com/clawwatch/clawwatch/internal/testing/remtest"
+	"github.com/clawwatch/clawwatch/internal/testing/remtest/harness"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
 	"github.com/clawwatch/clawwatch/remediator/journal"
+	"github.com/clawwatch/clawwatch/remediator/upgrade"
 )
 
 const (
@@ -75,7 +76,7 @@ func (f *fakePrometheus) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // upgradeRig is two simulated gateways, a and b, on fromVersion, whose
 // update and rollback commands are the `openclaw update` stand-in.
 type upgradeRig struct {
-	h      *harness
+	h      *harness.Harness
 	rigs   map[string]*rollbackRig
 	prom   *fakePrometheus
 	notify *notifySink
@@ -99,17 +100,17 @@ func newUpgradeRig(t *testing.T, edit ...func(name string, target map[string]any
 		u.rigs[name] = rig
 		targets += rig.yaml(t)
 	}
-	u.h = newHarnessWith(t, fmt.Sprintf(`
+	u.h = harness.NewWith(t, fmt.Sprintf(`
 upgrade: {observe: 300ms, observe_interval: 50ms, settle: 10ms}
 notify: {url: %q, timeout: 2s}
-targets:`, u.notify.srv.URL)+targets, harnessOptions{prometheus: prom.URL})
+targets:`, u.notify.srv.URL)+targets, harness.Options{Prometheus: prom.URL})
 	return u
 }
 
 // start posts an upgrade through the API, as the CLI does.
 func (u *upgradeRig) start(t *testing.T, q url.Values) (int, *journal.Upgrade, string) {
 	t.Helper()
-	resp, err := http.Post(u.h.srv.URL+"/api/v1/upgrades?"+q.Encode(), "", nil)
+	resp, err := http.Post(u.h.Srv.URL+"/api/v1/upgrades?"+q.Encode(), "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +140,7 @@ func (u *upgradeRig) waitEnded(t *testing.T, id string) *journal.Upgrade {
 	var up *journal.Upgrade
 	simtest.Eventually(t, 120*time.Second, func() error {
 		var err error
-		if up, err = u.h.j.Upgrade(id); err != nil {
+		if up, err = u.h.J.Upgrade(id); err != nil {
 			return err
 		}
 		if up.Active() {
@@ -168,8 +169,8 @@ func TestUpgradeTwoTargetsInBatchesOfOne(t *testing.T) {
 	case <-time.After(120 * time.Second):
 		t.Fatal("batch 1 never reached its observation")
 	}
-	u.h.post(withLabels(t, fixture(t, "firing_gateway_hung.json"), map[string]string{"gateway": "a"}))
-	if inc := u.h.waitIncident(hungID, 10*time.Second, done); inc.Decision != journal.DecisionUpgrading || len(inc.Actions) != 0 {
+	u.h.Post(remtest.WithLabels(t, remtest.Fixture(t, "firing_gateway_hung.json"), map[string]string{"gateway": "a"}))
+	if inc := u.h.WaitIncident(hungID, 10*time.Second, remtest.Done); inc.Decision != journal.DecisionUpgrading || len(inc.Actions) != 0 {
 		t.Errorf("restart during the upgrade: %+v", inc)
 	}
 	close(u.prom.hold)
@@ -189,12 +190,12 @@ func TestUpgradeTwoTargetsInBatchesOfOne(t *testing.T) {
 		if got := rig.updates(); !slices.Equal(got, []string{toVersion}) {
 			t.Errorf("%s: updates %q, want one update to %s", name, got, toVersion)
 		}
-		ts, _ := u.h.j.Target(name)
+		ts, _ := u.h.J.Target(name)
 		if n := len(ts.Versions); n == 0 || ts.Versions[n-1].Version != toVersion {
 			t.Errorf("%s: versions on record %+v", name, ts.Versions)
 		}
 	}
-	if got := testutil.ToFloat64(u.h.rem.um.upgrades.WithLabelValues(journal.UpgradeDone)); got != 1 {
+	if got := u.h.Value("openclaw_remediator_upgrades_total", "result", journal.UpgradeDone); got != 1 {
 		t.Errorf("upgrades_total{done} = %v", got)
 	}
 	if u.notify.calls() != 0 {
@@ -246,10 +247,10 @@ func TestUpgradeObservationFailsRollsBackFirstBatch(t *testing.T) {
 		}
 		return fmt.Errorf("no upgrade_failed escalation in %v", u.notify.bodies)
 	})
-	if got := testutil.ToFloat64(u.h.rem.um.upgrades.WithLabelValues(journal.UpgradeFailed)); got != 1 {
+	if got := u.h.Value("openclaw_remediator_upgrades_total", "result", journal.UpgradeFailed); got != 1 {
 		t.Errorf("upgrades_total{failed} = %v", got)
 	}
-	if got := testutil.ToFloat64(u.h.rem.um.batches.WithLabelValues(journal.BatchRolledBack)); got != 1 {
+	if got := u.h.Value("openclaw_remediator_upgrade_batches_total", "result", journal.BatchRolledBack); got != 1 {
 		t.Errorf("upgrade_batches_total{rolled_back} = %v", got)
 	}
 }
@@ -284,7 +285,7 @@ func TestUpgradeUpdateFailureRollsBack(t *testing.T) {
 func TestUpgradeDryRunAndHostileVersions(t *testing.T) {
 	u := newUpgradeRig(t)
 	code, up, body := u.start(t, url.Values{"to": {toVersion}, "batch_size": {"2"}, "dry_run": {"true"}})
-	if code != http.StatusOK || up.State != UpgradeDryRun || len(up.Batches) != 1 || len(up.Batches[0].Steps) != 2 {
+	if code != http.StatusOK || up.State != upgrade.StateDryRun || len(up.Batches) != 1 || len(up.Batches[0].Steps) != 2 {
 		t.Fatalf("dry run: %d %s", code, body)
 	}
 	for _, s := range up.Batches[0].Steps {
@@ -306,7 +307,7 @@ func TestUpgradeDryRunAndHostileVersions(t *testing.T) {
 	if code, up, body := u.start(t, url.Values{"to": {"2026.9.2"}, "dry_run": {"true"}}); code != http.StatusOK || up.State != journal.UpgradeRefused || up.ID != "" {
 		t.Errorf("known-bad release, dry run: %d %s", code, body)
 	}
-	ups, err := u.h.j.Upgrades()
+	ups, err := u.h.J.Upgrades()
 	if err != nil || len(ups) != 0 {
 		t.Errorf("journaled upgrades %v %v", ups, err)
 	}
@@ -317,39 +318,22 @@ func TestUpgradeDryRunAndHostileVersions(t *testing.T) {
 	}
 }
 
-// While a batch holds a target, an alert-driven restart of it is refused
-// with a reason, and the journal says why.
-func TestUpgradeHoldsItsTargetsAgainstAlerts(t *testing.T) {
-	h := newHarness(t, limitsForTests+"targets:"+commandTarget(t, "default"))
-	h.rem.mu.Lock()
-	h.rem.upgradeID, h.rem.upgradeHeld = "u1", map[string]bool{"default": true}
-	h.rem.mu.Unlock()
-	h.post(fixture(t, "firing_gateway_hung.json"))
-	inc := h.waitIncident(hungID, 10*time.Second, done)
-	if inc.Decision != journal.DecisionUpgrading || !strings.Contains(inc.Reason, "upgrade u1") || len(inc.Actions) != 0 {
-		t.Fatalf("incident %+v", inc)
-	}
-	if got := h.counter("incidents", journal.DecisionUpgrading); got != 1 {
-		t.Errorf("incidents_total{upgrading} = %v", got)
-	}
-}
-
 // A restart mid-upgrade stops it: the batch it was in is marked
 // interrupted, nothing runs again, and a finished batch stays finished.
 func TestUpgradeInterruptedByRestartIsNotResumed(t *testing.T) {
 	sink := newNotifySink(t, http.StatusOK)
-	h := newHarness(t, fmt.Sprintf("notify: {url: %q}\ntargets:", sink.srv.URL)+commandTarget(t, "a")+commandTarget(t, "b"))
+	h := harness.New(t, fmt.Sprintf("notify: {url: %q}\ntargets:", sink.srv.URL)+remtest.CommandTarget(t, "a")+remtest.CommandTarget(t, "b"))
 	now := time.Now()
 	up := &journal.Upgrade{ID: "20261201T000000Z-00000000", To: toVersion, BatchSize: 1, State: journal.UpgradeRunning, StartedAt: now,
 		Batches: []journal.UpgradeBatch{
 			{State: journal.BatchDone, Steps: []journal.UpgradeStep{{Target: "a", From: fromVersion, Updated: true}}},
 			{State: journal.BatchUpdating, Steps: []journal.UpgradeStep{{Target: "b", From: fromVersion, Updated: true}}},
 		}}
-	if err := h.j.PutUpgrade(up); err != nil {
+	if err := h.J.PutUpgrade(up); err != nil {
 		t.Fatal(err)
 	}
-	h.restart()
-	got, err := h.j.Upgrade(up.ID)
+	h.Restart()
+	got, err := h.J.Upgrade(up.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -357,9 +341,14 @@ func TestUpgradeInterruptedByRestartIsNotResumed(t *testing.T) {
 		got.Batches[1].State != journal.BatchInterrupted || !strings.Contains(got.Reason, "batch 2") || !strings.Contains(got.Reason, "b@"+fromVersion) {
 		t.Fatalf("after restart: %+v", got)
 	}
-	if h.rem.upgradeHolds("b") != "" {
-		t.Error("an interrupted upgrade still holds its target")
-	}
+	// An interrupted upgrade holds its target no more.
+	h.Post(remtest.WithLabels(t, remtest.Fixture(t, "firing_gateway_hung.json"), map[string]string{"gateway": "b"}))
+	h.WaitIncident(hungID, 10*time.Second, func(inc *journal.Incident) error {
+		if inc.Decision != journal.DecisionExecuted {
+			return fmt.Errorf("an interrupted upgrade still holds its target: %+v", inc)
+		}
+		return nil
+	})
 	simtest.Eventually(t, 10*time.Second, func() error {
 		if sink.calls() != 1 {
 			return fmt.Errorf("%d escalations, want 1", sink.calls())
@@ -370,8 +359,8 @@ func TestUpgradeInterruptedByRestartIsNotResumed(t *testing.T) {
 		t.Errorf("escalation %v", e)
 	}
 	// Restarting again finds nothing to recover.
-	h.restart()
-	if again, _ := h.j.Upgrade(up.ID); !again.UpdatedAt.Equal(got.UpdatedAt) {
+	h.Restart()
+	if again, _ := h.J.Upgrade(up.ID); !again.UpdatedAt.Equal(got.UpdatedAt) {
 		t.Errorf("the interrupted upgrade was written again: %+v", again)
 	}
 }
@@ -434,7 +423,7 @@ func TestUpgradeRollbackRestoresTheStateBackup(t *testing.T) {
 	if got := u.rigs["b"].updates(); len(got) != 0 {
 		t.Errorf("b: updates %q, want none", got)
 	}
-	ts, err := u.h.j.Target("a")
+	ts, err := u.h.J.Target("a")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -466,16 +455,16 @@ func TestAlertRollbackAfterUpgradeRestoresTheStateBackup(t *testing.T) {
 		t.Fatalf("upgrade %s: %s", up.State, up.Reason)
 	}
 	u.rigs["a"].waitVersion(t, toVersion)
-	alert := withLabels(t, fixture(t, "rollback_after_upgrade.json"), map[string]string{"gateway": "a"})
-	if code, ack := u.h.post(alert); code != http.StatusOK || ack.New != 1 {
+	alert := remtest.WithLabels(t, remtest.Fixture(t, "rollback_after_upgrade.json"), map[string]string{"gateway": "a"})
+	if code, ack := u.h.Post(alert); code != http.StatusOK || ack.New != 1 {
 		t.Fatalf("webhook: %d %+v", code, ack)
 	}
 	id := journal.ID(rollbackFP, mustTime(rollbackTime))
-	u.h.waitIncident(id, 10*time.Second, pending)
-	if code, body := u.h.approve(id); code != http.StatusOK {
+	u.h.WaitIncident(id, 10*time.Second, pending)
+	if code, body := approve(u.h, id); code != http.StatusOK {
 		t.Fatalf("approve: %d %s", code, body)
 	}
-	inc := u.h.waitIncident(id, 60*time.Second, done)
+	inc := u.h.WaitIncident(id, 60*time.Second, remtest.Done)
 	a := inc.Actions[0]
 	if a.Result != journal.ResultSuccess || !strings.Contains(a.Output, "rollback "+toVersion+" -> "+fromVersion+" with the state archived before the upgrade") ||
 		!strings.Contains(a.Output, "kept at") {

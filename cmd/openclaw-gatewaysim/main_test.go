@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/clawwatch/clawwatch/internal/testbin"
+	"github.com/clawwatch/clawwatch/internal/testing/testbin"
 )
 
 // TestVersionPrintsTheBuild: --version prints the simulator's build, as every

@@ -13,7 +13,8 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
+	"github.com/clawwatch/clawwatch/internal/testing/remtest"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
 )
 
 // setOpenFilesLimit lowers a running process's RLIMIT_NOFILE, soft and
@@ -65,7 +66,7 @@ func TestIdleConnectionsDoNotStarveWebhooks(t *testing.T) {
 	}
 	resp.Body.Close()
 
-	req, _ := http.NewRequest(http.MethodPost, p.url+"/api/v1/alerts", bytes.NewReader(alertBody("Flood", "fd00000000000001", "none")))
+	req, _ := http.NewRequest(http.MethodPost, p.url+"/api/v1/alerts", bytes.NewReader(remtest.Alert(t, "Flood", "fd00000000000001", "none")))
 	req.Header.Set("Authorization", "Bearer "+token)
 	// Generous: the idle connections ahead of it in the accept queue are
 	// served and time out first.

@@ -13,8 +13,9 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
-	"github.com/clawwatch/clawwatch/internal/testbin"
+	"github.com/clawwatch/clawwatch/internal/testing/remtest"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
+	"github.com/clawwatch/clawwatch/internal/testing/testbin"
 )
 
 // TestDamagedJournal: a journal written by the remediator, truncated to
@@ -37,7 +38,7 @@ func TestDamagedJournal(t *testing.T) {
 	}
 	const n = 120
 	for i := range n {
-		if code, out := p.do(t, http.MethodPost, "/api/v1/alerts", alertBody("Flood", fmt.Sprintf("fp%04d", i), "cleanup")); code != http.StatusOK {
+		if code, out := p.do(t, http.MethodPost, "/api/v1/alerts", remtest.Alert(t, "Flood", fmt.Sprintf("fp%04d", i), "cleanup")); code != http.StatusOK {
 			t.Fatalf("webhook %d: %d %s", i, code, out)
 		}
 	}

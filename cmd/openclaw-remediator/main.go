@@ -23,6 +23,7 @@ import (
 	"github.com/clawwatch/clawwatch/internal/httpserve"
 	"github.com/clawwatch/clawwatch/internal/reload"
 	"github.com/clawwatch/clawwatch/remediator"
+	"github.com/clawwatch/clawwatch/remediator/actions"
 	"github.com/clawwatch/clawwatch/remediator/auth"
 	"github.com/clawwatch/clawwatch/remediator/config"
 	"github.com/clawwatch/clawwatch/remediator/console"
@@ -148,7 +149,7 @@ func (l consoleLinks) parse() (external, prometheus, grafana *url.URL, err error
 }
 
 func checkConfig(path string) int {
-	cfg, err := config.Load(path)
+	cfg, err := config.Load(path, actions.ConfigSpecs())
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "openclaw-remediator: %v\n", err)
 		return 1
@@ -158,7 +159,7 @@ func checkConfig(path string) int {
 }
 
 func serveMain(logger *slog.Logger, configFile, tokenFile string, insecure bool, webConfig *web.FlagConfig, limits httpserve.Limits, links consoleLinks) int {
-	cfg, err := config.Load(configFile)
+	cfg, err := config.Load(configFile, actions.ConfigSpecs())
 	if err != nil {
 		logger.Error("cannot load configuration", "err", err)
 		return 1
@@ -215,7 +216,7 @@ func serveMain(logger *slog.Logger, configFile, tokenFile string, insecure bool,
 	logger.Info("starting openclaw-remediator", "version", version.Info(), "targets", len(cfg.Targets), "journal", cfg.Journal.Path, "dry_run", cfg.DryRun)
 
 	reloader := reload.New(configFile, func() error {
-		c, err := config.Load(configFile)
+		c, err := config.Load(configFile, actions.ConfigSpecs())
 		if err != nil {
 			return err
 		}
@@ -243,7 +244,7 @@ func serveMain(logger *slog.Logger, configFile, tokenFile string, insecure bool,
 		token = bearer.Matches
 	}
 	con, err := console.New(console.Options{
-		Backend: rem, Token: token, ExternalURL: externalURL, PrometheusURL: prometheusURL, GrafanaURL: grafanaURL,
+		Backend: rem.Incidents(), Config: rem.Config, Token: token, ExternalURL: externalURL, PrometheusURL: prometheusURL, GrafanaURL: grafanaURL,
 		Logger: logger.With("component", "console"),
 	})
 	if err != nil {

@@ -16,8 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
-	"github.com/clawwatch/clawwatch/internal/testbin"
+	"github.com/clawwatch/clawwatch/internal/testing/remtest"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
+	"github.com/clawwatch/clawwatch/internal/testing/testbin"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
 
@@ -92,12 +93,6 @@ func (p *proc) incident(t *testing.T, id string) *journal.Incident {
 	return &inc
 }
 
-func alertBody(alertname, fingerprint, remediation string) []byte {
-	return []byte(fmt.Sprintf(`{"version":"4","status":"firing","receiver":"r","groupKey":"g","alerts":[{"status":"firing",
-"labels":{"alertname":%q,"gateway":"default","remediation":%q,"severity":"critical"},"annotations":{},
-"startsAt":"2026-11-20T22:41:07.118Z","endsAt":"0001-01-01T00:00:00Z","fingerprint":%q}]}`, alertname, remediation, fingerprint))
-}
-
 func setup(t *testing.T) (dir, cfg, tokenFile, pidFile string) {
 	dir = t.TempDir()
 	tokenFile = filepath.Join(dir, "token")
@@ -135,12 +130,12 @@ func TestKill9LosesNothing(t *testing.T) {
 	port := simtest.FreePort(t)
 	a := startRemediator(t, cfg, tokenFile, port)
 
-	rollbackID := journal.ID("rb00000000000001", time.Date(2026, 11, 20, 22, 41, 7, 118e6, time.UTC))
-	if code, b := a.do(t, http.MethodPost, "/api/v1/alerts", alertBody("OpenClawReasoningDegradedAfterUpgrade", "rb00000000000001", "rollback")); code != 200 {
+	rollbackID := journal.ID("rb00000000000001", remtest.HungStartsAt)
+	if code, b := a.do(t, http.MethodPost, "/api/v1/alerts", remtest.Alert(t, "OpenClawReasoningDegradedAfterUpgrade", "rb00000000000001", "rollback")); code != 200 {
 		t.Fatalf("%d %s", code, b)
 	}
-	execID := journal.ID("ex00000000000001", time.Date(2026, 11, 20, 22, 41, 7, 118e6, time.UTC))
-	a.do(t, http.MethodPost, "/api/v1/alerts", alertBody("SlowExec", "ex00000000000001", "none"))
+	execID := journal.ID("ex00000000000001", remtest.HungStartsAt)
+	a.do(t, http.MethodPost, "/api/v1/alerts", remtest.Alert(t, "SlowExec", "ex00000000000001", "none"))
 	var execPID int
 	simtest.Eventually(t, 20*time.Second, func() error {
 		inc := a.incident(t, execID)
@@ -172,12 +167,12 @@ func TestKill9LosesNothing(t *testing.T) {
 				default:
 				}
 				fp := fmt.Sprintf("f%02d%013d", s, i)
-				code, _ := a.do(t, http.MethodPost, "/api/v1/alerts", alertBody("Flood", fp, "none"))
+				code, _ := a.do(t, http.MethodPost, "/api/v1/alerts", remtest.Alert(t, "Flood", fp, "none"))
 				if code != http.StatusOK {
 					return // dead: nothing more is acknowledged
 				}
 				mu.Lock()
-				acked = append(acked, journal.ID(fp, time.Date(2026, 11, 20, 22, 41, 7, 118e6, time.UTC)))
+				acked = append(acked, journal.ID(fp, remtest.HungStartsAt))
 				mu.Unlock()
 			}
 		}()

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
-	"github.com/clawwatch/clawwatch/internal/testbin"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
+	"github.com/clawwatch/clawwatch/internal/testing/testbin"
 )
 
 // The upgrade subcommand goes through the API: a dry run prints the plan

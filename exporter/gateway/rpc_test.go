@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/clawwatch/clawwatch/exporter/target/targettest"
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
 )
 
 // rpcProberFor builds a prober whose gateway has a token (when token is not

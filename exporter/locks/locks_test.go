@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/clawwatch/clawwatch/exporter/target/targettest"
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
 	"github.com/clawwatch/clawwatch/internal/openclaw/proctest"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
 )
 
 func TestLocks(t *testing.T) {

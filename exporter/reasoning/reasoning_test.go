@@ -22,8 +22,8 @@ import (
 	"github.com/clawwatch/clawwatch/exporter/config"
 	"github.com/clawwatch/clawwatch/exporter/reasoning"
 	"github.com/clawwatch/clawwatch/exporter/reasoning/suite"
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
 	"github.com/clawwatch/clawwatch/internal/metricsdoc"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
 )
 
 var logger = slog.New(slog.DiscardHandler)

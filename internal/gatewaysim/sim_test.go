@@ -19,8 +19,8 @@ import (
 
 	"github.com/clawwatch/clawwatch/exporter/reasoning/suite"
 	"github.com/clawwatch/clawwatch/internal/gatewaysim"
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
 )
 
 // get fetches url with a deadline and returns status and body.

@@ -11,7 +11,7 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 	webflag "github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
 )
 
 func TestFlagsAndServer(t *testing.T) {

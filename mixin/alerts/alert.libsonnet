@@ -1,6 +1,7 @@
 // The shape every clawwatch alert shares: severity and remediation labels, a
 // static summary, a templated description and the runbook anchor named after
-// the alert.
+// the alert. The remediation label names an action of the remediator's
+// registry or none (remediator/actions' TestMixinRemediationLabelsAgree).
 {
   // duration spells a number of seconds the way an operator reads it.
   duration(seconds)::
@@ -10,7 +11,6 @@
 
   new(config, name, severity, remediation, expr, summary, description, forDuration=null, keepFiringFor=null):: {
     assert std.member(['critical', 'warning', 'info'], severity) : '%s: severity %s' % [name, severity],
-    assert std.member(['restart', 'restart_channel', 'cleanup_locks', 'cleanup_logs', 'rollback', 'none'], remediation) : '%s: remediation %s' % [name, remediation],
     assert std.endsWith(summary, '.') : '%s: the summary ends with a period' % name,
     alert: name,
     expr: expr,

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
 )
 
 // TestSnapshotRecordsTheHealthRPC: the evidence before a restart holds the

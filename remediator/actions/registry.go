@@ -43,6 +43,8 @@ type Spec struct {
 	// ByLabel: an alert's action label may name it. Otherwise only a policy
 	// may (exec, whose argv comes from the operator, never from alerts).
 	ByLabel bool
+	// Approval: the default policies hold it for a person's approval.
+	Approval bool
 	// Argv: it runs the policy's exec argv, which it then requires.
 	Argv bool
 }
@@ -132,12 +134,13 @@ func LabelNames() []string {
 	return out
 }
 
-// Configuration validation cannot import this package, which reads the
-// configuration, so the registry registers itself there, as Prometheus's
-// service discoveries register their configurations.
-func init() {
-	for _, a := range registry {
+// ConfigSpecs is what configuration loading (config.Load) knows of the
+// actions: which a policy or a label may name, and which need approval.
+func ConfigSpecs() []config.ActionSpec {
+	out := make([]config.ActionSpec, len(registry))
+	for i, a := range registry {
 		s := a.Spec()
-		config.RegisterAction(config.ActionSpec{Name: s.Name, ByLabel: s.ByLabel, Argv: s.Argv})
+		out[i] = config.ActionSpec{Name: s.Name, ByLabel: s.ByLabel, Approval: s.Approval, Argv: s.Argv}
 	}
+	return out
 }

@@ -57,11 +57,11 @@ func TestConfigValidationReadsTheRegistry(t *testing.T) {
 		if s.Argv {
 			policy += "    exec: [/bin/true]\n"
 		}
-		if _, err := config.Parse([]byte(target+policy), t.TempDir()); err != nil {
+		if _, err := config.Parse([]byte(target+policy), t.TempDir(), ConfigSpecs()); err != nil {
 			t.Errorf("%s: %v", s.Name, err)
 		}
 	}
-	_, err := config.Parse([]byte(target+"policies:\n  - name: p\n    matchers: ['a=\"b\"']\n    action: reboot\n"), t.TempDir())
+	_, err := config.Parse([]byte(target+"policies:\n  - name: p\n    matchers: ['a=\"b\"']\n    action: reboot\n"), t.TempDir(), ConfigSpecs())
 	if err == nil || !strings.Contains(err.Error(), strings.Join(Names(), ", ")) {
 		t.Errorf("unknown action: %v, want the registry's names", err)
 	}
@@ -70,7 +70,7 @@ func TestConfigValidationReadsTheRegistry(t *testing.T) {
 // The default policies route exactly the actions alert labels may name.
 func TestDefaultPoliciesCoverLabelActions(t *testing.T) {
 	var got []string
-	for _, p := range config.DefaultPolicies("remediation") {
+	for _, p := range config.DefaultPolicies("remediation", ConfigSpecs()) {
 		got = append(got, matcherActions(t, strings.Join(p.Matchers, ","))...)
 	}
 	slices.Sort(got)
@@ -122,33 +122,50 @@ func TestMixinRemediationLabelsAgree(t *testing.T) {
 	}
 }
 
-// Alertmanager routes to the remediator exactly the registry's label
-// actions, in the shipped configuration, the demo and the end-to-end loop.
+// routeMatchers route to the remediator every alert with a remediation
+// label but "none", so that a new action needs no route of its own.
+var routeMatchers = []string{`remediation=~".+"`, `remediation!="none"`}
+
+// Alertmanager routes to the remediator every action an alert may name and
+// nothing else, in the shipped configuration, the demo, the end-to-end loop
+// and the README; docs/configuration.md's by_label policy names those that
+// need no approval, as the default policies do.
 func TestRemediatorRoutesAgree(t *testing.T) {
-	files := []string{
-		"deploy/alertmanager/alertmanager.yml",
-		"deploy/demo.sh",
-		"e2e/loop_test.go",
+	route := strings.Join(routeMatchers, ",")
+	if got := matcherActions(t, route); !slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(append(Names(), "reboot")))) {
+		t.Errorf("the route selects %v", got)
 	}
-	want := slices.Sorted(slices.Values(LabelNames()))
-	for _, f := range files {
+	for _, f := range []string{"deploy/alertmanager/alertmanager.yml", "deploy/demo.sh", "e2e/loop_test.go", "README.md"} {
 		data, err := os.ReadFile(filepath.Join("..", "..", f))
 		if err != nil {
 			t.Fatal(err)
 		}
-		ms := routeRe.FindAllString(string(data), -1)
-		if len(ms) == 0 {
-			t.Errorf("%s: no remediation=~ matcher", f)
-		}
-		for _, m := range ms {
-			if got := slices.Sorted(slices.Values(matcherActions(t, m))); !slices.Equal(got, want) {
-				t.Errorf("%s: %s routes %v, the registry's label actions are %v", f, m, got, want)
+		for _, m := range routeMatchers {
+			if !strings.Contains(string(data), m) {
+				t.Errorf("%s: the remediator's route lacks %s", f, m)
 			}
 		}
 	}
+	var noApproval []string
+	for _, s := range ConfigSpecs() {
+		if s.ByLabel && !s.Approval {
+			noApproval = append(noApproval, s.Name)
+		}
+	}
+	data, err := os.ReadFile(filepath.Join("..", "..", "docs", "configuration.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := byLabelRe.FindAllString(string(data), -1)
+	if len(ms) != 1 {
+		t.Fatalf("docs/configuration.md: %d by_label matchers, want 1", len(ms))
+	}
+	if got := slices.Sorted(slices.Values(matcherActions(t, ms[0]))); !slices.Equal(got, slices.Sorted(slices.Values(noApproval))) {
+		t.Errorf("docs/configuration.md: by_label %s routes %v, the label actions without approval are %v", ms[0], got, noApproval)
+	}
 }
 
-var routeRe = regexp.MustCompile(`remediation\s*=~\s*"[^"]*"`)
+var byLabelRe = regexp.MustCompile(`remediation\s*=~\s*"[^"]*"`)
 
 // matcherActions is the actions a remediation label matcher selects.
 func matcherActions(t *testing.T, s string) []string {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
 	"github.com/clawwatch/clawwatch/remediator/config"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
@@ -33,7 +33,7 @@ func simEnv(t *testing.T, s *simtest.Sim, token, verify string) func(labels map[
     url: %s
 %s    driver: {kind: command, start: [/bin/true], stop: [/bin/true]}
     verify: {timeout: %s, interval: 50ms}
-`, s.URL, tokenLine, verify)), dir)
+`, s.URL, tokenLine, verify)), dir, ConfigSpecs())
 	if err != nil {
 		t.Fatal(err)
 	}

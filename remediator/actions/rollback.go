@@ -27,7 +27,7 @@ var ErrNoRollbackVersion = fmt.Errorf("%w: no other version that matches the ver
 type rollbackAction struct{}
 
 func (rollbackAction) Spec() Spec {
-	return Spec{Name: "rollback", Disruptive: true, Verified: true, RecordsVersion: true, ByLabel: true}
+	return Spec{Name: "rollback", Disruptive: true, Verified: true, RecordsVersion: true, ByLabel: true, Approval: true}
 }
 
 func (rollbackAction) Run(ctx context.Context, env *Env) (res Result, err error) {

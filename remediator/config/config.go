@@ -26,23 +26,20 @@ import (
 	"github.com/clawwatch/clawwatch/remediator/driver"
 )
 
-// ActionSpec is what validation knows of an action. The action registry
-// (package actions) reads this configuration, so this package cannot import
-// it: the registry registers every action here at init, as Prometheus's
-// service discoveries register their configurations.
+// ActionSpec is what validation and the default policies know of an
+// action. The action registry (package actions) reads this configuration,
+// so this package cannot import it: whoever loads a file hands it the
+// registry's specs (actions.ConfigSpecs).
 type ActionSpec struct {
 	Name string
 	// ByLabel: an alert's action label may name it.
 	ByLabel bool
+	// Approval: the default policies hold it for a person's approval.
+	Approval bool
 	// Argv: it runs the policy's exec argv, which it then requires; only
 	// a policy names it, since its argv comes from the operator.
 	Argv bool
 }
-
-var actionSpecs []ActionSpec
-
-// RegisterAction makes validation accept an action; called at init only.
-func RegisterAction(s ActionSpec) { actionSpecs = append(actionSpecs, s) }
 
 // Defaults, from the seeds' watchdog and emergency runbook.
 const (
@@ -104,13 +101,13 @@ const (
 	DefaultUpgradeObserve  = model.Duration(5 * time.Minute)
 	DefaultUpgradeInterval = model.Duration(15 * time.Second)
 	// DefaultUpgradeSettle is the mixin's rateWindow: an update that stops
-	// the gateway for minutes (`openclaw update` took 6–10 here) fires
-	// OpenClawGatewayDown and can fire OpenClawGatewayProbeFailuresHigh,
+	// the gateway for minutes fires OpenClawGatewayDown and can fire OpenClawGatewayProbeFailuresHigh,
 	// which stays firing until its failed probes leave that window.
 	DefaultUpgradeSettle    = model.Duration(5 * time.Minute)
 	DefaultUpgradeAlerts    = `ALERTS{alertstate="firing",alertname=~"OpenClaw.+",gateway="{target}"}`
 	DefaultUpgradeReasoning = `min(openclaw_reasoning_pass_ratio{gateway="{target}"})`
-	// DefaultUpgradeMinRatio is the mixin's reasoningPassRatio.
+	// DefaultUpgradeMinRatio is the mixin's reasoningPassRatio
+	// (TestUpgradeDefaultsAreTheMixins).
 	DefaultUpgradeMinRatio = 0.8
 )
 
@@ -471,17 +468,18 @@ func (b Bytes) MarshalYAML() (any, error) { return units.Base2Bytes(b).String(),
 
 // Load reads and validates a configuration file; relative paths are relative
 // to the file.
-func Load(path string) (*Config, error) {
-	return configpath.Load(path, Parse)
+func Load(path string, known []ActionSpec) (*Config, error) {
+	return configpath.Load(path, func(data []byte, dir string) (*Config, error) { return Parse(data, dir, known) })
 }
 
-// Parse parses and validates configuration text; dir resolves relative paths.
-func Parse(data []byte, dir string) (*Config, error) {
+// Parse parses and validates configuration text; dir resolves relative
+// paths, known are the actions a policy may name.
+func Parse(data []byte, dir string, known []ActionSpec) (*Config, error) {
 	c := &Config{}
 	if err := configpath.UnmarshalStrict(data, c); err != nil {
 		return nil, err
 	}
-	if err := c.validate(dir); err != nil {
+	if err := c.validate(dir, known); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -506,13 +504,22 @@ func (c *Config) TargetNames() []string {
 	return out
 }
 
-// DefaultPolicies apply when the file has none: the action label chooses the
-// action, and rollback waits for a human ("auto-pause, human confirms").
-func DefaultPolicies(actionLabel string) []*Policy {
-	return []*Policy{
-		{Name: "rollback_needs_approval", Matchers: []string{actionLabel + `="rollback"`}, Approval: true},
-		{Name: "by_label", Matchers: []string{actionLabel + `=~"restart|restart_channel|cleanup_locks|cleanup_logs"`}},
+// DefaultPolicies apply when the file has none: the action label chooses
+// among the actions it may name, and those that need approval (rollback)
+// wait for a person ("auto-pause, human confirms").
+func DefaultPolicies(actionLabel string, known []ActionSpec) []*Policy {
+	var out []*Policy
+	var byLabel []string
+	for _, a := range known {
+		switch {
+		case !a.ByLabel:
+		case a.Approval:
+			out = append(out, &Policy{Name: a.Name + "_needs_approval", Matchers: []string{actionLabel + `="` + a.Name + `"`}, Approval: true})
+		default:
+			byLabel = append(byLabel, a.Name)
+		}
 	}
+	return append(out, &Policy{Name: "by_label", Matchers: []string{actionLabel + `=~"` + strings.Join(byLabel, "|") + `"`}})
 }
 
 // The ranges of every count, size and duration key, listed in
@@ -557,7 +564,7 @@ func Ranges() []configpath.Bounds {
 
 var nameRe = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,62}$`)
 
-func (c *Config) validate(dir string) error {
+func (c *Config) validate(dir string, known []ActionSpec) error {
 	home, _ := os.UserHomeDir()
 	for _, f := range []struct{ key, v string }{
 		{"target_label", c.TargetLabel}, {"action_label", c.ActionLabel}, {"journal.path", c.Journal.Path},
@@ -634,7 +641,7 @@ func (c *Config) validate(dir string) error {
 	}
 	switch {
 	case c.Policies == nil: // left out, or policies: null
-		c.Policies = DefaultPolicies(c.ActionLabel)
+		c.Policies = DefaultPolicies(c.ActionLabel, known)
 	case len(c.Policies) == 0:
 		return errors.New("policies: an empty list matches no alert, so nothing would ever be done; leave the key out for the default policies, or list at least one")
 	}
@@ -643,7 +650,7 @@ func (c *Config) validate(dir string) error {
 		if p == nil {
 			return fmt.Errorf("policies[%d]: empty entry", i)
 		}
-		if err := p.validate(); err != nil {
+		if err := p.validate(known); err != nil {
 			return fmt.Errorf("policies[%d] (%s): %w", i, p.Name, err)
 		}
 		if names[p.Name] {
@@ -798,7 +805,7 @@ func (p *Package) validate(dir, home, backups string) error {
 	return nil
 }
 
-func (p *Policy) validate() error {
+func (p *Policy) validate(known []ActionSpec) error {
 	if !nameRe.MatchString(p.Name) {
 		return fmt.Errorf("name: %q must match %s", p.Name, nameRe)
 	}
@@ -813,13 +820,13 @@ func (p *Policy) validate() error {
 		}
 		p.matchers = append(p.matchers, ms...)
 	}
-	i := slices.IndexFunc(actionSpecs, func(s ActionSpec) bool { return s.Name == p.Action })
-	argv := i >= 0 && actionSpecs[i].Argv
+	i := slices.IndexFunc(known, func(s ActionSpec) bool { return s.Name == p.Action })
+	argv := i >= 0 && known[i].Argv
 	switch {
 	case p.Action == "":
 	case i < 0:
-		names := make([]string, len(actionSpecs))
-		for i, s := range actionSpecs {
+		names := make([]string, len(known))
+		for i, s := range known {
 			names[i] = s.Name
 		}
 		return fmt.Errorf("action: unknown action %q (one of %s)", p.Action, strings.Join(names, ", "))

@@ -16,7 +16,7 @@ targets:
 `
 
 func TestDefaults(t *testing.T) {
-	c, err := Parse([]byte(minimal), "/etc/clawwatch")
+	c, err := parse([]byte(minimal), "/etc/clawwatch")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func TestDefaults(t *testing.T) {
 // the keys it leaves out; a count or duration written as 0 is refused, since
 // 0 never meant "none" (left out is the default).
 func TestDefaultsWhenDecoding(t *testing.T) {
-	c, err := Parse([]byte(minimal+"journal: {retention: 48h}\nlimits: {max_attempts: 5}\nnotify: {url: http://127.0.0.1:1/hook}\n"), "/etc/clawwatch")
+	c, err := parse([]byte(minimal+"journal: {retention: 48h}\nlimits: {max_attempts: 5}\nnotify: {url: http://127.0.0.1:1/hook}\n"), "/etc/clawwatch")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,16 +48,16 @@ func TestDefaultsWhenDecoding(t *testing.T) {
 		len(tg.LogDirs) != 1 || tg.LogDirs[0] != "/tmp/openclaw" || !strings.HasSuffix(tg.StateDir, "/.openclaw") {
 		t.Errorf("target defaults: %+v", tg)
 	}
-	quiet, err := Parse([]byte(minimal+"limits: {circuit_quiet_period: 0s}\n"), "")
+	quiet, err := parse([]byte(minimal+"limits: {circuit_quiet_period: 0s}\n"), "")
 	if err != nil || *quiet.Limits.QuietPeriod != 0 {
 		t.Errorf("circuit_quiet_period: 0s must keep the circuit open until a reset: %v", err)
 	}
 	for _, zero := range []string{"workers: 0\n", "limits: {cooldown: 0s}\n", "diagnostics: {log_lines: 0}\n", "action_label: ''\n"} {
-		if _, err := Parse([]byte(minimal+zero), ""); err == nil || !strings.Contains(err.Error(), "leave the key out for the default") {
+		if _, err := parse([]byte(minimal+zero), ""); err == nil || !strings.Contains(err.Error(), "leave the key out for the default") {
 			t.Errorf("%q: %v, want a refusal", zero, err)
 		}
 	}
-	if _, err := Parse([]byte(strings.Replace(minimal, "driver:", "verify: {interval: 0s}\n    driver:", 1)), ""); err == nil ||
+	if _, err := parse([]byte(strings.Replace(minimal, "driver:", "verify: {interval: 0s}\n    driver:", 1)), ""); err == nil ||
 		!strings.Contains(err.Error(), "targets[0] (default): verify.interval: 0s is out of range [1ms, 1m]") {
 		t.Errorf("verify.interval 0s: %v", err)
 	}
@@ -70,7 +70,7 @@ func TestTargetToken(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "gateway.token"), []byte("s3cret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, err := Parse([]byte(strings.Replace(minimal, "driver:", "url: http://[::1]:18800/\n    token_file: gateway.token\n    driver:", 1)), dir)
+	c, err := parse([]byte(strings.Replace(minimal, "driver:", "url: http://[::1]:18800/\n    token_file: gateway.token\n    driver:", 1)), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestTargetToken(t *testing.T) {
 	if tg.Token() != "s3cret" || tg.TokenFile != filepath.Join(dir, "gateway.token") || tg.RPCAddr() != "[::1]:18800" {
 		t.Fatalf("token %q from %q, RPC address %q", tg.Token(), tg.TokenFile, tg.RPCAddr())
 	}
-	c, err = Parse([]byte(minimal), dir)
+	c, err = parse([]byte(minimal), dir)
 	if err != nil || c.Targets[0].Token() != "" || c.Targets[0].RPCAddr() != "127.0.0.1:18789" {
 		t.Fatalf("without token_file: %v %q %q", err, c.Targets[0].Token(), c.Targets[0].RPCAddr())
 	}
@@ -98,7 +98,7 @@ func TestExampleConfigInDocs(t *testing.T) {
 	if !ok {
 		t.Fatal("no yaml block in the remediator section")
 	}
-	if _, err := Parse([]byte(block), t.TempDir()); err != nil {
+	if _, err := parse([]byte(block), t.TempDir()); err != nil {
 		t.Fatalf("the documented example does not load: %v", err)
 	}
 }
@@ -130,7 +130,7 @@ func TestErrors(t *testing.T) {
 		{"empty token file", strings.Replace(minimal, "driver:", "token_file: /dev/null\n    driver:", 1), "token_file: /dev/null: empty"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Parse([]byte(tc.yaml), t.TempDir())
+			_, err := parse([]byte(tc.yaml), t.TempDir())
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}
@@ -141,11 +141,11 @@ func TestErrors(t *testing.T) {
 // Backups are off until a dir is set; then the defaults are OpenClaw's own
 // commands and a relative dir is read from the configuration's directory.
 func TestBackupDefaults(t *testing.T) {
-	c, err := Parse([]byte(minimal), "/etc/clawwatch")
+	c, err := parse([]byte(minimal), "/etc/clawwatch")
 	if err != nil || c.Targets[0].Backup.Dir != "" {
 		t.Fatalf("%v %+v", err, c.Targets[0].Backup)
 	}
-	c, err = Parse([]byte(strings.Replace(minimal, "driver:", "backup: {dir: backups}\n    update: {stop: true}\n    driver:", 1)), "/etc/clawwatch")
+	c, err = parse([]byte(strings.Replace(minimal, "driver:", "backup: {dir: backups}\n    update: {stop: true}\n    driver:", 1)), "/etc/clawwatch")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestBackupDefaults(t *testing.T) {
 // beside the backups, and the two directories may not contain each other.
 func TestPackageKeep(t *testing.T) {
 	with := func(p string) []byte { return []byte(strings.Replace(minimal, "driver:", p+"\n    driver:", 1)) }
-	c, err := Parse(with("backup: {dir: backups}\n    package: {dir: /opt/oc/lib/node_modules/openclaw}"), "/etc/clawwatch")
+	c, err := parse(with("backup: {dir: backups}\n    package: {dir: /opt/oc/lib/node_modules/openclaw}"), "/etc/clawwatch")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestPackageKeep(t *testing.T) {
 		"package: {dir: /opt/oc/pkg, keep_dir: /opt}":     "must not contain each other",
 		"package: {dir: /opt/oc, keep_dir: /k, keep: 0}":  "package.keep: 0 is out of range [1, 100]",
 	} {
-		if _, err := Parse(with(p), "/etc/clawwatch"); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := parse(with(p), "/etc/clawwatch"); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want %q", p, err, want)
 		}
 	}
@@ -182,7 +182,7 @@ func TestPackageKeep(t *testing.T) {
 
 // Known-bad releases: the built-in advisories, and those configured.
 func TestKnownBadReleases(t *testing.T) {
-	c, err := Parse([]byte("known_bad_releases:\n  - {version: 2026.9.5, reason: bad answers}\n  - {before: 2026.1.1, reason: old}\n"+minimal), "")
+	c, err := parse([]byte("known_bad_releases:\n  - {version: 2026.9.5, reason: bad answers}\n  - {before: 2026.1.1, reason: old}\n"+minimal), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func TestKnownBadReleases(t *testing.T) {
 		"{version: 2026.9.5}":                              "reason: empty",
 		"{before: latest, reason: x}":                      `before: "latest" is not a calendar version`,
 	} {
-		if _, err := Parse([]byte("known_bad_releases: ["+y+"]\n"+minimal), ""); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := parse([]byte("known_bad_releases: ["+y+"]\n"+minimal), ""); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want %q", y, err, want)
 		}
 	}
@@ -210,17 +210,17 @@ func TestKnownBadReleases(t *testing.T) {
 func TestLoadNamesTheFile(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "r.yml")
 	os.WriteFile(p, []byte("targets: [\n"), 0o600)
-	if _, err := Load(p); err == nil || !strings.Contains(err.Error(), p) {
+	if _, err := load(p); err == nil || !strings.Contains(err.Error(), p) {
 		t.Fatalf("%v", err)
 	}
 }
 
 func TestSizes(t *testing.T) {
-	c, err := Parse([]byte(strings.Replace(minimal, "driver:", "log_retention: {max_total_bytes: 512MiB}\n    driver:", 1)), "")
+	c, err := parse([]byte(strings.Replace(minimal, "driver:", "log_retention: {max_total_bytes: 512MiB}\n    driver:", 1)), "")
 	if err != nil || c.Targets[0].Logs.MaxTotalBytes != 512<<20 {
 		t.Fatalf("%v %v", err, c)
 	}
-	c, err = Parse([]byte(strings.Replace(minimal, "driver:", "log_retention: {max_total_bytes: 1000}\n    driver:", 1)), "")
+	c, err = parse([]byte(strings.Replace(minimal, "driver:", "log_retention: {max_total_bytes: 1000}\n    driver:", 1)), "")
 	if err != nil || c.Targets[0].Logs.MaxTotalBytes != 1000 {
 		t.Fatalf("%v %v", err, c)
 	}
@@ -232,7 +232,7 @@ func TestSizes(t *testing.T) {
 func TestUpdatePreflightDefaults(t *testing.T) {
 	target := func(extra string) *Target {
 		t.Helper()
-		c, err := Parse([]byte(`
+		c, err := parse([]byte(`
 targets:
   - name: default
     driver: {kind: process, start: [openclaw, gateway, run], env: [A=1`+extra), "/etc/clawwatch")
@@ -260,7 +260,7 @@ targets:
 	if want := []string{"A=1", "NODE_COMPILE_CACHE=/var/cache/node"}; !slices.Equal(off.CLIEnv(), want) {
 		t.Errorf("CLIEnv %q, want %q", off.CLIEnv(), want)
 	}
-	if _, err := Parse([]byte(minimal+"    update: {preflight: {dry_run: [openclaw, update, --dry-run]}}\n"), ""); err == nil ||
+	if _, err := parse([]byte(minimal+"    update: {preflight: {dry_run: [openclaw, update, --dry-run]}}\n"), ""); err == nil ||
 		!strings.Contains(err.Error(), "update.preflight.dry_run: no argument contains {version}") {
 		t.Errorf("a dry run without the version: %v", err)
 	}

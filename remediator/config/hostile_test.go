@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/clawwatch/clawwatch/remediator/driver"
 )
 
 // target is minimal's target with extra keys written into it.
@@ -31,7 +33,7 @@ func TestHostileValues(t *testing.T) {
 		{"kubernetes claim_ttl 1ms", kube(", deployment: gw, claim_ttl: 1ms"), `targets[0] (k): driver.claim_ttl: 1ms is out of range [1s, 1h]`},
 		{"kubernetes namespace", "targets:\n  - name: k\n    driver: {kind: kubernetes, namespace: ../x, deployment: gw}\n", `targets[0] (k): driver: namespace: "../x": a lowercase RFC 1123 label`},
 		{"another kind's key", docker(", unit: gw.service"), `line 3: unknown key unit`},
-		{"unknown kind", "targets:\n  - name: k\n    driver: {kind: nomad, job: gw}\n", `targets[0] (k): driver: kind: unknown driver "nomad" (command, docker, kubernetes, openclaw, process, systemd)`},
+		{"unknown kind", "targets:\n  - name: k\n    driver: {kind: nomad, job: gw}\n", `targets[0] (k): driver: kind: unknown driver "nomad" (` + strings.Join(driver.Kinds(), ", ") + ")"},
 		{"kubernetes two workloads", kube(", deployment: gw, statefulset: gw"), `targets[0] (k): driver: deployment, statefulset: exactly one is required for kind kubernetes`},
 		{"kubernetes workload name", kube(", deployment: Gw/x"), `targets[0] (k): driver: deployment: "Gw/x"`},
 		{"workers 1e9", minimal + "workers: 1e9\n", "workers: 1000000000 is out of range [1, 256]"},
@@ -81,7 +83,7 @@ func TestHostileValues(t *testing.T) {
 		{"unknown key in http_config", target("    http_config: {bearer: x}\n"), "unknown key bearer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Parse([]byte(tc.yaml), t.TempDir())
+			_, err := parse([]byte(tc.yaml), t.TempDir())
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}
@@ -97,7 +99,7 @@ var goism = regexp.MustCompile(`\b(config|model|yaml)\.[A-Za-z]|\btype \S|\bplai
 
 // TestShippedConfigsLoad: the configuration the compose stack ships loads.
 func TestShippedConfigsLoad(t *testing.T) {
-	if _, err := Load(filepath.Join("..", "..", "deploy", "compose", "remediator.yml")); err != nil {
+	if _, err := load(filepath.Join("..", "..", "deploy", "compose", "remediator.yml")); err != nil {
 		t.Fatal(err)
 	}
 }

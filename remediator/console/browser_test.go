@@ -14,7 +14,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
+	"github.com/clawwatch/clawwatch/internal/testing/remtest"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
 
@@ -130,7 +131,7 @@ func (b *browser) screenshot(name string) []byte {
 func TestConsoleInBrowser(t *testing.T) {
 	b := newBrowser(t)
 	r := newRig(t)
-	base := r.srv.URL + "/console"
+	base := r.Srv.URL + "/console"
 
 	// Sign in: the page asked for answers the form, the token opens it.
 	if code := b.open(base + "/approvals"); code != http.StatusUnauthorized {
@@ -149,7 +150,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	// A hung gateway; Alertmanager's webhook; the restart waits for a person.
 	r.sim.Fault(t, `{"kind":"hang"}`)
 	hung := r.fire("d4d4d4d4d4d4d4d4")
-	r.waitIncident(hung, 10*time.Second, inState(journal.StatePending))
+	r.WaitIncident(hung, 10*time.Second, remtest.InState(journal.StatePending))
 	b.open(base + "/approvals")
 	row := fmt.Sprintf(`tr[data-incident="%s"]`, hung)
 	if left := b.text(row + " .timeleft"); !strings.HasSuffix(left, "left") {
@@ -186,11 +187,11 @@ func TestConsoleInBrowser(t *testing.T) {
 	if ev := b.text(".evidence"); !strings.Contains(ev, "process.txt") || !strings.Contains(ev, "healthz.txt") || !strings.Contains(ev, "log-tail.txt") {
 		t.Errorf("evidence section %q", ev)
 	}
-	inc, _ := r.j.Incident(hung)
+	inc, _ := r.J.Incident(hung)
 	if len(inc.Actions) != 1 || inc.Actions[0].Result != journal.ResultSuccess {
 		t.Fatalf("journal: %+v", inc.Actions)
 	}
-	if err := healthy(r.sim.URL); err != nil {
+	if err := simtest.Healthy(r.sim.URL); err != nil {
 		t.Fatalf("the simulator after the approved restart: %v", err)
 	}
 	png := b.screenshot("incident")
@@ -205,7 +206,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("download link: %v", err)
 	}
 	c := r.signedIn()
-	dl := get(t, c, r.srv.URL+href.Value)
+	dl := get(t, c, r.Srv.URL+href.Value)
 	if dl.code != http.StatusOK || !strings.HasPrefix(dl.header.Get("Content-Disposition"), "attachment") || !strings.Contains(dl.body, "pid: ") {
 		t.Errorf("download %s: %d %v\n%s", href.Value, dl.code, dl.header, dl.body)
 	}
@@ -214,7 +215,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	// the restart verified healthy waits for a person, who approves it here.
 	r.upgrade(badVersion)
 	rollback := r.fireAlert(rollbackAlert, "c9c9c9c9c9c9c9c9")
-	r.waitIncident(rollback, 10*time.Second, inState(journal.StatePending))
+	r.WaitIncident(rollback, 10*time.Second, remtest.InState(journal.StatePending))
 	b.open(base + "/approvals")
 	if code := b.click(fmt.Sprintf(`tr[data-incident="%s"] form.approve button`, rollback)); code != http.StatusOK {
 		t.Fatalf("approve the rollback: %d", code)
@@ -237,7 +238,7 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	// Rejected, with a reason that is shown as text, not markup.
 	rejected := r.fire("e5e5e5e5e5e5e5e5")
-	r.waitIncident(rejected, 10*time.Second, inState(journal.StatePending))
+	r.WaitIncident(rejected, 10*time.Second, remtest.InState(journal.StatePending))
 	b.open(base + "/incidents/" + rejected)
 	b.do("reason", chromedp.SendKeys(chromedp.CSS("#pending form.reject input[name=reason]"), "<b>not during the demo</b>"))
 	if code := b.click("#pending form.reject button"); code != http.StatusOK || !strings.Contains(b.text("#outcome"), "Rejected") {
@@ -246,14 +247,14 @@ func TestConsoleInBrowser(t *testing.T) {
 	if got := b.text("#reason"); got != "rejected: <b>not during the demo</b>" {
 		t.Errorf("reason on the page %q", got)
 	}
-	if inc, _ := r.j.Incident(rejected); inc.Decision != journal.DecisionRejected || len(inc.Actions) != 0 {
+	if inc, _ := r.J.Incident(rejected); inc.Decision != journal.DecisionRejected || len(inc.Actions) != 0 {
 		t.Errorf("journal after reject: %+v", inc)
 	}
 
 	// Someone else (the CLI) rejects while the page is open: approving
 	// then is a 409 that says so.
 	raced := r.fire("f6f6f6f6f6f6f6f6")
-	r.waitIncident(raced, 10*time.Second, inState(journal.StatePending))
+	r.WaitIncident(raced, 10*time.Second, remtest.InState(journal.StatePending))
 	b.open(base + "/incidents/" + raced)
 	if code, body := r.api(http.MethodPost, "/api/v1/incidents/"+raced+"/reject?reason=handled+by+hand", ""); code != http.StatusOK {
 		t.Fatalf("reject through the API: %d %s", code, body)
@@ -268,7 +269,7 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	// The approval expires while the page is open.
 	late := r.fire("a7a7a7a7a7a7a7a7")
-	r.waitIncident(late, 10*time.Second, inState(journal.StatePending))
+	r.WaitIncident(late, 10*time.Second, remtest.InState(journal.StatePending))
 	b.open(base + "/incidents/" + late)
 	r.clock.Advance(2 * time.Hour)
 	if code := b.click("#pending form.approve button"); code != http.StatusConflict {
@@ -277,7 +278,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	if got := b.text("#conflict"); !strings.Contains(got, "Too late: the approval expired") {
 		t.Errorf("conflict %q", got)
 	}
-	if inc, _ := r.j.Incident(late); inc.Decision != journal.DecisionExpired || len(inc.Actions) != 0 {
+	if inc, _ := r.J.Incident(late); inc.Decision != journal.DecisionExpired || len(inc.Actions) != 0 {
 		t.Errorf("journal after the late approval: %+v", inc)
 	}
 
@@ -286,7 +287,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	// nothing changes.
 	r.clock.Advance(-2 * time.Hour)
 	target := r.fire("b8b8b8b8b8b8b8b8")
-	r.waitIncident(target, 10*time.Second, inState(journal.StatePending))
+	r.WaitIncident(target, 10*time.Second, remtest.InState(journal.StatePending))
 	b.open(base + "/incidents/" + target)
 	token := b.value("#pending form.approve input[name=csrf]")
 	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -300,13 +301,13 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("cross-site POST answered %d", code)
 	}
 	b.screenshot("cross-site-refused")
-	if inc, _ := r.j.Incident(target); inc.State != journal.StatePending || inc.Approved {
+	if inc, _ := r.J.Incident(target); inc.State != journal.StatePending || inc.Approved {
 		t.Fatalf("the cross-site POST changed the incident: %+v", inc)
 	}
 
 	// Targets: the version the restart verified healthy; an open circuit
 	// closed by hand.
-	err = r.j.Update(func(tx journal.Tx) error {
+	err = r.J.Update(func(tx journal.Tx) error {
 		ts, err := tx.Target("default")
 		if err != nil {
 			return err
@@ -328,7 +329,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	if code := b.click(`tr[data-target="default"] button`); code != http.StatusOK || !strings.Contains(b.text("#outcome"), "closed") {
 		t.Fatalf("reset circuit: %d", code)
 	}
-	if ts, _ := r.j.Target("default"); ts.CircuitOpen {
+	if ts, _ := r.J.Target("default"); ts.CircuitOpen {
 		t.Fatalf("circuit still open: %+v", ts)
 	}
 
@@ -340,6 +341,3 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	}
 }
-
-// healthy is simtest.Healthy, under the name these tests use.
-var healthy = simtest.Healthy

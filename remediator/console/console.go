@@ -28,25 +28,25 @@ import (
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
 
-// Backend is what the pages read and change: the remediator. It is an
-// interface so that the console depends on the remediator's behaviour, not
-// on its insides.
+// Backend is what the pages read and change: the remediator's incidents
+// (incident.Incidents). It is an interface so that the console depends on
+// their behaviour, not on their insides.
 type Backend interface {
-	Incidents(journal.Filter) ([]*journal.Incident, error)
-	// Incident returns an error wrapping journal.ErrNotFound for an
-	// unknown id.
-	Incident(id string) (*journal.Incident, error)
-	// TargetStates is the gate's state of every configured target.
-	TargetStates() ([]*journal.Target, error)
+	List(journal.Filter) ([]*journal.Incident, error)
+	// Get returns an error wrapping journal.ErrNotFound for an unknown id.
+	Get(id string) (*journal.Incident, error)
+	// Targets is the gate's state of every configured target.
+	Targets() ([]*journal.Target, error)
 	Approve(id string) (*journal.Incident, error)
 	Reject(id, reason string) (*journal.Incident, error)
 	ResetCircuit(target string) error
-	Config() *config.Config
 }
 
 // Options configure the console.
 type Options struct {
 	Backend Backend
+	// Config is the remediator's live configuration.
+	Config func() *config.Config
 	// Token checks a bearer token typed into the sign-in form. Nil when the
 	// remediator takes no bearer token: then the requests that reach the
 	// console were authenticated by exporter-toolkit (basic auth, client
@@ -91,8 +91,8 @@ type Console struct {
 
 // New builds the console.
 func New(o Options) (*Console, error) {
-	if o.Backend == nil {
-		return nil, errors.New("console: no backend")
+	if o.Backend == nil || o.Config == nil {
+		return nil, errors.New("console: no backend or no configuration")
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -14,6 +14,7 @@ import (
 
 	amtemplate "github.com/prometheus/alertmanager/template"
 
+	"github.com/clawwatch/clawwatch/internal/testing/remtest"
 	"github.com/clawwatch/clawwatch/remediator/console"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
@@ -24,18 +25,18 @@ import (
 func TestEveryPageRefusesUnauthenticatedRequests(t *testing.T) {
 	r := newRig(t)
 	id := r.fire("a1a1a1a1a1a1a1a1")
-	r.waitIncident(id, 10*time.Second, inState(journal.StatePending))
+	r.WaitIncident(id, 10*time.Second, remtest.InState(journal.StatePending))
 
 	jar, _ := cookiejar.New(nil)
 	stranger := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	// A forged cookie is no session.
-	jar.SetCookies(mustURL(t, r.srv.URL+"/console/"), []*http.Cookie{{Name: "clawwatch_console", Value: "forged", Path: "/console/"}})
+	jar.SetCookies(mustURL(t, r.Srv.URL+"/console/"), []*http.Cookie{{Name: "clawwatch_console", Value: "forged", Path: "/console/"}})
 	for _, path := range []string{
 		"/console/", "/console/incidents", "/console/incidents?state=pending", "/console/incidents/" + id,
 		"/console/incidents/" + id + "/evidence/20260101T000000.000Z-default-" + id + "/process.txt",
 		"/console/approvals", "/console/targets", "/console/alerts/a1a1a1a1a1a1a1a1/2026-01-01T00:00:00Z",
 	} {
-		p := get(t, stranger, r.srv.URL+path)
+		p := get(t, stranger, r.Srv.URL+path)
 		// The sign-in form names the page asked for (to return to it),
 		// nothing of its content.
 		if p.code != http.StatusUnauthorized || !strings.Contains(p.body, `id="sign-in"`) ||
@@ -52,7 +53,7 @@ func TestEveryPageRefusesUnauthenticatedRequests(t *testing.T) {
 	} {
 		// Same-origin, as far as the cross-origin check can tell: only the
 		// missing session refuses it.
-		req, _ := http.NewRequest(http.MethodPost, r.srv.URL+path, strings.NewReader("csrf=x&reason=y"))
+		req, _ := http.NewRequest(http.MethodPost, r.Srv.URL+path, strings.NewReader("csrf=x&reason=y"))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Sec-Fetch-Site", "same-origin")
 		resp, err := stranger.Do(req)
@@ -64,12 +65,12 @@ func TestEveryPageRefusesUnauthenticatedRequests(t *testing.T) {
 			t.Errorf("POST %s without a session: %d", path, resp.StatusCode)
 		}
 	}
-	if inc, _ := r.j.Incident(id); inc.State != journal.StatePending {
+	if inc, _ := r.J.Incident(id); inc.State != journal.StatePending {
 		t.Fatalf("a refused request changed the incident: %+v", inc)
 	}
 	// The stylesheet is the one thing served before sign-in: the sign-in
 	// page needs it, and it says nothing.
-	if p := get(t, stranger, r.srv.URL+"/console/static/console.css"); p.code != http.StatusOK || !strings.HasPrefix(p.header.Get("Content-Type"), "text/css") {
+	if p := get(t, stranger, r.Srv.URL+"/console/static/console.css"); p.code != http.StatusOK || !strings.HasPrefix(p.header.Get("Content-Type"), "text/css") {
 		t.Errorf("stylesheet: %d %s", p.code, p.header.Get("Content-Type"))
 	}
 }
@@ -80,24 +81,24 @@ func TestSignIn(t *testing.T) {
 	r := newRig(t)
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
-	p := postForm(t, c, r.srv.URL+"/console/sign-in", url.Values{"token": {"wrong"}, "next": {"/console/targets"}})
+	p := postForm(t, c, r.Srv.URL+"/console/sign-in", url.Values{"token": {"wrong"}, "next": {"/console/targets"}})
 	if p.code != http.StatusUnauthorized || !strings.Contains(p.body, "not the remediator&#39;s bearer token") {
 		t.Fatalf("wrong token: %d\n%s", p.code, p.body)
 	}
-	if get(t, c, r.srv.URL+"/console/targets").code != http.StatusUnauthorized {
+	if get(t, c, r.Srv.URL+"/console/targets").code != http.StatusUnauthorized {
 		t.Fatal("a wrong token opened a session")
 	}
 	// next outside the console lands on the incidents page.
-	p = postForm(t, c, r.srv.URL+"/console/sign-in", url.Values{"token": {r.token}, "next": {"//evil.example/console/x"}})
+	p = postForm(t, c, r.Srv.URL+"/console/sign-in", url.Values{"token": {r.token}, "next": {"//evil.example/console/x"}})
 	if p.code != http.StatusOK || !strings.Contains(p.body, `id="filters"`) {
 		t.Fatalf("sign-in: %d\n%s", p.code, p.body)
 	}
-	for _, ck := range jar.Cookies(mustURL(t, r.srv.URL+"/console/")) {
+	for _, ck := range jar.Cookies(mustURL(t, r.Srv.URL+"/console/")) {
 		if ck.Name == "clawwatch_console" && strings.Contains(ck.Value, r.token) {
 			t.Fatal("the cookie holds the token")
 		}
 	}
-	if p := get(t, c, r.srv.URL+"/console/targets"); p.code != http.StatusOK || !strings.Contains(p.body, `data-target="default"`) {
+	if p := get(t, c, r.Srv.URL+"/console/targets"); p.code != http.StatusOK || !strings.Contains(p.body, `data-target="default"`) {
 		t.Fatalf("targets after sign-in: %d\n%s", p.code, p.body)
 	}
 
@@ -108,16 +109,16 @@ func TestSignIn(t *testing.T) {
 	if err := r.bearer.Reload(); err != nil {
 		t.Fatal(err)
 	}
-	if p := get(t, c, r.srv.URL+"/console/targets"); p.code != http.StatusUnauthorized {
+	if p := get(t, c, r.Srv.URL+"/console/targets"); p.code != http.StatusUnauthorized {
 		t.Fatalf("the session outlived the token: %d", p.code)
 	}
 	r.token = "rotated-console-token"
 	c = r.signedIn()
-	p = get(t, c, r.srv.URL+"/console/approvals")
-	if p = postForm(t, c, r.srv.URL+"/console/sign-out", url.Values{"csrf": {csrfOf(t, p.body)}}); p.code != http.StatusOK || !strings.Contains(p.body, `id="sign-in"`) {
+	p = get(t, c, r.Srv.URL+"/console/approvals")
+	if p = postForm(t, c, r.Srv.URL+"/console/sign-out", url.Values{"csrf": {csrfOf(t, p.body)}}); p.code != http.StatusOK || !strings.Contains(p.body, `id="sign-in"`) {
 		t.Fatalf("sign-out: %d\n%s", p.code, p.body)
 	}
-	if p := get(t, c, r.srv.URL+"/console/approvals"); p.code != http.StatusUnauthorized {
+	if p := get(t, c, r.Srv.URL+"/console/approvals"); p.code != http.StatusUnauthorized {
 		t.Fatalf("after sign-out: %d", p.code)
 	}
 }
@@ -128,11 +129,11 @@ func TestSignIn(t *testing.T) {
 func TestForgedPostsChangeNothing(t *testing.T) {
 	r := newRig(t)
 	id := r.fire("b2b2b2b2b2b2b2b2")
-	r.waitIncident(id, 10*time.Second, inState(journal.StatePending))
+	r.WaitIncident(id, 10*time.Second, remtest.InState(journal.StatePending))
 	c := r.signedIn()
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	token := csrfOf(t, get(t, c, r.srv.URL+"/console/incidents/"+id).body)
-	approve := r.srv.URL + "/console/incidents/" + id + "/approve"
+	token := csrfOf(t, get(t, c, r.Srv.URL+"/console/incidents/"+id).body)
+	approve := r.Srv.URL + "/console/incidents/" + id + "/approve"
 	for _, tc := range []struct {
 		name    string
 		headers map[string]string
@@ -159,14 +160,14 @@ func TestForgedPostsChangeNothing(t *testing.T) {
 			t.Errorf("%s: %d, want %d", tc.name, resp.StatusCode, tc.want)
 		}
 	}
-	if inc, _ := r.j.Incident(id); inc.State != journal.StatePending {
+	if inc, _ := r.J.Incident(id); inc.State != journal.StatePending {
 		t.Fatalf("a forged POST changed the incident: %+v", inc)
 	}
-	p := postForm(t, c, r.srv.URL+"/console/incidents/"+id+"/reject", url.Values{"csrf": {token}, "reason": {"not\nnow <b>"}})
+	p := postForm(t, c, r.Srv.URL+"/console/incidents/"+id+"/reject", url.Values{"csrf": {token}, "reason": {"not\nnow <b>"}})
 	if p.code != http.StatusSeeOther || p.header.Get("Location") != "/console/incidents/"+id+"?outcome=rejected" {
 		t.Fatalf("reject with the form token: %d %v\n%s", p.code, p.header, p.body)
 	}
-	if inc, _ := r.j.Incident(id); inc.Decision != journal.DecisionRejected || inc.Reason != "rejected: not now <b>" {
+	if inc, _ := r.J.Incident(id); inc.Decision != journal.DecisionRejected || inc.Reason != "rejected: not now <b>" {
 		t.Fatalf("after the reject: %+v", inc)
 	}
 	// Too late now: 409, said plainly.
@@ -181,13 +182,13 @@ func TestForgedPostsChangeNothing(t *testing.T) {
 func TestAlertmanagerTemplateLinksToTheIncident(t *testing.T) {
 	r := newRig(t)
 	id := r.fire("c3c3c3c3c3c3c3c3")
-	inc := r.waitIncident(id, 10*time.Second, inState(journal.StatePending))
+	inc := r.WaitIncident(id, 10*time.Second, remtest.InState(journal.StatePending))
 	tmpl, err := amtemplate.FromGlobs([]string{filepath.Join("..", "..", "deploy", "alertmanager", "templates", "*.tmpl")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The operator sets the remediator's URL in the template file.
-	if err := tmpl.Parse(strings.NewReader(`{{ define "clawwatch.remediator.url" }}` + r.srv.URL + `{{ end }}`)); err != nil {
+	if err := tmpl.Parse(strings.NewReader(`{{ define "clawwatch.remediator.url" }}` + r.Srv.URL + `{{ end }}`)); err != nil {
 		t.Fatal(err)
 	}
 	data := &amtemplate.Data{Alerts: amtemplate.Alerts{{
@@ -228,7 +229,7 @@ func TestOverviewDashboardUID(t *testing.T) {
 // proxy's) is trusted.
 func TestBehindAProxyAtTheExternalURL(t *testing.T) {
 	r := newRig(t)
-	con, err := console.New(console.Options{Backend: r.rem, Token: r.bearer.Matches, ExternalURL: mustURL(t, "https://ops.example/remediator/")})
+	con, err := console.New(console.Options{Backend: r.Rem.Incidents(), Config: r.Rem.Config, Token: r.bearer.Matches, ExternalURL: mustURL(t, "https://ops.example/remediator/")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -117,7 +117,7 @@ func (c *Console) evidenceFile(w http.ResponseWriter, r *http.Request, s *sessio
 		c.fail(w, s, http.StatusNotFound, "No such evidence for incident "+id+".")
 		return
 	}
-	root, err := os.OpenRoot(c.o.Backend.Config().Diagnostics.Dir)
+	root, err := os.OpenRoot(c.o.Config().Diagnostics.Dir)
 	if err != nil {
 		c.fail(w, s, http.StatusNotFound, "diagnostics directory: "+err.Error())
 		return

@@ -101,13 +101,13 @@ func (c *Console) incidentsPage(w http.ResponseWriter, r *http.Request, s *sessi
 	v := incidentsView{
 		State: q.Get("state"), Target: q.Get("target"), AlertName: q.Get("alertname"), Limit: pageLimit,
 		States:  []string{journal.StateReceived, journal.StatePending, journal.StateQueued, journal.StateRunning, journal.StateDone},
-		Targets: c.o.Backend.Config().TargetNames(),
+		Targets: c.o.Config().TargetNames(),
 	}
 	f := journal.Filter{State: v.State, Target: v.Target, Limit: pageLimit}
 	if v.AlertName != "" {
 		f.Limit = 0 // filtered here, then bounded
 	}
-	incs, err := c.o.Backend.Incidents(f)
+	incs, err := c.o.Backend.List(f)
 	if err != nil {
 		c.fail(w, s, http.StatusServiceUnavailable, "journal: "+err.Error())
 		return
@@ -168,7 +168,7 @@ func (c *Console) incidentPage(w http.ResponseWriter, r *http.Request, s *sessio
 }
 
 func (c *Console) loadIncident(w http.ResponseWriter, s *session, id string) (*journal.Incident, bool) {
-	inc, err := c.o.Backend.Incident(id)
+	inc, err := c.o.Backend.Get(id)
 	switch {
 	case errors.Is(err, journal.ErrNotFound):
 		c.fail(w, s, http.StatusNotFound, "No incident "+id+" in the journal (finished incidents are pruned after the journal's retention).")
@@ -181,7 +181,7 @@ func (c *Console) loadIncident(w http.ResponseWriter, s *session, id string) (*j
 }
 
 func (c *Console) incidentView(inc *journal.Incident) incidentView {
-	cfg := c.o.Backend.Config()
+	cfg := c.o.Config()
 	v := incidentView{Inc: inc, Steps: timeline(inc), Labels: sorted(inc.Labels), Annotations: sorted(inc.Annotations)}
 	v.Evidence, v.EvidenceErr = c.evidence(cfg.Diagnostics.Dir, inc.ID)
 	v.Links = c.links(cfg, inc)
@@ -285,7 +285,7 @@ type pendingView struct {
 }
 
 func (c *Console) approvalsPage(w http.ResponseWriter, r *http.Request, s *session) {
-	incs, err := c.o.Backend.Incidents(journal.Filter{State: journal.StatePending, Limit: pageLimit})
+	incs, err := c.o.Backend.List(journal.Filter{State: journal.StatePending, Limit: pageLimit})
 	if err != nil {
 		c.fail(w, s, http.StatusServiceUnavailable, "journal: "+err.Error())
 		return
@@ -365,12 +365,12 @@ type targetsView struct {
 
 func (c *Console) targetsPage(w http.ResponseWriter, r *http.Request, s *session) {
 	reset := r.URL.Query().Get("reset")
-	states, err := c.o.Backend.TargetStates()
+	states, err := c.o.Backend.Targets()
 	if err != nil {
 		c.fail(w, s, http.StatusServiceUnavailable, "journal: "+err.Error())
 		return
 	}
-	l := c.o.Backend.Config().Limits
+	l := c.o.Config().Limits
 	now := c.o.Now()
 	v := targetsView{}
 	for _, ts := range states {
@@ -402,7 +402,7 @@ func (c *Console) resetCircuit(w http.ResponseWriter, r *http.Request, s *sessio
 	name := r.PathValue("name")
 	if err := c.o.Backend.ResetCircuit(name); err != nil {
 		status := http.StatusServiceUnavailable
-		if c.o.Backend.Config().Target(name) == nil {
+		if c.o.Config().Target(name) == nil {
 			status = http.StatusNotFound
 		}
 		c.fail(w, s, status, "Reset circuit: "+err.Error())

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -21,14 +20,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/promslog"
 
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
-	"github.com/clawwatch/clawwatch/remediator"
+	"github.com/clawwatch/clawwatch/internal/testing/remtest"
+	"github.com/clawwatch/clawwatch/internal/testing/remtest/harness"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
 	"github.com/clawwatch/clawwatch/remediator/auth"
-	"github.com/clawwatch/clawwatch/remediator/config"
 	"github.com/clawwatch/clawwatch/remediator/console"
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
@@ -37,18 +35,14 @@ import (
 // the bearer token, console beside it), acting on a simulator with the
 // process driver.
 type rig struct {
+	*harness.Harness
 	t         *testing.T
 	bearer    *auth.Bearer
 	tokenFile string
 	simArgv   []string // the simulator without --version
 	sim       *simtest.Sim
-	rem       *remediator.Remediator
-	j         *journal.Journal
-	srv       *httptest.Server
 	token     string
 	clock     *offsetClock
-	logs      *simtest.Buffer
-	cfg       *config.Config
 }
 
 // offsetClock is the wall clock moved forward by hand, for expiry.
@@ -61,7 +55,6 @@ const testToken = "s3cret-console-token"
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	dir := t.TempDir()
 	sim := simtest.Start(t, simtest.Options{Version: goodVersion})
 	t.Cleanup(func() { simtest.KillListener(sim.Port) })
 	_, ctl, _ := strings.Cut(sim.ControlURL, "http://")
@@ -87,12 +80,8 @@ targets:
     verify: {timeout: 20s, interval: 100ms}
     rollback: {command: %s}
     driver: {kind: process, start: %s, output: %s}
-`, sim.URL, sim.StateDir, sim.LogDir, update, start, filepath.Join(dir, "gateway.out"))
-	cfg, err := config.Parse([]byte(cfgYAML), dir)
-	if err != nil {
-		t.Fatalf("config: %v\n%s", err, cfgYAML)
-	}
-	tokenFile := filepath.Join(dir, "token")
+`, sim.URL, sim.StateDir, sim.LogDir, update, start, filepath.Join(t.TempDir(), "gateway.out"))
+	tokenFile := filepath.Join(t.TempDir(), "token")
 	if err := os.WriteFile(tokenFile, []byte(testToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -100,39 +89,21 @@ targets:
 	if err != nil {
 		t.Fatal(err)
 	}
-	j, err := journal.Open(cfg.Journal.Path, journal.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &rig{t: t, bearer: bearer, tokenFile: tokenFile, simArgv: simArgv, sim: sim, j: j, token: testToken, clock: &offsetClock{}, logs: &simtest.Buffer{}, cfg: cfg}
-	logger := promslog.New(&promslog.Config{Writer: r.logs})
-	r.rem, err = remediator.New(cfg, j, prometheus.NewRegistry(), logger, remediator.Options{Now: r.clock.Now, Housekeeping: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.rem.Start(); err != nil {
-		t.Fatal(err)
-	}
-	con, err := console.New(console.Options{
-		Backend: r.rem, Token: bearer.Matches, Logger: logger, Now: r.clock.Now,
-		PrometheusURL: mustURL(t, "http://prometheus.example:9090"), GrafanaURL: mustURL(t, "http://grafana.example:3000/"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The same mux as openclaw-remediator's.
-	mux := http.NewServeMux()
-	mux.Handle("/api/", r.rem.Handler(bearer.Wrap))
-	mux.Handle(console.Path, con.Handler())
-	r.srv = httptest.NewServer(mux)
-	t.Cleanup(func() {
-		r.srv.Close()
-		r.rem.Close()
-		j.Close()
-		if t.Failed() {
-			t.Logf("remediator log:\n%s", r.logs)
+	r := &rig{t: t, bearer: bearer, tokenFile: tokenFile, simArgv: simArgv, sim: sim, token: testToken, clock: &offsetClock{}}
+	r.Harness = harness.NewWith(t, cfgYAML, harness.Options{Now: r.clock.Now, Housekeeping: 50 * time.Millisecond, Serve: func(h *harness.Harness) http.Handler {
+		con, err := console.New(console.Options{
+			Backend: h.Rem.Incidents(), Config: h.Rem.Config, Token: bearer.Matches, Logger: promslog.New(&promslog.Config{Writer: h.Logs}), Now: r.clock.Now,
+			PrometheusURL: mustURL(t, "http://prometheus.example:9090"), GrafanaURL: mustURL(t, "http://grafana.example:3000/"),
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-	})
+		// The same mux as openclaw-remediator's.
+		mux := http.NewServeMux()
+		mux.Handle("/api/", h.Rem.Handler(bearer.Wrap))
+		mux.Handle(console.Path, con.Handler())
+		return mux
+	}})
 	return r
 }
 
@@ -167,13 +138,9 @@ func (r *rig) fire(fp string) string { return r.fireAlert(hungAlert, fp) }
 // minutes ago.
 func (r *rig) fireAlert(f fixture, fp string) string {
 	r.t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "alertmanager", f.file))
-	if err != nil {
-		r.t.Fatal(err)
-	}
 	startsAt := r.clock.Now().Add(-2 * time.Minute).UTC().Truncate(time.Millisecond)
-	body := strings.NewReplacer(f.fingerprint, fp, f.startsAt, startsAt.Format(time.RFC3339Nano)).Replace(string(data))
-	code, out := r.api(http.MethodPost, "/api/v1/alerts", body)
+	body := remtest.Fixture(r.t, f.file, f.fingerprint, fp, f.startsAt, startsAt.Format(time.RFC3339Nano))
+	code, out := r.api(http.MethodPost, "/api/v1/alerts", string(body))
 	if code != http.StatusOK {
 		r.t.Fatalf("webhook: %d %s", code, out)
 	}
@@ -183,7 +150,7 @@ func (r *rig) fireAlert(f fixture, fp string) string {
 // api calls the remediator's API with the bearer token.
 func (r *rig) api(method, path, body string) (int, string) {
 	r.t.Helper()
-	req, err := http.NewRequest(method, r.srv.URL+path, strings.NewReader(body))
+	req, err := http.NewRequest(method, r.Srv.URL+path, strings.NewReader(body))
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -196,28 +163,6 @@ func (r *rig) api(method, path, body string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
-}
-
-func (r *rig) waitIncident(id string, timeout time.Duration, cond func(*journal.Incident) error) *journal.Incident {
-	r.t.Helper()
-	var inc *journal.Incident
-	simtest.Eventually(r.t, timeout, func() error {
-		var err error
-		if inc, err = r.j.Incident(id); err != nil {
-			return err
-		}
-		return cond(inc)
-	})
-	return inc
-}
-
-func inState(state string) func(*journal.Incident) error {
-	return func(inc *journal.Incident) error {
-		if inc.State != state {
-			return fmt.Errorf("incident %s is %s (%s)", inc.ID, inc.State, inc.Reason)
-		}
-		return nil
-	}
 }
 
 // page is one plain HTTP request, for what a browser does not show: status
@@ -256,7 +201,7 @@ func (r *rig) signedIn() *http.Client {
 	r.t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
-	p := postForm(r.t, c, r.srv.URL+"/console/sign-in", url.Values{"token": {r.token}, "next": {"/console/approvals"}})
+	p := postForm(r.t, c, r.Srv.URL+"/console/sign-in", url.Values{"token": {r.token}, "next": {"/console/approvals"}})
 	if p.code != http.StatusOK || !strings.Contains(p.body, "Pending approvals") {
 		r.t.Fatalf("sign-in: %d\n%s", p.code, p.body)
 	}
@@ -296,6 +241,6 @@ func (r *rig) waitVersion(want string) {
 		if err != nil || v.Version != want {
 			return fmt.Errorf("gateway reports %q (%v), want %q", v.Version, err, want)
 		}
-		return healthy(r.sim.URL)
+		return simtest.Healthy(r.sim.URL)
 	})
 }

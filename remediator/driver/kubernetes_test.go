@@ -16,8 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
 	"github.com/clawwatch/clawwatch/internal/testing/kube"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
 	"github.com/clawwatch/clawwatch/remediator/driver"
 )
 

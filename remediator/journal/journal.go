@@ -210,6 +210,10 @@ func (t *Target) RecordRevision(v, revision string) {
 var (
 	bucketIncidents = []byte("incidents")
 	bucketTargets   = []byte("targets")
+	// bucketPending indexes the incidents that wait for approval: id →
+	// since when (RFC 3339). put keeps it in the transaction that changes
+	// the incident; Recover rebuilds it.
+	bucketPending = []byte("pending")
 )
 
 // ErrNotFound is returned for an unknown incident id.
@@ -267,7 +271,7 @@ func Open(path string, o Options) (*Journal, error) {
 			return openError(path, o.LockTimeout, err)
 		}
 		err = db.Update(func(tx *bolt.Tx) error {
-			for _, b := range [][]byte{bucketIncidents, bucketTargets} {
+			for _, b := range [][]byte{bucketIncidents, bucketTargets, bucketPending} {
 				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 					return err
 				}
@@ -356,7 +360,7 @@ func (j *Journal) Admit(alerts []*Incident, now time.Time) ([]Admission, error) 
 				inc.Status = "resolved"
 				inc.ResolvedAt = &now
 			}
-			if err := put(b, &inc); err != nil {
+			if err := put(tx, &inc); err != nil {
 				return err
 			}
 			out = append(out, Admission{Incident: &inc, Known: true})
@@ -369,12 +373,54 @@ func (j *Journal) Admit(alerts []*Incident, now time.Time) ([]Admission, error) 
 	return out, nil
 }
 
-func put(b *bolt.Bucket, inc *Incident) error {
+// put stores an incident and keeps the index of those pending.
+func put(tx *bolt.Tx, inc *Incident) error {
 	data, err := json.Marshal(inc)
 	if err != nil {
 		return fmt.Errorf("encode incident %s: %w", inc.ID, err)
 	}
-	return b.Put([]byte(inc.ID), data)
+	if err := tx.Bucket(bucketIncidents).Put([]byte(inc.ID), data); err != nil {
+		return err
+	}
+	return index(tx.Bucket(bucketPending), inc)
+}
+
+// index notes a pending incident, since its UpdatedAt when first noted,
+// and forgets one no longer pending.
+func index(b *bolt.Bucket, inc *Incident) error {
+	id := []byte(inc.ID)
+	if inc.State != StatePending {
+		return b.Delete(id)
+	}
+	if b.Get(id) != nil {
+		return nil
+	}
+	return b.Put(id, []byte(inc.UpdatedAt.UTC().Format(time.RFC3339Nano)))
+}
+
+// PendingIncident is an incident waiting for approval, and since when.
+type PendingIncident struct {
+	ID    string
+	Since time.Time
+}
+
+// Pending lists the incidents that wait for approval.
+func (j *Journal) Pending() ([]PendingIncident, error) {
+	var out []PendingIncident
+	err := j.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketPending).ForEach(func(k, v []byte) error {
+			since, err := time.Parse(time.RFC3339Nano, string(v))
+			if err != nil {
+				return fmt.Errorf("pending %s: %w", k, err)
+			}
+			out = append(out, PendingIncident{ID: string(k), Since: since})
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("journal pending: %w", err)
+	}
+	return out, nil
 }
 
 // Tx is a read-write transaction over incidents and targets.
@@ -384,7 +430,7 @@ type Tx struct{ tx *bolt.Tx }
 func (t Tx) Incident(id string) (*Incident, error) { return getIncident(t.tx, id) }
 
 // PutIncident writes an incident.
-func (t Tx) PutIncident(inc *Incident) error { return put(t.tx.Bucket(bucketIncidents), inc) }
+func (t Tx) PutIncident(inc *Incident) error { return put(t.tx, inc) }
 
 // Target reads the state of a target; an unknown target starts empty.
 func (t Tx) Target(name string) (*Target, error) { return getTarget(t.tx, name) }
@@ -587,9 +633,25 @@ func (j *Journal) Recover(now time.Time) (Recovery, error) {
 	var r Recovery
 	err := j.update(func(tx *bolt.Tx) error {
 		r = Recovery{}
+		// The index of pending incidents is rebuilt, keeping the times it
+		// knows: a salvaged journal's may name incidents that were not
+		// saved, or lack some.
+		since := map[string][]byte{}
+		if old := tx.Bucket(bucketPending); old != nil {
+			if err := old.ForEach(func(k, v []byte) error { since[string(k)] = bytes.Clone(v); return nil }); err != nil {
+				return err
+			}
+			if err := tx.DeleteBucket(bucketPending); err != nil {
+				return err
+			}
+		}
+		pending, err := tx.CreateBucket(bucketPending)
+		if err != nil {
+			return err
+		}
 		b := tx.Bucket(bucketIncidents)
 		var changed []*Incident
-		err := b.ForEach(func(k, v []byte) error {
+		err = b.ForEach(func(k, v []byte) error {
 			var inc Incident
 			if err := json.Unmarshal(v, &inc); err != nil {
 				return fmt.Errorf("incident %s: %w", k, err)
@@ -605,6 +667,10 @@ func (j *Journal) Recover(now time.Time) (Recovery, error) {
 				r.Undecided = append(r.Undecided, &inc)
 			case StatePending:
 				r.Pending = append(r.Pending, &inc)
+				if v, ok := since[inc.ID]; ok {
+					return pending.Put(k, v)
+				}
+				return index(pending, &inc)
 			}
 			return nil
 		})
@@ -612,7 +678,7 @@ func (j *Journal) Recover(now time.Time) (Recovery, error) {
 			return err
 		}
 		for _, inc := range changed {
-			if err := put(b, inc); err != nil {
+			if err := put(tx, inc); err != nil {
 				return err
 			}
 		}

@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 func open(t *testing.T) (*Journal, string) {
@@ -239,5 +242,65 @@ func TestPruneKeepsWhatChangedAfterTheScan(t *testing.T) {
 	}
 	if inc, err := j.Incident(alert("b", "firing").ID); err != nil || inc.Deliveries != 1 {
 		t.Errorf("incident b, delivered again after the scan: %+v, %v; want kept", inc, err)
+	}
+}
+
+// The index of pending incidents follows their state in the same
+// transaction, keeps the time each began waiting through later deliveries,
+// and is rebuilt by Recover.
+func TestPendingIndex(t *testing.T) {
+	j, err := Open(filepath.Join(t.TempDir(), "j.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	a := &Incident{ID: "a", Status: "firing", State: StateReceived}
+	if _, err := j.Admit([]*Incident{a, {ID: "b", Status: "firing", State: StateReceived}}, t0); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"a", "b"} {
+		if err := j.Update(func(tx Tx) error {
+			inc, err := tx.Incident(id)
+			if err != nil {
+				return err
+			}
+			if err := inc.Wait(t0.Add(time.Hour), t0); err != nil {
+				return err
+			}
+			return tx.PutIncident(inc)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := j.Admit([]*Incident{{ID: "a", Status: "firing"}}, t0.Add(time.Minute)); err != nil { // a repeated delivery
+		t.Fatal(err)
+	}
+	if err := j.Update(func(tx Tx) error {
+		inc, err := tx.Incident("b")
+		if err != nil {
+			return err
+		}
+		if err := inc.Approve(t0.Add(2 * time.Minute)); err != nil {
+			return err
+		}
+		return tx.PutIncident(inc)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := []PendingIncident{{ID: "a", Since: t0}}
+	if got, err := j.Pending(); err != nil || !slices.Equal(got, want) {
+		t.Fatalf("pending %+v %v, want %+v", got, err, want)
+	}
+	if err := j.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketPending).Put([]byte("gone"), []byte(t0.Format(time.RFC3339Nano)))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.Recover(t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := j.Pending(); err != nil || !slices.Equal(got, want) {
+		t.Fatalf("pending after Recover %+v %v, want %+v", got, err, want)
 	}
 }

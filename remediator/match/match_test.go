@@ -1,6 +1,7 @@
 package match
 
 import (
+	"github.com/clawwatch/clawwatch/remediator/actions"
 	"strings"
 	"testing"
 
@@ -9,7 +10,7 @@ import (
 
 func load(t *testing.T, y string) *config.Config {
 	t.Helper()
-	c, err := config.Parse([]byte(y), t.TempDir())
+	c, err := config.Parse([]byte(y), t.TempDir(), actions.ConfigSpecs())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -76,3 +76,22 @@ func Until(ctx context.Context, p Prober, timeout, interval time.Duration) (stri
 		}
 	}
 }
+
+// VersionTimeout bounds asking the gateway which version it runs.
+const VersionTimeout = 5 * time.Second
+
+// Runs is the one rule for "healthy and runs want", after an action that
+// installed a version (a rollback) and after an upgrade's update: got and
+// err are the answer to which version the healthy gateway runs. A version
+// that cannot be read fails it as a different one does: healthy is not
+// enough, since an updater that returned before it restarted the gateway
+// leaves the old version answering.
+func Runs(got string, err error, want string) error {
+	switch {
+	case err != nil:
+		return fmt.Errorf("healthy, but the running version is not discoverable: %w", err)
+	case got != want:
+		return fmt.Errorf("healthy, but the gateway runs %s, not %s", got, want)
+	}
+	return nil
+}

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
 	"github.com/clawwatch/clawwatch/internal/openclaw"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
 )
 
 func TestUntil(t *testing.T) {

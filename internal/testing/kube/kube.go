@@ -27,7 +27,7 @@ import (
 
 	"k8s.io/client-go/rest"
 
-	"github.com/clawwatch/clawwatch/internal/gatewaysim/simtest"
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
 )
 
 // readyWithin bounds the control plane's start: a few seconds on an idle

@@ -21,6 +21,22 @@ import (
 	"github.com/clawwatch/clawwatch/internal/testing/simtest"
 )
 
+// startRPCLoop is the loop on a simulator with a token: the exporter
+// probes its RPC every second, the remediator verifies by RPC too.
+func startRPCLoop(t *testing.T, token string) *loop {
+	t.Helper()
+	tokenFile := filepath.Join(t.TempDir(), "gateway.token")
+	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return startLoop(t, loopOptions{
+		// The token in the simulator's flags, so that its restarts have it.
+		sim:     simtest.Options{Args: []string{"--token-file", tokenFile}},
+		gateway: func(g *expconfig.Gateway) { g.TokenFile, g.RPCInterval = tokenFile, model.Duration(time.Second) },
+		target:  func(t *remconfig.Target) { t.TokenFile = tokenFile },
+	})
+}
+
 // TestLoopRPCHang is the hidden hang of seed 001 through the whole loop at
 // demo timings: the simulator's RPC stops answering while /healthz,
 // /readyz, the process and the log stay fine. The exporter's RPC probe
@@ -31,16 +47,7 @@ import (
 func TestLoopRPCHang(t *testing.T) {
 	t.Parallel()
 	const token = "loop-rpc-token"
-	tokenFile := filepath.Join(t.TempDir(), "gateway.token")
-	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	l := startLoop(t, loopOptions{
-		// The token in the simulator's flags, so that its restarts have it.
-		sim:     simtest.Options{Args: []string{"--token-file", tokenFile}},
-		gateway: func(g *expconfig.Gateway) { g.TokenFile, g.RPCInterval = tokenFile, model.Duration(time.Second) },
-		target:  func(t *remconfig.Target) { t.TokenFile = tokenFile },
-	})
+	l := startRPCLoop(t, token)
 	l.waitFor(`openclaw_gateway_rpcprobe_success == 1 and on (gateway) openclaw_gateway_health_channel_connected{channel="telegram"} == 1`)
 	pid := l.sim.PID
 	fault := time.Now()
@@ -110,16 +117,7 @@ func TestLoopRPCHang(t *testing.T) {
 // resolves, and the gateway's process is the same one throughout.
 func TestLoopChannelRestart(t *testing.T) {
 	t.Parallel()
-	const token = "loop-channel-token"
-	tokenFile := filepath.Join(t.TempDir(), "gateway.token")
-	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	l := startLoop(t, loopOptions{
-		sim:     simtest.Options{Args: []string{"--token-file", tokenFile}},
-		gateway: func(g *expconfig.Gateway) { g.TokenFile, g.RPCInterval = tokenFile, model.Duration(time.Second) },
-		target:  func(t *remconfig.Target) { t.TokenFile = tokenFile },
-	})
+	l := startRPCLoop(t, "loop-channel-token")
 	l.waitFor(`openclaw_gateway_health_channel_connected{channel="discord"} == 1`)
 	pid := l.sim.PID
 	fault := time.Now()

@@ -14,14 +14,6 @@ import (
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
 
-const approvalPolicy = `
-approval: {timeout: 1h}
-policies:
-  - name: restart_with_approval
-    matchers: ['remediation="restart"']
-    approval: true
-targets:`
-
 // t0 is the fake clock's start, after the fixtures' startsAt.
 var t0 = time.Date(2026, 11, 20, 23, 0, 0, 0, time.UTC)
 
@@ -54,7 +46,7 @@ func approve(h *harness.Harness, id string) (int, string) {
 // late approval is refused and runs nothing.
 func TestApprovalExpiresAndSurvivesRestart(t *testing.T) {
 	clock := remtest.NewFakeClock(t0)
-	h := harness.NewWith(t, remtest.LimitsForTests+approvalPolicy+remtest.CommandTarget(t, "default"),
+	h := harness.NewWith(t, remtest.LimitsForTests+remtest.RestartNeedsApproval+remtest.CommandTarget(t, "default"),
 		harness.Options{Now: clock.Now, Housekeeping: 10 * time.Millisecond})
 	if code, _ := h.Post(remtest.Fixture(t, "firing_gateway_hung.json")); code != http.StatusOK {
 		t.Fatalf("webhook: %d", code)
@@ -116,7 +108,7 @@ func TestApproveAfterDeadlineIsRefused(t *testing.T) {
 	clock := remtest.NewFakeClock(t0)
 	// Housekeeping never runs within the test: only the approval can see
 	// that the time is up.
-	h := harness.NewWith(t, remtest.LimitsForTests+approvalPolicy+remtest.CommandTarget(t, "default"),
+	h := harness.NewWith(t, remtest.LimitsForTests+remtest.RestartNeedsApproval+remtest.CommandTarget(t, "default"),
 		harness.Options{Now: clock.Now, Housekeeping: time.Hour})
 	h.Post(remtest.Fixture(t, "firing_gateway_hung.json"))
 	h.WaitIncident(hungID, 10*time.Second, pending)

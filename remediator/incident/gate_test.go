@@ -11,17 +11,9 @@ import (
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
 
-const approvalPolicy = `
-approval: {timeout: 1h}
-policies:
-  - name: restart_with_approval
-    matchers: ['remediation="restart"']
-    approval: true
-targets:`
-
 // The gate stage's decisions, each journaled in its one transaction.
 func TestGateStage(t *testing.T) {
-	f := newFixture(t, remtest.LimitsForTests+approvalPolicy+remtest.CommandTarget(t, "default"))
+	f := newFixture(t, remtest.LimitsForTests+remtest.RestartNeedsApproval+remtest.CommandTarget(t, "default"))
 	ctx := context.Background()
 
 	a := f.begun("run", "cleanup_locks")

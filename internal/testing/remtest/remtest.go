@@ -204,6 +204,16 @@ func SimTarget(t *testing.T, name string, extra ...string) (*simtest.Sim, string
 `, name, s.URL, s.StateDir, s.LogDir, quoted, filepath.Join(t.TempDir(), "gateway.out"))
 }
 
+// RestartNeedsApproval holds restarts an hour for approval; the targets
+// follow.
+const RestartNeedsApproval = `
+approval: {timeout: 1h}
+policies:
+  - name: restart_with_approval
+    matchers: ['remediation="restart"']
+    approval: true
+targets:`
+
 // LimitsForTests retry at once and never wait for a quiet period.
 const LimitsForTests = `
 limits: {cooldown: 1m, max_attempts: 3, window: 1h, retry_delay: 10ms, circuit_quiet_period: 0s}

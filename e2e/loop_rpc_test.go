@@ -21,20 +21,20 @@ import (
 	"github.com/clawwatch/clawwatch/internal/testing/simtest"
 )
 
-// startRPCLoop is the loop on a simulator with a token: the exporter
-// probes its RPC every second, the remediator verifies by RPC too.
-func startRPCLoop(t *testing.T, token string) *loop {
+// rpcLoop are the options of a loop on a simulator with a token: the
+// exporter probes its RPC every second, the remediator verifies by RPC too.
+func rpcLoop(t *testing.T, token string) loopOptions {
 	t.Helper()
 	tokenFile := filepath.Join(t.TempDir(), "gateway.token")
 	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return startLoop(t, loopOptions{
+	return loopOptions{
 		// The token in the simulator's flags, so that its restarts have it.
 		sim:     simtest.Options{Args: []string{"--token-file", tokenFile}},
 		gateway: func(g *expconfig.Gateway) { g.TokenFile, g.RPCInterval = tokenFile, model.Duration(time.Second) },
 		target:  func(t *remconfig.Target) { t.TokenFile = tokenFile },
-	})
+	}
 }
 
 // TestLoopRPCHang is the hidden hang of seed 001 through the whole loop at
@@ -47,7 +47,7 @@ func startRPCLoop(t *testing.T, token string) *loop {
 func TestLoopRPCHang(t *testing.T) {
 	t.Parallel()
 	const token = "loop-rpc-token"
-	l := startRPCLoop(t, token)
+	l := startLoop(t, rpcLoop(t, token))
 	l.waitFor(`openclaw_gateway_rpcprobe_success == 1 and on (gateway) openclaw_gateway_health_channel_connected{channel="telegram"} == 1`)
 	pid := l.sim.PID
 	fault := time.Now()
@@ -117,7 +117,7 @@ func TestLoopRPCHang(t *testing.T) {
 // resolves, and the gateway's process is the same one throughout.
 func TestLoopChannelRestart(t *testing.T) {
 	t.Parallel()
-	l := startRPCLoop(t, "loop-channel-token")
+	l := startLoop(t, rpcLoop(t, "loop-channel-token"))
 	l.waitFor(`openclaw_gateway_health_channel_connected{channel="discord"} == 1`)
 	pid := l.sim.PID
 	fault := time.Now()
@@ -155,19 +155,11 @@ func TestLoopChannelRestart(t *testing.T) {
 // restarts the gateway, which cures it here (a new process has no fault).
 func TestLoopChannelEscalation(t *testing.T) {
 	t.Parallel()
-	const token = "loop-channel-token"
-	tokenFile := filepath.Join(t.TempDir(), "gateway.token")
-	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	l := startLoop(t, loopOptions{
-		sim:     simtest.Options{Args: []string{"--token-file", tokenFile}},
-		gateway: fmt.Sprintf("    token_file: %s\n    rpc_interval: 1s", tokenFile),
-		target:  fmt.Sprintf("    token_file: %s", tokenFile),
-		// The channel's restart waits 5 s for the channel, not the
-		// gateway's 30 s verification.
-		verifyTimeout: "5s",
-	})
+	o := rpcLoop(t, "loop-channel-token")
+	// The channel's restart waits 5 s for the channel, not the gateway's
+	// 30 s verification.
+	o.verifyTimeout = "5s"
+	l := startLoop(t, o)
 	l.waitFor(`openclaw_gateway_health_channel_connected{channel="telegram"} == 1`)
 	pid := l.sim.PID
 	fault := time.Now()

@@ -130,7 +130,7 @@ func (b *browser) screenshot(name string) []byte {
 // that posts to the console changes nothing.
 func TestConsoleInBrowser(t *testing.T) {
 	b := newBrowser(t)
-	r := newRig(t)
+	r := newConsoleHarness(t)
 	base := r.Srv.URL + "/console"
 
 	// Sign in: the page asked for answers the form, the token opens it.

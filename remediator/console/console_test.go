@@ -23,7 +23,7 @@ import (
 // session, and says nothing about the incidents; the refused changes change
 // nothing.
 func TestEveryPageRefusesUnauthenticatedRequests(t *testing.T) {
-	r := newRig(t)
+	r := newConsoleHarness(t)
 	id := r.fire("a1a1a1a1a1a1a1a1")
 	r.WaitIncident(id, 10*time.Second, remtest.InState(journal.StatePending))
 
@@ -78,7 +78,7 @@ func TestEveryPageRefusesUnauthenticatedRequests(t *testing.T) {
 // The sign-in form takes only the bearer token; a session ends at sign-out
 // and when the token file changes.
 func TestSignIn(t *testing.T) {
-	r := newRig(t)
+	r := newConsoleHarness(t)
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
 	p := postForm(t, c, r.Srv.URL+"/console/sign-in", url.Values{"token": {"wrong"}, "next": {"/console/targets"}})
@@ -127,7 +127,7 @@ func TestSignIn(t *testing.T) {
 // a cross-site POST with the right token, or a same-origin one without it,
 // is refused and changes nothing; the real form's POST works.
 func TestForgedPostsChangeNothing(t *testing.T) {
-	r := newRig(t)
+	r := newConsoleHarness(t)
 	id := r.fire("b2b2b2b2b2b2b2b2")
 	r.WaitIncident(id, 10*time.Second, remtest.InState(journal.StatePending))
 	c := r.signedIn()
@@ -180,7 +180,7 @@ func TestForgedPostsChangeNothing(t *testing.T) {
 // The Alertmanager template's link (fingerprint and startsAt, all that a
 // template knows) leads to the incident's page.
 func TestAlertmanagerTemplateLinksToTheIncident(t *testing.T) {
-	r := newRig(t)
+	r := newConsoleHarness(t)
 	id := r.fire("c3c3c3c3c3c3c3c3")
 	inc := r.WaitIncident(id, 10*time.Second, remtest.InState(journal.StatePending))
 	tmpl, err := amtemplate.FromGlobs([]string{filepath.Join("..", "..", "deploy", "alertmanager", "templates", "*.tmpl")})
@@ -228,7 +228,7 @@ func TestOverviewDashboardUID(t *testing.T) {
 // cookie carry the path, the cookie is Secure, and the browser's Origin (the
 // proxy's) is trusted.
 func TestBehindAProxyAtTheExternalURL(t *testing.T) {
-	r := newRig(t)
+	r := newConsoleHarness(t)
 	con, err := console.New(console.Options{Backend: r.Rem.Incidents(), Config: r.Rem.Config, Token: r.bearer.Matches, ExternalURL: mustURL(t, "https://ops.example/remediator/")})
 	if err != nil {
 		t.Fatal(err)

@@ -31,10 +31,10 @@ import (
 	"github.com/clawwatch/clawwatch/remediator/journal"
 )
 
-// rig is a remediator served as openclaw-remediator serves it (API behind
+// consoleHarness is the harness's remediator served as openclaw-remediator serves it (API behind
 // the bearer token, console beside it), acting on a simulator with the
 // process driver.
-type rig struct {
+type consoleHarness struct {
 	*harness.Harness
 	t         *testing.T
 	bearer    *auth.Bearer
@@ -53,7 +53,7 @@ func (c *offsetClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 const testToken = "s3cret-console-token"
 
-func newRig(t *testing.T) *rig {
+func newConsoleHarness(t *testing.T) *consoleHarness {
 	t.Helper()
 	sim := simtest.Start(t, simtest.Options{Version: goodVersion})
 	t.Cleanup(func() { simtest.KillListener(sim.Port) })
@@ -89,7 +89,7 @@ targets:
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{t: t, bearer: bearer, tokenFile: tokenFile, simArgv: simArgv, sim: sim, token: testToken, clock: &offsetClock{}}
+	r := &consoleHarness{t: t, bearer: bearer, tokenFile: tokenFile, simArgv: simArgv, sim: sim, token: testToken, clock: &offsetClock{}}
 	r.Harness = harness.NewWith(t, cfgYAML, harness.Options{Now: r.clock.Now, Housekeeping: 50 * time.Millisecond, Serve: func(h *harness.Harness) http.Handler {
 		con, err := console.New(console.Options{
 			Backend: h.Rem.Incidents(), Config: h.Rem.Config, Token: bearer.Matches, Logger: promslog.New(&promslog.Config{Writer: h.Logs}), Now: r.clock.Now,
@@ -132,11 +132,11 @@ type fixture struct{ file, fingerprint, startsAt string }
 
 // fire posts the hung-gateway alert with its own fingerprint, starting now,
 // as Alertmanager would, and returns the incident id.
-func (r *rig) fire(fp string) string { return r.fireAlert(hungAlert, fp) }
+func (r *consoleHarness) fire(fp string) string { return r.fireAlert(hungAlert, fp) }
 
 // fireAlert posts a fixture's alert with fingerprint fp, started two
 // minutes ago.
-func (r *rig) fireAlert(f fixture, fp string) string {
+func (r *consoleHarness) fireAlert(f fixture, fp string) string {
 	r.t.Helper()
 	startsAt := r.clock.Now().Add(-2 * time.Minute).UTC().Truncate(time.Millisecond)
 	body := remtest.Fixture(r.t, f.file, f.fingerprint, fp, f.startsAt, startsAt.Format(time.RFC3339Nano))
@@ -148,7 +148,7 @@ func (r *rig) fireAlert(f fixture, fp string) string {
 }
 
 // api calls the remediator's API with the bearer token.
-func (r *rig) api(method, path, body string) (int, string) {
+func (r *consoleHarness) api(method, path, body string) (int, string) {
 	r.t.Helper()
 	req, err := http.NewRequest(method, r.Srv.URL+path, strings.NewReader(body))
 	if err != nil {
@@ -197,7 +197,7 @@ func postForm(t *testing.T, c *http.Client, u string, form url.Values) page {
 
 // signedIn is an HTTP client with a console session, signed in through the
 // form as a browser would.
-func (r *rig) signedIn() *http.Client {
+func (r *consoleHarness) signedIn() *http.Client {
 	r.t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
@@ -222,7 +222,7 @@ func csrfOf(t *testing.T, body string) string {
 
 // upgrade replaces the running simulator with another version, as an
 // operator's `openclaw update` would, and waits until it answers.
-func (r *rig) upgrade(version string) {
+func (r *consoleHarness) upgrade(version string) {
 	r.t.Helper()
 	argv := append(slices.Clone(r.simArgv), "--gateway-version", version, "--replace", "--detach")
 	if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
@@ -232,7 +232,7 @@ func (r *rig) upgrade(version string) {
 }
 
 // waitVersion waits until the gateway reports version and is healthy.
-func (r *rig) waitVersion(want string) {
+func (r *consoleHarness) waitVersion(want string) {
 	r.t.Helper()
 	simtest.Eventually(r.t, 30*time.Second, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

@@ -3,7 +3,6 @@ package actions
 import (
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -128,8 +127,7 @@ var routeMatchers = []string{`remediation=~".+"`, `remediation!="none"`}
 
 // Alertmanager routes to the remediator every action an alert may name and
 // nothing else, in the shipped configuration, the demo, the end-to-end loop
-// and the README; docs/configuration.md's by_label policy names those that
-// need no approval, as the default policies do.
+// and the README.
 func TestRemediatorRoutesAgree(t *testing.T) {
 	route := strings.Join(routeMatchers, ",")
 	if got := matcherActions(t, route); !slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(append(Names(), "reboot")))) {
@@ -146,26 +144,7 @@ func TestRemediatorRoutesAgree(t *testing.T) {
 			}
 		}
 	}
-	var noApproval []string
-	for _, s := range ConfigSpecs() {
-		if s.ByLabel && !s.Approval {
-			noApproval = append(noApproval, s.Name)
-		}
-	}
-	data, err := os.ReadFile(filepath.Join("..", "..", "docs", "configuration.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms := byLabelRe.FindAllString(string(data), -1)
-	if len(ms) != 1 {
-		t.Fatalf("docs/configuration.md: %d by_label matchers, want 1", len(ms))
-	}
-	if got := slices.Sorted(slices.Values(matcherActions(t, ms[0]))); !slices.Equal(got, slices.Sorted(slices.Values(noApproval))) {
-		t.Errorf("docs/configuration.md: by_label %s routes %v, the label actions without approval are %v", ms[0], got, noApproval)
-	}
 }
-
-var byLabelRe = regexp.MustCompile(`remediation\s*=~\s*"[^"]*"`)
 
 // matcherActions is the actions a remediation label matcher selects.
 func matcherActions(t *testing.T, s string) []string {

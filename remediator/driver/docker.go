@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/clawwatch/clawwatch/internal/configpath"
 	"io"
 	"net"
 	"net/http"
@@ -14,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/clawwatch/clawwatch/internal/configpath"
 )
 
 // DefaultDockerSocket is the Docker Engine API's socket on Linux.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/clawwatch/clawwatch/internal/configpath"
 	"io"
 	"net/http"
 	"os"
@@ -16,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/clawwatch/clawwatch/internal/configpath"
 
 	"github.com/clawwatch/clawwatch/internal/openclaw"
 )

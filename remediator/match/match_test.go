@@ -1,9 +1,10 @@
 package match
 
 import (
-	"github.com/clawwatch/clawwatch/remediator/actions"
 	"strings"
 	"testing"
+
+	"github.com/clawwatch/clawwatch/remediator/actions"
 
 	"github.com/clawwatch/clawwatch/remediator/config"
 )

@@ -37,6 +37,9 @@ type State struct {
 	StartedAt time.Time `json:"started_at"`
 	OpenFDs   int       `json:"open_fds"`
 	RSSBytes  uint64    `json:"rss_bytes"`
+	// ActiveRequests are the completions in flight, the work a stop
+	// drains.
+	ActiveRequests int64 `json:"active_requests"`
 }
 
 func (s *Sim) controlHandler() http.Handler {
@@ -59,7 +62,7 @@ func (s *Sim) controlHandler() http.Handler {
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("GET /state", func(w http.ResponseWriter, r *http.Request) {
-		st := State{PID: os.Getpid(), Version: s.cfg.Version, StartedAt: s.started.UTC()}
+		st := State{PID: os.Getpid(), Version: s.cfg.Version, StartedAt: s.started.UTC(), ActiveRequests: s.active.Load()}
 		var err error
 		if st.OpenFDs, err = openclaw.DefaultProcFS.OpenFDs(st.PID); err == nil {
 			st.RSSBytes, err = openclaw.DefaultProcFS.RSSBytes(st.PID)

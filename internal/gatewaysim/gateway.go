@@ -30,7 +30,10 @@ func (s *Sim) gatewayHandler() http.Handler {
 	mux.Handle("/readyz", ready)
 	mux.Handle("/startupz", probeOnly(func(w http.ResponseWriter, r *http.Request) {
 		code, ok, status := http.StatusOK, true, "started"
-		if s.starting() {
+		switch {
+		case s.draining.Load():
+			code, ok, status = http.StatusServiceUnavailable, false, "draining"
+		case s.starting():
 			code, ok, status = http.StatusServiceUnavailable, false, "starting"
 		}
 		writeJSON(w, code, map[string]any{"ok": ok, "status": status, "version": s.cfg.Version, "uptimeMs": time.Since(s.started).Milliseconds()})
@@ -47,6 +50,15 @@ func (s *Sim) gatewayHandler() http.Handler {
 	// Like the real gateway, every other GET is the Control UI single-page app.
 	mux.HandleFunc("/", s.serveControlUI)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A completion is an agent turn's work from its arrival: a stop
+		// drains it, slow or not.
+		if r.Method == http.MethodPost && (r.URL.Path == "/v1/chat/completions" || r.URL.Path == "/v1/completions") {
+			if !s.admit() {
+				openAIError(w, http.StatusServiceUnavailable, "server_error", "gateway is draining for a stop: not admitting new work")
+				return
+			}
+			defer s.active.Add(-1)
+		}
 		if s.loop.wait(r.Context()) != nil {
 			return // the client gave up while we were "frozen"
 		}
@@ -90,8 +102,23 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 
 func (s *Sim) starting() bool { return time.Since(s.started) < s.cfg.StartupDelay }
 
+// admit counts a request as the gateway's active work, which a stop
+// drains, unless it drains already: then admission is closed, as the real
+// gateway's is. The caller gives it back with active.Add(-1).
+func (s *Sim) admit() bool {
+	s.active.Add(1)
+	if s.draining.Load() {
+		s.active.Add(-1)
+		return false
+	}
+	return true
+}
+
 func (s *Sim) serveReadyz(w http.ResponseWriter, r *http.Request) {
 	failing := s.failingChecks()
+	if s.draining.Load() {
+		failing = append([]string{openclaw.FailingDraining}, failing...)
+	}
 	if s.starting() {
 		failing = append([]string{openclaw.FailingStartupSidecars}, failing...)
 	}

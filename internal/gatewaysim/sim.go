@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -91,6 +92,11 @@ type Sim struct {
 
 	gateway []net.Listener
 	control net.Listener
+
+	// active counts the completions in flight, the work a stop drains;
+	// draining is set from the stop signal until they are done.
+	active   atomic.Int64
+	draining atomic.Bool
 
 	changeMu sync.Mutex // serialises fault changes
 	mu       sync.Mutex // guards the fields below
@@ -352,6 +358,7 @@ func (s *Sim) Run(ctx context.Context) error {
 	// releases hung requests for the gateway's shutdown to drain.
 	_ = ctl.Shutdown(shutCtx)
 	s.clearFaults()
+	s.drain()
 	stopRPC()
 	if gw.Shutdown(shutCtx) != nil {
 		gw.Close()
@@ -367,6 +374,30 @@ func (s *Sim) Run(ctx context.Context) error {
 		err = nil
 	}
 	return err
+}
+
+// maxDrain is the real gateway's drain budget of a foreground stop
+// (drain=315000ms).
+const maxDrain = 315 * time.Second
+
+// drain waits, as the real gateway's SIGTERM handler does, for the
+// completions in flight to finish before the servers close, saying so on
+// /readyz (gateway-draining) and /startupz (draining) meanwhile.
+func (s *Sim) drain() {
+	// Admission closes first, so that nothing is admitted unseen.
+	s.draining.Store(true)
+	n := s.active.Load()
+	if n == 0 {
+		return
+	}
+	s.logf(openclaw.LevelInfo, "gateway", "draining active work before stop with timeout %dms: rootRequests=%d", maxDrain.Milliseconds(), n)
+	deadline := time.Now().Add(maxDrain)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for s.active.Load() > 0 && time.Now().Before(deadline) {
+		<-tick.C
+	}
+	s.logf(openclaw.LevelInfo, "gateway", "active-work drain settled; beginning server close")
 }
 
 // GatewayAddr is the first gateway listener's address.

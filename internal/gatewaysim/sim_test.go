@@ -550,3 +550,59 @@ func TestControlAPIRejectsBadFaults(t *testing.T) {
 		t.Errorf("rejected faults became active: %d %s", code, body)
 	}
 }
+
+// A stop drains the completions in flight, as the real gateway's SIGTERM
+// does: /readyz says gateway-draining and /startupz draining, new work is
+// refused, the completion in flight is answered, then the simulator exits 0.
+func TestSIGTERMDrains(t *testing.T) {
+	s := simtest.Start(t, simtest.Options{})
+	s.Fault(t, `{"kind":"slow","latency":"3s"}`)
+	type result struct {
+		code int
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := http.Post(s.URL+"/v1/chat/completions", "application/json",
+			strings.NewReader(`{"model":"sim","messages":[{"role":"user","content":"What is 2+2?"}]}`))
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		resp.Body.Close()
+		done <- result{code: resp.StatusCode}
+	}()
+	// In flight once the slow fault holds it: the simulator counts it.
+	simtest.Eventually(t, 10*time.Second, func() error {
+		if code, body, err := get(s.ControlURL+"/state", time.Second); err != nil || code != 200 || !strings.Contains(string(body), `"active_requests":1`) {
+			return fmt.Errorf("state: %d %v %s", code, err, body)
+		}
+		return nil
+	})
+	if err := s.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	simtest.Eventually(t, 10*time.Second, func() error {
+		code, body, err := get(s.URL+"/readyz", time.Second)
+		if err != nil || code != http.StatusServiceUnavailable || !strings.Contains(string(body), `"gateway-draining"`) {
+			return fmt.Errorf("/readyz while draining: %d %v %s", code, err, body)
+		}
+		return nil
+	})
+	if code, body, err := get(s.URL+"/startupz", time.Second); err != nil || !strings.Contains(string(body), `"status":"draining"`) {
+		t.Errorf("/startupz while draining: %d %v %s", code, err, body)
+	}
+	resp, err := http.Post(s.URL+"/v1/chat/completions", "application/json", strings.NewReader(`{"model":"sim","messages":[]}`))
+	if err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("new work while draining: %v %v", resp, err)
+	}
+	if resp != nil {
+		resp.Body.Close()
+	}
+	if r := <-done; r.err != nil || r.code != http.StatusOK {
+		t.Errorf("the completion in flight: %d %v", r.code, r.err)
+	}
+	if code := s.Wait(t, 30*time.Second); code != 0 {
+		t.Errorf("exit %d after draining\n%s", code, s.Output())
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/clawwatch/clawwatch/internal/testing/simtest"
 )
 
 // fakeOpenClaw is an openclaw CLI that logs its argv and prints report.
@@ -157,17 +159,19 @@ func TestOpenClawRestartFallsBack(t *testing.T) {
 }
 
 // The process driver's SIGTERM path asks the gateway whether it drains:
-// /startupz draining, or /readyz failing gateway-draining; anything else
-// (ready, an error, no answer) is not draining.
-func TestGatewayDraining(t *testing.T) {
+// /startupz draining, or /readyz failing gateway-draining; an answer
+// without either is not draining, and none at all is no answer (a gateway
+// seen draining that stops answering is still draining).
+func TestDrainState(t *testing.T) {
 	for _, c := range []struct {
 		startupz, readyz string
-		want             bool
+		want             int
 	}{
-		{`{"ok":false,"status":"draining"}`, `{"ready":true,"failing":[]}`, true},
-		{`{"ok":true,"status":"started"}`, `{"ready":false,"failing":["gateway-draining"]}`, true},
-		{`not json`, `{"ready":false,"failing":["telegram"]}`, false},
-		{`{"ok":true,"status":"started"}`, `{"ready":true,"failing":[]}`, false},
+		{`{"ok":false,"status":"draining"}`, `{"ready":true,"failing":[]}`, draining},
+		{`{"ok":true,"status":"started"}`, `{"ready":false,"failing":["gateway-draining"]}`, draining},
+		{`not json`, `{"ready":false,"failing":["telegram"]}`, notDraining},
+		{`{"ok":true,"status":"started"}`, `{"ready":true,"failing":[]}`, notDraining},
+		{`not json`, `not json`, noAnswer},
 	} {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == "/startupz" {
@@ -178,9 +182,12 @@ func TestGatewayDraining(t *testing.T) {
 			fmt.Fprint(w, c.readyz)
 		}))
 		port, _ := strconv.Atoi(srv.URL[strings.LastIndexByte(srv.URL, ':')+1:])
-		if got := gatewayDraining(context.Background(), port); got != c.want {
-			t.Errorf("%s %s: draining %t, want %t", c.startupz, c.readyz, got, c.want)
+		if got := drainState(context.Background(), port); got != c.want {
+			t.Errorf("%s %s: %d, want %d", c.startupz, c.readyz, got, c.want)
 		}
 		srv.Close()
+	}
+	if got := drainState(context.Background(), simtest.FreePort(t)); got != noAnswer {
+		t.Errorf("nothing listening: %d, want no answer", got)
 	}
 }

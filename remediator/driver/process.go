@@ -212,17 +212,29 @@ const drainSettle = 3 * time.Second
 
 // waitDrain waits, up to MaxDrain after sent, for proc to exit while the
 // gateway on its port reports that it drains (/readyz failing
-// gateway-draining, or /startupz draining); false when it stops saying so
-// (or never did) and is still alive.
+// gateway-draining, or /startupz draining); false when it says it does not
+// (or never answered that it does) and is still alive. A gateway seen
+// draining that then does not answer (busy finishing its turns) is still
+// draining.
 func (p *Process) waitDrain(ctx context.Context, proc openclaw.Process, sent time.Time) bool {
 	if p.Port <= 0 {
 		return false
 	}
+	seen := false
 	for time.Since(sent) < MaxDrain {
 		// The gateway caches its readiness for a second: right after the
 		// signal a "ready" answer is no answer yet.
-		if !gatewayDraining(ctx, p.Port) && time.Since(sent) > drainSettle {
-			return false
+		switch drainState(ctx, p.Port) {
+		case draining:
+			seen = true
+		case notDraining:
+			if time.Since(sent) > drainSettle {
+				return false
+			}
+		default:
+			if !seen && time.Since(sent) > drainSettle {
+				return false
+			}
 		}
 		if p.waitGone(ctx, proc, time.Second) {
 			return true
@@ -234,10 +246,17 @@ func (p *Process) waitDrain(ctx context.Context, proc openclaw.Process, sent tim
 	return false
 }
 
-// gatewayDraining asks the gateway on this host's port whether it is
+// The answers of drainState.
+const (
+	noAnswer = iota
+	notDraining
+	draining
+)
+
+// drainState asks the gateway on this host's port whether it is
 // draining: /startupz status draining (2026.9.6 and newer), or /readyz
 // 503 with gateway-draining among its failing checks.
-func gatewayDraining(ctx context.Context, port int) bool {
+func drainState(ctx context.Context, port int) int {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
@@ -254,11 +273,18 @@ func gatewayDraining(ctx context.Context, port int) bool {
 	var st struct {
 		Status string `json:"status"`
 	}
-	if get("/startupz", &st) && st.Status == "draining" {
-		return true
+	startupz := get("/startupz", &st)
+	if startupz && st.Status == "draining" {
+		return draining
 	}
 	var rz openclaw.Readyz
-	return get("/readyz", &rz) && slices.Contains(rz.Failing, openclaw.FailingDraining)
+	switch readyz := get("/readyz", &rz); {
+	case readyz && slices.Contains(rz.Failing, openclaw.FailingDraining):
+		return draining
+	case readyz || startupz:
+		return notDraining
+	}
+	return noAnswer
 }
 
 func (p *Process) waitGone(ctx context.Context, proc openclaw.Process, d time.Duration) bool {

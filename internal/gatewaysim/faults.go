@@ -36,6 +36,10 @@ const (
 	// crash-loop breaker holds every channel account stopped, each with the
 	// breaker's lastError, until an operator's channels.start.
 	FaultSafeMode = "safe_mode"
+	// FaultAgentTurn is an agent turn in flight for as long as it is in
+	// force: sessions.list with activeOnly reports one running session,
+	// as the real gateway does while its model has not answered.
+	FaultAgentTurn = "agent_turn"
 )
 
 // Where rpc_hang stops answering: the connect request (the default) or the
@@ -60,6 +64,7 @@ var faultFields = map[string]map[string]bool{
 	FaultRPCHang:              {"at": false},                       // default connect
 	FaultChannelDown:          {"channel": false, "sticky": false}, // default telegram; sticky: a channel restart does not heal it
 	FaultSafeMode:             {},
+	FaultAgentTurn:            {},
 	FaultModelRuntimeDegraded: {"pending_agents": false}, // default ["main"]
 	FaultPluginError:          {"plugin": false},         // default whatsapp
 }

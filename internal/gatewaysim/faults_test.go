@@ -49,6 +49,8 @@ func TestParseFault(t *testing.T) {
 		{`{"kind":"channel_down","channel":"irc"}`, "channel: want one of the simulated channels discord, telegram", nil},
 		{`{"kind":"channel_down","sticky":"yes"}`, "sticky: want true or false, got \"yes\"", nil},
 		{`{"kind":"safe_mode"}`, "", func(f Fault) bool { return f.Kind == FaultSafeMode }},
+		{`{"kind":"agent_turn"}`, "", func(f Fault) bool { return f.Kind == FaultAgentTurn }},
+		{`{"kind":"agent_turn","channel":"telegram"}`, `channel: not a field of kind "agent_turn"`, nil},
 		{`{"kind":"model_runtime_degraded","pending_agents":[]}`, "pending_agents: want a non-empty list", nil},
 		{`{"kind":"plugin_error","plugin":"Bad Name"}`, "plugin: want an id", nil},
 	}

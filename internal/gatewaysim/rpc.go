@@ -138,6 +138,12 @@ func (s *Sim) serveRPC(w http.ResponseWriter, r *http.Request) {
 			answer(ctx, c, req.ID, s.healthPayload(time.Now(), true))
 		case "status", "diagnostics.stability", "system-presence", "last-heartbeat", "channels.status":
 			refuseMethod(ctx, c, req.ID, "operator.read")
+		case "sessions.list":
+			if len(scopes) == 0 {
+				refuseMethod(ctx, c, req.ID, "operator.read")
+				continue
+			}
+			answer(ctx, c, req.ID, s.sessionsList(time.Now(), req.Params))
 		case "channels.stop", "channels.start":
 			if !slices.Contains(scopes, "operator.admin") {
 				refuseMethod(ctx, c, req.ID, "operator.admin")
@@ -232,7 +238,7 @@ func (s *Sim) helloOK(r *http.Request, scopes []string) map[string]any {
 			"controlUiBuildSource": "bundled", "connId": newUUID(),
 		},
 		"features": map[string]any{
-			"methods":      []string{"health", "diagnostics.stability", "status", "system-presence", "last-heartbeat", "channels.status", "channels.start", "channels.stop"},
+			"methods":      []string{"health", "diagnostics.stability", "status", "system-presence", "last-heartbeat", "channels.status", "channels.start", "channels.stop", "sessions.list"},
 			"events":       []string{"connect.challenge", "presence", "tick", "shutdown", "health", "heartbeat"},
 			"capabilities": []string{"model-catalog-snapshot"},
 		},
@@ -321,6 +327,44 @@ func (s *Sim) healthPayload(now time.Time, rpc bool) map[string]any {
 		delete(p, "modelRuntime")
 	}
 	return p
+}
+
+// sessionsList answers sessions.list in the shape of the real gateway's
+// (SessionsListResult, the keys clawwatch reads and their neighbours): the
+// agent_turn fault is one session running; without activeOnly the two
+// sessions of the health snapshot are listed too.
+func (s *Sim) sessionsList(now time.Time, raw json.RawMessage) map[string]any {
+	var params struct {
+		ActiveOnly bool `json:"activeOnly"`
+		Limit      *int `json:"limit"`
+	}
+	_ = json.Unmarshal(raw, &params)
+	limit := 100
+	if params.Limit != nil && *params.Limit > 0 {
+		limit = *params.Limit
+	}
+	var rows []any
+	if _, ok := s.fault(FaultAgentTurn); ok {
+		rows = append(rows, map[string]any{
+			"key": "agent:main:openai:sim-turn", "kind": "direct", "agentId": "main",
+			"sessionId": "sim-turn", "updatedAt": now.UnixMilli(), "status": "running", "startedAt": now.UnixMilli(),
+		})
+	}
+	if !params.ActiveOnly {
+		for _, key := range []string{"agent:main:telegram:direct:1001", "agent:main:discord:channel:2002"} {
+			rows = append(rows, map[string]any{"key": key, "kind": "direct", "agentId": "main", "updatedAt": s.started.UnixMilli(), "status": "done"})
+		}
+	}
+	total := len(rows)
+	page := rows[:min(limit, total)]
+	if page == nil {
+		page = []any{}
+	}
+	return map[string]any{
+		"ts": now.UnixMilli(), "path": filepath.Join(s.cfg.StateDir, "agents", "main", "agent", "openclaw-agent.sqlite"),
+		"count": len(page), "totalCount": total, "limitApplied": limit, "nextOffset": nil, "hasMore": len(page) < total,
+		"owners": []any{}, "sessions": page,
+	}
 }
 
 // channelAccount is one account's snapshot (ChannelAccountSnapshot): a

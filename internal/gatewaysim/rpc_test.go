@@ -347,3 +347,27 @@ func TestRPCChannelControl(t *testing.T) {
 		t.Errorf("telegram is no longer held: %+v", ch)
 	}
 }
+
+// sessions.list with activeOnly, as the remediator asks it for active agent
+// turns: refused to the probe's identity (no scope), none while idle, one
+// while the agent_turn fault is in force.
+func TestRPCActiveTurns(t *testing.T) {
+	s := simtest.Start(t, simtest.Options{Token: simToken})
+	addr := "127.0.0.1:" + strconv.Itoa(s.Port)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if n, err := openclaw.ActiveTurns(ctx, addr, simToken); err != nil || n != 0 {
+		t.Errorf("idle: %d turns, %v", n, err)
+	}
+	s.Fault(t, `{"kind":"agent_turn"}`)
+	if n, err := openclaw.ActiveTurns(ctx, addr, simToken); err != nil || n != 1 {
+		t.Errorf("a turn in flight: %d turns, %v", n, err)
+	}
+	if _, err := openclaw.ActiveTurns(ctx, addr, "wrong"); reason(err) != openclaw.RPCReasonAuth {
+		t.Errorf("wrong token: %v", err)
+	}
+	s.Control(t, http.MethodDelete, "/faults", "")
+	if n, err := openclaw.ActiveTurns(ctx, addr, simToken); err != nil || n != 0 {
+		t.Errorf("after the turn: %d turns, %v", n, err)
+	}
+}

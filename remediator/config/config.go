@@ -429,8 +429,56 @@ type Policy struct {
 	Verify   bool `yaml:"verify,omitempty"`
 	Approval bool `yaml:"approval,omitempty"`
 	DryRun   bool `yaml:"dry_run,omitempty"`
+	// Quiet makes the policy's incidents wait for a quiet moment on the
+	// gateway (no active agent turns) before they act; nil acts at once.
+	Quiet *Quiet `yaml:"quiet,omitempty"`
 
 	matchers labels.Matchers
+}
+
+// Quiet is a policy's wait for a quiet moment: for alerts that predict
+// trouble hours ahead (a leak), where a restart in the middle of a user's
+// agent turn costs more than waiting does.
+type Quiet struct {
+	// Within bounds the wait, from the incident's admission.
+	Within model.Duration `yaml:"within"`
+	// Then is what an incident does when no quiet moment came within:
+	// QuietThenApproval (the default) waits for a person, QuietThenAct
+	// acts all the same.
+	Then string `yaml:"then,omitempty"`
+}
+
+// UnmarshalYAML sets the defaults, then reads the keys written.
+func (q *Quiet) UnmarshalYAML(unmarshal func(any) error) error {
+	*q = Quiet{Within: DefaultQuietWithin, Then: QuietThenApproval}
+	type plain Quiet
+	return unmarshal((*plain)(q))
+}
+
+// What a quiet wait does at its deadline.
+const (
+	QuietThenApproval = "approval"
+	QuietThenAct      = "act"
+)
+
+// DefaultQuietWithin is how long the default policies let a predictive
+// alert wait for a quiet moment: the mixin's leak alerts predict
+// exhaustion 4 h ahead, and a restart must leave time to act on a person's
+// approval before then.
+const DefaultQuietWithin = model.Duration(2 * time.Hour)
+
+// DefaultQuietLabel and DefaultQuietValue mark an alert as predictive for
+// the default policies; the mixin's leak alerts carry them.
+const (
+	DefaultQuietLabel = "remediation_timing"
+	DefaultQuietValue = "quiet"
+)
+
+// Every is how often a waiting incident asks its gateway for active
+// turns: within/120, from 1s to 30s, so that a short wait (a demo, a test)
+// still sees the moment and a long one does not ask needlessly often.
+func (q *Quiet) Every() time.Duration {
+	return min(max(time.Duration(q.Within)/120, time.Second), 30*time.Second)
 }
 
 // Compiled returns the parsed matchers.
@@ -519,7 +567,12 @@ func DefaultPolicies(actionLabel string, known []ActionSpec) []*Policy {
 			byLabel = append(byLabel, a.Name)
 		}
 	}
-	return append(out, &Policy{Name: "by_label", Matchers: []string{actionLabel + `=~"` + strings.Join(byLabel, "|") + `"`}})
+	byLabelMatcher := actionLabel + `=~"` + strings.Join(byLabel, "|") + `"`
+	// Predictive alerts (the label is the mixin's) wait for a quiet
+	// moment, then for a person: a label can only make an action wait.
+	out = append(out, &Policy{Name: "quiet_moment", Matchers: []string{DefaultQuietLabel + `="` + DefaultQuietValue + `"`, byLabelMatcher},
+		Quiet: &Quiet{Within: DefaultQuietWithin, Then: QuietThenApproval}})
+	return append(out, &Policy{Name: "by_label", Matchers: []string{byLabelMatcher}})
 }
 
 // The ranges of every count, size and duration key, listed in
@@ -538,6 +591,7 @@ var (
 	quietRange        = configpath.Duration("limits.circuit_quiet_period", 0, 30*24*time.Hour)
 	retryDelayRange   = configpath.Duration("limits.retry_delay", time.Millisecond, 24*time.Hour)
 	approvalRange     = configpath.Duration("approval.timeout", time.Millisecond, 30*24*time.Hour)
+	quietWithinRange  = configpath.Duration("policies[].quiet.within", time.Millisecond, 7*24*time.Hour)
 	notifyTimeRange   = configpath.Duration("notify.timeout", time.Millisecond, 5*time.Minute)
 	observeRange      = configpath.Duration("upgrade.observe", time.Millisecond, 24*time.Hour)
 	observeEveryRange = configpath.Duration("upgrade.observe_interval", time.Millisecond, time.Hour)
@@ -556,7 +610,7 @@ var (
 func Ranges() []configpath.Bounds {
 	return append([]configpath.Bounds{
 		workersRange, bodyLimitRange, retentionRange, snapshotsRange, logLinesRange,
-		cooldownRange, maxAttemptsRange, windowRange, quietRange, retryDelayRange, approvalRange,
+		cooldownRange, maxAttemptsRange, windowRange, quietRange, retryDelayRange, approvalRange, quietWithinRange,
 		notifyTimeRange, observeRange, observeEveryRange, settleRange,
 		stopTimeoutRange, verifyTimeRange, verifyEveryRange, logMaxAgeRange, logBudgetRange, backupKeepRange, packageKeepRange, uidRange,
 	}, driver.Ranges()...)
@@ -842,6 +896,16 @@ func (p *Policy) validate(known []ActionSpec) error {
 	}
 	if !argv && len(p.Exec) > 0 {
 		return errors.New("exec: only for action exec")
+	}
+	if q := p.Quiet; q != nil {
+		if err := quietWithinRange.Check(q.Within); err != nil {
+			return err
+		}
+		switch q.Then {
+		case QuietThenApproval, QuietThenAct:
+		default:
+			return fmt.Errorf("quiet.then: %q is not %q or %q", q.Then, QuietThenApproval, QuietThenAct)
+		}
 	}
 	return nil
 }

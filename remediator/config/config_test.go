@@ -24,7 +24,8 @@ func TestDefaults(t *testing.T) {
 	if c.TargetLabel != "gateway" || c.ActionLabel != "remediation" || c.Workers != 4 ||
 		c.Limits.MaxAttempts != 3 || time.Duration(c.Limits.Window) != time.Hour ||
 		tg.URL != DefaultTargetURL || tg.Port() != 18789 || time.Duration(tg.StopTimeout) != 30*time.Second ||
-		c.Journal.Path != "/etc/clawwatch/data/remediator.db" || len(c.Policies) != 2 || !c.Policies[0].Approval {
+		c.Journal.Path != "/etc/clawwatch/data/remediator.db" || len(c.Policies) != 3 || !c.Policies[0].Approval ||
+		c.Policies[1].Quiet == nil || c.Policies[1].Quiet.Then != QuietThenApproval || time.Duration(c.Policies[1].Quiet.Within) != 2*time.Hour {
 		t.Fatalf("defaults: %+v %+v", c, tg)
 	}
 }
@@ -263,5 +264,39 @@ targets:
 	if _, err := parse([]byte(minimal+"    update: {preflight: {dry_run: [openclaw, update, --dry-run]}}\n"), ""); err == nil ||
 		!strings.Contains(err.Error(), "update.preflight.dry_run: no argument contains {version}") {
 		t.Errorf("a dry run without the version: %v", err)
+	}
+}
+
+// A policy's quiet block: within defaults to 2h and then to approval (the
+// safe one); a bad then or a within out of range is refused, the key named.
+func TestPolicyQuiet(t *testing.T) {
+	c, err := parse([]byte(minimal+`
+policies:
+  - name: leak
+    matchers: ['alertname="Leak"']
+    quiet: {}
+  - name: leak_act
+    matchers: ['alertname="Leak2"']
+    quiet: {within: 10m, then: act}
+`), "/etc/clawwatch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := c.Policies[0].Quiet; q.Then != QuietThenApproval || q.Within != DefaultQuietWithin {
+		t.Errorf("defaults: %+v", q)
+	}
+	if q := c.Policies[1].Quiet; q.Then != QuietThenAct || q.Every() != 5*time.Second {
+		t.Errorf("written: %+v every %s", q, q.Every())
+	}
+	for body, want := range map[string]string{
+		`{then: later}`: `policies[0] (leak): quiet.then: "later" is not "approval" or "act"`,
+		`{within: 0s}`:  `policies[0] (leak): quiet.within: 0s is out of range [1ms, 1w]; leave the key out for the default`,
+		`{within: 30d}`: `policies[0] (leak): quiet.within: 30d is out of range [1ms, 1w]`,
+		`{whithin: 1h}`: `whithin`,
+	} {
+		_, err := parse([]byte(minimal+"\npolicies:\n  - name: leak\n    matchers: ['alertname=\"Leak\"']\n    quiet: "+body+"\n"), "/etc/clawwatch")
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", body, err, want)
+		}
 	}
 }

@@ -51,6 +51,8 @@ type Incidents struct {
 	logger  *slog.Logger
 	metrics *Metrics
 	runners *runners
+	// waiting are the incidents waiting for a quiet moment.
+	waiting *waitingSet
 
 	lastPrune time.Time
 }
@@ -58,7 +60,7 @@ type Incidents struct {
 // New builds the incidents and their pipeline; they run until ctx ends.
 func New(ctx context.Context, o Options) *Incidents {
 	incs := &Incidents{
-		journal: o.Journal, config: o.Config, now: o.Now, logger: o.Logger,
+		journal: o.Journal, config: o.Config, now: o.Now, logger: o.Logger, waiting: &waitingSet{},
 	}
 	incs.metrics = newMetrics(o.Registerer, incs)
 	stages := incs.pipeline(o)
@@ -74,6 +76,8 @@ func New(ctx context.Context, o Options) *Incidents {
 // the one place that knows the stages and what each is built with.
 func (incs *Incidents) pipeline(o Options) Stage {
 	return MultiStage{
+		quietStage{journal: o.Journal, now: o.Now, turns: activeTurns, again: incs.again, waiting: incs.waiting,
+			decisions: incs.metrics.decisions, logger: o.Logger, journalError: incs.JournalError},
 		gateStage{journal: o.Journal, now: o.Now, holds: o.Holds,
 			decisions: incs.metrics.decisions, logger: o.Logger, journalError: incs.JournalError},
 		retryStage{journal: o.Journal, now: o.Now, config: o.Config, logger: o.Logger, journalError: incs.JournalError,
@@ -88,6 +92,21 @@ func (incs *Incidents) pipeline(o Options) Stage {
 					escalate: o.Escalate, journalError: incs.JournalError},
 			}},
 	}
+}
+
+// activeTurns asks a target's gateway for its active agent turns, which
+// needs the target's token.
+func activeTurns(ctx context.Context, t *config.Target) (int, error) {
+	if t.Token() == "" {
+		return 0, errors.New("the target has no token_file")
+	}
+	return openclaw.ActiveTurns(ctx, t.RPCAddr(), t.Token())
+}
+
+// again hands an incident back to its target's runner after d; a restart
+// meanwhile queues it again from the journal.
+func (incs *Incidents) again(target, id string, d time.Duration) {
+	time.AfterFunc(d, func() { incs.runners.enqueue(target, id) })
 }
 
 // Configured makes every configured target's series exist and ends the
@@ -178,6 +197,11 @@ func (incs *Incidents) Admit(msg *webhook.Message) (Ack, error) {
 				_ = inc.Settle(journal.DecisionNoMatch, res.Reason, now) // a received incident may always settle
 			} else {
 				inc.Action, inc.Target, inc.DryRun, inc.Approval = res.Action, res.Target, res.DryRun, res.Approval
+				if q := res.Quiet; q != nil {
+					// The deadline from now, journaled: a restart waits
+					// on to the same one.
+					inc.Quiet = &journal.Quiet{Until: now.Add(time.Duration(q.Within)), Then: q.Then}
+				}
 			}
 		}
 		in = append(in, inc)

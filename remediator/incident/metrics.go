@@ -63,8 +63,12 @@ func newMetrics(reg prometheus.Registerer, incs *Incidents) *Metrics {
 		Name: "openclaw_remediator_queued_incidents",
 		Help: "Incidents recorded and waiting for their target's runner.",
 	}, func() float64 { n, _ := incs.runners.counts(); return float64(n) })
+	quiet := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "openclaw_remediator_quiet_waits",
+		Help: "Incidents waiting for a quiet moment (no active agent turns) on their gateway.",
+	}, func() float64 { return float64(incs.waiting.len()) })
 	reg.MustRegister(m.alerts, m.decisions, m.actions, m.duration, m.circuit, m.running, m.journalErrors,
-		pending, pendingOldest, queued)
+		pending, pendingOldest, queued, quiet)
 	for _, d := range journal.Decisions {
 		m.decisions.WithLabelValues(d)
 	}

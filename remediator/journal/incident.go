@@ -56,6 +56,9 @@ func (i *Incident) Wait(expires, now time.Time) error {
 		return err
 	}
 	i.Decision, i.Reason, i.ExpiresAt = DecisionPendingApproval, "waits for approval", &expires
+	if q := i.Quiet; q != nil && q.Outcome == QuietDeadline {
+		i.Reason = "no quiet moment before " + q.Until.UTC().Format(time.RFC3339) + "; waits for approval"
+	}
 	return nil
 }
 

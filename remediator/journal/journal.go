@@ -58,12 +58,17 @@ const (
 	// DecisionUpgrading: a disruptive action refused because a guarded
 	// upgrade holds the target, so the two never act on one gateway.
 	DecisionUpgrading = "upgrading"
+	// DecisionWaitingQuiet: the incident waits, received, for a quiet
+	// moment on its gateway (Incident.Quiet); counted once, when it starts
+	// waiting.
+	DecisionWaitingQuiet = "waiting_quiet"
 )
 
 // Decisions lists every decision.
 var Decisions = []string{
 	DecisionExecuted, DecisionDuplicate, DecisionNoMatch, DecisionCooldown, DecisionRateLimited,
 	DecisionCircuitOpen, DecisionDryRun, DecisionPendingApproval, DecisionRejected, DecisionExpired, DecisionUpgrading,
+	DecisionWaitingQuiet,
 }
 
 // Results of an action, the label values of openclaw_remediator_actions_total.
@@ -120,9 +125,35 @@ type Incident struct {
 	// ExpiresAt is when a pending approval expires.
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
 	Approved  bool       `json:"approved,omitempty"`
+	// Quiet is the incident's wait for a quiet moment, from its policy.
+	Quiet *Quiet `json:"quiet,omitempty"`
 
 	Actions []Action `json:"actions,omitempty"`
 }
+
+// Quiet is an incident's wait for a moment with no active agent turns on
+// its gateway. The incident stays received while it waits, so a restart
+// of the remediator queues it again and the wait goes on to the same
+// deadline.
+type Quiet struct {
+	// Until is the deadline, set at admission; Then what the incident
+	// does when it passes without a quiet moment: "approval" or "act".
+	Until time.Time `json:"until"`
+	Then  string    `json:"then"`
+	// CheckedAt, ActiveTurns and Error are the last look at the gateway.
+	CheckedAt   *time.Time `json:"checkedAt,omitempty"`
+	ActiveTurns int        `json:"activeTurns"`
+	Error       string     `json:"error,omitempty"`
+	// Outcome says how the wait ended: QuietFound or QuietDeadline; ""
+	// while it waits.
+	Outcome string `json:"outcome,omitempty"`
+}
+
+// How a quiet wait ended.
+const (
+	QuietFound    = "quiet"
+	QuietDeadline = "deadline"
+)
 
 // Action is one attempt of an action on a target.
 type Action struct {

@@ -25,6 +25,9 @@ type Result struct {
 	Verify   bool
 	Approval bool
 	DryRun   bool
+	// Quiet is the policy's wait for a quiet moment, nil when it acts at
+	// once.
+	Quiet *config.Quiet
 }
 
 // Match applies the first policy whose matchers all match the labels.
@@ -33,7 +36,7 @@ func Match(c *config.Config, labels map[string]string) Result {
 		if !matches(p, labels) {
 			continue
 		}
-		r := Result{Policy: p.Name, Action: p.Action, Exec: p.Exec, Verify: p.Verify, Approval: p.Approval, DryRun: p.DryRun || c.DryRun}
+		r := Result{Policy: p.Name, Action: p.Action, Exec: p.Exec, Verify: p.Verify, Approval: p.Approval, DryRun: p.DryRun || c.DryRun, Quiet: p.Quiet}
 		if r.Action == "" {
 			r.Action = labels[c.ActionLabel]
 			switch {

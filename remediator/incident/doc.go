@@ -5,6 +5,9 @@
 // pipeline, a chain of stages in the shape of Alertmanager's notify, each
 // built with what it needs and handed the Attempt:
 //
+//	quiet    an incident whose policy waits for a quiet moment stays
+//	         received and gives its runner back until its gateway runs
+//	         no agent turn, or its deadline passes (then approval or act)
 //	gate     one transaction ends the incident (target gone, refused by the
 //	         gate, dry run, held by an upgrade), holds it pending for a
 //	         person (Approve queues it back, past the limits), or begins

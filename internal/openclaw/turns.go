@@ -8,8 +8,8 @@ import (
 
 // Active agent turns (docs/openclaw.md, "Active agent turns"). Observed on
 // 2026.9.6: the health snapshot cannot tell them (its sessions block is the
-// session store's count and recent rows, and says count 0, recent [] for
-// the whole of a turn through the OpenAI-compatible endpoint);
+// session store's stored sessions, from a snapshot up to a minute old,
+// with no field for running work);
 // sessions.list with activeOnly selects the sessions with a run running or
 // queued now, from the live runtime owners, and its totalCount counts them
 // before pagination. It needs operator.read, which the gateway grants a

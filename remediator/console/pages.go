@@ -37,6 +37,12 @@ func when(t time.Time) string {
 
 var funcs = template.FuncMap{
 	"when":       when,
+	"whenp": func(t *time.Time) string {
+		if t == nil {
+			return when(time.Time{})
+		}
+		return when(*t)
+	},
 	"decideForm": func(id, csrf string) struct{ ID, CSRF string } { return struct{ ID, CSRF string }{id, csrf} },
 	"lastResult": func(inc *journal.Incident) string {
 		if n := len(inc.Actions); n > 0 {

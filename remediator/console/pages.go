@@ -36,7 +36,7 @@ func when(t time.Time) string {
 }
 
 var funcs = template.FuncMap{
-	"when":       when,
+	"when": when,
 	"whenp": func(t *time.Time) string {
 		if t == nil {
 			return when(time.Time{})

@@ -54,6 +54,9 @@ func (s quietStage) Exec(ctx context.Context, a *Attempt) bool {
 		return true
 	}
 	now := s.now()
+	if inc.ResolvedAt != nil {
+		return s.resolved(a)
+	}
 	active, askErr := 0, error(nil)
 	if now.Before(q.Until) {
 		actx, cancel := context.WithTimeout(ctx, quietAskTimeout)
@@ -132,6 +135,36 @@ func (s quietStage) Exec(ctx context.Context, a *Attempt) bool {
 		every = p.Quiet.Every()
 	}
 	s.again(cur.Target, cur.ID, min(every, cur.Quiet.Until.Sub(now)))
+	return false
+}
+
+// resolved ends a waiting incident whose alert resolved: what it predicted
+// is no longer predicted, and a restart now would cost a turn for nothing.
+func (s quietStage) resolved(a *Attempt) bool {
+	s.waiting.remove(a.ID)
+	now := s.now()
+	counted, settled := false, false
+	err := s.journal.Batch(func(tx journal.Tx) error {
+		settled = false
+		c, err := tx.Incident(a.ID)
+		if err != nil || c.State != journal.StateReceived {
+			return err
+		}
+		if err := c.Settle(journal.DecisionResolved, "the alert resolved while it waited for a quiet moment", now); err != nil {
+			return err
+		}
+		if !counted {
+			s.decisions.WithLabelValues(journal.DecisionResolved).Inc()
+			counted = true
+		}
+		settled = true
+		return tx.PutIncident(c)
+	})
+	if err != nil {
+		s.journalError("quiet", err)
+	} else if settled {
+		s.logger.Info("incident not acted on", "incident", a.ID, "decision", journal.DecisionResolved)
+	}
 	return false
 }
 

@@ -194,3 +194,44 @@ func TestQuietStageLeavesOthersAlone(t *testing.T) {
 		t.Errorf("asked the gateway %d times, handed back %v", f.gw.asked, f.again)
 	}
 }
+
+// A restart of the remediator mid-wait loses nothing: the waiting incident
+// is undecided and queued again, with its deadline. An alert that resolves
+// meanwhile ends the wait without a restart.
+func TestQuietStageAcrossARestartAndAResolvedAlert(t *testing.T) {
+	f := newQuietFixture(t)
+	f.gw.set(1, nil)
+	a := f.admittedQuiet("w", config.QuietThenApproval)
+	if f.stage().Exec(context.Background(), a) {
+		t.Fatal("went on during an agent turn")
+	}
+	until := f.incident("w").Quiet.Until
+	rec, err := f.j.Recover(f.clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Undecided) != 1 || rec.Undecided[0].ID != "w" || !rec.Undecided[0].Quiet.Until.Equal(until) {
+		t.Fatalf("recovered %+v, want the waiting incident undecided with its deadline", rec.Undecided)
+	}
+
+	resolved := time.Now()
+	if err := f.j.Update(func(tx journal.Tx) error {
+		inc, err := tx.Incident("w")
+		if err != nil {
+			return err
+		}
+		inc.Status, inc.ResolvedAt = "resolved", &resolved
+		return tx.PutIncident(inc)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if f.stage().Exec(context.Background(), a) {
+		t.Fatal("a resolved alert went on")
+	}
+	if inc := f.incident("w"); inc.State != journal.StateDone || inc.Decision != journal.DecisionResolved || len(inc.Actions) != 0 || f.incs.waiting.len() != 0 {
+		t.Errorf("resolved while waiting: %+v", inc)
+	}
+	if got := testutil.ToFloat64(f.incs.metrics.decisions.WithLabelValues(journal.DecisionResolved)); got != 1 {
+		t.Errorf("resolved counted %v times", got)
+	}
+}

@@ -62,13 +62,16 @@ const (
 	// moment on its gateway (Incident.Quiet); counted once, when it starts
 	// waiting.
 	DecisionWaitingQuiet = "waiting_quiet"
+	// DecisionResolved: the alert resolved while its incident waited for
+	// a quiet moment; the trouble it predicted is no longer predicted.
+	DecisionResolved = "resolved"
 )
 
 // Decisions lists every decision.
 var Decisions = []string{
 	DecisionExecuted, DecisionDuplicate, DecisionNoMatch, DecisionCooldown, DecisionRateLimited,
 	DecisionCircuitOpen, DecisionDryRun, DecisionPendingApproval, DecisionRejected, DecisionExpired, DecisionUpgrading,
-	DecisionWaitingQuiet,
+	DecisionWaitingQuiet, DecisionResolved,
 }
 
 // Results of an action, the label values of openclaw_remediator_actions_total.

@@ -54,16 +54,7 @@ func TestConformance(t *testing.T) {
 			})
 		}
 	})
-	t.Run("same shapes", func(t *testing.T) {
-		for what, real := range shapes["real"] {
-			if sim := shapes["sim"][what]; sim != real {
-				t.Errorf("%s differs:\n real %s\n sim  %s", what, real, sim)
-			}
-		}
-		if len(shapes["real"]) == 0 || len(shapes["real"]) != len(shapes["sim"]) {
-			t.Errorf("compared %d real and %d simulated shapes", len(shapes["real"]), len(shapes["sim"]))
-		}
-	})
+	t.Run("same shapes", func(t *testing.T) { sameShapes(t, "", shapes) })
 	t.Run("SIGKILL leaves stale locks", func(t *testing.T) {
 		for _, name := range []string{"real", "sim"} {
 			t.Run(name, func(t *testing.T) {
@@ -91,16 +82,21 @@ func TestConformance(t *testing.T) {
 			})
 		}
 	})
-	t.Run("same safe mode", func(t *testing.T) {
-		for what, real := range safe["real"] {
-			if sim := safe["sim"][what]; sim != real {
-				t.Errorf("%s differs:\n real %s\n sim  %s", what, real, sim)
-			}
+	t.Run("same safe mode", func(t *testing.T) { sameShapes(t, "safe-mode ", safe) })
+}
+
+// sameShapes fails for each shape the simulator shows otherwise than the
+// real gateway, and when the two saw different numbers of them, or none.
+func sameShapes(t *testing.T, kind string, shapes map[string]map[string]string) {
+	t.Helper()
+	for what, real := range shapes["real"] {
+		if sim := shapes["sim"][what]; sim != real {
+			t.Errorf("%s differs:\n real %s\n sim  %s", what, real, sim)
 		}
-		if len(safe["real"]) == 0 || len(safe["real"]) != len(safe["sim"]) {
-			t.Errorf("compared %d real and %d simulated safe-mode shapes", len(safe["real"]), len(safe["sim"]))
-		}
-	})
+	}
+	if len(shapes["real"]) == 0 || len(shapes["real"]) != len(shapes["sim"]) {
+		t.Errorf("compared %d real and %d simulated %sshapes", len(shapes["real"]), len(shapes["sim"]), kind)
+	}
 }
 
 func checkRunning(t *testing.T, g *gateway, shapes map[string]string) {

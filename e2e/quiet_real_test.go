@@ -67,16 +67,7 @@ func TestActiveTurnsConformance(t *testing.T) {
 			})
 		}
 	})
-	t.Run("same shapes", func(t *testing.T) {
-		for what, real := range shapes["real"] {
-			if sim := shapes["sim"][what]; sim != real {
-				t.Errorf("%s differs:\n real %s\n sim  %s", what, real, sim)
-			}
-		}
-		if len(shapes["real"]) == 0 || len(shapes["real"]) != len(shapes["sim"]) {
-			t.Errorf("compared %d real and %d simulated shapes", len(shapes["real"]), len(shapes["sim"]))
-		}
-	})
+	t.Run("same shapes", func(t *testing.T) { sameShapes(t, "active-turn ", shapes) })
 }
 
 // checkActiveTurns asks g for its active turns idle, during the turn that

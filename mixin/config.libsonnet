@@ -107,9 +107,9 @@
     memoryCriticalRatio: 0.9,
     memoryCriticalFor: '5m',
     // Leak: the trend of the last leakWindow reaches the limit within
-    // leakHorizon. A prediction hours ahead is a warning for people, with no
-    // remediation: the critical ...NearLimit alerts restart the gateway when
-    // the limit is really near.
+    // leakHorizon. A prediction hours ahead restarts at a quiet moment (no
+    // active agent turn; remediation_timing: quiet) or asks a person; the
+    // critical ...NearLimit alerts restart at once when the limit is near.
     leakWindow: '1h',
     leakHorizonSeconds: 4 * 3600,
     // A process younger than this is warming up, not leaking.

@@ -15,8 +15,9 @@ local alert = import 'alert.libsonnet';
     ||| % (c { metric: metric, limit: limit }),
     // The trend of the last leak window reaches the limit within the horizon,
     // in a process older than leakMinUptimeSeconds (a fresh process grows
-    // while it warms up; that is not a leak). A prediction tells people and
-    // restarts nothing; the critical alert at the limit restarts.
+    // while it warms up; that is not a leak). A prediction restarts only at
+    // a quiet moment (timing quiet), or asks a person; the critical alert at
+    // the limit restarts at once.
     local leak(metric, limit) = |||
       predict_linear(%(metric)s{%(exporterSelector)s}[%(leakWindow)s], %(leakHorizonSeconds)s)
         > on (%(gatewayLabels)s)

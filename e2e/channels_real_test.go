@@ -71,6 +71,80 @@ func telegramConfig(apiRoot string) string {
 `, apiRoot)
 }
 
+// conformanceConfig is telegramConfig with the slow model at modelURL as
+// the default agent's model and the gateway's OpenAI-compatible endpoint
+// on: the agent turn in flight when the conformance test stops the gateway.
+func conformanceConfig(apiRoot, modelURL string) string {
+	return fmt.Sprintf(`{
+  "models": { "catalogRefresh": { "enabled": false }, "mode": "merge",
+    "providers": { "local": { "baseUrl": %q, "apiKey": "sk-local", "api": "openai-completions", "timeoutSeconds": 300,
+      "models": [ { "id": "m", "name": "M", "reasoning": false, "input": ["text"],
+        "cost": { "input": 0, "output": 0, "cacheRead": 0, "cacheWrite": 0 }, "contextWindow": 32000, "maxTokens": 1024 } ] } } },
+  "agents": { "defaults": { "model": { "primary": "local/m" } } },
+  "gateway": { "http": { "endpoints": { "chatCompletions": { "enabled": true } } } },
+  "update": { "checkOnStart": false },
+  "channels": { "telegram": { "enabled": true, "botToken": "123456:CONFORMANCE", "apiRoot": %q } }
+}
+`, modelURL+"/v1", apiRoot)
+}
+
+// checkSIGTERMDrains stops g with an agent turn in flight (turn starts it
+// and returns how to let it finish): the gateway says it drains on /readyz
+// and /startupz, answers the turn, then exits cleanly without its locks.
+func checkSIGTERMDrains(t *testing.T, g *gateway, shapes map[string]string, turn func() (release func(), answer <-chan turnAnswer)) {
+	release, answer := turn()
+	if err := g.signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	simtest.Eventually(t, time.Minute, func() error {
+		code, body, err := httpGet(g.url+"/readyz", 5*time.Second)
+		if err != nil || code != http.StatusServiceUnavailable || !strings.Contains(string(body), `"`+openclaw.FailingDraining+`"`) {
+			return fmt.Errorf("/readyz after SIGTERM with a turn in flight: %d %v %.200s", code, err, body)
+		}
+		shapes["readyz while draining"] = fmt.Sprintf("%d %s", code, shape(t, body))
+		return nil
+	})
+	code, body, err := httpGet(g.url+"/startupz", 5*time.Second)
+	if err != nil || code != http.StatusServiceUnavailable || !strings.Contains(string(body), `"status":"draining"`) {
+		t.Errorf("/startupz while draining: %d %v %s", code, err, body)
+	}
+	shapes["startupz while draining"] = fmt.Sprintf("%d %s", code, shape(t, body))
+	release()
+	if a := <-answer; a.err != nil || !strings.HasPrefix(a.body, "200 ") {
+		t.Errorf("the turn in flight across SIGTERM: %+v", a)
+	}
+	checkSIGTERMExit(t, g)
+}
+
+// simTurn is a completion on the simulator held by its slow fault, in
+// flight once the simulator counts it.
+func simTurn(t *testing.T, g *gateway) (func(), <-chan turnAnswer) {
+	g.fault(t, `{"kind":"slow","latency":"10s"}`) // long enough to look at it draining
+	answer := make(chan turnAnswer, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodPost, g.url+"/v1/chat/completions",
+			strings.NewReader(`{"model":"openclaw","messages":[{"role":"user","content":"What is 2+2?"}]}`))
+		req.Header.Set("Authorization", "Bearer "+conformanceToken)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			answer <- turnAnswer{err: err, at: time.Now()}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		answer <- turnAnswer{body: fmt.Sprintf("%d %s", resp.StatusCode, b), err: err, at: time.Now()}
+	}()
+	simtest.Eventually(t, 30*time.Second, func() error {
+		code, body, err := httpGet(g.controlURL+"/state", 5*time.Second)
+		if err != nil || code != http.StatusOK || !strings.Contains(string(body), `"active_requests":1`) {
+			return fmt.Errorf("simulator state: %d %v %s", code, err, body)
+		}
+		return nil
+	})
+	return func() {}, answer
+}
+
 func writeConfig(t *testing.T, home, config string) {
 	t.Helper()
 	dir := filepath.Join(home, ".openclaw")

@@ -36,7 +36,18 @@ func TestConformance(t *testing.T) {
 	// The real gateway runs a telegram channel against a Bot API on
 	// loopback, for channels.stop/start and safe mode; the simulator runs
 	// its own telegram channel.
-	writeConfig(t, home, telegramConfig(fakeTelegram(t)))
+	model := newSlowModel(t)
+	writeConfig(t, home, conformanceConfig(fakeTelegram(t), model.url))
+	// An agent turn in flight when each side is stopped.
+	turns := map[string]func(t *testing.T, g *gateway) (func(), <-chan turnAnswer){
+		"real": func(t *testing.T, g *gateway) (func(), <-chan turnAnswer) {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			t.Cleanup(cancel)
+			round := model.hold()
+			return func() { close(round.release) }, startTurn(ctx, t, g, round)
+		},
+		"sim": simTurn,
+	}
 	starts := map[string]func(t *testing.T) *gateway{
 		"real": func(t *testing.T) *gateway { return startReal(t, home) },
 		"sim":  func(t *testing.T) *gateway { return startSim(t, filepath.Join(home, "sim", ".openclaw")) },
@@ -50,7 +61,7 @@ func TestConformance(t *testing.T) {
 				t.Parallel()
 				g := starts[name](t)
 				checkRunning(t, g, shapes[name])
-				checkSIGTERM(t, g)
+				checkSIGTERMDrains(t, g, shapes[name], func() (func(), <-chan turnAnswer) { return turns[name](t, g) })
 			})
 		}
 	})
@@ -395,10 +406,9 @@ func checkLogLines(t *testing.T, path string) {
 	}
 }
 
-func checkSIGTERM(t *testing.T, g *gateway) {
-	if err := g.signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
+// checkSIGTERMExit: after SIGTERM the gateway exits 0 and removes its
+// locks.
+func checkSIGTERMExit(t *testing.T, g *gateway) {
 	code, err := g.wait(60 * time.Second)
 	if err != nil || code != 0 {
 		t.Errorf("exit after SIGTERM = %d, %v; want 0", code, err)

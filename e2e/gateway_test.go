@@ -42,6 +42,8 @@ type gateway struct {
 	// fault posts a fault to the simulator's control API; nil for the
 	// real gateway.
 	fault func(t *testing.T, spec string)
+	// controlURL is the simulator's control API; "" for the real gateway.
+	controlURL string
 }
 
 // startReal starts `openclaw gateway run` with an isolated HOME on a free
@@ -151,7 +153,8 @@ func startSim(t *testing.T, stateDir string) *gateway {
 		wait: func(d time.Duration) (int, error) {
 			return s.Wait(t, d), nil
 		},
-		fault: func(t *testing.T, spec string) { s.Fault(t, spec) },
+		fault:      func(t *testing.T, spec string) { s.Fault(t, spec) },
+		controlURL: s.ControlURL,
 	}
 	waitReady(t, g, 30*time.Second, s.Output)
 	return g

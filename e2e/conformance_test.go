@@ -55,17 +55,45 @@ func TestConformance(t *testing.T) {
 	// Shapes seen by each side, compared once both have run.
 	shapes := map[string]map[string]string{"real": {}, "sim": {}}
 
-	t.Run("running", func(t *testing.T) {
-		for _, name := range []string{"real", "sim"} {
-			t.Run(name, func(t *testing.T) {
-				t.Parallel()
-				g := starts[name](t)
-				checkRunning(t, g, shapes[name])
-				checkSIGTERMDrains(t, g, shapes[name], func() (func(), <-chan turnAnswer) { return turns[name](t, g) })
-			})
-		}
+	// Safe mode: three unclean boots within five minutes trip the real
+	// gateway's crash-loop breaker on its next start; the simulator is
+	// told. On a home of its own, beside the running gateways: the boots
+	// take a minute.
+	safeHome := t.TempDir()
+	writeConfig(t, safeHome, telegramConfig(fakeTelegram(t)))
+	safe := map[string]map[string]string{"real": {}, "sim": {}}
+	t.Run("started", func(t *testing.T) {
+		t.Run("running", func(t *testing.T) {
+			t.Parallel()
+			for _, name := range []string{"real", "sim"} {
+				t.Run(name, func(t *testing.T) {
+					t.Parallel()
+					g := starts[name](t)
+					checkRunning(t, g, shapes[name])
+					checkSIGTERMDrains(t, g, shapes[name], func() (func(), <-chan turnAnswer) { return turns[name](t, g) })
+				})
+			}
+		})
+		t.Run("safe mode", func(t *testing.T) {
+			t.Parallel()
+			for _, name := range []string{"real", "sim"} {
+				t.Run(name, func(t *testing.T) {
+					t.Parallel()
+					var g *gateway
+					if name == "real" {
+						uncleanBoots(t, safeHome, 3)
+						g = startReal(t, safeHome)
+					} else {
+						g = startSim(t, filepath.Join(safeHome, "sim", ".openclaw"))
+						g.fault(t, `{"kind":"safe_mode"}`)
+					}
+					checkSafeMode(t, g, safe[name])
+				})
+			}
+		})
 	})
 	t.Run("same shapes", func(t *testing.T) { sameShapes(t, "", shapes) })
+	t.Run("same safe mode", func(t *testing.T) { sameShapes(t, "safe-mode ", safe) })
 	t.Run("SIGKILL leaves stale locks", func(t *testing.T) {
 		for _, name := range []string{"real", "sim"} {
 			t.Run(name, func(t *testing.T) {
@@ -74,26 +102,6 @@ func TestConformance(t *testing.T) {
 			})
 		}
 	})
-	// Safe mode: three unclean boots within five minutes trip the real
-	// gateway's crash-loop breaker on its next start; the simulator is
-	// told.
-	safe := map[string]map[string]string{"real": {}, "sim": {}}
-	t.Run("safe mode", func(t *testing.T) {
-		for _, name := range []string{"real", "sim"} {
-			t.Run(name, func(t *testing.T) {
-				t.Parallel()
-				if name == "real" {
-					uncleanBoots(t, home, 3)
-				}
-				g := starts[name](t)
-				if g.fault != nil {
-					g.fault(t, `{"kind":"safe_mode"}`)
-				}
-				checkSafeMode(t, g, safe[name])
-			})
-		}
-	})
-	t.Run("same safe mode", func(t *testing.T) { sameShapes(t, "safe-mode ", safe) })
 }
 
 // sameShapes fails for each shape the simulator shows otherwise than the

@@ -1,7 +1,7 @@
 // Package remediator turns Alertmanager webhooks into safe actions on
 // OpenClaw gateways. It only composes: package api decodes a webhook and
 // hands it to package incident, which journals its alerts as incidents and
-// takes each through its pipeline of stages (gate, retry, workers, claim,
+// takes each through its pipeline of stages (quiet, gate, retry, workers, claim,
 // act, verify, record) to the target's driver and back to the journal;
 // package upgrade runs guarded upgrades beside them, one at a time, and
 // the incidents' gate keeps the targets of its current batch free of

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -120,21 +121,7 @@ func checkSIGTERMDrains(t *testing.T, g *gateway, shapes map[string]string, turn
 // flight once the simulator counts it.
 func simTurn(t *testing.T, g *gateway) (func(), <-chan turnAnswer) {
 	g.fault(t, `{"kind":"slow","latency":"10s"}`) // long enough to look at it draining
-	answer := make(chan turnAnswer, 1)
-	go func() {
-		req, _ := http.NewRequest(http.MethodPost, g.url+"/v1/chat/completions",
-			strings.NewReader(`{"model":"openclaw","messages":[{"role":"user","content":"What is 2+2?"}]}`))
-		req.Header.Set("Authorization", "Bearer "+conformanceToken)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			answer <- turnAnswer{err: err, at: time.Now()}
-			return
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		answer <- turnAnswer{body: fmt.Sprintf("%d %s", resp.StatusCode, b), err: err, at: time.Now()}
-	}()
+	answer := askTurn(context.Background(), g, "What is 2+2?")
 	simtest.Eventually(t, 30*time.Second, func() error {
 		code, body, err := httpGet(g.controlURL+"/state", 5*time.Second)
 		if err != nil || code != http.StatusOK || !strings.Contains(string(body), `"active_requests":1`) {
@@ -441,21 +428,7 @@ type turnAnswer struct {
 // OpenAI-compatible endpoint) and waits until it has reached the model.
 func startTurn(ctx context.Context, t *testing.T, g *gateway, round *modelRound) <-chan turnAnswer {
 	t.Helper()
-	turn := make(chan turnAnswer, 1)
-	go func() {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, g.url+"/v1/chat/completions",
-			strings.NewReader(`{"model":"openclaw","messages":[{"role":"user","content":"ping"}]}`))
-		req.Header.Set("Authorization", "Bearer "+conformanceToken)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			turn <- turnAnswer{err: err, at: time.Now()}
-			return
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		turn <- turnAnswer{body: fmt.Sprintf("%d %s", resp.StatusCode, b), err: err, at: time.Now()}
-	}()
+	turn := askTurn(ctx, g, "ping")
 	select {
 	case <-round.arrived:
 	case a := <-turn:
@@ -494,4 +467,25 @@ func processesWith(entry string) []int {
 		}
 	}
 	return pids
+}
+
+// askTurn runs one agent turn, a chat completion through the gateway's
+// OpenAI-compatible endpoint, and answers on the channel when it ends.
+func askTurn(ctx context.Context, g *gateway, content string) <-chan turnAnswer {
+	answer := make(chan turnAnswer, 1)
+	go func() {
+		body, _ := json.Marshal(map[string]any{"model": "openclaw", "messages": []map[string]string{{"role": "user", "content": content}}})
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, g.url+"/v1/chat/completions", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+conformanceToken)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			answer <- turnAnswer{err: err, at: time.Now()}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		answer <- turnAnswer{body: fmt.Sprintf("%d %s", resp.StatusCode, b), err: err, at: time.Now()}
+	}()
+	return answer
 }

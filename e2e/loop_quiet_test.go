@@ -55,6 +55,9 @@ func TestLoopLeakWaitsForQuietMoment(t *testing.T) {
 			if inc.AlertName != alert || inc.Quiet == nil {
 				continue
 			}
+			if inc.State == journal.StateReceived && inc.Decision == "" {
+				return fmt.Errorf("admitted, not looked at yet: %+v", inc.Quiet)
+			}
 			if inc.State != journal.StateReceived || inc.Decision != journal.DecisionWaitingQuiet {
 				t.Fatalf("the leak incident did not wait for the turn: %+v %+v", inc, inc.Quiet)
 			}

@@ -533,6 +533,16 @@ func Parse(data []byte, dir string, known []ActionSpec) (*Config, error) {
 	return c, nil
 }
 
+// Policy returns the policy called name, or nil.
+func (c *Config) Policy(name string) *Policy {
+	for _, p := range c.Policies {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
 // Target returns the target called name, or nil.
 func (c *Config) Target(name string) *Target {
 	for _, t := range c.Targets {

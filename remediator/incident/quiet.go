@@ -131,7 +131,7 @@ func (s quietStage) Exec(ctx context.Context, a *Attempt) bool {
 		s.logger.Info("incident waits for a quiet moment", "incident", cur.ID, "action", cur.Action, "target", cur.Target, "until", cur.Quiet.Until, "reason", cur.Reason)
 	}
 	every := time.Duration(config.DefaultQuietWithin) // only if the policy went away
-	if p := policy(a.Config, cur.Policy); p != nil && p.Quiet != nil {
+	if p := a.Config.Policy(cur.Policy); p != nil && p.Quiet != nil {
 		every = p.Quiet.Every()
 	}
 	s.again(cur.Target, cur.ID, min(every, cur.Quiet.Until.Sub(now)))
@@ -177,16 +177,6 @@ func busy(active int, askErr string) string {
 		return "1 active agent turn"
 	}
 	return fmt.Sprintf("%d active agent turns", active)
-}
-
-// policy is the configured policy called name, or nil.
-func policy(cfg *config.Config, name string) *config.Policy {
-	for _, p := range cfg.Policies {
-		if p.Name == name {
-			return p
-		}
-	}
-	return nil
 }
 
 // waitingSet are the incidents waiting for a quiet moment in this process.
